@@ -1,0 +1,228 @@
+"""``create_runtime``: check the arguments, choose the adapters, and build the engine.
+
+This is the one module that picks concrete adapters (model clients, stores) for the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal
+
+from flowai_harness.engine.compiled import EngineInputs, compile_runtime
+from flowai_harness.engine.context import RESERVED_CONTEXT_KEYS
+from flowai_harness.engine.runtime import Runtime
+from flowai_harness.errors import ConfigurationError, SpecTypeError
+from flowai_harness.ports import KeyValueStore, ModelClient
+from flowai_harness.specs.data_environment import normalize_data_environment
+from flowai_harness.specs.runtime import RuntimeSpec, augment_agent_prompts
+from flowai_harness.specs.tools import ToolSpec
+
+__all__ = ["INTERPRETERS", "create_runtime"]
+
+Interpreter = Literal["noop", "scripted", "anthropic", "openai"]
+INTERPRETERS: tuple[str, ...] = ("noop", "scripted", "anthropic", "openai")
+
+
+def create_runtime(
+    spec: RuntimeSpec | Mapping[str, Any],
+    *,
+    tool_bindings: Iterable[ToolSpec] | None = None,
+    services: Mapping[str, Any] | None = None,
+    approval_predicates: Mapping[str, Callable[[Any, dict[str, Any]], bool]] | None = None,
+    action_dispatcher: Callable[..., Any] | None = None,
+    event_hooks: Iterable[Callable[[dict[str, Any]], Any]] | None = None,
+    data_environment: Mapping[str, Any] | None = None,
+    target_database_url: str | None = None,
+    testing: Mapping[str, Any] | None = None,
+    interpreter: Interpreter = "noop",
+) -> Runtime:
+    """Build a live :class:`Runtime` from a runtime spec and the host's callbacks.
+
+    Args:
+        spec: a ``RuntimeSpec`` (or its mapping form).
+        tool_bindings: extra tools with handlers, beyond those bound to agents.
+        services: host objects handed to Python tool handlers as ``ctx.<name>``.
+        approval_predicates: dynamic approval predicates by id, ``(args, ctx) -> bool``.
+        action_dispatcher: ``(actions, ctx)`` callback that applies approved plan actions.
+        event_hooks: callables called with every event dict before it is yielded.
+        data_environment: storage and data backends (see ``DataEnvironmentConfig``).
+        target_database_url: shorthand for ``data_environment.target_database_url``.
+        testing: ``TestingConfig(mock_response=...)`` for the deterministic mock interpreter.
+        interpreter: ``"noop"`` (default), ``"scripted"``, ``"anthropic"`` or ``"openai"``.
+
+    Returns:
+        The runtime handle.
+
+    Raises:
+        ValueError: any argument or spec check fails (the message names what is wrong).
+        TypeError: an argument has the wrong type.
+    """
+    if not isinstance(spec, RuntimeSpec):
+        spec = RuntimeSpec.model_validate(spec)
+    spec = augment_agent_prompts(spec)
+    resource_id = spec.tenant.resource_id
+    env = normalize_data_environment(data_environment, target_database_url,
+                                     runtime_resource_id=resource_id)
+    checked_services = _check_services(services)
+    mock_response = _check_testing(testing, interpreter)
+    tools = _collect_tools(spec, tool_bindings)
+    predicates = _collect_predicates(tools, approval_predicates)
+    agent_tools = {agent.name: [t.binding_key for t in agent.tools] for agent in spec.agents}
+    hooks = _check_callables(event_hooks, "event_hooks")
+    if action_dispatcher is not None and not callable(action_dispatcher):
+        raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
+    inputs = EngineInputs(
+        spec=spec.to_wire(),
+        resource_id=resource_id,
+        clients=_model_clients(spec, interpreter, mock_response),
+        kv=_key_value_store(env),
+        agent_tools=agent_tools,
+        tool_specs=[_tool_wire(t) for t in tools.values()],
+        handlers={key: t.handler for key, t in tools.items() if t.handler is not None},
+        predicates=predicates,
+        action_dispatcher=action_dispatcher,
+        event_hooks=hooks,
+        services=checked_services,
+        data_environment=env,
+        mock_response=mock_response,
+    )
+    return Runtime(compile_runtime(inputs))
+
+
+def _check_services(services: Mapping[str, Any] | None) -> dict[str, Any]:
+    if services is None:
+        return {}
+    if not isinstance(services, Mapping):
+        raise SpecTypeError(
+            f"services must be a mapping of service name to object; got {type(services).__name__}"
+        )
+    for key in services:
+        if not isinstance(key, str) or not key:
+            raise SpecTypeError(f"service names must be non-empty strings; got {key!r}")
+        if key in RESERVED_CONTEXT_KEYS:
+            raise ConfigurationError(
+                f"service name '{key}' is reserved by the runtime "
+                f"(reserved: {', '.join(sorted(RESERVED_CONTEXT_KEYS))})"
+            )
+    return dict(services)
+
+
+def _check_testing(testing: Mapping[str, Any] | None, interpreter: str) -> str | None:
+    if interpreter not in INTERPRETERS:
+        raise ConfigurationError(
+            f"unknown interpreter {interpreter!r}; expected one of: {', '.join(INTERPRETERS)}"
+        )
+    if testing is None:
+        return None
+    if interpreter != "noop":
+        raise ConfigurationError(
+            "create_runtime accepts either testing or a non-default interpreter, not both "
+            f"(got testing and interpreter={interpreter!r})"
+        )
+    if not isinstance(testing, Mapping):
+        raise SpecTypeError(
+            f"testing must be a TestingConfig mapping; got {type(testing).__name__}"
+        )
+    unknown = sorted(set(testing) - {"mock_response"})
+    if unknown:
+        raise ConfigurationError(
+            f"TestingConfig has unknown key(s) {unknown}; the only key is 'mock_response'"
+        )
+    if "mock_response" not in testing:
+        raise ConfigurationError("TestingConfig requires the key 'mock_response'")
+    response = testing["mock_response"]
+    if not isinstance(response, str):
+        raise SpecTypeError(
+            f"TestingConfig.mock_response must be a string; got {type(response).__name__}"
+        )
+    return response
+
+
+def _collect_tools(spec: RuntimeSpec, extra: Iterable[ToolSpec] | None) -> dict[str, ToolSpec]:
+    tools: dict[str, ToolSpec] = {}
+    for tool in [*(extra or ()), *spec.tool_bindings,
+                 *(t for agent in spec.agents for t in agent.tools)]:
+        if not isinstance(tool, ToolSpec):
+            raise SpecTypeError(f"tool_bindings must contain ToolSpec values; got "
+                                f"{type(tool).__name__}")
+        current = tools.get(tool.binding_key)
+        if current is None or (current.handler is None and tool.handler is not None):
+            tools[tool.binding_key] = tool
+    for agent in spec.agents:
+        for tool in agent.tools:
+            if tools[tool.binding_key].handler is None:
+                raise ConfigurationError(
+                    f"tool binding '{tool.binding_key}' for agent '{agent.name}' has no Python "
+                    f"handler"
+                )
+    return tools
+
+
+def _collect_predicates(
+    tools: Mapping[str, ToolSpec],
+    given: Mapping[str, Callable[..., Any]] | None,
+) -> dict[str, Callable[..., Any]]:
+    predicates: dict[str, Callable[..., Any]] = {}
+    for key, fn in (given or {}).items():
+        if not isinstance(key, str) or not key:
+            raise SpecTypeError(f"approval_predicates keys must be non-empty strings; got {key!r}")
+        if not callable(fn):
+            raise SpecTypeError(f"approval predicate '{key}' must be callable")
+        predicates[key] = fn
+    for tool in tools.values():
+        if tool.approval.get("kind") != "dynamic":
+            continue
+        predicate_id = tool.approval["value"]
+        if tool.approval_handler is not None:
+            predicates.setdefault(predicate_id, tool.approval_handler)
+        elif predicate_id not in predicates:
+            raise ConfigurationError(
+                f"dynamic approval predicate '{predicate_id}' is not registered"
+            )
+    return predicates
+
+
+def _check_callables(values: Iterable[Any] | None, name: str) -> list[Callable[..., Any]]:
+    out = list(values or ())
+    for value in out:
+        if not callable(value):
+            raise SpecTypeError(f"{name} must contain callables; got {type(value).__name__}")
+    return out
+
+
+def _tool_wire(tool: ToolSpec) -> dict[str, Any]:
+    return {
+        "bindingId": tool.binding_id,
+        "name": tool.name,
+        "description": tool.description,
+        "inputSchema": tool.input_schema,
+        "approval": tool.approval,
+    }
+
+
+def _model_clients(spec: RuntimeSpec, interpreter: str,
+                   mock_response: str | None) -> dict[str, ModelClient]:
+    from flowai_harness.providers.deterministic import MockClient, NoopClient, ScriptedClient
+
+    if mock_response is not None:
+        return {"*": MockClient(mock_response)}
+    if interpreter == "noop":
+        return {"*": NoopClient()}
+    if interpreter == "scripted":
+        return {"*": ScriptedClient()}
+    raise ConfigurationError(
+        f"interpreter {interpreter!r} needs a live provider adapter, which this build of "
+        f"flowai-harness does not ship yet; use 'noop', 'scripted' or testing=..."
+    )
+
+
+def _key_value_store(env: Mapping[str, Any] | None) -> KeyValueStore:
+    from flowai_harness.storage.memory import MemoryKeyValueStore
+
+    kv = (env or {}).get("kv")
+    if kv is None or kv.get("kind") == "memory":
+        return MemoryKeyValueStore()
+    raise ConfigurationError(
+        f"data_environment.kv kind '{kv.get('kind')}' is not available in this build yet; "
+        f"use kind 'memory'"
+    )

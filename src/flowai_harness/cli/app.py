@@ -1,0 +1,205 @@
+"""The ``flowai-harness`` command group and its global options.
+
+Global options (guides.md §8) are accepted before the command name and, on commands decorated
+with :func:`global_options`, after it too. Their values live in one :class:`GlobalOptions` object
+on the root click context (``ctx.obj``); later values on the command line win.
+
+Keep this module light: heavy libraries (rich, the engine, the web stack) are imported inside the
+commands that use them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args
+
+import click
+from click.core import ParameterSource
+
+from flowai_harness._version import installed_version
+
+__all__ = ["GlobalOptions", "LogLevel", "OutputFormat", "cli", "global_options", "main"]
+
+PROG_NAME = "flowai-harness"
+
+OutputFormat = Literal["text", "json", "ndjson"]
+LogLevel = Literal["trace", "debug", "info", "warn", "error"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GlobalOptions:
+    """The global command-line options, as seen by every subcommand through ``ctx.obj``.
+
+    Attributes:
+        data_environment: ``--data-environment PATH`` (a JSON or TOML file), if given.
+        output: ``--output``: ``text`` (default), ``json`` or ``ndjson``.
+        quiet: ``--quiet``: suppress progress lines.
+        verbose: ``--verbose``: more detail.
+        log_level: ``--log-level`` when given explicitly, else ``None``.
+        color: ``False`` with ``--no-color`` or when the ``NO_COLOR`` environment variable is set.
+    """
+
+    data_environment: Path | None = None
+    output: OutputFormat = "text"
+    quiet: bool = False
+    verbose: bool = False
+    log_level: LogLevel | None = None
+    color: bool = True
+
+    @property
+    def effective_log_level(self) -> LogLevel:
+        """The log level to use: explicit ``--log-level``, else error/debug/info by verbosity."""
+        if self.log_level is not None:
+            return self.log_level
+        if self.quiet:
+            return "error"
+        if self.verbose:
+            return "debug"
+        return "info"
+
+
+def _root_options(ctx: click.Context) -> GlobalOptions:
+    root = ctx.find_root()
+    if not isinstance(root.obj, GlobalOptions):
+        root.obj = GlobalOptions(color=not os.environ.get("NO_COLOR"))
+    return root.obj
+
+
+def _record(field: str, transform: Callable[[Any], Any] = lambda value: value) -> Any:
+    """Build an option callback that stores an explicitly given value on ``ctx.obj``."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        options = _root_options(ctx)
+        assert param.name is not None
+        source = ctx.get_parameter_source(param.name)
+        if source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+            return
+        options = dataclasses.replace(options, **{field: transform(value)})
+        if options.quiet and options.verbose:
+            raise click.UsageError("--quiet and --verbose are mutually exclusive", ctx=ctx)
+        # Sub-contexts copy ``obj`` when created: update the whole chain so none is stale.
+        current: click.Context | None = ctx
+        while current is not None:
+            current.obj = options
+            current = current.parent
+
+    return callback
+
+
+_GLOBAL_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (
+    click.option(
+        "--data-environment",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar="PATH",
+        expose_value=False,
+        callback=_record("data_environment"),
+        help="Data environment file (.json, .toml, or JSON then TOML).",
+    ),
+    click.option(
+        "--output",
+        type=click.Choice(get_args(OutputFormat)),
+        default="text",
+        show_default=True,
+        expose_value=False,
+        callback=_record("output"),
+        help="Output format.",
+    ),
+    click.option(
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_record("quiet"),
+        help="Only print results and errors (log level error). Excludes --verbose.",
+    ),
+    click.option(
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_record("verbose"),
+        help="Print more detail (log level debug). Excludes --quiet.",
+    ),
+    click.option(
+        "--log-level",
+        type=click.Choice(get_args(LogLevel)),
+        default=None,
+        expose_value=False,
+        callback=_record("log_level"),
+        help="Log level for stderr logs [default: info].",
+    ),
+    click.option(
+        "--no-color",
+        is_flag=True,
+        expose_value=False,
+        callback=_record("color", lambda flag: not flag),
+        help="Disable colored output.",
+    ),
+)
+
+
+def global_options(command: _F) -> _F:
+    """Accept the global options on ``command`` as well (they are "accepted anywhere").
+
+    Args:
+        command: A click command callback (apply before ``@group.command()``).
+
+    Returns:
+        The callback with the global options attached; their values land on ``ctx.obj``.
+    """
+    decorated: Callable[..., Any] = command
+    for option in reversed(_GLOBAL_OPTIONS):
+        decorated = option(decorated)
+    return decorated  # type: ignore[return-value]
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"{PROG_NAME} {installed_version()}")
+    ctx.exit()
+
+
+@click.group(name=PROG_NAME, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Print the version and exit.",
+)
+@global_options
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """flowai-harness: build, run and inspect multi-step, tool-using data agents."""
+    _root_options(ctx)
+
+
+@cli.command()
+@global_options
+@click.pass_context
+def version(ctx: click.Context) -> None:
+    """Print the installed flowai-harness version."""
+    options = _root_options(ctx)
+    current = installed_version()
+    if options.output == "text":
+        click.echo(f"{PROG_NAME} {current}")
+    else:
+        click.echo(json.dumps({"name": PROG_NAME, "version": current}))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``flowai-harness`` command line (the console-script entry point).
+
+    Args:
+        argv: Arguments without the program name; defaults to ``sys.argv[1:]``.
+
+    Raises:
+        SystemExit: Always, with the command's exit code (2 for usage errors).
+    """
+    cli.main(args=None if argv is None else list(argv), prog_name=PROG_NAME)

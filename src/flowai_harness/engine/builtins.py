@@ -1,0 +1,99 @@
+"""Handlers of the built-in tools: routing (``call_agent``) and the reference tools.
+
+Plan tools live in :mod:`flowai_harness.engine.plans`; catalog tools are provided by the data
+environment. Each handler takes ``(call, args)`` with already-validated ``args`` and returns a
+:class:`ToolOutcome`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from flowai_harness.engine.context import ToolCall
+from flowai_harness.errors import HarnessError
+from flowai_harness.ports import ToolOutcome
+
+__all__ = ["builtin_handler"]
+
+Handler = Callable[[ToolCall, Any], Awaitable[ToolOutcome]]
+
+
+def _error(message: str) -> ToolOutcome:
+    return ToolOutcome({"error": message}, is_error=True)
+
+
+async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
+    """Hand off to a routed agent; its events stream inline, its answer comes back."""
+    from flowai_harness.engine.run import AgentFailed, invoke_agent
+
+    scope = call.scope
+    target = args.get("agent") if isinstance(args, dict) else None
+    if not isinstance(target, str) or not target:
+        return _error("Missing 'agent' name string")
+    routes = list(scope.agent.routes)
+    if target not in routes:
+        return _error(f"Agent '{target}' is not in this caller's allowed routes: {routes}")
+    prompt = args.get("prompt")
+    if not isinstance(prompt, str):
+        return _error("Missing 'prompt' string")
+    run = scope.run
+    if target not in run.runtime.agents:
+        return _error(f"Unknown sub-agent '{target}'. Available agents: {sorted(run.runtime.agents)}")
+    started = time.perf_counter()
+    try:
+        result = await invoke_agent(
+            run, target, prompt, thread_id=f"{run.request_thread}-{target}",
+            invocation_id=call.call_id,
+        )
+    except AgentFailed as exc:
+        return _error(f"Sub-agent failed: agent failed: {exc}")
+    finally:
+        scope.stats.sub_agent_time_ms += (time.perf_counter() - started) * 1000.0
+    return ToolOutcome({"agent": result.agent, "response": result.response, "model": result.model})
+
+
+async def resolve_ref(call: ToolCall, args: Any) -> ToolOutcome:
+    """Return a reference's full value and glimpse."""
+    run = call.scope.run
+    try:
+        record = await run.references.read(run.tenant, args["kind"], args["id"])
+    except HarnessError as exc:
+        return _error(str(exc))
+    return ToolOutcome({"kind": args["kind"], "value": record["value"], "glimpse": record["glimpse"]})
+
+
+async def glimpse_ref(call: ToolCall, args: Any) -> ToolOutcome:
+    """Return only a reference's glimpse."""
+    run = call.scope.run
+    try:
+        record = await run.references.read(run.tenant, args["kind"], args["id"])
+    except HarnessError as exc:
+        return _error(str(exc))
+    return ToolOutcome({"kind": args["kind"], "glimpse": record["glimpse"]})
+
+
+def _missing_backend(tool: str) -> Handler:
+    async def handler(call: ToolCall, args: Any) -> ToolOutcome:
+        return _error(
+            f"{tool} is unavailable: the catalog backends are not configured for this runtime "
+            f"(pass data_environment.catalog, catalog_search and target_database)"
+        )
+
+    return handler
+
+
+def builtin_handler(name: str) -> Handler:
+    """Return the handler of the built-in tool ``name``."""
+    from flowai_harness.engine import plans
+
+    table: dict[str, Handler] = {
+        "call_agent": call_agent,
+        "resolveRef": resolve_ref,
+        "glimpseRef": glimpse_ref,
+        "storePlan": plans.store_plan,
+        "getPlan": plans.get_plan,
+        "executePlan": plans.execute_plan,
+    }
+    return table.get(name) or _missing_backend(name)

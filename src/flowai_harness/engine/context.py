@@ -1,0 +1,160 @@
+"""Per-request state and the ``ctx`` object handed to Python tool handlers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from flowai_harness.engine.locks import KeyedLocks
+
+from flowai_harness.events import RuntimeEvent
+
+if TYPE_CHECKING:
+    from flowai_harness.engine.approvals import ApprovalBroker
+    from flowai_harness.engine.compiled import CompiledAgent, CompiledRuntime
+    from flowai_harness.engine.references import ReferenceRegistry
+
+__all__ = ["AgentScope", "EventSink", "ReferenceClient", "RunContext", "ToolCall", "ToolContext"]
+
+RESERVED_CONTEXT_KEYS = frozenset({"tool_use_id", "services", "references"})
+
+
+class EventSink:
+    """The request channel: a bounded queue with back-pressure, numbering every event.
+
+    A full queue makes the producer wait (a slow consumer slows the run); nothing is dropped.
+    """
+
+    __slots__ = ("closed", "queue", "sequence")
+
+    def __init__(self, capacity: int) -> None:
+        self.queue: asyncio.Queue[tuple[int, RuntimeEvent] | None] = asyncio.Queue(capacity)
+        self.sequence = 0
+        self.closed = False
+
+    async def emit(self, event: RuntimeEvent) -> None:
+        """Queue ``event``, waiting while the consumer is behind."""
+        if self.closed:
+            raise ConnectionError("event sink closed")
+        self.sequence += 1
+        await self.queue.put((self.sequence, event))
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Timing counters of one agent invocation, for latency summaries."""
+
+    tool_time_ms: float = 0.0
+    sub_agent_time_ms: float = 0.0
+    timings: list[Any] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RunContext:
+    """Shared by every agent invocation of one request."""
+
+    runtime: CompiledRuntime
+    sink: EventSink
+    request_thread: str
+    approvals: ApprovalBroker
+    references: ReferenceRegistry
+    plan_locks: KeyedLocks
+    cancelled: bool = False
+    #: "interactive" waits for the host; "bypass" skips gates (evals); "refuse" fails them (MCP)
+    approval_mode: Literal["interactive", "bypass", "refuse"] = "interactive"
+
+    @property
+    def tenant(self) -> str:
+        """The runtime tenant (resource id)."""
+        return self.runtime.resource_id
+
+    async def emit(self, event: RuntimeEvent) -> None:
+        """Send ``event`` to the consumer."""
+        await self.sink.emit(event)
+
+
+@dataclass(slots=True)
+class AgentScope:
+    """One running agent invocation: which agent, on which thread."""
+
+    run: RunContext
+    agent: CompiledAgent
+    thread_id: str
+    stats: RunStats = field(default_factory=RunStats)
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One tool dispatch: the scope it runs in and the call id."""
+
+    scope: AgentScope
+    call_id: str
+    tool_name: str
+
+
+class ReferenceClient:
+    """``ctx.references``: create, resolve and glimpse references for the runtime tenant."""
+
+    __slots__ = ("_registry", "_tenant")
+
+    def __init__(self, registry: ReferenceRegistry, tenant: str) -> None:
+        self._registry = registry
+        self._tenant = tenant
+
+    async def create(self, reference: Any, value: Any, glimpse: Any = None) -> dict[str, Any]:
+        """Store ``value`` as a reference of ``reference`` (a ``ReferenceSpec`` or kind name)."""
+        return await self._registry.create_from_host(self._tenant, reference, value, glimpse)
+
+    async def resolve(self, ref: Any) -> Any:
+        """Return the full stored value of ``ref`` (a ``{"kind", "id"}`` handle)."""
+        return await self._registry.resolve_handle(self._tenant, ref)
+
+    async def glimpse(self, ref: Any) -> Any:
+        """Return the stored glimpse of ``ref``."""
+        return await self._registry.glimpse_handle(self._tenant, ref)
+
+
+class ToolContext(Mapping[str, Any]):
+    """The read-only ``ctx`` of a Python tool handler.
+
+    Keys: ``tool_use_id``, ``services`` (the whole mapping), ``references`` (a
+    :class:`ReferenceClient`), plus every service under its own name. Attribute and item access
+    both work: ``ctx.db``, ``ctx["db"]``, ``ctx.get("db")``.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, tool_use_id: str, services: Mapping[str, Any],
+                 references: ReferenceClient) -> None:
+        values = dict(services)
+        values["tool_use_id"] = tool_use_id
+        values["services"] = services
+        values["references"] = references
+        object.__setattr__(self, "_values", values)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"tool context has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("the tool context is read-only")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a shallow copy of every key."""
+        return dict(self._values)
+
+    def __repr__(self) -> str:
+        return f"ToolContext(keys={sorted(self._values)!r})"

@@ -1,0 +1,147 @@
+"""Tool dispatch: trace, argument validation, approval gate, guard, handler, UI channels.
+
+Every tool call of every agent goes through :func:`dispatch_tool`, which emits exactly one
+``tool-invocation`` call event and one result event with the same id. Nothing a tool does can
+raise into the run: failures become error results the model can read and correct.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from flowai_harness.engine.approvals import approval_required
+from flowai_harness.engine.context import AgentScope, ReferenceClient, ToolCall, ToolContext
+from flowai_harness.engine.jsonvalues import compact_json, to_json
+from flowai_harness.events import (
+    ApprovalDecision,
+    ApprovalRequired,
+    FlowUi,
+    Text,
+    ToolInvocationCall,
+    ToolInvocationResult,
+    ToolTiming,
+)
+from flowai_harness.ports import ToolOutcome
+
+__all__ = ["dispatch_tool", "error_outcome", "rejected_outcome"]
+
+_UI_KEYS = ("approvalDsl", "displaySummary", "_cardEmitted")
+
+
+def error_outcome(message: str) -> ToolOutcome:
+    """An error result carrying ``{"error": message}``."""
+    return ToolOutcome({"error": message}, is_error=True)
+
+
+def rejected_outcome(feedback: str | None) -> ToolOutcome:
+    """The result of a tool call the host rejected; the model must not retry it."""
+    return ToolOutcome(
+        {
+            "error": "approval_rejected",
+            "rejected": True,
+            "reason": feedback or "Approval rejected",
+            "do_not_retry": True,
+        },
+        is_error=True,
+    )
+
+
+async def dispatch_tool(scope: AgentScope, call_id: str, name: str, args: Any) -> ToolOutcome:
+    """Run one tool call of ``scope``'s agent and return its outcome."""
+    run = scope.run
+    await run.emit(ToolInvocationCall(call_id, name, args))
+    started = time.perf_counter()
+    outcome = await _run_checked(scope, call_id, name, args)
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    scope.stats.tool_time_ms += elapsed_ms
+    scope.stats.timings.append(
+        ToolTiming(name, call_id, int(elapsed_ms), "error" if outcome.is_error else "completed")
+    )
+    content = outcome.content
+    if isinstance(content, dict) and any(key in content for key in _UI_KEYS):
+        content = dict(content)
+        dsl = content.pop("approvalDsl", None)
+        summary = content.pop("displaySummary", None)
+        content.pop("_cardEmitted", None)
+        if dsl is not None:
+            await run.emit(FlowUi(dsl if isinstance(dsl, str) else _stringify(dsl)))
+        if isinstance(summary, str):
+            await run.emit(Text(summary))
+        outcome = ToolOutcome(content, outcome.is_error)
+    await run.emit(ToolInvocationResult(call_id, name, args, outcome.content))
+    return outcome
+
+
+async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) -> ToolOutcome:
+    run = scope.run
+    tool = scope.agent.tools.get(name)
+    if tool is None:
+        return error_outcome(f"Unknown tool: {name}")
+    if args is None and tool.definition.input_schema.get("type") == "object":
+        args = {}
+    problems = tool.validator.errors(args)
+    if problems:
+        prefix = "Invalid input" if tool.builtin else f"Invalid arguments for tool '{name}'"
+        return error_outcome(f"{prefix}: {'; '.join(problems)}")
+    if run.cancelled:
+        return error_outcome("Cancelled")
+    if run.approval_mode != "bypass" and approval_required(
+        tool.approval_rule, run.runtime.predicates, kind="tool", target=name, args=args,
+        tenant=run.tenant,
+    ):
+        if run.approval_mode == "refuse":
+            return error_outcome(
+                f"Tool '{name}' requires approval, which is not available in this mode"
+            )
+        request, future = run.approvals.register({
+            "kind": "tool", "target": name, "payload": args, "resource_id": run.tenant,
+            "thread_id": scope.thread_id, "correlation_id": call_id,
+        })
+        try:
+            await run.emit(ApprovalRequired(request))
+            decision = await future
+        except asyncio.CancelledError:
+            run.approvals.expire(request.id)
+            raise
+        except ConnectionError:
+            run.approvals.expire(request.id)
+            return error_outcome("Approval event sink closed before request was emitted")
+        await run.emit(ApprovalDecision(request.id, decision.outcome, decision.feedback,
+                                        decision.partial))
+        if decision.outcome != "approve":
+            return rejected_outcome(decision.feedback)
+    call = ToolCall(scope, call_id, name)
+    if tool.builtin:
+        try:
+            result: ToolOutcome = await tool.handler(call, args)
+        except Exception as exc:  # a defect in a built-in must not end the run
+            return error_outcome(f"{type(exc).__name__}: {exc}")
+        return result
+    return await _run_python_tool(call, tool.handler, tool.is_async, args)
+
+
+async def _run_python_tool(call: ToolCall, handler: Any, is_async: bool, args: Any) -> ToolOutcome:
+    run = call.scope.run
+    ctx = ToolContext(call.call_id, run.runtime.services,
+                      ReferenceClient(run.references, run.tenant))
+    try:
+        if is_async:
+            value = await handler(args, ctx)
+        else:
+            value = await asyncio.to_thread(handler, args, ctx)
+            if hasattr(value, "__await__"):
+                value = await value
+        return ToolOutcome(to_json(value))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return error_outcome(f"{type(exc).__name__}: {exc}")
+
+
+def _stringify(value: Any) -> str:
+    try:
+        return compact_json(value)
+    except TypeError:
+        return str(value)

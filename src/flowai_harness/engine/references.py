@@ -1,0 +1,138 @@
+"""Typed, tenant-scoped, content-addressed references stored in the key-value port.
+
+The id of a reference is the hex of the first 12 bytes of SHA-256 over the canonical JSON of
+``{"content": value, "owner": tenant}``: the same value in the same tenant always gets the same
+id, and another tenant gets another id. Values are validated against the kind's schema before
+anything is stored; the glimpse is computed once, host-side, and stored with the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flowai_harness.engine.compiled import CompiledReference
+from flowai_harness.engine.jsonvalues import canonical_json, to_json
+from flowai_harness.errors import ReferenceNotFoundError, ReferenceValidationError, SpecTypeError
+from flowai_harness.ports import KeyValueStore
+
+__all__ = ["ReferenceRegistry", "reference_id"]
+
+
+def reference_id(value: Any, tenant: str) -> str:
+    """Return the content-addressed id of ``value`` for ``tenant`` (24 hex chars)."""
+    text = canonical_json({"content": value, "owner": tenant})
+    return hashlib.sha256(text.encode()).digest()[:12].hex()
+
+
+class ReferenceRegistry:
+    """Creates and reads references of the declared kinds."""
+
+    __slots__ = ("_kinds", "_kv")
+
+    def __init__(self, kinds: Mapping[str, CompiledReference], kv: KeyValueStore) -> None:
+        self._kinds = kinds
+        self._kv = kv
+
+    def _kind(self, kind: str) -> CompiledReference:
+        compiled = self._kinds.get(kind)
+        if compiled is None:
+            raise ReferenceValidationError(
+                f"unknown reference kind: {kind} (declared kinds: {sorted(self._kinds)})"
+            )
+        return compiled
+
+    async def create(self, tenant: str, kind: str, value: Any, glimpse: Any) -> dict[str, Any]:
+        """Validate and store a JSON ``value``; return ``{"kind", "id", "glimpse"}``."""
+        compiled = self._kind(kind)
+        problems = compiled.validator.errors(value)
+        if problems:
+            raise ReferenceValidationError(
+                f"schema validation failed for kind '{kind}': {problems}"
+            )
+        ref_id = reference_id(value, tenant)
+        record = {
+            "kind": kind,
+            "resourceId": tenant,
+            "value": value,
+            "glimpse": glimpse,
+            "createdAt": _now_rfc3339(),
+        }
+        await self._kv.put(tenant, f"reference:{kind}:{ref_id}", record, compiled.ttl_ms)
+        return {"kind": kind, "id": ref_id, "glimpse": glimpse}
+
+    async def read(self, tenant: str, kind: str, ref_id: str) -> dict[str, Any]:
+        """Return the stored record, or raise ``ReferenceNotFoundError``."""
+        self._kind(kind)
+        record = await self._kv.get(tenant, f"reference:{kind}:{ref_id}")
+        if not isinstance(record, dict) or record.get("resourceId") != tenant:
+            raise ReferenceNotFoundError(f"reference not found: kind={kind} id={ref_id}")
+        return record
+
+    # -- host-facing forms (Runtime methods and ctx.references) ---------------------------
+
+    async def create_from_host(
+        self, tenant: str, reference: Any, value: Any, glimpse: Any = None
+    ) -> dict[str, Any]:
+        """Create from a ``ReferenceSpec`` or kind string and an arbitrary Python value."""
+        if isinstance(reference, str):
+            kind, callback = reference, None
+        else:
+            kind = getattr(reference, "name", None)
+            callback = getattr(reference, "glimpse", None)
+            if not isinstance(kind, str):
+                raise ReferenceValidationError(
+                    "create_reference needs a ReferenceSpec or a non-empty kind string, got "
+                    f"{type(reference).__name__}"
+                )
+        if not kind:
+            raise ReferenceValidationError("reference kind must be a non-empty string")
+        self._kind(kind)
+        try:
+            json_value = to_json(value)
+        except (TypeError, ValueError) as exc:
+            raise SpecTypeError(f"reference value for kind '{kind}' is not JSON-serialisable: "
+                                f"{exc}") from exc
+        if glimpse is None and callable(callback):
+            try:
+                glimpse = callback(value)
+            except Exception as exc:
+                raise ReferenceValidationError(
+                    f"glimpse callback of reference kind '{kind}' raised "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+        try:
+            json_glimpse = {} if glimpse is None else to_json(glimpse)
+        except (TypeError, ValueError) as exc:
+            raise SpecTypeError(f"glimpse for kind '{kind}' is not JSON-serialisable: {exc}") \
+                from exc
+        return await self.create(tenant, kind, json_value, json_glimpse)
+
+    async def resolve_handle(self, tenant: str, ref: Any) -> Any:
+        """Return the stored value of a handle (mapping or object with ``kind`` and ``id``)."""
+        kind, ref_id = parse_handle(ref)
+        return (await self.read(tenant, kind, ref_id))["value"]
+
+    async def glimpse_handle(self, tenant: str, ref: Any) -> Any:
+        """Return the stored glimpse of a handle."""
+        kind, ref_id = parse_handle(ref)
+        return (await self.read(tenant, kind, ref_id))["glimpse"]
+
+
+def parse_handle(ref: Any) -> tuple[str, str]:
+    """Return ``(kind, id)`` of a reference handle, or raise ``ReferenceValidationError``."""
+    if isinstance(ref, Mapping):
+        kind, ref_id = ref.get("kind"), ref.get("id")
+    else:
+        kind, ref_id = getattr(ref, "kind", None), getattr(ref, "id", None)
+    if not isinstance(kind, str) or not kind or not isinstance(ref_id, str) or not ref_id:
+        raise ReferenceValidationError(
+            f"a reference handle needs non-empty string 'kind' and 'id', got {ref!r}"
+        )
+    return kind, ref_id
+
+
+def _now_rfc3339() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

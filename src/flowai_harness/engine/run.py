@@ -1,0 +1,209 @@
+"""One agent invocation: the frame, the memory, and the turn loop.
+
+The turn loop is a small driver over typed outcomes: each model turn ends as
+:class:`NextTurn` (tools ran; ask the model again), :class:`FinalAnswer` or :class:`Failed`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from flowai_harness.engine.context import AgentScope, RunContext
+from flowai_harness.engine.dispatch import dispatch_tool
+from flowai_harness.engine.memory import append_turn, load_history
+from flowai_harness.events import (
+    CostSummary,
+    ErrorEvent,
+    Finish,
+    FinishReason,
+    LatencySummary,
+    Reasoning,
+    StepStart,
+    Text,
+    TokenUsage,
+    ToolAgent,
+)
+from flowai_harness.ports import (
+    ModelError,
+    ModelFinish,
+    ModelLatency,
+    ModelReasoning,
+    ModelRequest,
+    ModelText,
+    ModelToolCall,
+    ToolInteraction,
+)
+
+__all__ = ["AgentFailed", "InvocationResult", "invoke_agent"]
+
+
+class AgentFailed(Exception):
+    """An agent invocation ended with an error (already emitted as an ``error`` event)."""
+
+
+@dataclass(slots=True)
+class InvocationResult:
+    """What a successful invocation returns to its caller."""
+
+    agent: str
+    invocation_id: str
+    response: str
+    usage: TokenUsage
+    model: str
+
+
+@dataclass(slots=True)
+class NextTurn:
+    """The model called tools and wants their results."""
+
+    usage: TokenUsage
+    interactions: list[ToolInteraction]
+
+
+@dataclass(slots=True)
+class FinalAnswer:
+    """The model finished."""
+
+    usage: TokenUsage
+    reason: FinishReason
+    latency: LatencySummary | None = None
+
+
+@dataclass(slots=True)
+class Failed:
+    """The model (or the budget) failed the invocation."""
+
+    message: str
+    code: str | None = None
+
+
+@dataclass(slots=True)
+class _Transcript:
+    text: list[str] = field(default_factory=list)
+    interactions: list[ToolInteraction] = field(default_factory=list)
+
+
+async def invoke_agent(
+    run: RunContext,
+    agent_name: str,
+    prompt: str,
+    *,
+    thread_id: str,
+    invocation_id: str | None = None,
+) -> InvocationResult:
+    """Run one framed agent invocation and return its answer.
+
+    Raises:
+        AgentFailed: the invocation failed; its ``error`` event has been emitted.
+    """
+    agent = run.runtime.agents[agent_name]
+    inv_id = invocation_id or f"inv-{uuid.uuid4()}"
+    await run.emit(ToolAgent(agent.name, inv_id, "call"))
+    kv = run.runtime.kv
+    history = await load_history(kv, run.tenant, thread_id, agent.name) if agent.stateful else []
+    prompt = prompt if prompt.strip() else "Hello"
+    scope = AgentScope(run, agent, thread_id)
+    request = ModelRequest(
+        agent=agent.name, model=agent.model, provider=agent.provider,
+        system_prompt=agent.system_prompt, prompt=prompt, history=history,
+        tools=agent.tool_definitions, turn=0, max_turns=agent.max_turns,
+    )
+    transcript = _Transcript()
+    started = time.perf_counter()
+    outcome = await _drive(scope, request, transcript)
+    if isinstance(outcome, Failed):
+        await run.emit(ErrorEvent(outcome.message, outcome.code))
+        raise AgentFailed(outcome.message)
+    if agent.client.live:
+        await _emit_summaries(scope, outcome, started, request.turn)
+    elif outcome.latency is not None:
+        await run.emit(outcome.latency)
+    await run.emit(Finish(outcome.reason, outcome.usage))
+    response = "".join(transcript.text)
+    if agent.stateful:
+        await append_turn(kv, run.tenant, thread_id, agent.name, prompt, response,
+                          transcript.interactions)
+    await run.emit(ToolAgent(agent.name, inv_id, "result"))
+    return InvocationResult(agent.name, inv_id, response, outcome.usage, agent.model)
+
+
+async def _drive(scope: AgentScope, request: ModelRequest,
+                 transcript: _Transcript) -> FinalAnswer | Failed:
+    """The turn loop: ask the model until it finishes, fails, or exhausts its budget."""
+    total = TokenUsage()
+    while request.turn < request.max_turns:
+        request.turn += 1
+        await scope.run.emit(StepStart())
+        step = await _turn(scope, request, transcript)
+        if isinstance(step, Failed):
+            return step
+        total.add(step.usage)
+        if isinstance(step, FinalAnswer):
+            return FinalAnswer(total, step.reason, step.latency)
+        request.turns.append(step.interactions)
+        request.tool_results.clear()
+    return Failed(
+        f"MaxTurnError: agent '{request.agent}' reached its max turn limit "
+        f"({request.max_turns}) while still calling tools",
+        code="max_turns",
+    )
+
+
+async def _turn(scope: AgentScope, request: ModelRequest,
+                transcript: _Transcript) -> NextTurn | FinalAnswer | Failed:
+    """Stream one model turn, dispatching each tool call as soon as it is complete."""
+    run = scope.run
+    interactions: list[ToolInteraction] = []
+    turn_text: list[str] = []
+    latency: LatencySummary | None = None
+    stream = scope.agent.client.stream_turn(request)
+    try:
+        async for part in stream:
+            if isinstance(part, ModelText):
+                turn_text.append(part.text)
+                transcript.text.append(part.text)
+                await run.emit(Text(part.text))
+            elif isinstance(part, ModelToolCall):
+                outcome = await dispatch_tool(scope, part.id, part.name, part.args)
+                request.tool_results[part.id] = outcome
+                interaction = ToolInteraction(part.id, part.name, part.args, outcome.content,
+                                              outcome.is_error)
+                interactions.append(interaction)
+                transcript.interactions.append(interaction)
+            elif isinstance(part, ModelReasoning):
+                await run.emit(Reasoning(part.text))
+            elif isinstance(part, ModelLatency):
+                latency = part.summary
+            elif isinstance(part, ModelFinish):
+                request.assistant_texts.append("".join(turn_text))
+                if part.reason == "tool-calls" and interactions:
+                    return NextTurn(part.usage, interactions)
+                return FinalAnswer(part.usage, part.reason, latency)
+            elif isinstance(part, ModelError):
+                return Failed(part.message, part.code)
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    request.assistant_texts.append("".join(turn_text))
+    return Failed(f"model stream for agent '{request.agent}' ended without a finish")
+
+
+async def _emit_summaries(scope: AgentScope, outcome: FinalAnswer, started: float,
+                          llm_calls: int) -> None:
+    agent = scope.agent
+    usage = outcome.usage
+    await scope.run.emit(CostSummary(
+        agents=[{"agentName": agent.name, "model": agent.model, "usage": usage.to_dict()}],
+        usage=usage,
+    ))
+    total_ms = (time.perf_counter() - started) * 1000.0
+    stats = scope.stats
+    await scope.run.emit(LatencySummary(
+        total_duration_ms=int(total_ms),
+        llm_time_ms=max(0, int(total_ms - stats.tool_time_ms)),
+        tool_time_ms=int(stats.tool_time_ms - stats.sub_agent_time_ms),
+        sub_agent_time_ms=int(stats.sub_agent_time_ms),
+        llm_calls=llm_calls,
+        tool_timings=list(stats.timings),
+    ))

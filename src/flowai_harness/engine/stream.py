@@ -1,0 +1,111 @@
+"""The event stream returned by ``Runtime.query`` and ``Runtime.run_specialist``.
+
+The run starts lazily on the first ``__anext__`` as a background task that writes typed events
+into a bounded queue; a slow consumer makes the run wait, nothing is dropped. ``cancel()``,
+``aclose()`` or simply dropping the stream stops the run and its tools, and the consumer's
+``async for`` ends quietly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from flowai_harness.engine.context import EventSink
+
+__all__ = ["RuntimeEventStream"]
+
+RunBody = Callable[[EventSink], Awaitable[None]]
+
+
+class RuntimeEventStream:
+    """An async iterator of event dicts for one request (single use)."""
+
+    __slots__ = ("__weakref__", "_body", "_capacity", "_done", "_finalizer", "_hooks", "_sink",
+                 "_task")
+
+    def __init__(self, body: RunBody, hooks: Sequence[Callable[[dict[str, Any]], Any]] = (),
+                 *, capacity: int = 256) -> None:
+        self._body: RunBody | None = body
+        self._hooks = tuple(hooks)
+        self._sink: EventSink | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._done = False
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._capacity = capacity
+
+    def __aiter__(self) -> RuntimeEventStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if self._done:
+            raise StopAsyncIteration
+        if self._task is None:
+            self._start()
+        assert self._sink is not None
+        item = await self._sink.queue.get()
+        if item is None:
+            self._finish()
+            raise StopAsyncIteration
+        sequence, event = item
+        out = event.to_dict(sequence)
+        for hook in self._hooks:
+            hook(out)
+        return out
+
+    def _start(self) -> None:
+        body = self._body
+        assert body is not None
+        self._body = None
+        sink = EventSink(self._capacity)
+        self._sink = sink
+        task = asyncio.get_running_loop().create_task(_drive(body, sink))
+        self._task = task
+        self._finalizer = weakref.finalize(self, _abandon, task, sink)
+
+    def cancel(self) -> None:
+        """Stop the run now: running tools are cancelled, pending approvals expire."""
+        if self._done:
+            return
+        self._body = None
+        self._finish()
+        if self._sink is not None:
+            _abandon(self._task, self._sink)
+
+    async def aclose(self) -> None:
+        """Cancel the run and wait until it has stopped."""
+        task = self._task
+        self.cancel()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _finish(self) -> None:
+        self._done = True
+        if self._finalizer is not None:
+            self._finalizer.detach()
+
+
+async def _drive(body: RunBody, sink: EventSink) -> None:
+    try:
+        await body(sink)
+    finally:
+        if not sink.closed:
+            sink.closed = True
+            await sink.queue.put(None)
+
+
+def _abandon(task: asyncio.Task[None] | None, sink: EventSink) -> None:
+    """Cancel an abandoned run and unblock any reader (called at most once per run)."""
+    if sink.closed:
+        if task is not None and not task.done():
+            task.cancel()
+        return
+    sink.closed = True
+    if task is not None and not task.done():
+        task.cancel()
+    queue = sink.queue
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(None)

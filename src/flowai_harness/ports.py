@@ -1,0 +1,198 @@
+"""The seams between the engine and the outside world.
+
+Each outside dependency sits behind one narrow Protocol here: the model (``ModelClient``), and
+the stores. Vendor types and vendor errors stop at the adapters; the engine sees only these
+types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from flowai_harness.events import FinishReason, LatencySummary, TokenUsage
+
+__all__ = [
+    "KeyValueStore",
+    "Message",
+    "ModelClient",
+    "ModelError",
+    "ModelFinish",
+    "ModelPart",
+    "ModelReasoning",
+    "ModelRequest",
+    "ModelText",
+    "ModelToolCall",
+    "ModelLatency",
+    "ToolDefinition",
+    "ToolInteraction",
+    "ToolOutcome",
+]
+
+
+# --------------------------------------------------------------------------- model port
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDefinition:
+    """A tool as offered to a model."""
+
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class ToolInteraction:
+    """One tool call and its result, as kept in agent memory."""
+
+    call_id: str
+    tool_name: str
+    arguments: Any
+    result: Any
+    is_error: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stored form (``callId``, ``toolName``, ``arguments``, ``result``)."""
+        return {
+            "callId": self.call_id,
+            "toolName": self.tool_name,
+            "arguments": self.arguments,
+            "result": self.result,
+        }
+
+
+@dataclass(slots=True)
+class Message:
+    """A conversation message; assistant messages may carry the tool calls they made."""
+
+    role: Literal["user", "assistant"]
+    content: str
+    tool_interactions: list[ToolInteraction] | None = None
+
+
+@dataclass(slots=True)
+class ToolOutcome:
+    """The result of one tool dispatch: JSON content, and whether it is an error."""
+
+    content: Any
+    is_error: bool = False
+
+
+@dataclass(slots=True)
+class ModelRequest:
+    """Everything a model needs for one turn of one agent invocation.
+
+    ``history`` is the stored conversation of a stateful agent, ``prompt`` the current user
+    message, and ``turns`` the tool calls already made in this invocation (one list per earlier
+    turn). ``tool_results`` is filled by the engine while the turn streams: a client that yields
+    a :class:`ModelToolCall` finds its outcome there (keyed by call id) when it resumes.
+    """
+
+    agent: str
+    model: str
+    provider: str
+    system_prompt: str
+    prompt: str
+    history: Sequence[Message]
+    tools: Sequence[ToolDefinition]
+    turn: int
+    max_turns: int
+    turns: list[list[ToolInteraction]] = field(default_factory=list)
+    assistant_texts: list[str] = field(default_factory=list)
+    tool_results: dict[str, ToolOutcome] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelText:
+    """A text delta."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReasoning:
+    """A reasoning delta."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelToolCall:
+    """A complete tool call; the engine dispatches it before the client resumes."""
+
+    id: str
+    name: str
+    args: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLatency:
+    """A latency summary the client computed itself (the deterministic mock does)."""
+
+    summary: LatencySummary
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFinish:
+    """End of the turn: why it stopped and what it used.
+
+    ``reason == "tool-calls"`` asks the engine for another turn with the tool results; any
+    other reason ends the invocation.
+    """
+
+    reason: FinishReason
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    retry_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelError:
+    """The model failed; the invocation ends with an ``error`` event carrying ``message``."""
+
+    message: str
+    code: str | None = None
+
+
+ModelPart = ModelText | ModelReasoning | ModelToolCall | ModelLatency | ModelFinish | ModelError
+
+
+@runtime_checkable
+class ModelClient(Protocol):
+    """One model backend: deterministic interpreters and live providers alike."""
+
+    #: live clients get cost and latency summaries from the engine; deterministic ones do not
+    live: bool
+
+    def stream_turn(self, request: ModelRequest) -> AsyncIterator[ModelPart]:
+        """Stream the parts of one model turn."""
+        ...
+
+
+# --------------------------------------------------------------------------- storage ports
+
+
+@runtime_checkable
+class KeyValueStore(Protocol):
+    """A tenant-namespaced JSON key-value store with optional TTL."""
+
+    async def get(self, tenant: str, key: str) -> Any | None:
+        """Return the stored JSON value, or ``None`` when missing or expired."""
+        ...
+
+    async def put(self, tenant: str, key: str, value: Any, ttl_ms: int | None = None) -> None:
+        """Store ``value`` (JSON) under ``key``; ``ttl_ms`` of ``None`` never expires."""
+        ...
+
+    async def delete(self, tenant: str, key: str) -> bool:
+        """Delete ``key``; return whether it existed."""
+        ...
+
+    async def list_keys(self, tenant: str, prefix: str) -> list[str]:
+        """Return the live keys of ``tenant`` that start with ``prefix``, sorted."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and files."""
+        ...

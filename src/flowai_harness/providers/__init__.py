@@ -1,0 +1,1 @@
+"""Model clients behind the ``ModelClient`` port: deterministic interpreters and live providers."""

@@ -1,0 +1,396 @@
+"""Descriptor models of the data environment, and the URL redaction their errors rely on.
+
+One frozen model per ``kind`` of each section (``kv``, ``catalog``, ``target_database``) plus the
+``catalog_search`` settings. The public names are re-exported by
+:mod:`flowai_harness.specs.data_environment`, which also owns the top-level model and the
+normaliser.
+
+Connection URLs carry passwords, so every model here scrubs URLs out of its validation errors
+(message text, ``errors()`` and ``json()``) and out of its ``repr``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import unquote_plus
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+
+from flowai_harness.specs._wire import WireModel
+
+__all__ = [
+    "DESCRIPTOR_KINDS",
+    "CatalogDescriptor",
+    "CatalogSearch",
+    "EmptyCatalog",
+    "InlineCatalog",
+    "KvDescriptor",
+    "MemoryKv",
+    "PostgresCatalog",
+    "PostgresKv",
+    "PostgresTargetDatabase",
+    "RedisKv",
+    "SqliteCatalog",
+    "SqliteKv",
+    "SqliteTargetDatabase",
+    "TargetDatabaseDescriptor",
+    "check_identifier",
+    "check_non_blank",
+    "describe_type",
+    "redact_secrets",
+    "redact_url",
+]
+
+_MASK = "***"
+_SECRET_QUERY_KEYS = frozenset({"password", "apikey", "api_key", "token", "access_token"})
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+# libpq keyword/value connection strings ("host=h password=secret") have no scheme.
+_SECRET_KEYWORD = re.compile(
+    r"(?i)(?<![A-Za-z0-9_])(password|apikey|api_key|token|access_token)(\s*=\s*)"
+    r"('(?:[^'\\]|\\.)*'|\S*)"
+)
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
+_URL_FIELDS = frozenset({"url", "target_database_url"})
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with its secrets masked, for use in messages and logs.
+
+    The password of the userinfo becomes ``***`` (``postgres://user:***@host/db``) and the values
+    of the query parameters ``password``, ``apikey``, ``api_key``, ``token`` and ``access_token``
+    (any case) become ``***``. A string without a URL scheme is treated as a libpq keyword/value
+    connection string and the same keys are masked there. When the authority is ambiguous the
+    function masks too much rather than too little.
+
+    Args:
+        url: A connection URL, possibly holding credentials.
+
+    Returns:
+        The URL with every secret replaced by ``***``; other characters are kept as given.
+    """
+    scheme = _URL_SCHEME.match(url)
+    if scheme is None:
+        return _SECRET_KEYWORD.sub(lambda m: f"{m[1]}{m[2]}{_MASK}", url)
+    head, rest = url[: scheme.end()], url[scheme.end() :]
+    if rest.startswith("//") and "@" in rest:
+        # The last "@" bounds the userinfo, so a password holding "@", "/" or "?" stays masked.
+        userinfo, _, rest = rest[2:].rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        head += "//" + (f"{user}:{_MASK}@" if colon else f"{userinfo}@")
+    body, hash_mark, fragment = rest.partition("#")
+    path, question, query = body.partition("?")
+    if question:
+        query = "&".join(_redact_query_param(param) for param in query.split("&"))
+    return f"{head}{path}{question}{query}{hash_mark}{fragment}"
+
+
+def _redact_query_param(param: str) -> str:
+    key, equals, _value = param.partition("=")
+    if equals and unquote_plus(key).strip().lower() in _SECRET_QUERY_KEYS:
+        return f"{key}={_MASK}"
+    return param
+
+
+def redact_secrets(value: Any) -> Any:
+    """Return a copy of a JSON-like value with :func:`redact_url` applied to every string.
+
+    Args:
+        value: Any value; mappings, lists, tuples and pydantic models (as their dump) are walked
+            recursively.
+
+    Returns:
+        The same structure with every string redacted.
+    """
+    if isinstance(value, BaseModel):
+        return redact_secrets(value.model_dump(by_alias=True))
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, Mapping):
+        return {key: redact_secrets(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_secrets(item) for item in value]
+    return value
+
+
+def describe_type(value: object) -> str:
+    """Return the type name used in error messages (``NoneType``, ``int``, ...).
+
+    Args:
+        value: The offending value.
+
+    Returns:
+        The name of the value's type.
+    """
+    return type(value).__name__
+
+
+def check_non_blank(value: str, field: str) -> str:
+    """Reject an empty or whitespace-only string.
+
+    Args:
+        value: The string to check.
+        field: Dotted field path named in the message.
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        ValueError: ``value`` is blank.
+    """
+    if not value.strip():
+        raise ValueError(f"{field} must be a non-blank string")
+    return value
+
+
+def check_identifier(value: str, field: str) -> str:
+    """Reject a SQL identifier outside ``[A-Za-z0-9_]+``.
+
+    Args:
+        value: The identifier to check.
+        field: Dotted field path named in the message.
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        ValueError: ``value`` has another character or is empty.
+    """
+    if _IDENTIFIER.fullmatch(value) is None:
+        raise ValueError(f"{field} must match [A-Za-z0-9_]+; got {value!r}")
+    return value
+
+
+class EnvironmentModel(WireModel):
+    """Base of the data-environment models: keeps secrets out of errors and drops ``None``.
+
+    Validation errors are re-raised with every string input passed through :func:`redact_url`,
+    so neither the message nor ``errors()``/``json()`` carries a connection password. The wire
+    form omits keys whose value is ``None`` (the spec's "None values dropped").
+    """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _redact_error_inputs(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            details: list[InitErrorDetails] = []
+            for line in error.errors():
+                detail = InitErrorDetails(
+                    type=line["type"], loc=line["loc"], input=redact_secrets(line["input"])
+                )
+                if "ctx" in line:
+                    detail["ctx"] = line["ctx"]
+                details.append(detail)
+            raise ValidationError.from_exception_data(error.title, details) from None
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        return {key: value for key, value in dumped.items() if value is not None}
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in _URL_FIELDS and isinstance(value, str):
+                yield name, redact_url(value)
+            else:
+                yield name, value
+
+
+class _Descriptor(EnvironmentModel):
+    """A backend descriptor of one data-environment section, tagged by ``kind``."""
+
+    section: ClassVar[str]
+    kind: str
+
+    @classmethod
+    def _field_path(cls, field: str) -> str:
+        return f"data_environment.{cls.section}.{field}"
+
+
+class _SqliteDescriptor(_Descriptor):
+    """A descriptor whose backend is an SQLite file named by a required ``url``."""
+
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _url_not_blank(cls, url: str) -> str:
+        return check_non_blank(url, cls._field_path("url"))
+
+
+class _RemoteDescriptor(_Descriptor):
+    """A descriptor naming its server either by ``url`` or by ``url_env`` (exactly one)."""
+
+    url: str | None = None
+    url_env: str | None = None
+
+    @field_validator("url", "url_env")
+    @classmethod
+    def _not_blank(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        return check_non_blank(value, cls._field_path(str(info.field_name)))
+
+    @model_validator(mode="after")
+    def _url_xor_url_env(self) -> _RemoteDescriptor:
+        where = f"data_environment.{self.section} (kind {self.kind!r})"
+        if self.url is not None and self.url_env is not None:
+            raise ValueError(f"{where} accepts either url or url_env, not both")
+        if self.url is None and self.url_env is None:
+            raise ValueError(f"{where} requires url_env or url")
+        return self
+
+
+class MemoryKv(_Descriptor):
+    """KV kind ``memory``: the process-local store (the default when ``kv`` is absent)."""
+
+    section: ClassVar[str] = "kv"
+    kind: Literal["memory"] = "memory"
+
+
+class SqliteKv(_SqliteDescriptor):
+    """KV kind ``sqlite``: ``url`` is ``sqlite:<path>`` or a bare path.
+
+    ``ensure_schema`` is accepted for compatibility; the table is always created.
+    """
+
+    section: ClassVar[str] = "kv"
+    kind: Literal["sqlite"] = "sqlite"
+    ensure_schema: bool = False
+
+
+class PostgresKv(_RemoteDescriptor):
+    """KV kind ``postgres``: ``url`` xor ``url_env``; ``table`` is created if ``ensure_schema``."""
+
+    section: ClassVar[str] = "kv"
+    kind: Literal["postgres"] = "postgres"
+    table: str = "kv_store"
+    ensure_schema: bool = False
+
+    @field_validator("table")
+    @classmethod
+    def _table_is_identifier(cls, table: str) -> str:
+        return check_identifier(table, cls._field_path("table"))
+
+
+class RedisKv(_RemoteDescriptor):
+    """KV kind ``redis``: ``url`` xor ``url_env``; keys are ``<prefix><tenant>:<key>``."""
+
+    section: ClassVar[str] = "kv"
+    kind: Literal["redis"] = "redis"
+    prefix: str = "afw:"
+
+
+class EmptyCatalog(_Descriptor):
+    """Catalog kind ``empty``: an in-memory, read-only catalog with no entries."""
+
+    section: ClassVar[str] = "catalog"
+    kind: Literal["empty"] = "empty"
+
+
+class InlineCatalog(_Descriptor):
+    """Catalog kind ``inline``: in-memory, read-only ``entries`` in the catalog entry wire shape.
+
+    Entries are kept exactly as given (their casing is deliberately mixed, and ``None`` values
+    inside them are preserved); the catalog backend validates their content.
+    """
+
+    section: ClassVar[str] = "catalog"
+    kind: Literal["inline"] = "inline"
+    entries: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SqliteCatalog(_SqliteDescriptor):
+    """Catalog kind ``sqlite``: writable; ``ensure_schema`` accepted, tables always created."""
+
+    section: ClassVar[str] = "catalog"
+    kind: Literal["sqlite"] = "sqlite"
+    ensure_schema: bool = False
+
+
+class PostgresCatalog(_RemoteDescriptor):
+    """Catalog kind ``postgres``: writable; tables created only if ``ensure_schema``."""
+
+    section: ClassVar[str] = "catalog"
+    kind: Literal["postgres"] = "postgres"
+    ensure_schema: bool = False
+
+
+class SqliteTargetDatabase(_SqliteDescriptor):
+    """Target database kind ``sqlite``: the read-only source database file."""
+
+    section: ClassVar[str] = "target_database"
+    kind: Literal["sqlite"] = "sqlite"
+
+
+class PostgresTargetDatabase(_RemoteDescriptor):
+    """Target database kind ``postgres``: ``url`` xor ``url_env``; ``schema`` is introspected."""
+
+    section: ClassVar[str] = "target_database"
+    kind: Literal["postgres"] = "postgres"
+    schema_: str = Field(default="public", alias="schema")
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema_is_identifier(cls, schema: str) -> str:
+        return check_identifier(schema, cls._field_path("schema"))
+
+
+class CatalogSearch(EnvironmentModel):
+    """``catalog_search``: the on-disk full-text index over the catalog.
+
+    ``index_path`` is the root directory (required, non-blank); ``rebuild_on_start`` rebuilds the
+    scope index when the environment opens; ``write_through`` updates it after catalog writes.
+    """
+
+    index_path: str
+    rebuild_on_start: bool = False
+    write_through: bool = False
+
+    @field_validator("index_path")
+    @classmethod
+    def _index_path_not_blank(cls, index_path: str) -> str:
+        return check_non_blank(index_path, "data_environment.catalog_search.index_path")
+
+
+KvDescriptor = Annotated[MemoryKv | SqliteKv | PostgresKv | RedisKv, Field(discriminator="kind")]
+"""Any ``kv`` descriptor, chosen by ``kind``."""
+
+CatalogDescriptor = Annotated[
+    EmptyCatalog | InlineCatalog | SqliteCatalog | PostgresCatalog, Field(discriminator="kind")
+]
+"""Any ``catalog`` descriptor, chosen by ``kind``."""
+
+TargetDatabaseDescriptor = Annotated[
+    SqliteTargetDatabase | PostgresTargetDatabase, Field(discriminator="kind")
+]
+"""Any ``target_database`` descriptor, chosen by ``kind``."""
+
+
+def _kinds(*models: type[_Descriptor]) -> dict[str, type[_Descriptor]]:
+    return {model.model_fields["kind"].default: model for model in models}
+
+
+DESCRIPTOR_KINDS: dict[str, dict[str, type[_Descriptor]]] = {
+    "kv": _kinds(MemoryKv, SqliteKv, PostgresKv, RedisKv),
+    "target_database": _kinds(SqliteTargetDatabase, PostgresTargetDatabase),
+    "catalog": _kinds(EmptyCatalog, InlineCatalog, SqliteCatalog, PostgresCatalog),
+}
+"""Section -> supported ``kind`` -> descriptor model, in the order error messages list them."""

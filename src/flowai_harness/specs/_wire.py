@@ -1,0 +1,30 @@
+"""The one wire base model every spec inherits.
+
+Frozen, unknown keys rejected, snake_case or camelCase accepted on input, camelCase on output.
+Models build their validators lazily (``defer_build``) so importing the package stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+__all__ = ["WireModel"]
+
+
+class WireModel(BaseModel):
+    """Base of every public spec: frozen pydantic model with a camelCase wire form."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="forbid",
+        defer_build=True,
+    )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the camelCase wire dict (``model_dump(by_alias=True, mode="json")``)."""
+        return self.model_dump(by_alias=True, mode="json")

@@ -1,0 +1,1 @@
+"""Storage adapters behind the ``KeyValueStore`` port (memory now; SQLite, Postgres, Redis)."""

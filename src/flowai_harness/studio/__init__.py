@@ -1,0 +1,45 @@
+"""Studio: the local web app for a flowai-harness runtime, and how to declare the app it serves.
+
+Names load on first access, so ``import flowai_harness.studio`` never pulls in the web stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AppImportError",
+    "FlowAIApp",
+    "WorkspaceRuntimeBinding",
+    "define_app",
+    "define_workspace_runtime",
+    "resolve_app_reference",
+]
+
+# name -> module that defines it
+_EXPORTS: dict[str, str] = dict.fromkeys(__all__, "flowai_harness.studio.apps")
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'flowai_harness.studio' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover - static view of the lazy exports
+    from flowai_harness.studio.apps import (
+        AppImportError,
+        FlowAIApp,
+        WorkspaceRuntimeBinding,
+        define_app,
+        define_workspace_runtime,
+        resolve_app_reference,
+    )
