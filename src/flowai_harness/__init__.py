@@ -54,10 +54,10 @@ _EXPORTS: dict[str, str] = {
     "Runtime": "flowai_harness.engine.runtime",
     "create_runtime": "flowai_harness.assemble",
     # studio
-    "FlowAIApp": "flowai_harness.specs.apps",
-    "WorkspaceRuntimeBinding": "flowai_harness.specs.apps",
-    "define_app": "flowai_harness.specs.apps",
-    "define_workspace_runtime": "flowai_harness.specs.apps",
+    "FlowAIApp": "flowai_harness.studio.apps",
+    "WorkspaceRuntimeBinding": "flowai_harness.studio.apps",
+    "define_app": "flowai_harness.studio.apps",
+    "define_workspace_runtime": "flowai_harness.studio.apps",
 }
 
 _EVAL_EXPORTS = (

@@ -34,7 +34,7 @@ def create_runtime(
     data_environment: Mapping[str, Any] | None = None,
     target_database_url: str | None = None,
     testing: Mapping[str, Any] | None = None,
-    interpreter: Interpreter = "noop",
+    interpreter: Interpreter | ModelClient = "noop",
 ) -> Runtime:
     """Build a live :class:`Runtime` from a runtime spec and the host's callbacks.
 
@@ -48,7 +48,9 @@ def create_runtime(
         data_environment: storage and data backends (see ``DataEnvironmentConfig``).
         target_database_url: shorthand for ``data_environment.target_database_url``.
         testing: ``TestingConfig(mock_response=...)`` for the deterministic mock interpreter.
-        interpreter: ``"noop"`` (default), ``"scripted"``, ``"anthropic"`` or ``"openai"``.
+        interpreter: ``"noop"`` (default), ``"scripted"``, ``"anthropic"`` or ``"openai"``;
+            or any ``ModelClient`` object (for example ``flowai_harness.testing.ScriptedModel``),
+            which then serves every agent.
 
     Returns:
         The runtime handle.
@@ -64,7 +66,21 @@ def create_runtime(
     env = normalize_data_environment(data_environment, target_database_url,
                                      runtime_resource_id=resource_id)
     checked_services = _check_services(services)
-    mock_response = _check_testing(testing, interpreter)
+    client = interpreter if not isinstance(interpreter, str) else None
+    if client is not None and not callable(getattr(client, "stream_turn", None)):
+        raise SpecTypeError(
+            f"interpreter must be one of {', '.join(INTERPRETERS)} or a ModelClient object with "
+            f"a stream_turn method; got {type(interpreter).__name__}"
+        )
+    if client is None:
+        mock_response = _check_testing(testing, str(interpreter))
+    elif testing is not None:
+        raise ConfigurationError(
+            "create_runtime accepts either testing or a non-default interpreter, not both "
+            "(got testing and a ModelClient interpreter)"
+        )
+    else:
+        mock_response = None
     tools = _collect_tools(spec, tool_bindings)
     predicates = _collect_predicates(tools, approval_predicates)
     agent_tools = {agent.name: [t.binding_key for t in agent.tools] for agent in spec.agents}
@@ -74,7 +90,8 @@ def create_runtime(
     inputs = EngineInputs(
         spec=spec.to_wire(),
         resource_id=resource_id,
-        clients=_model_clients(spec, interpreter, mock_response),
+        clients={"*": client} if client is not None
+        else _model_clients(spec, str(interpreter), mock_response),
         kv=_key_value_store(env),
         agent_tools=agent_tools,
         tool_specs=[_tool_wire(t) for t in tools.values()],

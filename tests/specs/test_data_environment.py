@@ -421,7 +421,7 @@ def test_unsupported_kind_is_a_value_error_listing_the_supported_kinds(
 
 
 def test_camel_case_section_name_is_checked_like_the_snake_case_one() -> None:
-    with pytest.raises(SpecValueError, match="data_environment.target_database does not support"):
+    with pytest.raises(SpecValueError, match=r"data_environment\.target_database does not support"):
         normalize({"targetDatabase": {"kind": "oracle"}})
 
 
@@ -765,9 +765,9 @@ def test_resolve_url_without_url_or_url_env_is_a_value_error() -> None:
 
 
 def test_resolve_url_with_non_string_values_is_a_type_error() -> None:
-    with pytest.raises(SpecTypeError, match="kv.url must be a string"):
+    with pytest.raises(SpecTypeError, match=r"kv\.url must be a string"):
         resolve_url({"url": 5}, section="kv")
-    with pytest.raises(SpecTypeError, match="kv.url_env must be a string"):
+    with pytest.raises(SpecTypeError, match=r"kv\.url_env must be a string"):
         resolve_url({"urlEnv": 5}, section="kv")
 
 
@@ -875,12 +875,13 @@ def environments(draw: st.DrawFn) -> DataEnvironment:
         catalog=draw(st.none() | catalog_descriptors),
         catalog_search=draw(
             st.none()
-            | st.builds(
-                CatalogSearch,
-                index_path=non_blank,
-                rebuild_on_start=st.booleans(),
-                write_through=st.booleans(),
-            )
+            | st.fixed_dictionaries(
+                {
+                    "index_path": non_blank,
+                    "rebuild_on_start": st.booleans(),
+                    "write_through": st.booleans(),
+                }
+            ).map(lambda fields: CatalogSearch(**fields))
         ),
         **target,
     )

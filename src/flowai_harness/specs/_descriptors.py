@@ -63,6 +63,7 @@ _SECRET_KEYWORD = re.compile(
     r"(?i)(?<![A-Za-z0-9_])(password|apikey|api_key|token|access_token)(\s*=\s*)"
     r"('(?:[^'\\]|\\.)*'|\S*)"
 )
+_QUERY_PARAM = re.compile(r"(?P<sep>[?&])(?P<key>[^=&#?]*)=(?P<value>[^&#]*)")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 _URL_FIELDS = frozenset({"url", "target_database_url"})
 
@@ -85,28 +86,34 @@ def redact_url(url: str) -> str:
     scheme = _URL_SCHEME.match(url)
     if scheme is None:
         return _SECRET_KEYWORD.sub(lambda m: f"{m[1]}{m[2]}{_MASK}", url)
-    head, rest = url[: scheme.end()], url[scheme.end() :]
-    if rest.startswith("//") and "@" in rest:
-        # The last "@" bounds the userinfo, so a password holding "@", "/" or "?" stays masked.
-        userinfo, _, rest = rest[2:].rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        head += "//" + (f"{user}:{_MASK}@" if colon else f"{userinfo}@")
-    body, hash_mark, fragment = rest.partition("#")
-    path, question, query = body.partition("?")
-    if question:
-        query = "&".join(_redact_query_param(param) for param in query.split("&"))
-    return f"{head}{path}{question}{query}{hash_mark}{fragment}"
+    text, authority = url, scheme.end() + 2
+    if url.startswith("//", scheme.end()) and "@" in url[authority:]:
+        # The last "@" bounds the userinfo, so a password holding "@", "/", "?" or "#" stays
+        # masked; an "@" inside the query only makes the mask wider.
+        at = url.rindex("@")
+        user, colon, _password = url[authority:at].partition(":")
+        if colon:
+            text = f"{url[:authority]}{user}:{_MASK}{url[at:]}"
+    # Scanning the whole text (not only what follows the first "?") also catches a query that
+    # the userinfo heuristic above pushed into the user part.
+    return _QUERY_PARAM.sub(_redact_query_param, text)
 
 
-def _redact_query_param(param: str) -> str:
-    key, equals, _value = param.partition("=")
-    if equals and unquote_plus(key).strip().lower() in _SECRET_QUERY_KEYS:
-        return f"{key}={_MASK}"
-    return param
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and key.strip().lower() in _SECRET_QUERY_KEYS
+
+
+def _redact_query_param(match: re.Match[str]) -> str:
+    if _is_secret_key(unquote_plus(match["key"])):
+        return f"{match['sep']}{match['key']}={_MASK}"
+    return match[0]
 
 
 def redact_secrets(value: Any) -> Any:
     """Return a copy of a JSON-like value with :func:`redact_url` applied to every string.
+
+    Values stored under a key named like a secret (``password``, ``token``, ...) are masked
+    whole.
 
     Args:
         value: Any value; mappings, lists, tuples and pydantic models (as their dump) are walked
@@ -120,7 +127,10 @@ def redact_secrets(value: Any) -> Any:
     if isinstance(value, str):
         return redact_url(value)
     if isinstance(value, Mapping):
-        return {key: redact_secrets(item) for key, item in value.items()}
+        return {
+            key: _MASK if _is_secret_key(key) else redact_secrets(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [redact_secrets(item) for item in value]
     return value
@@ -186,19 +196,32 @@ class EnvironmentModel(WireModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _redact_error_inputs(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+    def _validate_without_secrets(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        # Cross-field rules run here rather than in "after" validators: a subclass validator
+        # would wrap this one and report its raw (unredacted) input.
         try:
-            return handler(data)
+            model = handler(data)
+            if isinstance(model, EnvironmentModel):
+                model._check_fields_together()
         except ValidationError as error:
             details: list[InitErrorDetails] = []
             for line in error.errors():
-                detail = InitErrorDetails(
-                    type=line["type"], loc=line["loc"], input=redact_secrets(line["input"])
-                )
+                loc = line["loc"]
+                hidden = _MASK if loc and _is_secret_key(loc[-1]) else line["input"]
+                detail = InitErrorDetails(type=line["type"], loc=loc, input=redact_secrets(hidden))
                 if "ctx" in line:
                     detail["ctx"] = line["ctx"]
                 details.append(detail)
             raise ValidationError.from_exception_data(error.title, details) from None
+        except ValueError as error:
+            detail = InitErrorDetails(
+                type="value_error", loc=(), input=redact_secrets(data), ctx={"error": error}
+            )
+            raise ValidationError.from_exception_data(cls.__name__, [detail]) from None
+        return model
+
+    def _check_fields_together(self) -> None:
+        """Check rules that span several fields; raise ``ValueError`` to reject the model."""
 
     @model_serializer(mode="wrap")
     def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -248,14 +271,12 @@ class _RemoteDescriptor(_Descriptor):
             return None
         return check_non_blank(value, cls._field_path(str(info.field_name)))
 
-    @model_validator(mode="after")
-    def _url_xor_url_env(self) -> _RemoteDescriptor:
+    def _check_fields_together(self) -> None:
         where = f"data_environment.{self.section} (kind {self.kind!r})"
         if self.url is not None and self.url_env is not None:
             raise ValueError(f"{where} accepts either url or url_env, not both")
         if self.url is None and self.url_env is None:
             raise ValueError(f"{where} requires url_env or url")
-        return self
 
 
 class MemoryKv(_Descriptor):

@@ -125,9 +125,7 @@ class AgentSpec(WireModel):
     plan: PlanSpec | None = Field(default=None, exclude=True)
     tools: tuple[ToolSpec, ...] = Field(default=(), exclude=True)
     approval_policies: ApprovalPolicyPatch | None = Field(default=None, exclude=True)
-    tool_approval_policies: dict[str, dict[str, str]] = Field(
-        default_factory=dict, exclude=True
-    )
+    tool_approval_policies: dict[str, dict[str, str]] = Field(default_factory=dict, exclude=True)
     prompt_cache_key: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")
@@ -136,9 +134,10 @@ class AgentSpec(WireModel):
         if not isinstance(data, Mapping) or data.get("stateful") is not None:
             return data
         role = data.get("role")
-        if role not in DEFAULT_STATEFUL:
+        default = next((value for known, value in DEFAULT_STATEFUL.items() if known == role), None)
+        if default is None:
             return data  # the role error is reported by field validation
-        return {**data, "stateful": DEFAULT_STATEFUL[role]}
+        return {**data, "stateful": default}
 
     @field_validator("max_turns", mode="before")
     @classmethod

@@ -51,7 +51,9 @@ def normalize_approval_rule(value: Any, *, field: str) -> dict[str, str]:
     if isinstance(value, str):
         if value in ("never", "always"):
             return {"kind": value}
-        raise SpecValueError(f"{field} has invalid approval rule {value!r}; expected {_ACCEPTED_FORMS}")
+        raise SpecValueError(
+            f"{field} has invalid approval rule {value!r}; expected {_ACCEPTED_FORMS}"
+        )
     if isinstance(value, Mapping):
         kind = value.get("kind")
         if kind in ("never", "always"):
@@ -170,9 +172,7 @@ class ApprovalOverrides(WireModel):
         return normalized
 
 
-def apply_patch(
-    policies: ApprovalPolicies, patch: ApprovalPolicyPatch | None
-) -> ApprovalPolicies:
+def apply_patch(policies: ApprovalPolicies, patch: ApprovalPolicyPatch | None) -> ApprovalPolicies:
     """Return the policies with every non-``None`` channel of ``patch`` applied.
 
     Args:

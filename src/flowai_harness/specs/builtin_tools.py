@@ -160,7 +160,10 @@ _CATALOG_FILTERS: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-_KIND_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string", "enum": list(CATALOG_KINDS)}}
+_KIND_LIST: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string", "enum": list(CATALOG_KINDS)},
+}
 
 
 def _tool(name: str, toolkit: str, description: str, schema: dict[str, Any]) -> BuiltinTool:
@@ -436,7 +439,9 @@ def parse_toolkit_config(toolkit_id: str, config: Any) -> ToolkitConfig:
     if not isinstance(config, Mapping):
         raise SpecValueError(f"{prefix}: {_CONFIG_SHAPE}; got {type(config).__name__}")
     unknown = sorted(
-        str(key) for key in config if key not in ("tools", "exposeDiagnostics", "expose_diagnostics")
+        str(key)
+        for key in config
+        if key not in ("tools", "exposeDiagnostics", "expose_diagnostics")
     )
     if unknown:
         raise SpecValueError(f"{prefix}: unknown key(s) {unknown}; {_CONFIG_SHAPE}")

@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
-from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic import ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from flowai_harness.errors import DataEnvironmentError, SpecTypeError, SpecValueError
@@ -156,13 +156,11 @@ class DataEnvironment(EnvironmentModel):
             return None
         return check_identifier(schema, "data_environment.target_database_schema")
 
-    @model_validator(mode="after")
-    def _one_target_form(self) -> DataEnvironment:
+    def _check_fields_together(self) -> None:
         if self.target_database is not None and self.target_database_url is not None:
             raise ValueError(
                 "data_environment accepts either target_database or target_database_url, not both"
             )
-        return self
 
 
 def normalize_data_environment(

@@ -338,9 +338,7 @@ def _merge_into_section(
         (i for i in range(heading + 1, end) if lines[i].lstrip().startswith("|")), None
     )
     if table_start is None:
-        last_text = max(
-            (i for i in range(heading + 1, end) if lines[i].strip()), default=heading
-        )
+        last_text = max((i for i in range(heading + 1, end) if lines[i].strip()), default=heading)
         gap = [""] if last_text > heading else []
         table = _render_table(rows).split("\n")
         return [*lines[: last_text + 1], *gap, *table, *lines[last_text + 1 :]]

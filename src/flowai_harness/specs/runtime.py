@@ -7,7 +7,6 @@ approval settings and prompt tool tables.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict, TypeVar
 
@@ -46,9 +45,6 @@ __all__ = [
 ]
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
-
-# Approval label of role-default and toolkit rows in prompt tool tables: the engine decides.
-_RUNTIME_APPROVAL_LABEL = "runtime"
 
 
 class ToolkitSpec(WireModel):
@@ -144,9 +140,7 @@ def _check_agents(agents: Sequence[AgentSpec]) -> None:
     _check_unique("agent name", [agent.name for agent in agents])
     coordinators = [agent.name for agent in agents if agent.role == "coordinator"]
     if len(coordinators) > 1:
-        raise ValueError(
-            f"multiple coordinator agents are not supported (found {coordinators!r})"
-        )
+        raise ValueError(f"multiple coordinator agents are not supported (found {coordinators!r})")
     names = {agent.name for agent in agents}
     for agent in agents:
         seen: set[str] = set()
@@ -189,14 +183,7 @@ def _prompt_rows(agent: AgentSpec, toolkit_configs: Mapping[str, Any]) -> list[A
                 toolkit_id, role=agent.role, config=toolkit_configs.get(toolkit_id)
             )
         )
-    rows: list[Any] = [
-        {
-            "name": name,
-            "description": BUILTIN_TOOLS[name].description,
-            "approval": _RUNTIME_APPROVAL_LABEL,
-        }
-        for name in dict.fromkeys(builtin_names)
-    ]
+    rows: list[Any] = [BUILTIN_TOOLS[name].prompt_row() for name in dict.fromkeys(builtin_names)]
     rows.extend(agent.tools)
     return rows
 
@@ -207,15 +194,11 @@ def _augment_agents(
     toolkit_configs = {toolkit.id: toolkit.config for toolkit in toolkits}
     augmented: list[AgentSpec] = []
     for agent in agents:
-        rows = _prompt_rows(agent, toolkit_configs)
-        if rows:
-            prompt = augment_prompt_tools(agent.system_prompt, rows)
-            text, cache_key = prompt.text, prompt.cache_key
-        else:
-            text = agent.system_prompt
-            cache_key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        prompt = augment_prompt_tools(agent.system_prompt, _prompt_rows(agent, toolkit_configs))
         augmented.append(
-            agent.model_copy(update={"system_prompt": text, "prompt_cache_key": cache_key})
+            agent.model_copy(
+                update={"system_prompt": prompt.text, "prompt_cache_key": prompt.cache_key}
+            )
         )
     return augmented
 
@@ -281,16 +264,12 @@ def _runtime_floor(
     return apply_patch(ApprovalPolicies(), patch), False
 
 
-def _collected_overrides(
-    agents: Sequence[AgentSpec], *, explicit_floor: bool
-) -> ApprovalOverrides:
+def _collected_overrides(agents: Sequence[AgentSpec], *, explicit_floor: bool) -> ApprovalOverrides:
     """Step 3: agent patches (the coordinator's only beside an explicit floor) + tool rules."""
     agent_patches: dict[str, ApprovalPolicyPatch] = {}
     tool_rules: dict[str, dict[str, dict[str, str]]] = {}
     for agent in agents:
-        if agent.approval_policies is not None and (
-            explicit_floor or agent.role != "coordinator"
-        ):
+        if agent.approval_policies is not None and (explicit_floor or agent.role != "coordinator"):
             agent_patches[agent.name] = agent.approval_policies
         rules = {tool.binding_key: dict(tool.approval) for tool in agent.tools}
         rules.update(agent.tool_approval_policies)

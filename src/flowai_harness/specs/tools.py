@@ -168,4 +168,3 @@ def define_tool(
         output_schema=output_schema,
         binding_id=binding_id,
     )
-
