@@ -51,7 +51,7 @@ _EXPORTS: dict[str, str] = {
     "define_runtime": "flowai_harness.specs.runtime",
     "DataEnvironmentConfig": "flowai_harness.specs.data_environment",
     "normalize_data_environment": "flowai_harness.specs.data_environment",
-    "Runtime": "flowai_harness.engine.runtime",
+    "Runtime": "flowai_harness.handle",
     "create_runtime": "flowai_harness.assemble",
     # studio
     "FlowAIApp": "flowai_harness.studio.apps",
@@ -60,19 +60,53 @@ _EXPORTS: dict[str, str] = {
     "define_workspace_runtime": "flowai_harness.studio.apps",
 }
 
-_EVAL_EXPORTS = (
-    "ActionPayloadMatchMode ScorerName EvalConfig EvalRequest EvalTestCase GroundTruth "
-    "ExpectedAction ResolvedAction RawSampleOutput ScoreWeights ScorerPreset FinalResponseEval "
-    "FinalResponseScorerConfig ResponseScorer JudgeVerdict TrajectoryScorerConfig ScoredSample "
-    "ScorerResult EvalArtifact EvalArtifactSummary TestCaseArtifact SampleArtifact "
-    "ArtifactMetadata ModelInvocation TokenUsageSummary SampleCost SummaryCost "
-    "CostAgentBreakdown SampleLatency SummaryLatency PassAtKResult HarnessEvalEventEnvelope "
-    "define_eval_config define_eval_request define_test_case define_expected_actions "
-    "define_expected_action define_action_ground_truth define_ground_truth "
-    "define_resolved_action define_final_response_eval define_scorer_preset "
-    "define_trajectory_scorer_config define_final_response_scorer_config "
-    "final_response_judge_verdicts_extra"
-).split()
+_EVAL_EXPORTS = [
+    "ActionPayloadMatchMode",
+    "ScorerName",
+    "EvalConfig",
+    "EvalRequest",
+    "EvalTestCase",
+    "GroundTruth",
+    "ExpectedAction",
+    "ResolvedAction",
+    "RawSampleOutput",
+    "ScoreWeights",
+    "ScorerPreset",
+    "FinalResponseEval",
+    "FinalResponseScorerConfig",
+    "ResponseScorer",
+    "JudgeVerdict",
+    "TrajectoryScorerConfig",
+    "ScoredSample",
+    "ScorerResult",
+    "EvalArtifact",
+    "EvalArtifactSummary",
+    "TestCaseArtifact",
+    "SampleArtifact",
+    "ArtifactMetadata",
+    "ModelInvocation",
+    "TokenUsageSummary",
+    "SampleCost",
+    "SummaryCost",
+    "CostAgentBreakdown",
+    "SampleLatency",
+    "SummaryLatency",
+    "PassAtKResult",
+    "HarnessEvalEventEnvelope",
+    "define_eval_config",
+    "define_eval_request",
+    "define_test_case",
+    "define_expected_actions",
+    "define_expected_action",
+    "define_action_ground_truth",
+    "define_ground_truth",
+    "define_resolved_action",
+    "define_final_response_eval",
+    "define_scorer_preset",
+    "define_trajectory_scorer_config",
+    "define_final_response_scorer_config",
+    "final_response_judge_verdicts_extra",
+]
 for _name in _EVAL_EXPORTS:
     _EXPORTS[_name] = "flowai_harness.specs.evals"
 _EXPORTS["score_sample"] = "flowai_harness.evals.scoring"
@@ -103,7 +137,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy exports
     __version__: str
     from flowai_harness.assemble import create_runtime
-    from flowai_harness.engine.runtime import Runtime
+    from flowai_harness.handle import Runtime
     from flowai_harness.specs.agents import (
         AgentSpec,
         ModelSpec,

@@ -8,14 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
+from flowai_harness.data.factory import catalog_tool_handlers
 from flowai_harness.engine.compiled import EngineInputs, compile_runtime
 from flowai_harness.engine.context import RESERVED_CONTEXT_KEYS
-from flowai_harness.engine.runtime import Runtime
 from flowai_harness.errors import ConfigurationError, SpecTypeError
-from flowai_harness.ports import KeyValueStore, ModelClient
+from flowai_harness.handle import Runtime
+from flowai_harness.ports import ModelClient
+from flowai_harness.providers.factory import build_model_clients
 from flowai_harness.specs.data_environment import normalize_data_environment
 from flowai_harness.specs.runtime import RuntimeSpec, augment_agent_prompts
 from flowai_harness.specs.tools import ToolSpec
+from flowai_harness.storage.factory import open_key_value_store
 
 __all__ = ["INTERPRETERS", "create_runtime"]
 
@@ -63,8 +66,9 @@ def create_runtime(
         spec = RuntimeSpec.model_validate(spec)
     spec = augment_agent_prompts(spec)
     resource_id = spec.tenant.resource_id
-    env = normalize_data_environment(data_environment, target_database_url,
-                                     runtime_resource_id=resource_id)
+    env = normalize_data_environment(
+        data_environment, target_database_url, runtime_resource_id=resource_id
+    )
     checked_services = _check_services(services)
     client = interpreter if not isinstance(interpreter, str) else None
     if client is not None and not callable(getattr(client, "stream_turn", None)):
@@ -87,12 +91,15 @@ def create_runtime(
     hooks = _check_callables(event_hooks, "event_hooks")
     if action_dispatcher is not None and not callable(action_dispatcher):
         raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
+    wire = spec.to_wire()
     inputs = EngineInputs(
-        spec=spec.to_wire(),
+        spec=wire,
         resource_id=resource_id,
-        clients={"*": client} if client is not None
-        else _model_clients(spec, str(interpreter), mock_response),
-        kv=_key_value_store(env),
+        clients={"*": client}
+        if client is not None
+        else build_model_clients(wire, str(interpreter), mock_response),
+        kv=open_key_value_store(env),
+        builtin_handlers=catalog_tool_handlers(env, resource_id),
         agent_tools=agent_tools,
         tool_specs=[_tool_wire(t) for t in tools.values()],
         handlers={key: t.handler for key, t in tools.items() if t.handler is not None},
@@ -157,11 +164,15 @@ def _check_testing(testing: Mapping[str, Any] | None, interpreter: str) -> str |
 
 def _collect_tools(spec: RuntimeSpec, extra: Iterable[ToolSpec] | None) -> dict[str, ToolSpec]:
     tools: dict[str, ToolSpec] = {}
-    for tool in [*(extra or ()), *spec.tool_bindings,
-                 *(t for agent in spec.agents for t in agent.tools)]:
+    for tool in [
+        *(extra or ()),
+        *spec.tool_bindings,
+        *(t for agent in spec.agents for t in agent.tools),
+    ]:
         if not isinstance(tool, ToolSpec):
-            raise SpecTypeError(f"tool_bindings must contain ToolSpec values; got "
-                                f"{type(tool).__name__}")
+            raise SpecTypeError(
+                f"tool_bindings must contain ToolSpec values; got {type(tool).__name__}"
+            )
         current = tools.get(tool.binding_key)
         if current is None or (current.handler is None and tool.handler is not None):
             tools[tool.binding_key] = tool
@@ -215,31 +226,3 @@ def _tool_wire(tool: ToolSpec) -> dict[str, Any]:
         "inputSchema": tool.input_schema,
         "approval": tool.approval,
     }
-
-
-def _model_clients(spec: RuntimeSpec, interpreter: str,
-                   mock_response: str | None) -> dict[str, ModelClient]:
-    from flowai_harness.providers.deterministic import MockClient, NoopClient, ScriptedClient
-
-    if mock_response is not None:
-        return {"*": MockClient(mock_response)}
-    if interpreter == "noop":
-        return {"*": NoopClient()}
-    if interpreter == "scripted":
-        return {"*": ScriptedClient()}
-    raise ConfigurationError(
-        f"interpreter {interpreter!r} needs a live provider adapter, which this build of "
-        f"flowai-harness does not ship yet; use 'noop', 'scripted' or testing=..."
-    )
-
-
-def _key_value_store(env: Mapping[str, Any] | None) -> KeyValueStore:
-    from flowai_harness.storage.memory import MemoryKeyValueStore
-
-    kv = (env or {}).get("kv")
-    if kv is None or kv.get("kind") == "memory":
-        return MemoryKeyValueStore()
-    raise ConfigurationError(
-        f"data_environment.kv kind '{kv.get('kind')}' is not available in this build yet; "
-        f"use kind 'memory'"
-    )

@@ -208,7 +208,11 @@ class ToolAgentUsage(RuntimeEvent):
 
     def _fields(self) -> dict[str, Any]:
         return {
-            "data": {"agentName": self.agent_name, "model": self.model, "usage": self.usage.to_dict()}
+            "data": {
+                "agentName": self.agent_name,
+                "model": self.model,
+                "usage": self.usage.to_dict(),
+            }
         }
 
 

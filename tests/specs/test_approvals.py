@@ -28,7 +28,10 @@ from flowai_harness.specs.approvals import (
         ({"kind": "never"}, {"kind": "never"}),
         ({"kind": "always"}, {"kind": "always"}),
         ({"kind": "always", "value": "ignored", "extra": 1}, {"kind": "always"}),
-        ({"kind": "dynamic", "value": "needs_review"}, {"kind": "dynamic", "value": "needs_review"}),
+        (
+            {"kind": "dynamic", "value": "needs_review"},
+            {"kind": "dynamic", "value": "needs_review"},
+        ),
         (
             {"kind": "dynamic", "value": "needs_review", "note": "x"},
             {"kind": "dynamic", "value": "needs_review"},
@@ -103,12 +106,14 @@ def test_policies_normalise_both_channels() -> None:
 
 
 def test_policies_reject_null_channel_with_must_not_be_null() -> None:
-    with pytest.raises(ValidationError, match="approval_policies.plans must not be null"):
+    with pytest.raises(ValidationError, match=r"approval_policies\.plans must not be null"):
         ApprovalPolicies(plans=None)
 
 
 def test_policies_reject_invalid_rule() -> None:
-    with pytest.raises(ValidationError, match="approval_policies.tools has invalid approval rule"):
+    with pytest.raises(
+        ValidationError, match=r"approval_policies\.tools has invalid approval rule"
+    ):
         ApprovalPolicies(tools="sometimes")
 
 
@@ -140,12 +145,16 @@ def test_patch_wire_drops_unset_channels() -> None:
 
 
 def test_patch_rejects_default_literal() -> None:
-    with pytest.raises(ValidationError, match="'default' is only accepted by the define_\\* helpers"):
+    with pytest.raises(
+        ValidationError, match=r"'default' is only accepted by the define_\* helpers"
+    ):
         ApprovalPolicyPatch(plans="default")
 
 
 def test_patch_rejects_invalid_rule() -> None:
-    with pytest.raises(ValidationError, match="approval_policies.tools has invalid approval rule"):
+    with pytest.raises(
+        ValidationError, match=r"approval_policies\.tools has invalid approval rule"
+    ):
         ApprovalPolicyPatch(tools="sometimes")
 
 
@@ -260,7 +269,7 @@ def test_overrides_round_trip_through_wire() -> None:
 
 @pytest.mark.parametrize("tools", [["a"], "a", 3, None])
 def test_overrides_tools_not_a_mapping_is_type_error(tools: Any) -> None:
-    with pytest.raises(TypeError, match="approval_overrides.tools must be a mapping"):
+    with pytest.raises(TypeError, match=r"approval_overrides\.tools must be a mapping"):
         ApprovalOverrides(tools=tools)
 
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from typing import Any, Literal, Optional, Union
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -243,8 +244,10 @@ def test_a_map_with_a_description_key_is_still_a_type_map() -> None:
         (Literal["a", "b"], {"enum": ["a", "b"], "type": "string"}),
         (Any, {}),
         (Opaque, {"type": "object"}),
-        ({"inner": bool}, {"type": "object", "properties": {"inner": {"type": "boolean"}},
-                           "required": ["inner"]}),
+        (
+            {"inner": bool},
+            {"type": "object", "properties": {"inner": {"type": "boolean"}}, "required": ["inner"]},
+        ),
         ({"type": "string", "format": "date"}, {"type": "string", "format": "date"}),
     ],
 )
@@ -368,7 +371,9 @@ def test_dataclass_and_typed_dict_hints_are_supported() -> None:
     assert normalize_schema(Point)["properties"] == {"x": {"title": "X", "type": "integer"}}
     movie = normalize_schema(Movie)
     assert "$defs" not in movie
-    assert movie["properties"]["where"]["properties"] == {"city": {"title": "City", "type": "string"}}
+    assert movie["properties"]["where"]["properties"] == {
+        "city": {"title": "City", "type": "string"}
+    }
 
 
 @pytest.mark.parametrize("bad", [5, "not a type", Opaque(), Opaque])
@@ -390,15 +395,22 @@ _type_hints = st.recursive(
     max_leaves=4,
 )
 # A key named like a JSON Schema keyword makes the dict a JSON Schema, not a type map.
-_property_names = st.text(max_size=8).filter(lambda k: k not in {"$schema", "properties", "$ref", "type"})
+_property_names = st.text(max_size=8).filter(
+    lambda k: k not in {"$schema", "properties", "$ref", "type"}
+)
 _type_map_values = st.recursive(
     _type_hints, lambda inner: st.dictionaries(_property_names, inner, max_size=3), max_leaves=8
 )
 _type_maps = st.dictionaries(_property_names, _type_map_values, max_size=4)
 
 _json_leaf = st.sampled_from(
-    [{"type": "string"}, {"type": "integer", "minimum": 0}, {"$ref": "#/$defs/A"},
-     {"$ref": "#/$defs/B"}, {"type": ["string", "null"]}]
+    [
+        {"type": "string"},
+        {"type": "integer", "minimum": 0},
+        {"$ref": "#/$defs/A"},
+        {"$ref": "#/$defs/B"},
+        {"type": ["string", "null"]},
+    ]
 )
 _json_nodes = st.recursive(
     _json_leaf,
@@ -419,12 +431,14 @@ _json_schemas = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(_type_maps)
 def test_normalizing_a_type_map_is_idempotent(type_map: dict[str, Any]) -> None:
     once = normalize_schema(type_map)
     assert normalize_schema(once) == once
 
 
+@settings(deadline=None)
 @given(_json_schemas)
 def test_normalizing_a_json_schema_is_idempotent_and_pure(schema: dict[str, Any]) -> None:
     before = copy.deepcopy(schema)
@@ -448,3 +462,11 @@ def _local_refs(node: Any) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_local_refs(item) for item in node)) if node else set()
     return set()
+
+
+def test_a_model_pydantic_cannot_describe_raises_type_error() -> None:
+    class WithCallback(BaseModel):
+        callback: Callable[[int], int]
+
+    with pytest.raises(SpecTypeError, match=r"unsupported schema input.*WithCallback"):
+        normalize_schema(WithCallback)

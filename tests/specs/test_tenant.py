@@ -51,7 +51,9 @@ def test_define_tenant_version_argument_overrides_the_tenant_value() -> None:
 
 def test_define_tenant_resource_id_keyword_overrides_the_tenant_value() -> None:
     assert define_tenant("acme", "v1", resource_id="globex").resource_id == "globex"
-    assert define_tenant({"resource_id": "acme", "version": "v1"}, resource_id="x").resource_id == "x"
+    assert (
+        define_tenant({"resource_id": "acme", "version": "v1"}, resource_id="x").resource_id == "x"
+    )
 
 
 def test_define_tenant_from_keywords_only() -> None:

@@ -155,7 +155,7 @@ def test_duplicate_tag_values_are_a_value_error() -> None:
     class OtherDiscount(BaseModel):
         kind: str = "discount"
 
-    with pytest.raises(SpecValueError, match="'discount'.*Discount and OtherDiscount"):
+    with pytest.raises(SpecValueError, match=r"'discount'.*Discount and OtherDiscount"):
         TaggedUnion(Discount, Refund, OtherDiscount)
 
 
@@ -189,7 +189,7 @@ def test_plan_schema_with_a_tagged_union_validates_flat_actions_by_kind() -> Non
         {"kind": "refund"},
         {"kind": "reorder", "quantity": 0},
         {"kind": "teleport"},
-        {"pct": 5},
+        {"kind": "discount", "order_id": "o-9"},
     ):
         assert not validator.is_valid({"rationale": "r", "actions": [bad_action]}), bad_action
     assert not validator.is_valid({"rationale": "r", "actions": []})

@@ -1,13 +1,27 @@
 """Approval gates: rule evaluation, pending approvals, and the host's decisions.
 
-A gate registers its pending approval with the :class:`ApprovalBroker` *before* it emits
-``approval-required``, so a decision given immediately always finds it. ``respond`` may be called
-from any task (or thread); it wakes the waiting gate on the gate's own loop.
+Which rule applies is decided once, when the runtime is compiled
+(:mod:`flowai_harness.engine.compiled`), in the spec's precedence order, most specific last:
+
+* tools channel: runtime floor ``approval_policies.tools`` (or, when ``define_runtime`` got no
+  ``approval_policies``, the defaults patched by the coordinator's ``approval=``) -> the agent's
+  patch -> the bound Python tool's own rule -> ``approval_overrides.tools[agent][tool]``;
+* plans channel: floor ``plans`` -> the agent's patch ``plans``, for the agent calling
+  ``executePlan``.
+
+A ``"default"`` channel in a ``define_*`` helper's ``approval=`` is dropped, so it inherits.
+This module evaluates the resulting rule for one call (:func:`approval_required`) and keeps the
+pending approvals (:class:`ApprovalBroker`).
+
+A gate registers its pending approval with the broker *before* it emits ``approval-required``,
+so a decision given immediately always finds it. ``respond`` may be called from any task (or
+thread); it wakes the waiting gate on the gate's own loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,7 +35,7 @@ from flowai_harness.errors import (
 )
 from flowai_harness.events import ApprovalRequest
 
-__all__ = ["OUTCOMES", "ApprovalBroker", "Decision", "approval_required"]
+__all__ = ["OUTCOMES", "ApprovalBroker", "Decision", "Outcome", "approval_required"]
 
 log = logging.getLogger("flowai_harness.approvals")
 
@@ -49,37 +63,72 @@ def approval_required(
     rule: Mapping[str, Any],
     predicates: Mapping[str, Callable[..., Any]],
     *,
-    kind: str,
+    kind: Literal["tool", "plan"],
     target: str,
     args: Any,
     tenant: str,
 ) -> bool:
-    """Evaluate an approval rule; dynamic predicates fail closed (error or non-bool: required)."""
+    """Evaluate one approval rule for one tool call or plan execution.
+
+    ``never`` is not required, ``always`` is. A ``dynamic`` rule calls its predicate
+    synchronously as ``predicate(args, {"kind", "target", "tenant"})``; ``True`` means approval
+    is required. The predicate gets a deep copy of ``args``, so it cannot change what the tool
+    or the dispatcher later receives. Anything unexpected fails closed (approval required): an
+    unknown rule kind, an unregistered predicate, a predicate that raises, or one that returns
+    something other than a ``bool`` (a coroutine included; it is closed unawaited). The reason
+    is logged as a warning on the ``flowai_harness.approvals`` logger.
+
+    Args:
+        rule: The wire rule, ``{"kind": "never" | "always"}`` or ``{"kind": "dynamic",
+            "value": predicate id}``.
+        predicates: The registered predicates by id.
+        kind: ``"tool"`` or ``"plan"``.
+        target: The tool name, or the plan id.
+        args: The tool arguments, or the whole stored plan.
+        tenant: The runtime tenant (resource id).
+
+    Returns:
+        Whether the call must wait for a human decision.
+    """
     rule_kind = rule.get("kind")
     if rule_kind == "never":
         return False
     if rule_kind != "dynamic":
         return True
-    predicate = predicates.get(rule.get("value", ""))
+    predicate_id = rule.get("value", "")
+    predicate = predicates.get(predicate_id)
     if predicate is None:
+        log.warning("approval predicate %r is not registered; approval required", predicate_id)
         return True
     try:
-        answer = predicate(args, {"kind": kind, "target": target, "tenant": tenant})
+        answer = predicate(copy.deepcopy(args), {"kind": kind, "target": target, "tenant": tenant})
     except Exception as exc:
-        log.warning("approval predicate %r raised %s: %s; approval required",
-                    rule.get("value"), type(exc).__name__, exc)
+        log.warning(
+            "approval predicate %r raised %s: %s; approval required",
+            predicate_id,
+            type(exc).__name__,
+            exc,
+        )
         return True
     if not isinstance(answer, bool):
         if asyncio.iscoroutine(answer):
             answer.close()
-        log.warning("approval predicate %r returned %s, not a bool; approval required",
-                    rule.get("value"), type(answer).__name__)
+        log.warning(
+            "approval predicate %r returned %s, not a bool; approval required",
+            predicate_id,
+            type(answer).__name__,
+        )
         return True
     return answer
 
 
 class ApprovalBroker:
-    """Pending approvals of one runtime, and the ids already resolved."""
+    """Pending approvals of one runtime, and the ids already resolved.
+
+    Each id takes exactly one decision: once answered (or expired because its run ended) it is
+    remembered as resolved, and answering it again raises
+    :class:`~flowai_harness.errors.ApprovalAlreadyResolvedError`.
+    """
 
     __slots__ = ("_pending", "_resolved")
 
@@ -87,8 +136,18 @@ class ApprovalBroker:
         self._pending: dict[str, _Pending] = {}
         self._resolved: set[str] = set()
 
-    def register(self, request_fields: dict[str, Any]) -> tuple[ApprovalRequest, asyncio.Future[Decision]]:
-        """Register a new pending approval (fresh UUID id) and return it with its future."""
+    def register(
+        self, request_fields: dict[str, Any]
+    ) -> tuple[ApprovalRequest, asyncio.Future[Decision]]:
+        """Register a new pending approval (fresh UUID id) and return it with its future.
+
+        Args:
+            request_fields: The :class:`~flowai_harness.events.ApprovalRequest` fields other
+                than ``id``.
+
+        Returns:
+            The request (to emit as ``approval-required``) and the future the gate awaits.
+        """
         loop = asyncio.get_running_loop()
         request = ApprovalRequest(id=str(uuid.uuid4()), **request_fields)
         future: asyncio.Future[Decision] = loop.create_future()
@@ -102,15 +161,26 @@ class ApprovalBroker:
 
     def pending(self, tenant: str | None = None) -> list[ApprovalRequest]:
         """Return the approvals waiting for a decision (optionally of one tenant)."""
-        return [p.request for p in self._pending.values()
-                if tenant is None or p.request.resource_id == tenant]
+        return [
+            p.request
+            for p in list(self._pending.values())
+            if tenant is None or p.request.resource_id == tenant
+        ]
 
     def respond(self, tenant: str, approval_id: str, decision: Decision) -> None:
         """Resolve a pending approval and wake its gate.
 
+        Safe to call from any task or thread: the gate is woken on its own event loop.
+
+        Args:
+            tenant: The tenant of the runtime answering; it must own the approval.
+            approval_id: The ``data.id`` of the ``approval-required`` event.
+            decision: The host's decision.
+
         Raises:
             ApprovalNotFoundError: no pending approval has that id in this tenant.
             ApprovalAlreadyResolvedError: the id was already answered or expired.
+            ApprovalError: the run waiting for it has ended with its event loop.
         """
         pending = self._pending.get(approval_id)
         if pending is None:
@@ -119,7 +189,9 @@ class ApprovalBroker:
             raise ApprovalNotFoundError(f"approval not found: {approval_id}")
         if pending.request.resource_id != tenant:
             raise ApprovalNotFoundError(f"approval not found: {approval_id}")
-        del self._pending[approval_id]
+        # pop, not del: another thread (or the gate expiring) may have won the race
+        if self._pending.pop(approval_id, None) is None:
+            raise ApprovalAlreadyResolvedError(f"approval already resolved: {approval_id}")
         self._resolved.add(approval_id)
         future = pending.future
 
@@ -128,12 +200,15 @@ class ApprovalBroker:
                 future.set_result(decision)
 
         try:
-            running = asyncio.get_running_loop()
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is pending.loop:
             wake()
-        elif pending.loop.is_closed():
-            raise ApprovalError(f"approval {approval_id} belongs to a run that has ended")
-        else:
+            return
+        try:
             pending.loop.call_soon_threadsafe(wake)
+        except RuntimeError as exc:  # the loop is closed
+            raise ApprovalError(
+                f"approval {approval_id} belongs to a run that has ended with its event loop"
+            ) from exc

@@ -40,7 +40,8 @@ async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
         return _error("Missing 'prompt' string")
     run = scope.run
     if target not in run.runtime.agents:
-        return _error(f"Unknown sub-agent '{target}'. Available agents: {sorted(run.runtime.agents)}")
+        known = sorted(run.runtime.agents)
+        return _error(f"Unknown sub-agent '{target}'. Available agents: {known}")
     started = time.perf_counter()
     try:
         result = await invoke_agent(
@@ -49,6 +50,10 @@ async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
         )
     except AgentFailed as exc:
         return _error(f"Sub-agent failed: agent failed: {exc}")
+    except ConnectionError:
+        raise  # the consumer left; the run is ending
+    except Exception as exc:  # e.g. the memory store failed; the caller keeps running
+        return _error(f"Internal sub-agent error: {type(exc).__name__}: {exc}")
     finally:
         scope.stats.sub_agent_time_ms += (time.perf_counter() - started) * 1000.0
     return ToolOutcome({"agent": result.agent, "response": result.response, "model": result.model})
@@ -61,7 +66,9 @@ async def resolve_ref(call: ToolCall, args: Any) -> ToolOutcome:
         record = await run.references.read(run.tenant, args["kind"], args["id"])
     except HarnessError as exc:
         return _error(str(exc))
-    return ToolOutcome({"kind": args["kind"], "value": record["value"], "glimpse": record["glimpse"]})
+    return ToolOutcome(
+        {"kind": args["kind"], "value": record["value"], "glimpse": record["glimpse"]}
+    )
 
 
 async def glimpse_ref(call: ToolCall, args: Any) -> ToolOutcome:

@@ -17,7 +17,12 @@ from flowai_harness.engine.builtins import builtin_handler
 from flowai_harness.engine.schemas import SchemaValidator, compile_schema
 from flowai_harness.errors import ConfigurationError
 from flowai_harness.ports import KeyValueStore, ModelClient, ToolDefinition
-from flowai_harness.specs.agents import DEFAULT_MAX_TURNS, ModelSpec, resolve_model_provider
+from flowai_harness.specs.agents import (
+    DEFAULT_MAX_TURNS,
+    DEFAULT_STATEFUL,
+    ModelSpec,
+    resolve_model_provider,
+)
 from flowai_harness.specs.builtin_tools import (
     BUILTIN_TOOLS,
     role_default_tools,
@@ -94,6 +99,8 @@ class EngineInputs:
     services: Mapping[str, Any] = field(default_factory=dict)
     data_environment: Mapping[str, Any] | None = None
     mock_response: str | None = None
+    #: handlers of built-in tools served by adapters (the catalog toolkit), by tool name
+    builtin_handlers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +139,12 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
     plans = _compile_plans(spec)
     toolkit_configs = {t["id"]: t.get("config") for t in spec.get("toolkits") or []}
     tool_specs = {s.get("bindingId") or s["name"]: s for s in inputs.tool_specs}
-    floor = spec.get("approvalPolicies") or {"plans": {"kind": "always"}, "tools": {"kind": "never"}}
+    floor = spec.get("approvalPolicies") or {
+        "plans": {"kind": "always"},
+        "tools": {"kind": "never"},
+    }
     overrides = spec.get("approvalOverrides") or {}
-    used_predicates: set[str] = set()
+    used_predicates = _dynamic_rule_ids(floor, overrides)
 
     compiled: dict[str, CompiledAgent] = {}
     for wire in agents_wire:
@@ -146,6 +156,7 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         tools = _compile_agent_tools(
             wire, toolkit_configs, inputs.agent_tools.get(name, ()), tool_specs,
             inputs.handlers, tool_rule, per_tool, inputs.data_environment,
+            inputs.builtin_handlers,
         )
         for rule in [plan_rule, *(t.approval_rule for t in tools.values())]:
             if rule.get("kind") == "dynamic":
@@ -161,7 +172,9 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         compiled[name] = CompiledAgent(
             name=name,
             role=wire["role"],
-            stateful=bool(wire.get("stateful")),
+            stateful=bool(
+                DEFAULT_STATEFUL[wire["role"]] if wire.get("stateful") is None else wire["stateful"]
+            ),
             model=model.id,
             provider=provider,
             system_prompt=wire.get("systemPrompt") or "",
@@ -189,6 +202,20 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         kv=inputs.kv,
         data_environment=inputs.data_environment,
     )
+
+
+def _dynamic_rule_ids(floor: Mapping[str, Any], overrides: Mapping[str, Any]) -> set[str]:
+    """Predicate ids of every dynamic rule in the floor and the overrides, used or not."""
+    rules: list[Any] = [floor.get("plans"), floor.get("tools")]
+    for patch in (overrides.get("agents") or {}).values():
+        rules += [(patch or {}).get("plans"), (patch or {}).get("tools")]
+    for per_tool in (overrides.get("tools") or {}).values():
+        rules += list((per_tool or {}).values())
+    return {
+        rule["value"]
+        for rule in rules
+        if isinstance(rule, Mapping) and rule.get("kind") == "dynamic"
+    }
 
 
 def _check_topology(agents: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]) -> None:
@@ -263,23 +290,26 @@ def _compile_agent_tools(
     default_rule: Rule,
     per_tool: Mapping[str, Rule],
     data_environment: Mapping[str, Any] | None,
+    adapters: Mapping[str, Callable[..., Any]],
 ) -> dict[str, EngineTool]:
     name, role = agent["name"], agent["role"]
     tools: dict[str, EngineTool] = {}
     for tool_name in role_default_tools(role, has_routes=bool(agent.get("routes"))):
-        tools[tool_name] = _builtin(tool_name, per_tool.get(tool_name) or default_rule)
+        tools[tool_name] = _builtin(tool_name, per_tool.get(tool_name) or default_rule, adapters)
     for toolkit_id in agent.get("toolkits") or []:
         if toolkit_id not in toolkit_configs:
             raise ConfigurationError(f"agent '{name}' uses unknown toolkit id '{toolkit_id}'")
         if toolkit_id == "catalog":
             _require_catalog(name, data_environment)
         try:
-            names = toolkit_tools_for_role(toolkit_id, role=role, config=toolkit_configs[toolkit_id])
+            names = toolkit_tools_for_role(
+                toolkit_id, role=role, config=toolkit_configs[toolkit_id]
+            )
         except ValueError as exc:
             raise ConfigurationError(f"agent '{name}': {exc}") from exc
         for tool_name in names:
             if tool_name not in tools:  # role defaults win silently
-                tools[tool_name] = _builtin(tool_name, per_tool.get(tool_name) or default_rule)
+                tools[tool_name] = _builtin(tool_name, per_tool.get(tool_name) or default_rule, adapters)
     for key in bound_keys:
         spec = tool_specs.get(key)
         if spec is None:
@@ -308,15 +338,24 @@ def _compile_agent_tools(
     return tools
 
 
-def _builtin(tool_name: str, rule: Rule) -> EngineTool:
+# Built-ins whose handlers check their own arguments and answer with the spec's exact
+# messages (engine.md §1.7: "Missing 'agent' name string", ...); generic schema validation
+# would pre-empt those messages.
+_SELF_VALIDATING = frozenset({"call_agent"})
+
+
+def _builtin(
+    tool_name: str, rule: Rule, adapters: Mapping[str, Callable[..., Any]]
+) -> EngineTool:
     definition = BUILTIN_TOOLS[tool_name]
+    schema = {} if tool_name in _SELF_VALIDATING else definition.input_schema
     return EngineTool(
         definition=ToolDefinition(definition.name, definition.description,
                                   definition.input_schema),
         builtin=True,
-        handler=builtin_handler(tool_name),
+        handler=adapters.get(tool_name) or builtin_handler(tool_name),
         is_async=True,
-        validator=compile_schema(definition.input_schema),
+        validator=compile_schema(schema),
         approval_rule=rule,
     )
 

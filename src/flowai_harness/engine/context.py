@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from flowai_harness.engine.locks import KeyedLocks
+import orjson
 
+from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.events import RuntimeEvent
 
 if TYPE_CHECKING:
@@ -25,12 +27,15 @@ class EventSink:
     """The request channel: a bounded queue with back-pressure, numbering every event.
 
     A full queue makes the producer wait (a slow consumer slows the run); nothing is dropped.
+    Events enter the queue as their public dict form, copied at emission: tool arguments,
+    results and plans are shared with user code, which may mutate them later (and a consumer's
+    hook may mutate the dict it gets), so neither side can change what the other saw.
     """
 
     __slots__ = ("closed", "queue", "sequence")
 
     def __init__(self, capacity: int) -> None:
-        self.queue: asyncio.Queue[tuple[int, RuntimeEvent] | None] = asyncio.Queue(capacity)
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(capacity)
         self.sequence = 0
         self.closed = False
 
@@ -39,7 +44,15 @@ class EventSink:
         if self.closed:
             raise ConnectionError("event sink closed")
         self.sequence += 1
-        await self.queue.put((self.sequence, event))
+        await self.queue.put(_snapshot(event.to_dict(self.sequence)))
+
+
+def _snapshot(wire: dict[str, Any]) -> dict[str, Any]:
+    try:
+        copied: dict[str, Any] = orjson.loads(orjson.dumps(wire))
+    except TypeError:  # integers beyond 64 bits and other values orjson refuses
+        return copy.deepcopy(wire)
+    return copied
 
 
 @dataclass(slots=True)

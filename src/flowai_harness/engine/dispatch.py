@@ -8,6 +8,7 @@ raise into the run: failures become error results the model can read and correct
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ from flowai_harness.events import (
 )
 from flowai_harness.ports import ToolOutcome
 
-__all__ = ["dispatch_tool", "error_outcome", "rejected_outcome"]
+__all__ = ["dispatch_tool", "error_outcome", "rejected_outcome", "revise_outcome"]
 
 _UI_KEYS = ("approvalDsl", "displaySummary", "_cardEmitted")
 
@@ -43,6 +44,27 @@ def rejected_outcome(feedback: str | None) -> ToolOutcome:
             "rejected": True,
             "reason": feedback or "Approval rejected",
             "do_not_retry": True,
+        },
+        is_error=True,
+    )
+
+
+def revise_outcome(feedback: str | None, partial: Any) -> ToolOutcome:
+    """The result of a tool call the host sent back for revision.
+
+    Issue 4 overrides engine.md §3.1 (which treats revise like reject): the handler does not
+    run, and the model gets ``should_revise`` with the reviewer's feedback and partial, and may
+    call the tool again with revised arguments (``do_not_retry`` is false).
+    """
+    return ToolOutcome(
+        {
+            "error": "approval_rejected",
+            "rejected": True,
+            "reason": feedback or "Approval rejected",
+            "should_revise": True,
+            "feedback": feedback,
+            "partial": partial,
+            "do_not_retry": False,
         },
         is_error=True,
     )
@@ -110,6 +132,8 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
             return error_outcome("Approval event sink closed before request was emitted")
         await run.emit(ApprovalDecision(request.id, decision.outcome, decision.feedback,
                                         decision.partial))
+        if decision.outcome == "revise":
+            return revise_outcome(decision.feedback, decision.partial)
         if decision.outcome != "approve":
             return rejected_outcome(decision.feedback)
     call = ToolCall(scope, call_id, name)
@@ -126,6 +150,8 @@ async def _run_python_tool(call: ToolCall, handler: Any, is_async: bool, args: A
     run = call.scope.run
     ctx = ToolContext(call.call_id, run.runtime.services,
                       ReferenceClient(run.references, run.tenant))
+    # The handler gets its own copy: the model's arguments also go to events and memory.
+    args = copy.deepcopy(args)
     try:
         if is_async:
             value = await handler(args, ctx)

@@ -35,16 +35,45 @@ def to_json(value: Any) -> Any:
     if callable(dump) and not isinstance(value, type):
         value = dump(mode="json")
     try:
-        return orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+        raw = orjson.dumps(value, default=_dump_model, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
-        # orjson refuses some things json accepts (e.g. subclasses of builtins with odd
-        # reprs); json is the contract, so give it the last word.
-        return json.loads(json.dumps(value, allow_nan=False))
+        # orjson refuses some things json accepts (e.g. integers beyond 64 bits); json is the
+        # contract, so give it the last word.
+        return json.loads(json.dumps(value, default=_dump_model, allow_nan=False))
+    # orjson writes NaN and infinities as null; a value that silently changes is worse than
+    # an error, so look for them whenever a null could be one.
+    if b"null" in raw:
+        _reject_non_finite(value)
+    return orjson.loads(raw)
+
+
+def _dump_model(value: Any) -> Any:
+    """Serialise pydantic models nested anywhere inside a value (lists of models, ...)."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        return dump(mode="json")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _reject_non_finite(value: Any) -> None:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(f"Out of range float values are not JSON compliant: {value!r}")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _reject_non_finite(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_non_finite(item)
 
 
 def compact_json(value: Any) -> str:
     """Return compact JSON text with keys sorted at every level and UTF-8 kept raw."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits, which json handles
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
 
 
 def canonical_json(value: Any) -> str:

@@ -51,5 +51,6 @@ def _message(item: dict[str, Any]) -> Message:
         ToolInteraction(i["callId"], i["toolName"], i.get("arguments"), i.get("result"))
         for i in item.get("tool_interactions") or []
     ]
-    role = "assistant" if item.get("role") == "assistant" else "user"
-    return Message(role, item.get("content") or "", interactions or None)
+    if item.get("role") == "assistant":
+        return Message("assistant", item.get("content") or "", interactions or None)
+    return Message("user", item.get("content") or "", interactions or None)

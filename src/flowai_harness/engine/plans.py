@@ -1,37 +1,80 @@
-"""Plans: ``storePlan`` / ``getPlan`` / ``executePlan`` and the plan status machine.
+"""Plans: ``storePlan`` / ``getPlan`` / ``executePlan``, the status machine and the dispatcher.
 
-Stored statuses move only along :data:`TRANSITIONS`; ``pending_approval`` is a display label
-that appears in events while a plan gate waits, never in storage. An approved plan is dispatched
-at most once: ``executePlan`` on an executing, executed or failed plan is refused, and the
-status check and the move to ``executing`` happen under a per-plan lock.
+Plans are stored through the key-value port under ``plan:<planId>`` in the runtime tenant's
+namespace; a plan whose ``owner`` is another tenant is treated as missing.
+
+Status machine. Stored statuses move only along :data:`TRANSITIONS`
+(``draft -> approved -> executing -> executed | failed``); :func:`transition` is the one place
+that changes a status. ``pending_approval`` is a display label used in events while a plan gate
+waits; it is never stored (the plan stays ``draft``).
+
+Events. Every move emits a ``plan-status-change`` event, including ``approved -> executing``
+and ``executing -> executed | failed``. engine.md §2.4 says those three emit nothing; issue 4
+("plan-status-change events at every transition") overrides it. Storing a plan (``-> draft``)
+is not a transition between statuses and emits only the ``storePlan`` tool result. When a plan
+fails, the reason is in the ``executePlan`` tool result event (``{"error": "Dispatch failed:
+..."}``), right after the ``executing -> failed`` status event; the status event carries no
+reason, which keeps it inside the reference vocabulary. Each tool call and result is reported
+once (DESIGN.md D2), not twice as in engine.md §6.4.
+
+Display aliases. A ``PlanSpec``'s display aliases are presentation-only: they never change a
+stored status or the ``from`` / ``to`` values of an event. They are added to
+``plan-status-change`` data as ``fromAlias`` / ``toAlias`` for statuses that have one (the keys
+are omitted otherwise, so a plan without aliases produces exactly the reference wire form).
+
+At most once. Re-storing a plan id replaces a ``draft`` or ``approved`` plan (which then needs
+approval again); unlike engine.md §2.2, an ``executing``, ``executed`` or ``failed`` plan cannot
+be replaced (docs/decisions.md), so a plan id is dispatched at most once. The move
+``approved -> executing`` happens under a per-plan lock, so of two concurrent ``executePlan``
+calls exactly one dispatches; ``executePlan`` on an ``executing``, ``executed`` or ``failed``
+plan is refused. An approval applies to the plan content the reviewer saw: if the plan was
+stored again while its gate waited, the approval does not carry over to the new content.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from flowai_harness.engine.approvals import approval_required
-from flowai_harness.engine.context import AgentScope, ToolCall
+from flowai_harness.engine.context import AgentScope, RunContext, ToolCall
 from flowai_harness.engine.jsonvalues import to_json
-from flowai_harness.errors import HarnessError
+from flowai_harness.errors import HarnessError, ReferenceNotFoundError, ReferenceValidationError
 from flowai_harness.events import ApprovalDecision, ApprovalRequired, PlanStatusChange
 from flowai_harness.ports import ToolOutcome
 
-__all__ = ["TRANSITIONS", "InvalidTransition", "execute_plan", "get_plan", "store_plan",
-           "transition"]
+__all__ = [
+    "PENDING_APPROVAL",
+    "TRANSITIONS",
+    "AliasedPlanStatusChange",
+    "InvalidTransition",
+    "execute_plan",
+    "get_plan",
+    "store_plan",
+    "transition",
+]
 
-#: the only legal moves between stored statuses
-TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
-    ("draft", "approved"),
-    ("approved", "executing"),
-    ("executing", "executed"),
-    ("executing", "failed"),
-})
-_TIMESTAMP_OF = {"approved": "approvedAt", "executing": "startedAt", "executed": "completedAt",
-                 "failed": "failedAt"}
+#: The only legal moves between stored statuses.
+TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("draft", "approved"),
+        ("approved", "executing"),
+        ("executing", "executed"),
+        ("executing", "failed"),
+    }
+)
+#: The display-only status shown in events while a plan gate waits.
+PENDING_APPROVAL = "pending_approval"
+_TIMESTAMP_OF = {
+    "approved": "approvedAt",
+    "executing": "startedAt",
+    "executed": "completedAt",
+    "failed": "failedAt",
+}
 _DISPATCH_KEYS = ("entitiesAffected", "summary", "details")
 
 
@@ -39,20 +82,62 @@ class InvalidTransition(HarnessError, ValueError):
     """A plan was asked to move between two statuses the status machine does not connect."""
 
 
-def transition(plan: dict[str, Any], to_status: str, **fields: Any) -> dict[str, Any]:
-    """Return a copy of ``plan`` moved to ``to_status`` (with its timestamp and ``fields``).
+@dataclass(slots=True)
+class AliasedPlanStatusChange(PlanStatusChange):
+    """A ``plan-status-change`` event carrying the plan kind's display aliases, when it has any.
+
+    Wire form: ``{"type": "plan-status-change", "data": {"planId", "from", "to",
+    "fromAlias"?, "toAlias"?}}``; an alias key is present only when the status has an alias.
+    """
+
+    type: ClassVar[str] = "plan-status-change"
+    from_alias: str | None = None
+    to_alias: str | None = None
+
+    def _fields(self) -> dict[str, Any]:
+        fields = PlanStatusChange._fields(self)
+        data = fields["data"]
+        if self.from_alias is not None:
+            data["fromAlias"] = self.from_alias
+        if self.to_alias is not None:
+            data["toAlias"] = self.to_alias
+        return fields
+
+
+def transition(plan: Mapping[str, Any], to_status: str, **fields: Any) -> dict[str, Any]:
+    """Return a copy of ``plan`` moved to ``to_status``, stamped, with ``fields`` set.
+
+    Args:
+        plan: A stored plan (its ``status`` is the move's origin).
+        to_status: The stored status to move to.
+        **fields: Other plan fields to set (``approvedBy``, ``outcome``).
+
+    Returns:
+        The moved plan; its timestamp field for ``to_status`` is set to now.
 
     Raises:
-        InvalidTransition: the move is not in :data:`TRANSITIONS`.
+        InvalidTransition: ``(plan["status"], to_status)`` is not in :data:`TRANSITIONS`.
     """
     from_status = plan["status"]
     if (from_status, to_status) not in TRANSITIONS:
+        legal = sorted(to for (origin, to) in TRANSITIONS if origin == from_status)
         raise InvalidTransition(
-            f"plan '{plan['id']}' cannot move from {from_status} to {to_status}"
+            f"plan '{plan['id']}' cannot move from {from_status} to {to_status} "
+            f"(from {from_status} it can move to: {', '.join(legal) or 'nothing, it is final'})"
         )
     moved = dict(plan, status=to_status, **fields)
     moved[_TIMESTAMP_OF[to_status]] = _now()
     return moved
+
+
+def _status_change(
+    run: RunContext, plan: Mapping[str, Any], from_status: str, to_status: str
+) -> PlanStatusChange:
+    spec = run.runtime.plans.get(plan.get("specName", ""))
+    aliases: Mapping[str, str] = spec.display_aliases if spec is not None else {}
+    return AliasedPlanStatusChange(
+        plan["id"], from_status, to_status, aliases.get(from_status), aliases.get(to_status)
+    )
 
 
 def _error(message: str) -> ToolOutcome:
@@ -63,8 +148,35 @@ def _key(plan_id: str) -> str:
     return f"plan:{plan_id}"
 
 
+async def _load(run: RunContext, plan_id: str) -> dict[str, Any] | None:
+    plan = await run.runtime.kv.get(run.tenant, _key(plan_id))
+    if not isinstance(plan, dict) or plan.get("owner") != run.tenant:
+        return None
+    return plan
+
+
+async def _save(run: RunContext, plan: Mapping[str, Any]) -> None:
+    await run.runtime.kv.put(run.tenant, _key(plan["id"]), plan)
+
+
+# --------------------------------------------------------------------------- storePlan
+
+
 async def store_plan(call: ToolCall, args: Any) -> ToolOutcome:
-    """Validate a planner's body against its plan spec and store it as a draft."""
+    """``storePlan``: validate a planner's body against its plan spec and store it as a draft.
+
+    The body is checked against the plan kind's JSON Schema (a ``TaggedUnion`` of actions is a
+    ``oneOf`` in that schema), then its ``actions`` are split into ``{kind, payload,
+    references}``; the other top-level fields are kept as the plan ``context``. Every problem is
+    a retryable error result with the spec's message.
+
+    Args:
+        call: The dispatch of this tool call.
+        args: ``{"specName", "planId", "body"}`` (already checked against the input schema).
+
+    Returns:
+        The stored plan, or an error result.
+    """
     run = call.scope.run
     spec_name, plan_id, body = args["specName"], args["planId"], args["body"]
     spec = run.runtime.plans.get(spec_name)
@@ -72,25 +184,35 @@ async def store_plan(call: ToolCall, args: Any) -> ToolOutcome:
         return _error(f"unknown plan spec: {spec_name} (declared: {sorted(run.runtime.plans)})")
     problems = spec.validator.errors(body)
     if problems:
-        return _error(f"schema validation failed for spec '{spec_name}': {problems}")
+        listed = json.dumps(problems, ensure_ascii=False)
+        return _error(f"schema validation failed for spec '{spec_name}': {listed}")
     actions, problem = _decode_actions(spec_name, body)
-    if problem:
+    if problem is not None:
         return _error(problem)
+    plan = {
+        "id": plan_id,
+        "owner": run.tenant,
+        "specName": spec_name,
+        "actions": actions,
+        "status": "draft",
+        "description": None,
+        "context": {k: v for k, v in body.items() if k != "actions"},
+        "createdAt": _now(),
+        "approvedAt": None,
+        "startedAt": None,
+        "completedAt": None,
+        "failedAt": None,
+        "approvedBy": None,
+        "outcome": None,
+    }
     async with run.plan_locks.hold(plan_id):
-        existing = await run.runtime.kv.get(run.tenant, _key(plan_id))
-        if isinstance(existing, dict) and existing.get("status") not in ("draft", "approved"):
+        existing = await _load(run, plan_id)
+        if existing is not None and existing["status"] not in ("draft", "approved"):
             return _error(
-                f"plan '{plan_id}' is already {existing.get('status')} and cannot be replaced; "
+                f"plan '{plan_id}' is already {existing['status']} and cannot be replaced; "
                 f"store the revision under a new planId"
             )
-        plan = {
-            "id": plan_id, "owner": run.tenant, "specName": spec_name, "actions": actions,
-            "status": "draft", "description": None,
-            "context": {k: v for k, v in body.items() if k != "actions"},
-            "createdAt": _now(), "approvedAt": None, "startedAt": None, "completedAt": None,
-            "failedAt": None, "approvedBy": None, "outcome": None,
-        }
-        await run.runtime.kv.put(run.tenant, _key(plan_id), plan)
+        await _save(run, plan)
     return ToolOutcome(plan)
 
 
@@ -100,8 +222,6 @@ def _decode_actions(spec: str, body: Any) -> tuple[list[dict[str, Any]], str | N
     raw = body["actions"]
     if not isinstance(raw, list):
         return [], f"`actions` for spec '{spec}' must be a JSON array"
-    if not raw:
-        return [], f"planner output for spec '{spec}' produced an empty action sequence"
     actions = []
     for index, item in enumerate(raw):
         prefix = f"action #{index} for spec '{spec}' failed to decode"
@@ -110,69 +230,114 @@ def _decode_actions(spec: str, body: Any) -> tuple[list[dict[str, Any]], str | N
         kind = item.get("kind")
         if not isinstance(kind, str):
             return [], f"{prefix}: missing string field `kind`"
-        refs = item.get("references", [])
+        refs = item.get("references")
+        if refs is None:
+            refs = []
         if not isinstance(refs, list) or not all(
             isinstance(r, dict) and isinstance(r.get("kind"), str) and isinstance(r.get("id"), str)
             for r in refs
         ):
             return [], f"{prefix}: `references` must be a list of {{kind, id}} objects"
-        payload = {k: v for k, v in item.items() if k not in ("kind", "references")}
-        actions.append({"kind": kind, "payload": payload,
-                        "references": [{"kind": r["kind"], "id": r["id"]} for r in refs]})
+        actions.append(
+            {
+                "kind": kind,
+                "payload": {k: v for k, v in item.items() if k not in ("kind", "references")},
+                "references": [{"kind": r["kind"], "id": r["id"]} for r in refs],
+            }
+        )
+    if not actions:
+        return [], f"planner output for spec '{spec}' produced an empty action sequence"
     return actions, None
 
 
+# --------------------------------------------------------------------------- getPlan
+
+
 async def get_plan(call: ToolCall, args: Any) -> ToolOutcome:
-    """Return the stored plan, or ``null`` when unknown (or owned by another tenant)."""
-    run = call.scope.run
-    plan = await run.runtime.kv.get(run.tenant, _key(args["planId"]))
-    if not isinstance(plan, dict) or plan.get("owner") != run.tenant:
-        return ToolOutcome(None)
-    return ToolOutcome(plan)
+    """``getPlan``: return the stored plan, or ``null`` when unknown or owned by another tenant.
+
+    Args:
+        call: The dispatch of this tool call.
+        args: ``{"planId"}``.
+
+    Returns:
+        The plan JSON, or ``None`` content.
+    """
+    return ToolOutcome(await _load(call.scope.run, args["planId"]))
+
+
+# --------------------------------------------------------------------------- executePlan
 
 
 async def execute_plan(call: ToolCall, args: Any) -> ToolOutcome:
-    """Pass the plan gate (if any) and dispatch an approved plan's actions to the host."""
+    """``executePlan``: pass the plan gate if needed, then dispatch the approved plan once.
+
+    A ``draft`` plan is approved automatically when the agent's plans rule does not require
+    approval; otherwise the gate waits for the host (approve: continue; reject: error result,
+    plan stays draft; revise: a ``should_revise`` result carrying the reviewer's feedback and
+    partial). An ``approved`` plan runs without a gate. ``executing``, ``executed`` and
+    ``failed`` plans are refused, so an approved plan is dispatched at most once.
+
+    Args:
+        call: The dispatch of this tool call.
+        args: ``{"planId"}``.
+
+    Returns:
+        The dispatch result ``{"entitiesAffected", "summary", "details", "resolvedActions"}``,
+        the revise result, or an error result.
+    """
     scope = call.scope
     run = scope.run
-    plan_id = args["planId"]
-    plan = await run.runtime.kv.get(run.tenant, _key(plan_id))
-    if not isinstance(plan, dict) or plan.get("owner") != run.tenant:
-        return _error(f"plan not found: {plan_id}")
-    if plan["status"] == "draft":
-        gate = await _plan_gate(scope, plan)
-        if gate is not None:
-            return gate
+    plan_id: str = args["planId"]
     async with run.plan_locks.hold(plan_id):
-        plan = await run.runtime.kv.get(run.tenant, _key(plan_id))
-        if not isinstance(plan, dict) or plan.get("status") != "approved":
-            status = plan.get("status") if isinstance(plan, dict) else "missing"
-            return _error(f"Invalid plan state for execution: {status}")
-        plan = transition(plan, "executing")
-        await run.runtime.kv.put(run.tenant, _key(plan_id), plan)
-    return await _dispatch(scope, plan)
+        plan = await _load(run, plan_id)
+        if plan is None:
+            return _error(f"plan not found: {plan_id}")
+        gated = plan["status"] == "draft" and _plan_approval_required(scope, plan)
+        auto_approved = plan["status"] == "draft" and not gated
+        if auto_approved:
+            plan = transition(plan, "approved", approvedBy="runtime")
+            await _save(run, plan)
+    if auto_approved:
+        await run.emit(_status_change(run, plan, "draft", "approved"))
+    elif gated:
+        refusal = await _plan_gate(scope, plan)
+        if refusal is not None:
+            return refusal
+    return await _run_approved(scope, plan_id)
+
+
+def _plan_approval_required(scope: AgentScope, plan: dict[str, Any]) -> bool:
+    run = scope.run
+    return run.approval_mode != "bypass" and approval_required(
+        scope.agent.plan_rule,
+        run.runtime.predicates,
+        kind="plan",
+        target=plan["id"],
+        args=plan,
+        tenant=run.tenant,
+    )
 
 
 async def _plan_gate(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome | None:
-    """Approve a draft plan (automatically or through the host); ``None`` means approved."""
+    """Wait for the host's decision on a draft plan; ``None`` means approved."""
     run = scope.run
     plan_id = plan["id"]
-    required = run.approval_mode != "bypass" and approval_required(
-        scope.agent.plan_rule, run.runtime.predicates, kind="plan", target=plan_id, args=plan,
-        tenant=run.tenant,
-    )
-    if not required:
-        await _approve(scope, plan, "draft")
-        return None
     if run.approval_mode == "refuse":
         return _error(f"Plan {plan_id} requires approval, which is not available in this mode")
-    request, future = run.approvals.register({
-        "kind": "plan", "target": plan_id, "payload": plan, "resource_id": run.tenant,
-        "thread_id": scope.thread_id, "correlation_id": plan_id,
-    })
+    request, future = run.approvals.register(
+        {
+            "kind": "plan",
+            "target": plan_id,
+            "payload": plan,
+            "resource_id": run.tenant,
+            "thread_id": scope.thread_id,
+            "correlation_id": plan_id,
+        }
+    )
     try:
         await run.emit(ApprovalRequired(request))
-        await run.emit(PlanStatusChange(plan_id, "draft", "pending_approval"))
+        await run.emit(_status_change(run, plan, "draft", PENDING_APPROVAL))
         decision = await future
     except asyncio.CancelledError:
         run.approvals.expire(request.id)
@@ -180,75 +345,167 @@ async def _plan_gate(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome | N
     except ConnectionError:
         run.approvals.expire(request.id)
         return _error(f"Plan {plan_id} approval channel closed before resolution")
-    await run.emit(ApprovalDecision(request.id, decision.outcome, decision.feedback,
-                                    decision.partial))
+    await run.emit(
+        ApprovalDecision(request.id, decision.outcome, decision.feedback, decision.partial)
+    )
     if decision.outcome == "approve":
-        await _approve(scope, plan, "pending_approval")
-        return None
-    await run.emit(PlanStatusChange(plan_id, "pending_approval", "draft"))
+        return await _approve_as_shown(run, plan)
+    await run.emit(_status_change(run, plan, PENDING_APPROVAL, "draft"))
     if decision.outcome == "reject":
         return _error(f"Plan {plan_id} rejected: {decision.feedback or 'Plan rejected'}")
-    return ToolOutcome({"rejected": True, "should_revise": True, "plan_id": plan_id,
-                        "partial": decision.partial, "feedback": decision.feedback})
+    # The reference omits the feedback here; issue 4 asks for it so the model can act on it.
+    return ToolOutcome(
+        {
+            "rejected": True,
+            "should_revise": True,
+            "plan_id": plan_id,
+            "partial": decision.partial,
+            "feedback": decision.feedback,
+        }
+    )
 
 
-async def _approve(scope: AgentScope, plan: dict[str, Any], shown_from: str) -> None:
+async def _approve_as_shown(run: RunContext, shown: dict[str, Any]) -> ToolOutcome | None:
+    """Store the approval of the plan the reviewer saw; ``None`` means it is approved."""
+    plan_id = shown["id"]
+    async with run.plan_locks.hold(plan_id):
+        current = await _load(run, plan_id)
+        if current is None:
+            return _error(f"plan not found: {plan_id}")
+        status = current["status"]
+        replaced = status == "draft" and current != shown
+        if status == "draft" and not replaced:
+            current = transition(current, "approved", approvedBy="runtime")
+            await _save(run, current)
+            status = "approved"
+    if replaced:
+        await run.emit(_status_change(run, shown, PENDING_APPROVAL, "draft"))
+        return _error(
+            f"Plan {plan_id} was stored again while awaiting approval, so the approval does not "
+            f"apply to its new content; call executePlan again to review the new version"
+        )
+    if status == "approved":
+        await run.emit(_status_change(run, shown, PENDING_APPROVAL, "approved"))
+    # executing / executed / failed: a concurrent executePlan got there first and
+    # _run_approved refuses this one.
+    return None
+
+
+async def _run_approved(scope: AgentScope, plan_id: str) -> ToolOutcome:
     run = scope.run
-    async with run.plan_locks.hold(plan["id"]):
-        current = await run.runtime.kv.get(run.tenant, _key(plan["id"]))
-        if isinstance(current, dict) and current.get("status") == "draft":
-            await run.runtime.kv.put(run.tenant, _key(plan["id"]),
-                                     transition(current, "approved", approvedBy="runtime"))
-    await run.emit(PlanStatusChange(plan["id"], shown_from, "approved"))
+    async with run.plan_locks.hold(plan_id):
+        plan = await _load(run, plan_id)
+        if plan is None:
+            return _error(f"plan not found: {plan_id}")
+        if plan["status"] != "approved":
+            return _error(_invalid_state(plan))
+        plan = transition(plan, "executing")
+        await _save(run, plan)
+    await run.emit(_status_change(run, plan, "approved", "executing"))
+    return await _dispatch(scope, plan)
 
 
-async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
-    run = scope.run
-    try:
-        resolved = await _hydrate(scope, plan["actions"])
-        result = await _call_dispatcher(scope, plan["actions"], resolved)
-    except _DispatchFailure as exc:
-        failed = transition(plan, "failed", outcome={
-            "state": "failed", "message": str(exc), "code": None, "details": None})
-        await run.runtime.kv.put(run.tenant, _key(plan["id"]), failed)
-        return _error(f"Dispatch failed: {exc}")
-    resolved_actions = [{"type": a["kind"], "payload": a["payload"]} for a in plan["actions"]]
-    details = result["details"]
-    if details is None:
-        details = {"resolvedActions": resolved_actions}
-    elif isinstance(details, dict):
-        details = {"resolvedActions": resolved_actions, **details}
-    else:
-        details = {"result": details, "resolvedActions": resolved_actions}
-    final = {"entitiesAffected": result["entitiesAffected"], "summary": result["summary"],
-             "details": details, "resolvedActions": resolved_actions}
-    executed = transition(plan, "executed", outcome={"state": "executed", **final})
-    await run.runtime.kv.put(run.tenant, _key(plan["id"]), executed)
-    return ToolOutcome(final)
+def _invalid_state(plan: Mapping[str, Any]) -> str:
+    status, plan_id = plan["status"], plan["id"]
+    why = {
+        "draft": f"plan '{plan_id}' is not approved",
+        "executing": f"plan '{plan_id}' is being dispatched by another call; an approved plan "
+        f"is dispatched at most once",
+        "executed": f"plan '{plan_id}' was already dispatched; an approved plan is dispatched "
+        f"at most once; store a new plan under a new planId to act again",
+        "failed": f"plan '{plan_id}' failed ({(plan.get('outcome') or {}).get('message')}); "
+        f"store a new plan under a new planId to try again",
+    }.get(status, f"plan '{plan_id}' has unknown status {status!r}")
+    return f"Invalid plan state for execution: {status} ({why})"
+
+
+# --------------------------------------------------------------------------- dispatch
 
 
 class _DispatchFailure(Exception):
-    pass
+    """Hydration or the host dispatcher failed; the message is the failure reason."""
 
 
-async def _hydrate(scope: AgentScope, actions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
+    """Hydrate references, call the host dispatcher, and settle the plan as executed or failed."""
     run = scope.run
-    wanted = {(r["kind"], r["id"]) for a in actions for r in a["references"]}
+    try:
+        resolved = await _hydrate(run, plan["actions"])
+        result = await _call_dispatcher(run, plan["actions"], resolved)
+    except _DispatchFailure as exc:
+        await _fail(run, plan, str(exc))
+        await run.emit(_status_change(run, plan, "executing", "failed"))
+        return _error(f"Dispatch failed: {exc}")
+    except asyncio.CancelledError:
+        # The actions may be partly applied; never leave the plan executing forever.
+        await asyncio.shield(
+            _fail(run, plan, "dispatch cancelled: the run ended while the dispatcher was running")
+        )
+        raise
+    resolved_actions = [{"type": a["kind"], "payload": a["payload"]} for a in plan["actions"]]
+    final = {
+        "entitiesAffected": result["entitiesAffected"],
+        "summary": result["summary"],
+        "details": _with_resolved_actions(result["details"], resolved_actions),
+        "resolvedActions": resolved_actions,
+    }
+    await _save(run, transition(plan, "executed", outcome={"state": "executed", **final}))
+    await run.emit(_status_change(run, plan, "executing", "executed"))
+    return ToolOutcome(final)
+
+
+async def _fail(run: RunContext, plan: dict[str, Any], message: str) -> None:
+    outcome = {"state": "failed", "message": message, "code": None, "details": None}
+    await _save(run, transition(plan, "failed", outcome=outcome))
+
+
+def _with_resolved_actions(details: Any, resolved_actions: list[dict[str, Any]]) -> Any:
+    if details is None:
+        return {"resolvedActions": resolved_actions}
+    if isinstance(details, dict):
+        return {"resolvedActions": resolved_actions, **details}
+    return {"result": details, "resolvedActions": resolved_actions}
+
+
+async def _hydrate(run: RunContext, actions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Read every distinct reference of the plan (concurrently), grouped by kind and id."""
+    wanted = sorted({(r["kind"], r["id"]) for a in actions for r in a["references"]})
+    records = await asyncio.gather(
+        *(run.references.read(run.tenant, kind, ref_id) for kind, ref_id in wanted),
+        return_exceptions=True,
+    )
     resolved: dict[str, dict[str, Any]] = {}
-    for kind, ref_id in sorted(wanted):
-        try:
-            record = await run.references.read(run.tenant, kind, ref_id)
-        except HarnessError as exc:
+    for (kind, ref_id), record in zip(wanted, records, strict=True):
+        if isinstance(record, ReferenceValidationError):
             raise _DispatchFailure(
-                f"reference required by plan is missing: kind={kind} id={ref_id} ({exc})"
-            ) from exc
+                f"reference kind required by plan is not declared: kind={kind} id={ref_id} "
+                f"({record})"
+            )
+        if isinstance(record, ReferenceNotFoundError):
+            raise _DispatchFailure(
+                f"reference required by plan is missing: kind={kind} id={ref_id} "
+                f"(never created, expired, or owned by another tenant)"
+            )
+        if isinstance(record, Exception):
+            raise _DispatchFailure(
+                f"reading reference kind={kind} id={ref_id} failed: "
+                f"{type(record).__name__}: {record}"
+            )
+        if isinstance(record, BaseException):
+            raise record
         resolved.setdefault(kind, {})[ref_id] = record["value"]
     return resolved
 
 
-async def _call_dispatcher(scope: AgentScope, actions: list[dict[str, Any]],
-                           resolved: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    dispatcher = scope.run.runtime.action_dispatcher
+async def _call_dispatcher(
+    run: RunContext, actions: list[dict[str, Any]], resolved: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Call the host's ``action_dispatcher(actions, ctx)`` and check what it returns.
+
+    A sync dispatcher runs on a worker thread; if it returns an awaitable, that is awaited on
+    the run's loop. Cancelling the run cannot stop a sync dispatcher that is already running.
+    """
+    dispatcher = run.runtime.action_dispatcher
     if dispatcher is None:
         return {"entitiesAffected": 0, "summary": None, "details": None}
     ctx = {"resolved_refs": resolved}
@@ -278,10 +535,15 @@ def _check_dispatch_result(value: Any) -> dict[str, Any]:
     for key in value:
         if key not in _DISPATCH_KEYS:
             raise _DispatchFailure(
-                f"action_dispatcher returned unexpected field '{key}' "
+                f"action_dispatcher returned unexpected field {key!r} "
                 f"(allowed: {', '.join(_DISPATCH_KEYS)})"
             )
-    count = value.get("entitiesAffected")
+    if "entitiesAffected" not in value:
+        raise _DispatchFailure(
+            "action_dispatcher field 'entitiesAffected' is required and must be a non-negative "
+            "integer"
+        )
+    count = value["entitiesAffected"]
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise _DispatchFailure(
             f"action_dispatcher field 'entitiesAffected' must be a non-negative integer, "
@@ -296,7 +558,7 @@ def _check_dispatch_result(value: Any) -> dict[str, Any]:
     try:
         details = to_json(value.get("details"))
     except (TypeError, ValueError) as exc:
-        raise _DispatchFailure(f"action_dispatcher field 'details' is not JSON: {exc}") from exc
+        raise _DispatchFailure(f"action_dispatcher field 'details' must be JSON: {exc}") from exc
     return {"entitiesAffected": count, "summary": summary, "details": details}
 
 

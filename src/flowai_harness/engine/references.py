@@ -77,16 +77,18 @@ class ReferenceRegistry:
         self, tenant: str, reference: Any, value: Any, glimpse: Any = None
     ) -> dict[str, Any]:
         """Create from a ``ReferenceSpec`` or kind string and an arbitrary Python value."""
+        callback: Any = None
         if isinstance(reference, str):
-            kind, callback = reference, None
+            kind = reference
         else:
-            kind = getattr(reference, "name", None)
+            name = getattr(reference, "name", None)
             callback = getattr(reference, "glimpse", None)
-            if not isinstance(kind, str):
+            if not isinstance(name, str):
                 raise ReferenceValidationError(
                     "create_reference needs a ReferenceSpec or a non-empty kind string, got "
                     f"{type(reference).__name__}"
                 )
+            kind = name
         if not kind:
             raise ReferenceValidationError("reference kind must be a non-empty string")
         self._kind(kind)

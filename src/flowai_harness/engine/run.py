@@ -145,8 +145,8 @@ async def _drive(scope: AgentScope, request: ModelRequest,
         request.turns.append(step.interactions)
         request.tool_results.clear()
     return Failed(
-        f"MaxTurnError: agent '{request.agent}' reached its max turn limit "
-        f"({request.max_turns}) while still calling tools",
+        f"MaxTurnError: (reached max turn limit: {request.max_turns}) agent "
+        f"'{request.agent}' was still calling tools",
         code="max_turns",
     )
 
@@ -160,7 +160,14 @@ async def _turn(scope: AgentScope, request: ModelRequest,
     latency: LatencySummary | None = None
     stream = scope.agent.client.stream_turn(request)
     try:
-        async for part in stream:
+        while True:
+            try:
+                part = await anext(stream)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:  # a client bug or an untranslated vendor error
+                return Failed(f"model client for agent '{request.agent}' raised "
+                              f"{type(exc).__name__}: {exc}", code="model_error")
             if isinstance(part, ModelText):
                 turn_text.append(part.text)
                 transcript.text.append(part.text)
@@ -184,7 +191,10 @@ async def _turn(scope: AgentScope, request: ModelRequest,
             elif isinstance(part, ModelError):
                 return Failed(part.message, part.code)
     finally:
-        await stream.aclose()  # type: ignore[attr-defined]
+        # Any AsyncIterator satisfies the port; only generators have ``aclose``.
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
     request.assistant_texts.append("".join(turn_text))
     return Failed(f"model stream for agent '{request.agent}' ended without a finish")
 

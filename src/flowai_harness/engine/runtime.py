@@ -116,7 +116,7 @@ class Runtime:
         if feedback is not None and not isinstance(feedback, str):
             raise ApprovalError(f"approval feedback must be a string or None; got "
                                 f"{type(feedback).__name__}")
-        decision = Decision(outcome, feedback, partial)  # type: ignore[arg-type]
+        decision = Decision(outcome, feedback, partial)
 
         async def apply() -> None:
             self._approvals.respond(self.resource_id, approval_id, decision)

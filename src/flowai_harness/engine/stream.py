@@ -1,7 +1,8 @@
 """The event stream returned by ``Runtime.query`` and ``Runtime.run_specialist``.
 
-The run starts lazily on the first ``__anext__`` as a background task that writes typed events
-into a bounded queue; a slow consumer makes the run wait, nothing is dropped. ``cancel()``,
+The run starts lazily on the first ``__anext__`` as a background task that writes events (as
+dict snapshots, see ``EventSink``) into a bounded queue; a slow consumer makes the run wait,
+nothing is dropped. ``cancel()``,
 ``aclose()`` or simply dropping the stream stops the run and its tools, and the consumer's
 ``async for`` ends quietly.
 """
@@ -45,15 +46,13 @@ class RuntimeEventStream:
         if self._task is None:
             self._start()
         assert self._sink is not None
-        item = await self._sink.queue.get()
-        if item is None:
+        event = await self._sink.queue.get()
+        if event is None:
             self._finish()
             raise StopAsyncIteration
-        sequence, event = item
-        out = event.to_dict(sequence)
         for hook in self._hooks:
-            hook(out)
-        return out
+            hook(event)
+        return event
 
     def _start(self) -> None:
         body = self._body
@@ -64,6 +63,8 @@ class RuntimeEventStream:
         task = asyncio.get_running_loop().create_task(_drive(body, sink))
         self._task = task
         self._finalizer = weakref.finalize(self, _abandon, task, sink)
+        # At interpreter exit the loop is gone; asyncio.run has already cancelled the task.
+        self._finalizer.atexit = False
 
     def cancel(self) -> None:
         """Stop the run now: running tools are cancelled, pending approvals expire."""
@@ -90,6 +91,11 @@ class RuntimeEventStream:
 async def _drive(body: RunBody, sink: EventSink) -> None:
     try:
         await body(sink)
+    except ConnectionError:
+        # The consumer left (cancel or abandon) while the run was emitting; that is how a
+        # run learns it should stop, not a failure worth a "Task exception" log.
+        if not sink.closed:
+            raise
     finally:
         if not sink.closed:
             sink.closed = True

@@ -37,6 +37,7 @@ __all__ = [
     "CatalogDescriptor",
     "CatalogSearch",
     "EmptyCatalog",
+    "EnvironmentModel",
     "InlineCatalog",
     "KvDescriptor",
     "MemoryKv",
@@ -56,11 +57,11 @@ __all__ = [
 ]
 
 _MASK = "***"
-_SECRET_QUERY_KEYS = frozenset({"password", "apikey", "api_key", "token", "access_token"})
+_SECRET_KEYS = frozenset({"password", "apikey", "api_key", "token", "access_token"})
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 # libpq keyword/value connection strings ("host=h password=secret") have no scheme.
 _SECRET_KEYWORD = re.compile(
-    r"(?i)(?<![A-Za-z0-9_])(password|apikey|api_key|token|access_token)(\s*=\s*)"
+    rf"(?i)(?<![A-Za-z0-9_])({'|'.join(sorted(_SECRET_KEYS, key=len, reverse=True))})(\s*=\s*)"
     r"('(?:[^'\\]|\\.)*'|\S*)"
 )
 _QUERY_PARAM = re.compile(r"(?P<sep>[?&])(?P<key>[^=&#?]*)=(?P<value>[^&#]*)")
@@ -100,7 +101,7 @@ def redact_url(url: str) -> str:
 
 
 def _is_secret_key(key: object) -> bool:
-    return isinstance(key, str) and key.strip().lower() in _SECRET_QUERY_KEYS
+    return isinstance(key, str) and key.strip().lower() in _SECRET_KEYS
 
 
 def _redact_query_param(match: re.Match[str]) -> str:

@@ -14,12 +14,14 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     SerializerFunctionWrapHandler,
+    ValidationInfo,
     model_serializer,
 )
 
 from flowai_harness.specs._wire import WireModel
 
 __all__ = [
+    "SCORER_NAMES",
     "ActionPayloadMatchMode",
     "AggregationStrategy",
     "EvalEventType",
@@ -31,10 +33,10 @@ __all__ = [
     "Number",
     "OptionalKeysWireModel",
     "ResponseScorerMethod",
-    "SCORER_NAMES",
     "ScorerName",
     "ScorerPresetName",
     "TrajectoryMode",
+    "check_number",
     "json_object",
     "json_value",
 ]
@@ -123,7 +125,18 @@ def _check_non_blank(value: str) -> str:
     return value
 
 
-def _check_number(value: Any) -> Any:
+def check_number(value: Any) -> Any:
+    """Accept a finite int or float (not a bool); raise ValueError naming the value otherwise.
+
+    Args:
+        value: The raw input.
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        ValueError: ``value`` is a bool, not a number, or not finite.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
     if not math.isfinite(value):
@@ -139,11 +152,23 @@ def _check_integer(value: Any) -> Any:
 
 NonBlankStr = Annotated[str, AfterValidator(_check_non_blank)]
 #: A finite int or float; booleans and numeric strings are rejected.
-Number = Annotated[float, BeforeValidator(_check_number)]
+Number = Annotated[float, BeforeValidator(check_number)]
 #: An int (an integral float such as ``3.0`` is accepted); booleans and strings are rejected.
 Integer = Annotated[int, BeforeValidator(_check_integer)]
-JsonValue = Annotated[Any, BeforeValidator(json_value)]
-JsonObject = Annotated[dict[str, Any], BeforeValidator(json_object)]
+
+
+def _json_value_field(value: Any, info: ValidationInfo) -> Any:
+    return json_value(value, info.field_name or "value")
+
+
+def _json_object_field(value: Any, info: ValidationInfo) -> dict[str, Any]:
+    return json_object(value, info.field_name or "value")
+
+
+#: Any JSON value; errors name the path inside the field (``payload.items[0]``).
+JsonValue = Annotated[Any, BeforeValidator(_json_value_field)]
+#: A JSON object (mapping with string keys and JSON values).
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_object_field)]
 
 
 class OptionalKeysWireModel(WireModel):

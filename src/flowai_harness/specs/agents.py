@@ -36,6 +36,7 @@ __all__ = [
     "define_executor",
     "define_planner",
     "define_specialist",
+    "normalize_tool_approvals",
     "resolve_model_provider",
 ]
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_serializer
-from pydantic.functional_serializers import SerializerFunctionWrapHandler
+from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
 from flowai_harness.specs._wire import WireModel

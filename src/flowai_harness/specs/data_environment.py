@@ -128,15 +128,9 @@ class DataEnvironment(EnvironmentModel):
     def _kind_supported(cls, value: Any, info: ValidationInfo) -> Any:
         # Replaces pydantic's generic discriminator error with the message the spec prescribes.
         if isinstance(value, Mapping):
-            section = str(info.field_name)
-            kind = value.get("kind")
-            if not isinstance(kind, str):
-                raise ValueError(
-                    f"data_environment.{section}.kind must be a string naming one of: "
-                    f"{_kind_list(section)}; got {describe_type(kind)}"
-                )
-            if kind not in DESCRIPTOR_KINDS[section]:
-                raise ValueError(_unsupported_kind_message(section, kind))
+            problem = _kind_problem(str(info.field_name), value.get("kind"))
+            if problem is not None:
+                raise ValueError(str(problem))
         return value
 
     @field_validator("target_database_url")
@@ -290,11 +284,19 @@ def _kind_list(section: str) -> str:
     return ", ".join(DESCRIPTOR_KINDS[section])
 
 
-def _unsupported_kind_message(section: str, kind: str) -> str:
-    return (
-        f"data_environment.{section} does not support kind '{redact_url(kind)}'; "
-        f"expected one of: {_kind_list(section)}"
-    )
+def _kind_problem(section: str, kind: object) -> SpecTypeError | SpecValueError | None:
+    """Return the error for a descriptor ``kind`` that is not a string or not supported."""
+    if not isinstance(kind, str):
+        return SpecTypeError(
+            f"data_environment.{section}.kind must be a string naming one of: "
+            f"{_kind_list(section)}; got {describe_type(kind)}"
+        )
+    if kind not in DESCRIPTOR_KINDS[section]:
+        return SpecValueError(
+            f"data_environment.{section} does not support kind '{redact_url(kind)}'; "
+            f"expected one of: {_kind_list(section)}"
+        )
+    return None
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any] | None:
@@ -368,12 +370,7 @@ def _checked_descriptor(section: str, value: object) -> Mapping[str, Any]:
             f"data_environment.{section} must be a mapping with a 'kind' key; "
             f"got {describe_type(value)}"
         )
-    kind = descriptor.get("kind")
-    if not isinstance(kind, str):
-        raise SpecTypeError(
-            f"data_environment.{section}.kind must be a string naming one of: "
-            f"{_kind_list(section)}; got {describe_type(kind)}"
-        )
-    if kind not in DESCRIPTOR_KINDS[section]:
-        raise SpecValueError(_unsupported_kind_message(section, kind))
+    problem = _kind_problem(section, descriptor.get("kind"))
+    if problem is not None:
+        raise problem
     return descriptor

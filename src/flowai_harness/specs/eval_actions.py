@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
 from flowai_harness.specs._eval_common import (
@@ -121,7 +121,8 @@ class GroundTruth(OptionalKeysWireModel):
 
 
 def _items(bucket: Any) -> list[Any]:
-    if isinstance(bucket, str | bytes | Mapping) or not isinstance(bucket, Iterable):
+    # pydantic models iterate over their fields, so a lone action must be refused explicitly.
+    if isinstance(bucket, str | bytes | Mapping | BaseModel) or not isinstance(bucket, Iterable):
         raise ValueError(f"an action bucket must be a list of actions, got {type(bucket).__name__}")
     return list(bucket)
 
@@ -217,8 +218,8 @@ def define_action_ground_truth(
     if kind != "flat":
         raise SpecValueError(f"action ground truth kind must be 'flat', got {kind!r}")
     actions = ActionGroundTruth(
-        planned_actions=planned_actions,  # type: ignore[arg-type]
-        executed_actions=executed_actions,  # type: ignore[arg-type]
+        planned_actions=planned_actions,
+        executed_actions=executed_actions,
         payload_match=payload_match,
     )
     if not actions.planned_actions and not actions.executed_actions:
@@ -256,7 +257,5 @@ def define_ground_truth(
     if kind != "structured":
         raise SpecValueError(f"ground truth kind must be 'structured', got {kind!r}")
     if not isinstance(payload, Mapping | ActionGroundTruth):
-        raise SpecTypeError(
-            f"ground truth payload must be a mapping, got {type(payload).__name__}"
-        )
-    return GroundTruth(data=payload, schema=schema)  # type: ignore[arg-type]
+        raise SpecTypeError(f"ground truth payload must be a mapping, got {type(payload).__name__}")
+    return GroundTruth.model_validate({"data": payload, "schema": schema})

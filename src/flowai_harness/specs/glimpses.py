@@ -48,7 +48,10 @@ def to_json_compatible(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float):
         return value
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        try:
+            return value.model_dump(mode="json")
+        except PydanticSerializationError as exc:
+            raise SpecTypeError(f"cannot convert {type(value).__name__} to JSON: {exc}") from exc
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_json_compatible(dataclasses.asdict(value))
     if isinstance(value, decimal.Decimal):

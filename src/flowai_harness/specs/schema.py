@@ -68,10 +68,11 @@ def _fragment(schema: Any) -> _Fragment:
         if any(marker in schema for marker in _JSON_SCHEMA_MARKERS):
             return _json_schema_fragment(schema)
         return _type_map_fragment(schema)
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
-        return _inline_refs(schema.model_json_schema())
     try:
-        generated = TypeAdapter(schema).json_schema()
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            generated = schema.model_json_schema()
+        else:
+            generated = TypeAdapter(schema).json_schema()
     except Exception as exc:
         raise SpecTypeError(
             f"unsupported schema input: {schema!r} (expected a JSON Schema dict, a type map, a "

@@ -54,7 +54,8 @@ class ScriptedModel:
     first queued turn for the asking agent wins). A turn with tool calls ends with finish reason
     ``tool-calls`` so the engine asks again with the results; a turn without them ends the
     invocation. When the queue runs dry the model answers ``default_text`` (or fails with a
-    clear error if ``strict``).
+    clear error if ``strict``). With ``live=True`` the engine treats it like a provider and adds
+    the cost and latency summaries a live model gets.
 
     Example:
         >>> model = ScriptedModel()
@@ -65,10 +66,17 @@ class ScriptedModel:
 
     live = False
 
-    def __init__(self, turns: Iterable[ModelTurn] = (), *, default_text: str = "",
-                 strict: bool = True,
-                 respond: Callable[[ModelRequest], ModelTurn | None] | None = None) -> None:
+    def __init__(
+        self,
+        turns: Iterable[ModelTurn] = (),
+        *,
+        default_text: str = "",
+        strict: bool = True,
+        respond: Callable[[ModelRequest], ModelTurn | None] | None = None,
+        live: bool = False,
+    ) -> None:
         self._turns: list[ModelTurn] = list(turns)
+        self.live = live
         self.default_text = default_text
         self.strict = strict
         self.respond = respond
@@ -76,12 +84,18 @@ class ScriptedModel:
         self.requests: list[ModelRequest] = []
         self._counter = 0
 
-    def add_turn(self, text: str = "", *, tool_calls: Iterable[ToolCallStep | tuple[str, Any]] = (),
-                 reasoning: str = "", agent: str | None = None, error: str | None = None,
-                 usage: TokenUsage | None = None) -> ScriptedModel:
+    def add_turn(
+        self,
+        text: str = "",
+        *,
+        tool_calls: Iterable[ToolCallStep | tuple[str, Any]] = (),
+        reasoning: str = "",
+        agent: str | None = None,
+        error: str | None = None,
+        usage: TokenUsage | None = None,
+    ) -> ScriptedModel:
         """Queue one turn; ``tool_calls`` items are ``ToolCallStep`` or ``(name, args)``."""
-        calls = [c if isinstance(c, ToolCallStep) else ToolCallStep(c[0], c[1])
-                 for c in tool_calls]
+        calls = [c if isinstance(c, ToolCallStep) else ToolCallStep(c[0], c[1]) for c in tool_calls]
         self._turns.append(ModelTurn(text, calls, reasoning, error, usage or TokenUsage(), agent))
         return self
 
@@ -127,6 +141,7 @@ class ScriptedModel:
             yield ModelText(turn.text)
         for step in turn.tool_calls:
             self._counter += 1
-            yield ModelToolCall(step.id or f"fake-call-{self._counter}", step.name,
-                                copy.deepcopy(step.args))
+            yield ModelToolCall(
+                step.id or f"fake-call-{self._counter}", step.name, copy.deepcopy(step.args)
+            )
         yield ModelFinish("tool-calls" if turn.tool_calls else "stop", turn.usage)

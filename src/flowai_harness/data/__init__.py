@@ -1,0 +1,1 @@
+"""Data adapters: catalog, search index, target database and the built-in catalog toolkit."""

@@ -1,0 +1,19 @@
+"""The public ``Runtime`` handle: the engine's runtime plus the evaluation and MCP methods.
+
+The engine (L2) owns runs, approvals and references; evaluation and MCP serving live one layer
+up, so the handle that users get from ``create_runtime`` is assembled here from mixins.
+"""
+
+from __future__ import annotations
+
+from flowai_harness.engine.runtime import Runtime as EngineRuntime
+
+__all__ = ["Runtime"]
+
+
+class Runtime(EngineRuntime):
+    """A live runtime built by ``create_runtime``; share one per application.
+
+    Requests on different threads run concurrently; requests on the same ``thread_id`` are
+    serialized, so no turn of conversation memory is lost.
+    """
