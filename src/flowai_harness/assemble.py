@@ -6,19 +6,18 @@ This is the one module that picks concrete adapters (model clients, stores) for 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from flowai_harness.data.factory import catalog_tool_handlers
-from flowai_harness.engine.compiled import EngineInputs, compile_runtime
-from flowai_harness.engine.context import RESERVED_CONTEXT_KEYS
 from flowai_harness.errors import ConfigurationError, SpecTypeError
-from flowai_harness.handle import Runtime
-from flowai_harness.ports import ModelClient
-from flowai_harness.providers.factory import build_model_clients
-from flowai_harness.specs.data_environment import normalize_data_environment
 from flowai_harness.specs.runtime import RuntimeSpec, augment_agent_prompts
 from flowai_harness.specs.tools import ToolSpec
-from flowai_harness.storage.factory import open_key_value_store
+
+if TYPE_CHECKING:
+    from flowai_harness.handle import Runtime
+    from flowai_harness.ports import ModelClient
+
+# The engine, the adapters and asyncio are imported on the first create_runtime call, not
+# when this module is imported: `from flowai_harness import create_runtime` stays cheap.
 
 __all__ = ["INTERPRETERS", "create_runtime"]
 
@@ -62,6 +61,13 @@ def create_runtime(
         ValueError: any argument or spec check fails (the message names what is wrong).
         TypeError: an argument has the wrong type.
     """
+    from flowai_harness.data.factory import catalog_tool_handlers
+    from flowai_harness.engine.compiled import EngineInputs, compile_runtime
+    from flowai_harness.handle import Runtime
+    from flowai_harness.providers.factory import build_model_clients
+    from flowai_harness.specs.data_environment import normalize_data_environment
+    from flowai_harness.storage.factory import open_key_value_store
+
     if not isinstance(spec, RuntimeSpec):
         spec = RuntimeSpec.model_validate(spec)
     spec = augment_agent_prompts(spec)
@@ -114,6 +120,8 @@ def create_runtime(
 
 
 def _check_services(services: Mapping[str, Any] | None) -> dict[str, Any]:
+    from flowai_harness.engine.context import RESERVED_CONTEXT_KEYS
+
     if services is None:
         return {}
     if not isinstance(services, Mapping):
