@@ -8,13 +8,13 @@ import pydantic
 import pytest
 
 from flowai_harness import (
+    Runtime,
     TestingConfig,
     create_runtime,
     define_reference,
     define_runtime,
     define_tool,
 )
-from flowai_harness.engine.runtime import Runtime
 from flowai_harness.errors import ConfigurationError, SpecTypeError
 from flowai_harness.testing import ScriptedModel, collect_events
 from tests.engine.helpers import TENANT, coordinator, executor, specialist
@@ -63,6 +63,19 @@ def test_data_environment_for_the_same_tenant_is_accepted() -> None:
         _spec(), data_environment={"tenant_id": "acme", "kv": {"kind": "memory"}}
     )
     assert runtime.resource_id == "acme"
+
+
+@pytest.mark.parametrize(
+    ("env", "error", "message"),
+    [
+        ({"kv": {"kind": "nope"}}, ValueError, "does not support kind 'nope'; expected one of"),
+        ({"kv": "memory"}, TypeError, "must be a mapping with a 'kind' key"),
+        ({"catalog_search": {}}, ValueError, "indexPath"),
+    ],
+)
+def test_invalid_data_environment_is_refused(env: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        create_runtime(_spec(), data_environment=env)
 
 
 # --------------------------------------------------------------------------- services
@@ -317,3 +330,16 @@ async def test_each_runtime_gets_its_own_in_memory_store() -> None:
 def test_configuration_errors_are_value_errors_of_the_harness_tree() -> None:
     with pytest.raises(ConfigurationError):
         create_runtime(_spec(specialist("w", tools=[UNBOUND])))
+
+
+@pytest.mark.parametrize("config", [{"apiKey": "sk-secret-123"}, {"apiKeyEnv": "FLOWAI_TEST_KEY"}])
+def test_api_keys_never_appear_in_create_runtime_errors(
+    config: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOWAI_TEST_KEY", "sk-secret-123")
+    spec = _spec(providers={"anthropic": config})
+    try:
+        create_runtime(spec, interpreter="anthropic")
+    except ValueError as exc:  # a build without the live adapter refuses, but never leaks
+        assert "sk-secret-123" not in str(exc)
+        assert "apiKey" not in str(exc)  # the key check itself passed

@@ -123,3 +123,43 @@ async def test_sub_agent_memory_lives_on_the_derived_thread() -> None:
         "response": "sub done",
         "model": "claude-haiku-4-5",
     }
+
+
+class BrokenMemoryStore(MemoryKeyValueStore):
+    """Fails every read of agent memory."""
+
+    async def get(self, tenant: str, key: str) -> Any | None:
+        if key.startswith("agent-memory:"):
+            raise OSError("disk on fire")
+        return await super().get(tenant, key)
+
+
+async def test_memory_failure_of_the_entry_agent_ends_the_run_with_an_internal_error() -> None:
+    runtime = engine_runtime(
+        coordinator(["w"]), specialist("w"), client=NoopClient(), kv=BrokenMemoryStore()
+    )
+    events = await collect_events(runtime.query("hi", thread_id="t"))
+    assert [e["type"] for e in events] == ["tool-agent", "error"]
+    assert events[1]["error"] == {
+        "message": "internal error: OSError: disk on fire",
+        "code": "internal",
+    }
+
+
+async def test_memory_failure_of_a_sub_agent_is_an_error_result_for_the_caller() -> None:
+    model = ScriptedModel()
+    model.add_turn(
+        agent="c", tool_calls=[ToolCallStep("call_agent", {"agent": "w", "prompt": "x"})]
+    )
+    model.add_turn(agent="c", text="carried on")
+    # only the sub-agent is stateful, so only its memory read fails
+    runtime = engine_runtime(
+        coordinator(["w"], stateful=False),
+        specialist("w", stateful=True),
+        client=model,
+        kv=BrokenMemoryStore(),
+    )
+    events = await collect_events(runtime.query("hi", thread_id="t"))
+    result = next(e for e in events if e["type"] == "tool-invocation" and e["state"] == "result")
+    assert result["result"] == {"error": "Internal sub-agent error: OSError: disk on fire"}
+    assert events[-1]["agentName"] == "c" and events[-1]["state"] == "result"

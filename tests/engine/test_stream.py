@@ -138,6 +138,59 @@ async def test_no_event_is_lost_beyond_the_reference_1024_event_buffer() -> None
     assert events[-1]["type"] == "tool-agent" and events[-1]["state"] == "result"
 
 
+async def test_the_end_of_a_run_never_waits_for_the_consumer() -> None:
+    runtime = engine_runtime(
+        specialist("w", tools=[tick]), client=ScriptedClient(), stream_capacity=2
+    )
+    stream = runtime.run_specialist("w", script(("tick", {}), ("tick", {})))
+    events = []
+    while len(events) < 8:  # all but the last two events (finish, tool-agent result)
+        events.append(await stream.__anext__())
+    await asyncio.sleep(0.05)
+    assert await _other_tasks() == []  # the run is over although its last events wait
+    events += [e async for e in stream]
+    assert [e["sequence"] for e in events] == list(range(1, 11))
+    assert events[-1]["type"] == "tool-agent" and events[-1]["state"] == "result"
+
+
+def test_asyncio_run_exits_while_an_unread_stream_is_still_referenced() -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    program = textwrap.dedent(
+        """
+        import asyncio, json
+        from flowai_harness import create_runtime, define_runtime, define_specialist
+        from flowai_harness import define_tenant, define_tool
+
+        @define_tool("tick", {})
+        def tick(args, ctx):
+            return 1
+
+        kept = []
+
+        async def main():
+            agent = define_specialist("w", model="claude-haiku-4-5", prompt="p", tools=[tick])
+            spec = define_runtime(define_tenant("acme", "v1"), agents=[agent])
+            runtime = create_runtime(spec, interpreter="scripted")
+            prompt = json.dumps({"script": [{"tool": "tick"}] * 1000})
+            stream = runtime.run_specialist("w", prompt)
+            await stream.__anext__()
+            await asyncio.sleep(0.2)  # the run fills the queue and waits
+            kept.append(stream)
+
+        asyncio.run(main())
+        print("exited")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "exited"
+
+
 # --------------------------------------------------------------------------- cancellation
 
 
@@ -365,32 +418,40 @@ async def test_hooks_also_see_pre_flight_error_events() -> None:
 # --------------------------------------------------------------------------- event shape
 
 
+def _nested_keys(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [key for k, v in value.items() for key in (k, *_nested_keys(v))]
+    if isinstance(value, list):
+        return [key for v in value for key in _nested_keys(v)]
+    return []
+
+
 async def test_every_event_has_a_type_camel_case_keys_and_a_contiguous_sequence() -> None:
+    @define_tool("gated", {}, approval="always")
+    def gated(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        return {"approvalDsl": "<card/>", "displaySummary": "done", "snake_case_result": 1}
+
     model = ScriptedModel(live=True)
-    model.add_turn("thinking...", tool_calls=[("tick", {})], reasoning="hmm")
+    model.add_turn("thinking...", tool_calls=[("tick", {}), ("gated", {})], reasoning="hmm")
     model.add_turn("done")
-    runtime = runtime_of(coordinator(["w"]), specialist("w", tools=[tick]), interpreter=model)
-    runtime2 = runtime_of(specialist("w", tools=[tick]), interpreter=model)
-    del runtime
-    events = await collect_events(runtime2.run_specialist("w", "go"))
+    runtime = runtime_of(specialist("w", tools=[tick, gated]), interpreter=model)
+    events = await collect_events(runtime.run_specialist("w", "go"), runtime, approve="approve")
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
-
-    def keys(value: Any) -> list[str]:
-        if isinstance(value, dict):
-            return [k for k, v in value.items() for k in [k, *keys(v)]]
-        if isinstance(value, list):
-            return [k for v in value for k in keys(v)]
-        return []
-
     for event in events:
-        for key in keys({k: v for k, v in event.items() if k not in ("args", "result")}):
-            assert "_" not in key, (key, event)
-    assert {e["type"] for e in events} >= {
+        # tool args and results are free-form JSON owned by the tool, not wire keys
+        wire = {k: v for k, v in event.items() if k not in ("args", "result")}
+        if event["type"] == "approval-required":
+            wire["data"] = {k: v for k, v in event["data"].items() if k != "payload"}
+        assert all("_" not in key for key in _nested_keys(wire)), event
+    assert {e["type"] for e in events} == {
         "tool-agent",
         "step-start",
         "reasoning",
         "text",
         "tool-invocation",
+        "approval-required",
+        "approval-decision",
+        "data-flow-ui",
         "data-cost-summary",
         "data-latency-summary",
         "finish",

@@ -10,6 +10,7 @@ nothing is dropped. ``cancel()``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -45,8 +46,13 @@ class RuntimeEventStream:
             raise StopAsyncIteration
         if self._task is None:
             self._start()
-        assert self._sink is not None
-        event = await self._sink.queue.get()
+        assert self._sink is not None and self._task is not None
+        queue = self._sink.queue
+        if queue.empty() and self._task.done():
+            # the run ended while the queue was full, so it left no end marker (see _drive)
+            self._finish()
+            raise StopAsyncIteration
+        event = await queue.get()
         if event is None:
             self._finish()
             raise StopAsyncIteration
@@ -99,7 +105,10 @@ async def _drive(body: RunBody, sink: EventSink) -> None:
     finally:
         if not sink.closed:
             sink.closed = True
-            await sink.queue.put(None)
+            # Never wait here: a run cancelled from outside (loop shutdown) must end now. When
+            # the queue is full the reader finds the end once it has drained it (__anext__).
+            with contextlib.suppress(asyncio.QueueFull):
+                sink.queue.put_nowait(None)
 
 
 def _abandon(task: asyncio.Task[None] | None, sink: EventSink) -> None:
