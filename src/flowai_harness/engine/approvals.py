@@ -21,13 +21,13 @@ thread); it wakes the waiting gate on the gate's own loop.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from flowai_harness.engine.jsonvalues import json_copy
 from flowai_harness.errors import (
     ApprovalAlreadyResolvedError,
     ApprovalError,
@@ -101,7 +101,7 @@ def approval_required(
         log.warning("approval predicate %r is not registered; approval required", predicate_id)
         return True
     try:
-        answer = predicate(copy.deepcopy(args), {"kind": kind, "target": target, "tenant": tenant})
+        answer = predicate(json_copy(args), {"kind": kind, "target": target, "tenant": tenant})
     except Exception as exc:
         log.warning(
             "approval predicate %r raised %s: %s; approval required",

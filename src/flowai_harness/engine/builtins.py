@@ -45,7 +45,10 @@ async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
     started = time.perf_counter()
     try:
         result = await invoke_agent(
-            run, target, prompt, thread_id=f"{run.request_thread}-{target}",
+            run,
+            target,
+            prompt,
+            thread_id=f"{run.request_thread}-{target}",
             invocation_id=call.call_id,
         )
     except AgentFailed as exc:

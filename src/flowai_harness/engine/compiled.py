@@ -154,8 +154,14 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         plan_rule = patch.get("plans") or floor["plans"]
         per_tool = dict((overrides.get("tools") or {}).get(name) or {})
         tools = _compile_agent_tools(
-            wire, toolkit_configs, inputs.agent_tools.get(name, ()), tool_specs,
-            inputs.handlers, tool_rule, per_tool, inputs.data_environment,
+            wire,
+            toolkit_configs,
+            inputs.agent_tools.get(name, ()),
+            tool_specs,
+            inputs.handlers,
+            tool_rule,
+            per_tool,
+            inputs.data_environment,
             inputs.builtin_handlers,
         )
         for rule in [plan_rule, *(t.approval_rule for t in tools.values())]:
@@ -258,8 +264,9 @@ def _compile_references(spec: Mapping[str, Any]) -> dict[str, CompiledReference]
         name = ref["name"]
         if name in out:
             raise ConfigurationError(f"duplicate reference kind '{name}'")
-        out[name] = CompiledReference(name, _validator(ref["schema"], f"reference '{name}'"),
-                                      ref.get("ttlMs"))
+        out[name] = CompiledReference(
+            name, _validator(ref["schema"], f"reference '{name}'"), ref.get("ttlMs")
+        )
     return out
 
 
@@ -309,7 +316,9 @@ def _compile_agent_tools(
             raise ConfigurationError(f"agent '{name}': {exc}") from exc
         for tool_name in names:
             if tool_name not in tools:  # role defaults win silently
-                tools[tool_name] = _builtin(tool_name, per_tool.get(tool_name) or default_rule, adapters)
+                tools[tool_name] = _builtin(
+                    tool_name, per_tool.get(tool_name) or default_rule, adapters
+                )
     for key in bound_keys:
         spec = tool_specs.get(key)
         if spec is None:
@@ -327,8 +336,9 @@ def _compile_agent_tools(
             )
         rule = per_tool.get(key) or per_tool.get(tool_name) or spec.get("approval") or default_rule
         tools[tool_name] = EngineTool(
-            definition=ToolDefinition(tool_name, spec.get("description") or "",
-                                      spec["inputSchema"]),
+            definition=ToolDefinition(
+                tool_name, spec.get("description") or "", spec["inputSchema"]
+            ),
             builtin=False,
             handler=handler,
             is_async=inspect.iscoroutinefunction(handler),
@@ -344,14 +354,11 @@ def _compile_agent_tools(
 _SELF_VALIDATING = frozenset({"call_agent"})
 
 
-def _builtin(
-    tool_name: str, rule: Rule, adapters: Mapping[str, Callable[..., Any]]
-) -> EngineTool:
+def _builtin(tool_name: str, rule: Rule, adapters: Mapping[str, Callable[..., Any]]) -> EngineTool:
     definition = BUILTIN_TOOLS[tool_name]
     schema = {} if tool_name in _SELF_VALIDATING else definition.input_schema
     return EngineTool(
-        definition=ToolDefinition(definition.name, definition.description,
-                                  definition.input_schema),
+        definition=ToolDefinition(definition.name, definition.description, definition.input_schema),
         builtin=True,
         handler=adapters.get(tool_name) or builtin_handler(tool_name),
         is_async=True,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
-
+from flowai_harness.engine.jsonvalues import json_copy
 from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.events import RuntimeEvent
 
@@ -44,14 +42,19 @@ class EventSink:
         if self.closed:
             raise ConnectionError("event sink closed")
         self.sequence += 1
-        await self.queue.put(_snapshot(event.to_dict(self.sequence)))
+        wire = event.to_dict(self.sequence)
+        await self.queue.put(_snapshot(wire) if event.type in _SHARED_PAYLOADS else wire)
+
+
+# Event types whose dicts hold JSON shared with user code (tool args and results, plans,
+# approval payloads); the others are built from fresh strings and numbers on every emit.
+_SHARED_PAYLOADS = frozenset(
+    {"tool-invocation", "approval-required", "approval-decision", "custom", "tool-progress"}
+)
 
 
 def _snapshot(wire: dict[str, Any]) -> dict[str, Any]:
-    try:
-        copied: dict[str, Any] = orjson.loads(orjson.dumps(wire))
-    except TypeError:  # integers beyond 64 bits and other values orjson refuses
-        return copy.deepcopy(wire)
+    copied: dict[str, Any] = json_copy(wire)
     return copied
 
 
@@ -139,8 +142,9 @@ class ToolContext(Mapping[str, Any]):
 
     __slots__ = ("_values",)
 
-    def __init__(self, tool_use_id: str, services: Mapping[str, Any],
-                 references: ReferenceClient) -> None:
+    def __init__(
+        self, tool_use_id: str, services: Mapping[str, Any], references: ReferenceClient
+    ) -> None:
         values = dict(services)
         values["tool_use_id"] = tool_use_id
         values["services"] = services

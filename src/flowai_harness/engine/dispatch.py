@@ -8,13 +8,12 @@ raise into the run: failures become error results the model can read and correct
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from typing import Any
 
 from flowai_harness.engine.approvals import approval_required
 from flowai_harness.engine.context import AgentScope, ReferenceClient, ToolCall, ToolContext
-from flowai_harness.engine.jsonvalues import compact_json, to_json
+from flowai_harness.engine.jsonvalues import compact_json, json_copy, to_json
 from flowai_harness.events import (
     ApprovalDecision,
     ApprovalRequired,
@@ -110,17 +109,27 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
     if run.cancelled:
         return error_outcome("Cancelled")
     if run.approval_mode != "bypass" and approval_required(
-        tool.approval_rule, run.runtime.predicates, kind="tool", target=name, args=args,
+        tool.approval_rule,
+        run.runtime.predicates,
+        kind="tool",
+        target=name,
+        args=args,
         tenant=run.tenant,
     ):
         if run.approval_mode == "refuse":
             return error_outcome(
                 f"Tool '{name}' requires approval, which is not available in this mode"
             )
-        request, future = run.approvals.register({
-            "kind": "tool", "target": name, "payload": args, "resource_id": run.tenant,
-            "thread_id": scope.thread_id, "correlation_id": call_id,
-        })
+        request, future = run.approvals.register(
+            {
+                "kind": "tool",
+                "target": name,
+                "payload": args,
+                "resource_id": run.tenant,
+                "thread_id": scope.thread_id,
+                "correlation_id": call_id,
+            }
+        )
         try:
             await run.emit(ApprovalRequired(request))
             decision = await future
@@ -130,8 +139,9 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
         except ConnectionError:
             run.approvals.expire(request.id)
             return error_outcome("Approval event sink closed before request was emitted")
-        await run.emit(ApprovalDecision(request.id, decision.outcome, decision.feedback,
-                                        decision.partial))
+        await run.emit(
+            ApprovalDecision(request.id, decision.outcome, decision.feedback, decision.partial)
+        )
         if decision.outcome == "revise":
             return revise_outcome(decision.feedback, decision.partial)
         if decision.outcome != "approve":
@@ -148,10 +158,11 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
 
 async def _run_python_tool(call: ToolCall, handler: Any, is_async: bool, args: Any) -> ToolOutcome:
     run = call.scope.run
-    ctx = ToolContext(call.call_id, run.runtime.services,
-                      ReferenceClient(run.references, run.tenant))
+    ctx = ToolContext(
+        call.call_id, run.runtime.services, ReferenceClient(run.references, run.tenant)
+    )
     # The handler gets its own copy: the model's arguments also go to events and memory.
-    args = copy.deepcopy(args)
+    args = json_copy(args)
     try:
         if is_async:
             value = await handler(args, ctx)

@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from typing import Any
 
 import orjson
 
-__all__ = ["canonical_json", "compact_json", "to_json"]
+__all__ = ["canonical_json", "compact_json", "json_copy", "to_json"]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -67,13 +68,24 @@ def _reject_non_finite(value: Any) -> None:
             _reject_non_finite(item)
 
 
+def json_copy(value: Any) -> Any:
+    """Return an independent copy of JSON data (fast path through orjson)."""
+    if isinstance(value, _SCALARS):
+        return value
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:  # integers beyond 64 bits and other values orjson refuses
+        return copy.deepcopy(value)
+
+
 def compact_json(value: Any) -> str:
     """Return compact JSON text with keys sorted at every level and UTF-8 kept raw."""
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:  # integers beyond 64 bits, which json handles
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
 
 
 def canonical_json(value: Any) -> str:
@@ -128,8 +140,10 @@ def _format_float(value: float) -> str:
     whole, _, frac = mantissa.partition(".")
     digits = (whole + frac).lstrip("0")
     # position of the decimal point relative to the start of ``digits``
-    point = len(whole.lstrip("0")) + exponent if whole.strip("0") else exponent - (
-        len(frac) - len(frac.lstrip("0"))
+    point = (
+        len(whole.lstrip("0")) + exponent
+        if whole.strip("0")
+        else exponent - (len(frac) - len(frac.lstrip("0")))
     )
     digits = digits.rstrip("0") or "0"
     length = len(digits)

@@ -38,11 +38,13 @@ async def append_turn(
     stored = await kv.get(tenant, key)
     messages: list[Any] = list(stored.get("messages") or []) if isinstance(stored, dict) else []
     messages.append({"role": "user", "content": prompt, "tool_interactions": None})
-    messages.append({
-        "role": "assistant",
-        "content": response,
-        "tool_interactions": [i.to_dict() for i in interactions] or None,
-    })
+    messages.append(
+        {
+            "role": "assistant",
+            "content": response,
+            "tool_interactions": [i.to_dict() for i in interactions] or None,
+        }
+    )
     await kv.put(tenant, key, {"messages": messages})
 
 

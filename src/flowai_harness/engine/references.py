@@ -95,8 +95,9 @@ class ReferenceRegistry:
         try:
             json_value = to_json(value)
         except (TypeError, ValueError) as exc:
-            raise SpecTypeError(f"reference value for kind '{kind}' is not JSON-serialisable: "
-                                f"{exc}") from exc
+            raise SpecTypeError(
+                f"reference value for kind '{kind}' is not JSON-serialisable: {exc}"
+            ) from exc
         if glimpse is None and callable(callback):
             try:
                 glimpse = callback(value)
@@ -108,8 +109,9 @@ class ReferenceRegistry:
         try:
             json_glimpse = {} if glimpse is None else to_json(glimpse)
         except (TypeError, ValueError) as exc:
-            raise SpecTypeError(f"glimpse for kind '{kind}' is not JSON-serialisable: {exc}") \
-                from exc
+            raise SpecTypeError(
+                f"glimpse for kind '{kind}' is not JSON-serialisable: {exc}"
+            ) from exc
         return await self.create(tenant, kind, json_value, json_glimpse)
 
     async def resolve_handle(self, tenant: str, ref: Any) -> Any:

@@ -59,8 +59,9 @@ class Runtime:
             return self._error_stream("no coordinator agent registered in the spec")
         return self._stream(coordinator, prompt, thread_id)
 
-    def run_specialist(self, specialist: str, prompt: str,
-                       thread_id: str | None = None) -> RuntimeEventStream:
+    def run_specialist(
+        self, specialist: str, prompt: str, thread_id: str | None = None
+    ) -> RuntimeEventStream:
         """Start a request directly at the specialist ``specialist``."""
         agent = self._compiled.agents.get(specialist)
         if agent is None:
@@ -69,26 +70,40 @@ class Runtime:
             return self._error_stream(f"agent '{specialist}' is not a specialist")
         return self._stream(specialist, prompt, thread_id or f"specialist-{uuid.uuid4()}")
 
-    def _stream(self, agent: str, prompt: str, thread_id: str, *,
-                invocation_id: str | None = None,
-                approval_mode: ApprovalMode = "interactive") -> RuntimeEventStream:
+    def _stream(
+        self,
+        agent: str,
+        prompt: str,
+        thread_id: str,
+        *,
+        invocation_id: str | None = None,
+        approval_mode: ApprovalMode = "interactive",
+    ) -> RuntimeEventStream:
         async def body(sink: EventSink) -> None:
-            run = RunContext(self._compiled, sink, thread_id, self._approvals, self._references,
-                             self._plan_locks, approval_mode=approval_mode)
+            run = RunContext(
+                self._compiled,
+                sink,
+                thread_id,
+                self._approvals,
+                self._references,
+                self._plan_locks,
+                approval_mode=approval_mode,
+            )
             async with self._thread_locks.hold(thread_id):
                 try:
-                    await invoke_agent(run, agent, prompt, thread_id=thread_id,
-                                       invocation_id=invocation_id)
+                    await invoke_agent(
+                        run, agent, prompt, thread_id=thread_id, invocation_id=invocation_id
+                    )
                 except AgentFailed as exc:
                     await sink.emit(ErrorEvent(f"agent failed: {exc}"))
                 except (asyncio.CancelledError, ConnectionError):
                     raise
                 except Exception as exc:  # an engine defect still ends the stream cleanly
-                    await sink.emit(ErrorEvent(f"internal error: {type(exc).__name__}: {exc}",
-                                               code="internal"))
+                    await sink.emit(
+                        ErrorEvent(f"internal error: {type(exc).__name__}: {exc}", code="internal")
+                    )
 
-        return RuntimeEventStream(body, self._compiled.event_hooks,
-                                  capacity=self._stream_capacity)
+        return RuntimeEventStream(body, self._compiled.event_hooks, capacity=self._stream_capacity)
 
     def _error_stream(self, message: str) -> RuntimeEventStream:
         async def body(sink: EventSink) -> None:
@@ -98,8 +113,9 @@ class Runtime:
 
     # ------------------------------------------------------------------ approvals
 
-    def respond_to_approval(self, approval_id: str, outcome: str, feedback: str | None = None,
-                            partial: Any = None) -> Awaitable[None]:
+    def respond_to_approval(
+        self, approval_id: str, outcome: str, feedback: str | None = None, partial: Any = None
+    ) -> Awaitable[None]:
         """Answer a pending approval; the waiting gate resumes its run.
 
         The outcome is checked at call time; the returned awaitable applies the decision.
@@ -114,8 +130,9 @@ class Runtime:
                 f"approval outcome must be one of 'approve', 'reject', 'revise'; got {outcome!r}"
             )
         if feedback is not None and not isinstance(feedback, str):
-            raise ApprovalError(f"approval feedback must be a string or None; got "
-                                f"{type(feedback).__name__}")
+            raise ApprovalError(
+                f"approval feedback must be a string or None; got {type(feedback).__name__}"
+            )
         decision = Decision(outcome, feedback, partial)
 
         async def apply() -> None:
@@ -132,15 +149,15 @@ class Runtime:
 
     # ------------------------------------------------------------------ references
 
-    async def create_reference(self, reference: Any, value: Any,
-                               glimpse: Any = None) -> dict[str, Any]:
+    async def create_reference(
+        self, reference: Any, value: Any, glimpse: Any = None
+    ) -> dict[str, Any]:
         """Store ``value`` as a reference; return ``{"kind", "id", "glimpse"}``.
 
         ``reference`` is a ``ReferenceSpec`` (its glimpse callback runs once on the original
         value unless ``glimpse`` is given) or a declared kind name (glimpse defaults to ``{}``).
         """
-        return await self._references.create_from_host(self.resource_id, reference, value,
-                                                        glimpse)
+        return await self._references.create_from_host(self.resource_id, reference, value, glimpse)
 
     async def resolve_reference(self, reference: Any) -> Any:
         """Return the stored value of a ``{"kind", "id"}`` handle."""

@@ -25,11 +25,24 @@ RunBody = Callable[[EventSink], Awaitable[None]]
 class RuntimeEventStream:
     """An async iterator of event dicts for one request (single use)."""
 
-    __slots__ = ("__weakref__", "_body", "_capacity", "_done", "_finalizer", "_hooks", "_sink",
-                 "_task")
+    __slots__ = (
+        "__weakref__",
+        "_body",
+        "_capacity",
+        "_done",
+        "_finalizer",
+        "_hooks",
+        "_sink",
+        "_task",
+    )
 
-    def __init__(self, body: RunBody, hooks: Sequence[Callable[[dict[str, Any]], Any]] = (),
-                 *, capacity: int = 256) -> None:
+    def __init__(
+        self,
+        body: RunBody,
+        hooks: Sequence[Callable[[dict[str, Any]], Any]] = (),
+        *,
+        capacity: int = 256,
+    ) -> None:
         self._body: RunBody | None = body
         self._hooks = tuple(hooks)
         self._sink: EventSink | None = None
