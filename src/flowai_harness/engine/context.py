@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,28 +23,90 @@ RESERVED_CONTEXT_KEYS = frozenset({"tool_use_id", "services", "references"})
 
 
 class EventSink:
-    """The request channel: a bounded queue with back-pressure, numbering every event.
+    """The request channel: a bounded buffer with back-pressure, numbering every event.
 
-    A full queue makes the producer wait (a slow consumer slows the run); nothing is dropped.
-    Events enter the queue as their public dict form, copied at emission: tool arguments,
-    results and plans are shared with user code, which may mutate them later (and a consumer's
-    hook may mutate the dict it gets), so neither side can change what the other saw.
+    A full buffer makes the producer wait (a slow consumer slows the run); nothing is dropped.
+    Events enter as their public dict form, copied at emission when they hold JSON shared with
+    user code (tool arguments and results, plans), so neither side can change what the other
+    saw. A lean hand-written channel rather than ``asyncio.Queue``: one reader, one writer, and
+    this sits on the hot path of every event.
     """
 
-    __slots__ = ("closed", "queue", "sequence")
+    __slots__ = ("_capacity", "_ended", "_getter", "_items", "_putters", "closed", "sequence")
 
     def __init__(self, capacity: int) -> None:
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(capacity)
+        self._capacity = max(1, capacity)
+        self._items: deque[dict[str, Any]] = deque()
+        self._getter: asyncio.Future[None] | None = None
+        self._putters: deque[asyncio.Future[None]] = deque()
+        self._ended = False
         self.sequence = 0
         self.closed = False
 
     async def emit(self, event: RuntimeEvent) -> None:
-        """Queue ``event``, waiting while the consumer is behind."""
+        """Queue ``event``, waiting while the consumer is behind.
+
+        Raises:
+            ConnectionError: the consumer is gone (the stream was cancelled or dropped).
+        """
         if self.closed:
             raise ConnectionError("event sink closed")
         self.sequence += 1
         wire = event.to_dict(self.sequence)
-        await self.queue.put(_snapshot(wire) if event.type in _SHARED_PAYLOADS else wire)
+        if event.type in _SHARED_PAYLOADS:
+            wire = _snapshot(wire)
+        while len(self._items) >= self._capacity:
+            waiter = asyncio.get_running_loop().create_future()
+            self._putters.append(waiter)
+            await waiter
+            if self.closed:
+                raise ConnectionError("event sink closed")
+        self._items.append(wire)
+        getter = self._getter
+        if getter is not None:
+            self._getter = None
+            if not getter.done():
+                getter.set_result(None)
+
+    async def get(self) -> dict[str, Any] | None:
+        """Return the next event, or ``None`` once the run has ended and all were read."""
+        while not self._items:
+            if self._ended:
+                return None
+            getter = asyncio.get_running_loop().create_future()
+            self._getter = getter
+            try:
+                await getter
+            finally:
+                if self._getter is getter:
+                    self._getter = None
+        item = self._items.popleft()
+        while self._putters:
+            putter = self._putters.popleft()
+            if not putter.done():
+                putter.set_result(None)
+                break
+        return item
+
+    def end(self) -> None:
+        """Mark the end of the run; the reader gets ``None`` after the remaining events."""
+        self.closed = True
+        self._ended = True
+        self._wake_all()
+
+    def abandon(self) -> None:
+        """Drop unread events and end now (the consumer cancelled or went away)."""
+        self._items.clear()
+        self.end()
+
+    def _wake_all(self) -> None:
+        getter, self._getter = self._getter, None
+        if getter is not None and not getter.done():
+            getter.set_result(None)
+        while self._putters:
+            putter = self._putters.popleft()
+            if not putter.done():
+                putter.set_result(None)
 
 
 # Event types whose dicts hold JSON shared with user code (tool args and results, plans,

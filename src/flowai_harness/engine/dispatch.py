@@ -27,7 +27,7 @@ from flowai_harness.ports import ToolOutcome
 
 __all__ = ["dispatch_tool", "error_outcome", "rejected_outcome", "revise_outcome"]
 
-_UI_KEYS = ("approvalDsl", "displaySummary", "_cardEmitted")
+_UI_KEYS = frozenset({"approvalDsl", "displaySummary", "_cardEmitted"})
 
 
 def error_outcome(message: str) -> ToolOutcome:
@@ -72,7 +72,7 @@ def revise_outcome(feedback: str | None, partial: Any) -> ToolOutcome:
 async def dispatch_tool(scope: AgentScope, call_id: str, name: str, args: Any) -> ToolOutcome:
     """Run one tool call of ``scope``'s agent and return its outcome."""
     run = scope.run
-    await run.emit(ToolInvocationCall(call_id, name, args))
+    await run.sink.emit(ToolInvocationCall(call_id, name, args))
     started = time.perf_counter()
     outcome = await _run_checked(scope, call_id, name, args)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
@@ -81,17 +81,17 @@ async def dispatch_tool(scope: AgentScope, call_id: str, name: str, args: Any) -
         ToolTiming(name, call_id, int(elapsed_ms), "error" if outcome.is_error else "completed")
     )
     content = outcome.content
-    if isinstance(content, dict) and any(key in content for key in _UI_KEYS):
+    if isinstance(content, dict) and not _UI_KEYS.isdisjoint(content):
         content = dict(content)
         dsl = content.pop("approvalDsl", None)
         summary = content.pop("displaySummary", None)
         content.pop("_cardEmitted", None)
         if dsl is not None:
-            await run.emit(FlowUi(dsl if isinstance(dsl, str) else _stringify(dsl)))
+            await run.sink.emit(FlowUi(dsl if isinstance(dsl, str) else _stringify(dsl)))
         if isinstance(summary, str):
-            await run.emit(Text(summary))
+            await run.sink.emit(Text(summary))
         outcome = ToolOutcome(content, outcome.is_error)
-    await run.emit(ToolInvocationResult(call_id, name, args, outcome.content))
+    await run.sink.emit(ToolInvocationResult(call_id, name, args, outcome.content))
     return outcome
 
 
@@ -108,13 +108,17 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
         return error_outcome(f"{prefix}: {'; '.join(problems)}")
     if run.cancelled:
         return error_outcome("Cancelled")
-    if run.approval_mode != "bypass" and approval_required(
-        tool.approval_rule,
-        run.runtime.predicates,
-        kind="tool",
-        target=name,
-        args=args,
-        tenant=run.tenant,
+    if (
+        run.approval_mode != "bypass"
+        and tool.approval_rule.get("kind") != "never"
+        and approval_required(
+            tool.approval_rule,
+            run.runtime.predicates,
+            kind="tool",
+            target=name,
+            args=args,
+            tenant=run.tenant,
+        )
     ):
         if run.approval_mode == "refuse":
             return error_outcome(
@@ -131,7 +135,7 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
             }
         )
         try:
-            await run.emit(ApprovalRequired(request))
+            await run.sink.emit(ApprovalRequired(request))
             decision = await future
         except asyncio.CancelledError:
             run.approvals.expire(request.id)
@@ -139,28 +143,27 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
         except ConnectionError:
             run.approvals.expire(request.id)
             return error_outcome("Approval event sink closed before request was emitted")
-        await run.emit(
+        await run.sink.emit(
             ApprovalDecision(request.id, decision.outcome, decision.feedback, decision.partial)
         )
         if decision.outcome == "revise":
             return revise_outcome(decision.feedback, decision.partial)
         if decision.outcome != "approve":
             return rejected_outcome(decision.feedback)
-    call = ToolCall(scope, call_id, name)
     if tool.builtin:
         try:
-            result: ToolOutcome = await tool.handler(call, args)
+            result: ToolOutcome = await tool.handler(ToolCall(scope, call_id, name), args)
         except Exception as exc:  # a defect in a built-in must not end the run
             return error_outcome(f"{type(exc).__name__}: {exc}")
         return result
-    return await _run_python_tool(call, tool.handler, tool.is_async, args)
+    return await _run_python_tool(scope, call_id, tool.handler, tool.is_async, args)
 
 
-async def _run_python_tool(call: ToolCall, handler: Any, is_async: bool, args: Any) -> ToolOutcome:
-    run = call.scope.run
-    ctx = ToolContext(
-        call.call_id, run.runtime.services, ReferenceClient(run.references, run.tenant)
-    )
+async def _run_python_tool(
+    scope: AgentScope, call_id: str, handler: Any, is_async: bool, args: Any
+) -> ToolOutcome:
+    run = scope.run
+    ctx = ToolContext(call_id, run.runtime.services, ReferenceClient(run.references, run.tenant))
     # The handler gets its own copy: the model's arguments also go to events and memory.
     args = json_copy(args)
     try:

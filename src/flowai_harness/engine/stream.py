@@ -10,7 +10,6 @@ nothing is dropped. ``cancel()``,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -59,13 +58,8 @@ class RuntimeEventStream:
             raise StopAsyncIteration
         if self._task is None:
             self._start()
-        assert self._sink is not None and self._task is not None
-        queue = self._sink.queue
-        if queue.empty() and self._task.done():
-            # the run ended while the queue was full, so it left no end marker (see _drive)
-            self._finish()
-            raise StopAsyncIteration
-        event = await queue.get()
+        assert self._sink is not None
+        event = await self._sink.get()
         if event is None:
             self._finish()
             raise StopAsyncIteration
@@ -116,24 +110,12 @@ async def _drive(body: RunBody, sink: EventSink) -> None:
         if not sink.closed:
             raise
     finally:
-        if not sink.closed:
-            sink.closed = True
-            # Never wait here: a run cancelled from outside (loop shutdown) must end now. When
-            # the queue is full the reader finds the end once it has drained it (__anext__).
-            with contextlib.suppress(asyncio.QueueFull):
-                sink.queue.put_nowait(None)
+        # Never waits: a run cancelled from outside (loop shutdown) must end now.
+        sink.end()
 
 
 def _abandon(task: asyncio.Task[None] | None, sink: EventSink) -> None:
-    """Cancel an abandoned run and unblock any reader (called at most once per run)."""
-    if sink.closed:
-        if task is not None and not task.done():
-            task.cancel()
-        return
-    sink.closed = True
+    """Cancel an abandoned run and unblock any reader."""
     if task is not None and not task.done():
         task.cancel()
-    queue = sink.queue
-    while not queue.empty():
-        queue.get_nowait()
-    queue.put_nowait(None)
+    sink.abandon()
