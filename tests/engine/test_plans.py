@@ -315,20 +315,23 @@ async def test_restoring_an_approved_plan_sends_it_back_to_draft() -> None:
 
 
 @pytest.mark.parametrize("status", ["executed", "failed"])
-async def test_a_finished_plan_cannot_be_replaced(status: str) -> None:
+async def test_a_finished_plan_is_replaced_by_a_new_draft_that_needs_its_own_execution(
+    status: str,
+) -> None:
+    dispatched: list[Any] = []
+
     def dispatcher(actions: Any, ctx: Any) -> None:
+        dispatched.append([a["kind"] for a in actions])
         if status == "failed":
             raise RuntimeError("no")
 
     runtime = plan_runtime(dispatcher=dispatcher, executor_approval={"plans": "never"})
     await run(runtime, flow(store("p-1", {"actions": [{"kind": "a"}]}), execute("p-1")))
     result = await store_result_on(runtime, "t2")
-    assert result == {
-        "error": f"plan 'p-1' is already {status} and cannot be replaced; store the revision "
-        f"under a new planId"
-    }
-    plan = await stored_plan(runtime, "p-1")
-    assert (plan["status"], plan["actions"][0]["kind"]) == (status, "a")
+    assert (result["status"], result["actions"][0]["kind"]) == ("draft", "x")
+    assert dispatched == [["a"]]  # storing never dispatches
+    await run(runtime, flow(execute("p-1")), thread_id="t3")
+    assert dispatched == [["a"], ["x"]]  # the new version runs once, the old one never again
 
 
 async def test_store_plan_refuses_to_replace_a_plan_while_it_is_executing() -> None:

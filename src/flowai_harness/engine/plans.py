@@ -207,7 +207,10 @@ async def store_plan(call: ToolCall, args: Any) -> ToolOutcome:
     }
     async with run.plan_locks.hold(plan_id):
         existing = await _load(run, plan_id)
-        if existing is not None and existing["status"] not in ("draft", "approved"):
+        # A finished plan may be replaced by a new draft, which needs its own approval before it
+        # runs, so each stored version is still dispatched at most once. Only a plan that is
+        # being dispatched right now is protected.
+        if existing is not None and existing["status"] == "executing":
             return _error(
                 f"plan '{plan_id}' is already {existing['status']} and cannot be replaced; "
                 f"store the revision under a new planId"
