@@ -203,3 +203,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         SystemExit: Always, with the command's exit code (2 for usage errors).
     """
     cli.main(args=None if argv is None else list(argv), prog_name=PROG_NAME)
+
+
+# Subcommand groups import ``cli`` helpers from this module, so they are registered last.
+from flowai_harness.cli.mcp import mcp_group  # noqa: E402
+
+cli.add_command(mcp_group)

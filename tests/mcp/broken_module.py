@@ -1,0 +1,3 @@
+"""A module whose import fails, for the CLI's import-error path."""
+
+raise RuntimeError("this module cannot be imported")

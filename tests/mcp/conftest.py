@@ -1,0 +1,25 @@
+"""Fixtures of the MCP tests: the sample runtime and SDK servers built from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flowai_harness.engine.direct_tools import DirectTools
+from flowai_harness.mcp.server import build_server
+from tests.mcp.sample_app import build_runtime
+
+
+@pytest.fixture
+def runtime() -> Any:
+    """A fresh sample runtime (specialist ``tools`` behind coordinator ``front``)."""
+    return build_runtime()
+
+
+@pytest.fixture
+def sdk_server(runtime: Any) -> Any:
+    """The SDK server of agent ``tools`` with a short call timeout."""
+    return build_server(
+        DirectTools(runtime, "tools"), tenant=runtime.resource_id, call_timeout_secs=0.5
+    )
