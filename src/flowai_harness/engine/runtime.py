@@ -167,5 +167,15 @@ class Runtime:
         """Return the stored glimpse of a ``{"kind", "id"}`` handle."""
         return await self._references.glimpse_handle(self.resource_id, reference)
 
+    async def aclose(self) -> None:
+        """Release the runtime's stores (connections, files). The runtime is unusable after."""
+        await self._compiled.kv.close()
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     def __repr__(self) -> str:
         return f"Runtime(resource_id={self.resource_id!r}, agents={self.agent_names!r})"

@@ -1,0 +1,327 @@
+"""The Postgres key-value store (``data_environment.kv`` kind ``postgres``).
+
+Layout (engine.md §8.2): ``<table>(tenant TEXT, key TEXT, value JSONB, expires_at TIMESTAMPTZ
+NULL, created_at, updated_at, PRIMARY KEY(tenant, key))`` plus a partial index on
+``expires_at``; created only when ``ensure_schema`` is set. Expiry is judged by the server clock
+(``now()``), so every process sharing the table agrees; TTLs keep millisecond precision.
+
+``psycopg`` (3) and ``psycopg_pool`` are imported on first use; without them opening the store
+raises ``MissingDependencyError`` naming the ``postgres`` extra. Each event loop that uses the
+store gets its own async connection pool (see ``PerLoop``).
+
+JSONB normalises what it stores: object keys come back in JSONB order, numbers written in
+exponent form come back in positional form (``1e16`` reads back as the integer
+``10000000000000000``, equal in value), and strings cannot hold ``\\u0000`` (such a write
+raises ``StoreError``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flowai_harness.errors import DataEnvironmentError, MissingDependencyError, StoreError
+from flowai_harness.specs.data_environment import redact_url
+from flowai_harness.storage._backend import (
+    PerLoop,
+    check_ttl,
+    decode_value,
+    encode_value,
+    scrub_secrets,
+)
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+    from psycopg.sql import Composed
+    from psycopg_pool import AsyncConnectionPool
+
+__all__ = ["PostgresKeyValueStore"]
+
+R = TypeVar("R")
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
+_CONNECT_TIMEOUT_S = 10
+_POOL_MAX_SIZE = 10
+_PURGE_EVERY_S = 60.0
+_LIVE = "(expires_at IS NULL OR expires_at > now())"
+
+
+def _require_driver() -> None:
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError as error:
+        raise MissingDependencyError(
+            "data_environment.kv kind 'postgres' needs psycopg 3 and psycopg_pool "
+            f"({error.name or 'psycopg'} is not installed): "
+            "pip install 'flowai-harness[postgres]'"
+        ) from None
+
+
+class PostgresKeyValueStore:
+    """A ``KeyValueStore`` in one Postgres table.
+
+    Construction connects once (synchronously) to fail fast: it creates the table when
+    ``ensure_schema`` is set and otherwise checks that it exists with the expected columns.
+    Connections for the async calls are pooled per event loop, opened on first use, and
+    named ``flowai-kv-<table>`` (``application_name``) for the server's activity views.
+
+    Args:
+        url: A libpq connection URL or keyword string; it may hold a password, which never
+            appears in errors.
+        table: Table name, ``[A-Za-z0-9_]+`` (quoted, so its case is kept).
+        ensure_schema: Create the table and its index when missing.
+        source: How the URL was given, for messages (``url`` or ``url_env NAME``).
+
+    Raises:
+        MissingDependencyError: psycopg or psycopg_pool is not installed.
+        DataEnvironmentError: ``table`` is not an identifier, the server cannot be reached, or
+            the table is missing (without ``ensure_schema``) or lacks expected columns.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        table: str = "kv_store",
+        ensure_schema: bool = False,
+        source: str = "url",
+    ) -> None:
+        if not isinstance(table, str) or _IDENTIFIER.fullmatch(table) is None:
+            raise DataEnvironmentError(
+                f"data_environment.kv.table must match [A-Za-z0-9_]+; got {table!r}"
+            )
+        _require_driver()
+        self._url = url
+        self._table = table
+        via = "" if source == "url" else f" from {source}"
+        self._where = f"data_environment.kv (kind 'postgres' at '{redact_url(url)}'{via})"
+        self._closed = False
+        self._next_purge = 0.0
+        self._statements: dict[str, Composed] = {}
+        self._pools: PerLoop[AsyncConnectionPool[Any]] = PerLoop(self._open_pool, _close_pool)
+        self._check_table(ensure_schema)
+
+    @property
+    def table(self) -> str:
+        """The table holding the entries."""
+        return self._table
+
+    def __repr__(self) -> str:
+        return f"PostgresKeyValueStore(url={redact_url(self._url)!r}, table={self._table!r})"
+
+    # ------------------------------------------------------------------ the KeyValueStore port
+
+    async def get(self, tenant: str, key: str) -> Any | None:
+        """Return the stored value, or ``None`` when missing or expired."""
+        query = self._sql(
+            f"SELECT value::text FROM {{table}} WHERE tenant = %s AND key = %s AND {_LIVE}"
+        )
+
+        async def read(conn: AsyncConnection[Any]) -> Any:
+            cursor = await conn.execute(query, (tenant, key))
+            return await cursor.fetchone()
+
+        row = await self._run("read", tenant, key, read)
+        return None if row is None else decode_value(row[0], tenant, key, self._name)
+
+    async def put(self, tenant: str, key: str, value: Any, ttl_ms: int | None = None) -> None:
+        """Store ``value`` under ``key``; ``ttl_ms`` of ``None`` never expires."""
+        ttl = check_ttl(ttl_ms)
+        text = encode_value(value, tenant, key).decode()
+        # An entry that had expired is a new entry: its created_at restarts.
+        upsert = self._sql(
+            "INSERT INTO {table} AS t (tenant, key, value, expires_at)"
+            " VALUES (%s, %s, %s::jsonb, now() + %s::float8 * interval '1 millisecond')"
+            " ON CONFLICT (tenant, key) DO UPDATE SET value = EXCLUDED.value,"
+            " expires_at = EXCLUDED.expires_at, updated_at = now(),"
+            " created_at = CASE WHEN t.expires_at IS NOT NULL AND t.expires_at <= now()"
+            " THEN now() ELSE t.created_at END"
+        )
+        purge = self._purge_due()
+
+        async def write(conn: AsyncConnection[Any]) -> None:
+            await conn.execute(upsert, (tenant, key, text, ttl))
+            if purge is not None:
+                await conn.execute(purge)
+
+        await self._run("write", tenant, key, write)
+
+    async def delete(self, tenant: str, key: str) -> bool:
+        """Delete ``key``; return whether it existed (expired entries count as missing)."""
+        query = self._sql(f"DELETE FROM {{table}} WHERE tenant = %s AND key = %s RETURNING {_LIVE}")
+
+        async def remove(conn: AsyncConnection[Any]) -> bool:
+            cursor = await conn.execute(query, (tenant, key))
+            row = await cursor.fetchone()
+            return bool(row and row[0])
+
+        return await self._run("delete", tenant, key, remove)
+
+    async def list_keys(self, tenant: str, prefix: str) -> list[str]:
+        """Return the live keys of ``tenant`` starting with ``prefix``, sorted by code point."""
+        query = self._sql(
+            f"SELECT key FROM {{table}} WHERE tenant = %s AND starts_with(key, %s) AND {_LIVE}"
+        )
+
+        async def keys(conn: AsyncConnection[Any]) -> list[str]:
+            cursor = await conn.execute(query, (tenant, prefix))
+            return sorted(str(row[0]) for row in await cursor.fetchall())
+
+        return await self._run("list", tenant, prefix, keys)
+
+    async def close(self) -> None:
+        """Close the connection pools; later calls raise ``StoreError``. Idempotent."""
+        self._closed = True
+        await self._pools.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def _name(self) -> str:
+        return f"Postgres KV store (table '{self._table}' at '{redact_url(self._url)}')"
+
+    def _sql(self, text: str) -> Composed:
+        """Return ``text`` with ``{table}`` bound to the quoted table name (built once)."""
+        statement = self._statements.get(text)
+        if statement is None:
+            from psycopg import sql
+
+            statement = sql.SQL(text).format(table=sql.Identifier(self._table))
+            self._statements[text] = statement
+        return statement
+
+    def _purge_due(self) -> Composed | None:
+        if time.monotonic() < self._next_purge:
+            return None
+        self._next_purge = time.monotonic() + _PURGE_EVERY_S
+        return self._sql("DELETE FROM {table} WHERE expires_at <= now()")
+
+    async def _open_pool(self) -> AsyncConnectionPool[Any]:
+        from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            self._url,
+            min_size=1,
+            max_size=_POOL_MAX_SIZE,
+            open=False,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": _CONNECT_TIMEOUT_S,
+                "application_name": f"flowai-kv-{self._table}"[:63],
+            },
+            name=f"flowai-kv-{self._table}",
+        )
+        try:
+            await pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
+        except PoolTimeout as error:
+            await pool.close()
+            raise StoreError(
+                f"{self._name}: cannot connect within {_CONNECT_TIMEOUT_S} s: "
+                f"{scrub_secrets(str(error), self._url)}"
+            ) from None
+        return pool
+
+    async def _run(
+        self,
+        action: str,
+        tenant: str,
+        key: str,
+        work: Callable[[AsyncConnection[Any]], Awaitable[R]],
+    ) -> R:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        if self._closed:
+            raise StoreError(f"{self._name} is closed; cannot {action} key '{key}'")
+        pool = await self._pools.get()
+        try:
+            return await self._attempt(pool, work)
+        except (psycopg.Error, PoolTimeout) as error:
+            raise StoreError(
+                f"{self._name}: cannot {action} key '{key}' of tenant '{tenant}': "
+                f"{type(error).__name__}: {scrub_secrets(str(error), self._url)}"
+            ) from None
+
+    @staticmethod
+    async def _attempt(
+        pool: AsyncConnectionPool[Any], work: Callable[[AsyncConnection[Any]], Awaitable[R]]
+    ) -> R:
+        import psycopg
+
+        # Pooled connections are not pinged before use (that would double every call's round
+        # trips). A connection the server dropped (restart, idle timeout) fails at once and the
+        # pool discards it; the call is then tried once more on a fresh connection. Every call
+        # is idempotent, except that a retried delete may report False for a row the first
+        # attempt removed.
+        broken = False
+        try:
+            async with pool.connection() as conn:
+                try:
+                    return await work(conn)
+                except psycopg.OperationalError:
+                    broken = conn.broken
+                    if not broken:
+                        raise
+        except psycopg.OperationalError:
+            if not broken:
+                raise
+        async with pool.connection() as conn:
+            return await work(conn)
+
+    def _check_table(self, ensure_schema: bool) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(
+                self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
+            ) as conn:
+                if ensure_schema:
+                    for statement in self._schema():
+                        conn.execute(statement)
+                conn.execute(
+                    self._sql("SELECT tenant, key, value, expires_at FROM {table} LIMIT 0")
+                )
+        except psycopg.errors.UndefinedTable:
+            raise DataEnvironmentError(
+                f"{self._where}: the table '{self._table}' does not exist; create it or set "
+                "ensure_schema=True"
+            ) from None
+        except psycopg.errors.UndefinedColumn as error:
+            raise DataEnvironmentError(
+                f"{self._where}: the table '{self._table}' does not have the KV columns "
+                f"(tenant, key, value, expires_at): {scrub_secrets(str(error), self._url)}"
+            ) from None
+        except psycopg.Error as error:
+            raise DataEnvironmentError(
+                f"{self._where}: cannot open the store: {type(error).__name__}: "
+                f"{scrub_secrets(str(error), self._url)}"
+            ) from None
+
+    def _schema(self) -> list[Composed]:
+        from psycopg import sql
+
+        table = sql.Identifier(self._table)
+        index = sql.Identifier(f"{self._table}_expires_at_idx"[:63])
+        return [
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {table} ("
+                " tenant TEXT NOT NULL,"
+                " key TEXT NOT NULL,"
+                " value JSONB NOT NULL,"
+                " expires_at TIMESTAMPTZ NULL,"
+                " created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+                " updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+                " PRIMARY KEY (tenant, key))"
+            ).format(table=table),
+            sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at)"
+                " WHERE expires_at IS NOT NULL"
+            ).format(index=index, table=table),
+        ]
+
+
+async def _close_pool(pool: AsyncConnectionPool[Any]) -> None:
+    await pool.close()

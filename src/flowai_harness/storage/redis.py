@@ -1,0 +1,207 @@
+"""The Redis key-value store (``data_environment.kv`` kind ``redis``).
+
+Layout (engine.md §8.2): each entry is the Redis string ``<prefix><tenant>:<key>`` holding the
+JSON value; TTLs are native Redis expiries (``SET ... PX``). The layout cannot tell the tenant
+``a`` with key ``b:c`` from the tenant ``a:b`` with key ``c``; runtimes whose tenant ids contain
+``:`` should not share a prefix.
+
+``redis`` (the ``redis.asyncio`` client) is imported on first use; without it opening the store
+raises ``MissingDependencyError`` naming the ``redis`` extra. Each event loop that uses the
+store gets its own client (see ``PerLoop``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flowai_harness.errors import DataEnvironmentError, MissingDependencyError, StoreError
+from flowai_harness.specs.data_environment import redact_url
+from flowai_harness.storage._backend import (
+    PerLoop,
+    check_ttl,
+    decode_value,
+    encode_value,
+    scrub_secrets,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["RedisKeyValueStore"]
+
+R = TypeVar("R")
+
+_CONNECT_TIMEOUT_S = 10.0
+_POOL_MAX_SIZE = 20
+_POOL_WAIT_S = 30.0
+_SCAN_COUNT = 1000
+_GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
+
+
+def _require_driver() -> None:
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "data_environment.kv kind 'redis' needs the redis client (redis is not installed): "
+            "pip install 'flowai-harness[redis]'"
+        ) from None
+
+
+class RedisKeyValueStore:
+    """A ``KeyValueStore`` in Redis strings under ``<prefix><tenant>:<key>``.
+
+    Construction connects once (synchronously, ``PING``) to fail fast; the async client of each
+    event loop connects on first use.
+
+    Args:
+        url: A ``redis://``, ``rediss://`` or ``unix://`` URL; it may hold a password, which
+            never appears in errors.
+        prefix: Prepended to every Redis key (default ``afw:``).
+        source: How the URL was given, for messages (``url`` or ``url_env NAME``).
+
+    Raises:
+        MissingDependencyError: the ``redis`` package is not installed.
+        DataEnvironmentError: The URL is malformed or the server cannot be reached.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "afw:", source: str = "url") -> None:
+        if not isinstance(prefix, str):
+            raise DataEnvironmentError(
+                f"data_environment.kv.prefix must be a string; got {type(prefix).__name__}"
+            )
+        _require_driver()
+        self._url = url
+        self._prefix = prefix
+        via = "" if source == "url" else f" from {source}"
+        self._where = f"data_environment.kv (kind 'redis' at '{redact_url(url)}'{via})"
+        self._closed = False
+        self._clients: PerLoop[Redis] = PerLoop(self._open_client, _close_client)
+        self._ping()
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of every Redis key this store writes."""
+        return self._prefix
+
+    def __repr__(self) -> str:
+        return f"RedisKeyValueStore(url={redact_url(self._url)!r}, prefix={self._prefix!r})"
+
+    # ------------------------------------------------------------------ the KeyValueStore port
+
+    async def get(self, tenant: str, key: str) -> Any | None:
+        """Return the stored value, or ``None`` when missing or expired."""
+        raw = await self._run("read", tenant, key, lambda r: r.get(self._key(tenant, key)))
+        return None if raw is None else decode_value(raw, tenant, key, self._name)
+
+    async def put(self, tenant: str, key: str, value: Any, ttl_ms: int | None = None) -> None:
+        """Store ``value`` under ``key``; ``ttl_ms`` of ``None`` never expires.
+
+        A TTL of zero or less deletes the entry (it would be expired at once).
+        """
+        ttl = check_ttl(ttl_ms)
+        raw = encode_value(value, tenant, key)
+        name = self._key(tenant, key)
+
+        def write(client: Redis) -> Awaitable[Any]:
+            if ttl is None:
+                return client.set(name, raw)
+            if ttl <= 0:
+                return client.delete(name)
+            return client.set(name, raw, px=math.ceil(ttl))
+
+        await self._run("write", tenant, key, write)
+
+    async def delete(self, tenant: str, key: str) -> bool:
+        """Delete ``key``; return whether it existed (expired entries count as missing)."""
+        removed = await self._run("delete", tenant, key, lambda r: r.delete(self._key(tenant, key)))
+        return bool(removed)
+
+    async def list_keys(self, tenant: str, prefix: str) -> list[str]:
+        """Return the live keys of ``tenant`` starting with ``prefix``, sorted by code point."""
+        head = self._key(tenant, "")
+        pattern = _GLOB_SPECIAL.sub(r"\\\1", head + prefix) + "*"
+
+        async def scan(client: Redis) -> list[str]:
+            # SCAN may report a key twice; the set removes repeats.
+            found = {
+                name.decode("utf-8", "surrogateescape")[len(head) :]
+                async for name in client.scan_iter(match=pattern, count=_SCAN_COUNT)
+            }
+            return sorted(found)
+
+        return await self._run("list", tenant, prefix, scan)
+
+    async def close(self) -> None:
+        """Close the clients; later calls raise ``StoreError``. Closing twice is harmless."""
+        self._closed = True
+        await self._clients.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def _name(self) -> str:
+        return f"Redis KV store (prefix '{self._prefix}' at '{redact_url(self._url)}')"
+
+    def _key(self, tenant: str, key: str) -> str:
+        return f"{self._prefix}{tenant}:{key}"
+
+    def _ping(self) -> None:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(
+                self._url,
+                socket_connect_timeout=_CONNECT_TIMEOUT_S,
+                socket_timeout=_CONNECT_TIMEOUT_S,
+            )
+        except ValueError as error:
+            raise DataEnvironmentError(
+                f"{self._where}: invalid Redis URL: {scrub_secrets(str(error), self._url)}"
+            ) from None
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            raise DataEnvironmentError(
+                f"{self._where}: cannot open the store: {type(error).__name__}: "
+                f"{scrub_secrets(str(error), self._url)}"
+            ) from None
+        finally:
+            client.close()
+
+    async def _open_client(self) -> Redis:
+        from redis.asyncio import BlockingConnectionPool, Redis
+
+        # A blocking pool makes a burst of calls wait for a free connection instead of failing
+        # with "Too many connections".
+        pool = BlockingConnectionPool.from_url(
+            self._url,
+            max_connections=_POOL_MAX_SIZE,
+            timeout=_POOL_WAIT_S,
+            socket_connect_timeout=_CONNECT_TIMEOUT_S,
+            health_check_interval=30,
+        )
+        return Redis.from_pool(pool)
+
+    async def _run(
+        self, action: str, tenant: str, key: str, work: Callable[[Redis], Awaitable[R]]
+    ) -> R:
+        import redis
+
+        if self._closed:
+            raise StoreError(f"{self._name} is closed; cannot {action} key '{key}'")
+        client = await self._clients.get()
+        try:
+            return await work(client)
+        except redis.RedisError as error:
+            raise StoreError(
+                f"{self._name}: cannot {action} key '{key}' of tenant '{tenant}': "
+                f"{type(error).__name__}: {scrub_secrets(str(error), self._url)}"
+            ) from None
+
+
+async def _close_client(client: Redis) -> None:
+    await client.aclose()
