@@ -1,8 +1,10 @@
 """The quickstart app: a coordinator routes a change request to a planner and an executor.
 
-Run it with ``scripts/main.sh`` (or ``python -m examples.quickstart``). Offline by default: the
+Run it with ``scripts/main.sh`` (or ``python -m examples.quickstart``). With ``ANTHROPIC_API_KEY``
+(or ``OPENAI_API_KEY``) set it runs against the live model; without a key it stays offline: the
 ``scripted`` interpreter replays the tool calls written in the prompt through the real runtime
 (tools, references, plan storage, the approval gate and the action dispatcher all run for real).
+``--interpreter scripted|noop|anthropic|openai`` chooses explicitly.
 
 What happens:
 1. The host stores the three items to change as an ``ItemSet`` reference (the model only ever
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -133,11 +136,26 @@ def search_items(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- agents
 
 
+def default_interpreter() -> str:
+    """``anthropic`` or ``openai`` when that provider's API key is set, else ``scripted``."""
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return "anthropic"
+    if os.environ.get("OPENAI_API_KEY"):
+        return "openai"
+    return "scripted"
+
+
 def build_runtime(interpreter: str = "scripted") -> tuple[Runtime, list[str]]:
     """Build the quickstart runtime; returns it with the dispatcher's log lines."""
+    # Live OpenAI runs use an OpenAI model (QUICKSTART_OPENAI_MODEL overrides it).
+    model = (
+        os.environ.get("QUICKSTART_OPENAI_MODEL", "gpt-4.1")
+        if interpreter == "openai"
+        else "claude-sonnet-4-6"
+    )
     coordinator = define_coordinator(
         "change_coordinator",
-        model="claude-sonnet-4-6",
+        model=model,
         routes=["change_planner", "change_executor"],
         approval={"plans": "always", "tools": "never"},
         prompt=layered_prompt(
@@ -150,7 +168,7 @@ def build_runtime(interpreter: str = "scripted") -> tuple[Runtime, list[str]]:
     )
     planner = define_planner(
         "change_planner",
-        model="claude-sonnet-4-6",
+        model=model,
         plan=ChangePlan,
         tools=[search_items],
         prompt=layered_prompt(
@@ -161,7 +179,7 @@ def build_runtime(interpreter: str = "scripted") -> tuple[Runtime, list[str]]:
     )
     executor = define_executor(
         "change_executor",
-        model="claude-sonnet-4-6",
+        model=model,
         plan=ChangePlan,
         prompt=layered_prompt(identity="You execute approved ChangePlans with executePlan."),
     )
@@ -169,7 +187,10 @@ def build_runtime(interpreter: str = "scripted") -> tuple[Runtime, list[str]]:
         define_tenant("demo", "v1"),
         agents=[coordinator, planner, executor],
         references=[ItemSet],
-        providers={"anthropic": {"apiKeyEnv": "ANTHROPIC_API_KEY"}},
+        providers={
+            "anthropic": {"apiKeyEnv": "ANTHROPIC_API_KEY"},
+            "openai-compatible": {"apiKeyEnv": "OPENAI_API_KEY"},
+        },
     )
     log: list[str] = []
 
@@ -303,11 +324,12 @@ def cli() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--interpreter",
-        default="scripted",
-        help="scripted (default, offline), noop, or a live provider",
+        default=None,
+        help="scripted (offline), noop, anthropic or openai; default: live when "
+        "ANTHROPIC_API_KEY or OPENAI_API_KEY is set, else scripted",
     )
     args = parser.parse_args()
-    return asyncio.run(main(args.interpreter))
+    return asyncio.run(main(args.interpreter or default_interpreter()))
 
 
 if __name__ == "__main__":

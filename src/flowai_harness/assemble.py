@@ -91,8 +91,6 @@ def create_runtime(
         )
     else:
         mock_response = None
-    if client is None and mock_response is None and interpreter in ("anthropic", "openai"):
-        _require_api_key(spec, str(interpreter))
     tools = _collect_tools(spec, tool_bindings)
     predicates = _collect_predicates(tools, approval_predicates)
     agent_tools = {agent.name: [t.binding_key for t in agent.tools] for agent in spec.agents}
@@ -218,32 +216,6 @@ def _collect_predicates(
                 f"dynamic approval predicate '{predicate_id}' is not registered"
             )
     return predicates
-
-
-def _require_api_key(spec: RuntimeSpec, provider: str) -> None:
-    """A live interpreter needs ``providers[provider]`` with ``apiKey`` or a set ``apiKeyEnv``.
-
-    The key itself never appears in the message.
-    """
-    import os
-
-    config = spec.providers.get(provider)
-    if isinstance(config, Mapping):
-        key = config.get("apiKey")
-        if isinstance(key, str) and key:
-            return
-        env_name = config.get("apiKeyEnv")
-        if isinstance(env_name, str) and env_name:
-            if os.environ.get(env_name):
-                return
-            raise ConfigurationError(
-                f"interpreter {provider!r}: providers[{provider!r}].apiKeyEnv names the "
-                f"environment variable {env_name!r}, which is not set"
-            )
-    raise ConfigurationError(
-        f"interpreter {provider!r} needs providers[{provider!r}] with an 'apiKey' or an "
-        f"'apiKeyEnv' naming a set environment variable"
-    )
 
 
 def _check_callables(values: Iterable[Any] | None, name: str) -> list[Callable[..., Any]]:

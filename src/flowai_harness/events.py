@@ -47,6 +47,8 @@ class TokenUsage:
     completion_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    #: priced cost in USD (live providers with a known price); not part of the usage wire form
+    cost_usd: float | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -59,6 +61,8 @@ class TokenUsage:
         self.completion_tokens += other.completion_tokens
         self.cache_read_input_tokens += other.cache_read_input_tokens
         self.cache_creation_input_tokens += other.cache_creation_input_tokens
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
 
     def to_dict(self) -> dict[str, int]:
         """Return the wire form with all five counters."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from flowai_harness.engine.context import AgentScope, RunContext
 from flowai_harness.engine.dispatch import dispatch_tool
@@ -83,6 +84,8 @@ class Failed:
 class _Transcript:
     text: list[str] = field(default_factory=list)
     interactions: list[ToolInteraction] = field(default_factory=list)
+    #: per-turn latency parts of a live client (retries, timeouts, time to first token)
+    latencies: list[LatencySummary] = field(default_factory=list)
 
 
 async def invoke_agent(
@@ -117,7 +120,7 @@ async def invoke_agent(
         await run.emit(ErrorEvent(outcome.message, outcome.code))
         raise AgentFailed(outcome.message)
     if agent.client.live:
-        await _emit_summaries(scope, outcome, started, request.turn)
+        await _emit_summaries(scope, outcome, started, request.turn, transcript.latencies)
     elif outcome.latency is not None:
         await run.emit(outcome.latency)
     await run.emit(Finish(outcome.reason, outcome.usage))
@@ -171,7 +174,7 @@ async def _turn(scope: AgentScope, request: ModelRequest,
             if isinstance(part, ModelText):
                 turn_text.append(part.text)
                 transcript.text.append(part.text)
-                await run.emit(Text(part.text))
+                await run.sink.emit(Text(part.text))
             elif isinstance(part, ModelToolCall):
                 outcome = await dispatch_tool(scope, part.id, part.name, part.args)
                 request.tool_results[part.id] = outcome
@@ -180,9 +183,10 @@ async def _turn(scope: AgentScope, request: ModelRequest,
                 interactions.append(interaction)
                 transcript.interactions.append(interaction)
             elif isinstance(part, ModelReasoning):
-                await run.emit(Reasoning(part.text))
+                await run.sink.emit(Reasoning(part.text))
             elif isinstance(part, ModelLatency):
                 latency = part.summary
+                transcript.latencies.append(part.summary)
             elif isinstance(part, ModelFinish):
                 request.assistant_texts.append("".join(turn_text))
                 if part.reason == "tool-calls" and interactions:
@@ -200,12 +204,16 @@ async def _turn(scope: AgentScope, request: ModelRequest,
 
 
 async def _emit_summaries(scope: AgentScope, outcome: FinalAnswer, started: float,
-                          llm_calls: int) -> None:
+                          llm_calls: int, turns: list[LatencySummary]) -> None:
     agent = scope.agent
     usage = outcome.usage
+    entry: dict[str, Any] = {"agentName": agent.name, "model": agent.model,
+                             "usage": usage.to_dict()}
+    if usage.cost_usd is not None:
+        entry["costUsd"] = round(usage.cost_usd, 8)
     await scope.run.emit(CostSummary(
-        agents=[{"agentName": agent.name, "model": agent.model, "usage": usage.to_dict()}],
-        usage=usage,
+        agents=[entry], usage=usage,
+        total_cost_usd=None if usage.cost_usd is None else round(usage.cost_usd, 8),
     ))
     total_ms = (time.perf_counter() - started) * 1000.0
     stats = scope.stats
@@ -216,4 +224,8 @@ async def _emit_summaries(scope: AgentScope, outcome: FinalAnswer, started: floa
         sub_agent_time_ms=int(stats.sub_agent_time_ms),
         llm_calls=llm_calls,
         tool_timings=list(stats.timings),
+        retry_count=sum(t.retry_count for t in turns),
+        had_timeout=any(t.had_timeout for t in turns),
+        ttft_ms=turns[0].ttft_ms if turns else None,
+        retry_events=[event for t in turns for event in t.retry_events],
     ))
