@@ -13,10 +13,9 @@ from typing import Any
 
 from flowai_harness.engine.approvals import approval_required
 from flowai_harness.engine.context import AgentScope, ReferenceClient, ToolCall, ToolContext
+from flowai_harness.engine.gates import GateClosed, wait_for_decision
 from flowai_harness.engine.jsonvalues import compact_json, json_copy, to_json
 from flowai_harness.events import (
-    ApprovalDecision,
-    ApprovalRequired,
     FlowUi,
     Text,
     ToolInvocationCall,
@@ -124,28 +123,12 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
             return error_outcome(
                 f"Tool '{name}' requires approval, which is not available in this mode"
             )
-        request, future = run.approvals.register(
-            {
-                "kind": "tool",
-                "target": name,
-                "payload": args,
-                "resource_id": run.tenant,
-                "thread_id": scope.thread_id,
-                "correlation_id": call_id,
-            }
-        )
         try:
-            await run.sink.emit(ApprovalRequired(request))
-            decision = await future
-        except asyncio.CancelledError:
-            run.approvals.expire(request.id)
-            raise
-        except ConnectionError:
-            run.approvals.expire(request.id)
+            decision = await wait_for_decision(
+                scope, kind="tool", target=name, payload=args, correlation_id=call_id
+            )
+        except GateClosed:
             return error_outcome("Approval event sink closed before request was emitted")
-        await run.sink.emit(
-            ApprovalDecision(request.id, decision.outcome, decision.feedback, decision.partial)
-        )
         if decision.outcome == "revise":
             return revise_outcome(decision.feedback, decision.partial)
         if decision.outcome != "approve":

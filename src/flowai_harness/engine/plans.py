@@ -42,9 +42,10 @@ from typing import Any, ClassVar
 
 from flowai_harness.engine.approvals import approval_required
 from flowai_harness.engine.context import AgentScope, RunContext, ToolCall
+from flowai_harness.engine.gates import GateClosed, wait_for_decision
 from flowai_harness.engine.jsonvalues import to_json
 from flowai_harness.errors import HarnessError, ReferenceNotFoundError, ReferenceValidationError
-from flowai_harness.events import ApprovalDecision, ApprovalRequired, PlanStatusChange
+from flowai_harness.events import PlanStatusChange
 from flowai_harness.ports import ToolOutcome
 
 __all__ = [
@@ -328,29 +329,17 @@ async def _plan_gate(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome | N
     plan_id = plan["id"]
     if run.approval_mode == "refuse":
         return _error(f"Plan {plan_id} requires approval, which is not available in this mode")
-    request, future = run.approvals.register(
-        {
-            "kind": "plan",
-            "target": plan_id,
-            "payload": plan,
-            "resource_id": run.tenant,
-            "thread_id": scope.thread_id,
-            "correlation_id": plan_id,
-        }
-    )
     try:
-        await run.emit(ApprovalRequired(request))
-        await run.emit(_status_change(run, plan, "draft", PENDING_APPROVAL))
-        decision = await future
-    except asyncio.CancelledError:
-        run.approvals.expire(request.id)
-        raise
-    except ConnectionError:
-        run.approvals.expire(request.id)
+        decision = await wait_for_decision(
+            scope,
+            kind="plan",
+            target=plan_id,
+            payload=plan,
+            correlation_id=plan_id,
+            then_emit=[_status_change(run, plan, "draft", PENDING_APPROVAL)],
+        )
+    except GateClosed:
         return _error(f"Plan {plan_id} approval channel closed before resolution")
-    await run.emit(
-        ApprovalDecision(request.id, decision.outcome, decision.feedback, decision.partial)
-    )
     if decision.outcome == "approve":
         return await _approve_as_shown(run, plan)
     await run.emit(_status_change(run, plan, PENDING_APPROVAL, "draft"))
