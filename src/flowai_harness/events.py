@@ -7,8 +7,11 @@ Inside the engine every event is one of the small classes below. They become pla
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+
+import orjson
 
 __all__ = [
     "ApprovalDecision",
@@ -34,7 +37,22 @@ __all__ = [
     "ToolInvocationResult",
     "ToolProgress",
     "ToolTiming",
+    "json_copy",
 ]
+
+def json_copy(value: Any) -> Any:
+    """Return an independent copy of JSON data (fast path through orjson).
+
+    Event dicts carry tool arguments, results, plans and approval payloads that are shared with
+    user code; each dict gets its own copy so that neither side can change what the other saw.
+    """
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:  # integers beyond 64 bits and other values orjson refuses
+        return copy.deepcopy(value)
+
 
 FinishReason = Literal["stop", "tool-calls", "length", "content-filter", "error"]
 
@@ -121,6 +139,12 @@ class StepStart(RuntimeEvent):
 
     type: ClassVar[str] = "step-start"
 
+    def to_dict(self, sequence: int | None = None) -> dict[str, Any]:
+        """Return the public dict form (hot path: built directly)."""
+        if sequence is None:
+            return {"type": "step-start"}
+        return {"type": "step-start", "sequence": sequence}
+
 
 @dataclass(slots=True)
 class ToolInvocationCall(RuntimeEvent):
@@ -135,7 +159,7 @@ class ToolInvocationCall(RuntimeEvent):
         return {
             "toolInvocationId": self.tool_invocation_id,
             "toolName": self.tool_name,
-            "args": self.args,
+            "args": json_copy(self.args),
             "state": "call",
         }
 
@@ -154,9 +178,9 @@ class ToolInvocationResult(RuntimeEvent):
         return {
             "toolInvocationId": self.tool_invocation_id,
             "toolName": self.tool_name,
-            "args": self.args,
+            "args": json_copy(self.args),
             "state": "result",
-            "result": self.result,
+            "result": json_copy(self.result),
         }
 
 
@@ -180,7 +204,7 @@ class ToolProgress(RuntimeEvent):
         out["phaseIndex"] = self.phase_index
         out["totalPhases"] = self.total_phases
         if self.milestone is not None:
-            out["milestone"] = self.milestone
+            out["milestone"] = json_copy(self.milestone)
         return out
 
 
@@ -239,14 +263,14 @@ class ApprovalRequest:
             "id": self.id,
             "kind": self.kind,
             "target": self.target,
-            "payload": self.payload,
+            "payload": json_copy(self.payload),
             "resourceId": self.resource_id,
             "threadId": self.thread_id,
         }
         if self.correlation_id is not None:
             out["correlationId"] = self.correlation_id
         if self.glimpse is not None:
-            out["glimpse"] = self.glimpse
+            out["glimpse"] = json_copy(self.glimpse)
         return out
 
 
@@ -274,7 +298,7 @@ class ApprovalDecision(RuntimeEvent):
     def _fields(self) -> dict[str, Any]:
         outcome: dict[str, Any] = {"outcome": self.outcome}
         if self.outcome == "revise":
-            outcome["partial"] = self.partial
+            outcome["partial"] = json_copy(self.partial)
         data: dict[str, Any] = {"id": self.approval_id, "outcome": outcome}
         if self.feedback is not None:
             data["feedback"] = self.feedback
@@ -444,4 +468,4 @@ class CustomEvent(RuntimeEvent):
     data: Any = None
 
     def _fields(self) -> dict[str, Any]:
-        return {"event_type": self.event_type, "data": self.data}
+        return {"event_type": self.event_type, "data": json_copy(self.data)}

@@ -8,7 +8,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from flowai_harness.engine.jsonvalues import json_copy
 from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.events import RuntimeEvent
 
@@ -26,10 +25,10 @@ class EventSink:
     """The request channel: a bounded buffer with back-pressure, numbering every event.
 
     A full buffer makes the producer wait (a slow consumer slows the run); nothing is dropped.
-    Events enter as their public dict form, copied at emission when they hold JSON shared with
-    user code (tool arguments and results, plans), so neither side can change what the other
-    saw. A lean hand-written channel rather than ``asyncio.Queue``: one reader, one writer, and
-    this sits on the hot path of every event.
+    Events enter as their public dict form; ``to_dict`` copies the JSON they share with user
+    code (tool arguments and results, plans), so neither side can change what the other saw.
+    A lean hand-written channel rather than ``asyncio.Queue``: one reader, one writer, and this
+    sits on the hot path of every event.
     """
 
     __slots__ = ("_capacity", "_ended", "_getter", "_items", "_putters", "closed", "sequence")
@@ -53,8 +52,6 @@ class EventSink:
             raise ConnectionError("event sink closed")
         self.sequence += 1
         wire = event.to_dict(self.sequence)
-        if event.type in _SHARED_PAYLOADS:
-            wire = _snapshot(wire)
         while len(self._items) >= self._capacity:
             waiter = asyncio.get_running_loop().create_future()
             self._putters.append(waiter)
@@ -107,18 +104,6 @@ class EventSink:
             putter = self._putters.popleft()
             if not putter.done():
                 putter.set_result(None)
-
-
-# Event types whose dicts hold JSON shared with user code (tool args and results, plans,
-# approval payloads); the others are built from fresh strings and numbers on every emit.
-_SHARED_PAYLOADS = frozenset(
-    {"tool-invocation", "approval-required", "approval-decision", "custom", "tool-progress"}
-)
-
-
-def _snapshot(wire: dict[str, Any]) -> dict[str, Any]:
-    copied: dict[str, Any] = json_copy(wire)
-    return copied
 
 
 @dataclass(slots=True)

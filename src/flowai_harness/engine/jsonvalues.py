@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from typing import Any
 
 import orjson
+
+from flowai_harness.events import json_copy
 
 __all__ = ["canonical_json", "compact_json", "json_copy", "to_json"]
 
@@ -66,16 +67,6 @@ def _reject_non_finite(value: Any) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _reject_non_finite(item)
-
-
-def json_copy(value: Any) -> Any:
-    """Return an independent copy of JSON data (fast path through orjson)."""
-    if isinstance(value, _SCALARS):
-        return value
-    try:
-        return orjson.loads(orjson.dumps(value))
-    except TypeError:  # integers beyond 64 bits and other values orjson refuses
-        return copy.deepcopy(value)
 
 
 def compact_json(value: Any) -> str:
