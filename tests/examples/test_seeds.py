@@ -91,9 +91,7 @@ async def test_runtime_page_snippets_run_as_written() -> None:
     )
 
     # testing interpreter, query and the event stream
-    runtime = create_runtime(
-        runtime_spec, testing={"mock_response": "hello from the Rust runtime"}
-    )
+    runtime = create_runtime(runtime_spec, testing={"mock_response": "hello from the Rust runtime"})
     events = await collect_events(runtime.query("Say hello", thread_id="thread-1"))
     assert any("hello from the Rust runtime" in e.get("text", "") for e in events)
 
@@ -108,7 +106,9 @@ async def test_runtime_page_snippets_run_as_written() -> None:
     @define_tool("probe", {"q": str})
     def probe(args: dict, ctx) -> dict:
         seen.append(
-            ctx.product_catalog is ctx["product_catalog"] is ctx.services["product_catalog"]
+            ctx.product_catalog
+            is ctx["product_catalog"]
+            is ctx.services["product_catalog"]
             is product_catalog_client
         )
         return {"ok": True}
