@@ -206,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 # Subcommand groups import ``cli`` helpers from this module, so they are registered last.
+from flowai_harness.cli.data import data_group  # noqa: E402
 from flowai_harness.cli.mcp import mcp_group  # noqa: E402
 
+cli.add_command(data_group)
 cli.add_command(mcp_group)

@@ -1,0 +1,225 @@
+"""Shared pieces of the ``flowai-harness data`` commands: the data environment, the scope, the
+scope flags, secret masking, logging and running a coroutine with errors turned into exit codes.
+
+Exit codes: 0 on success; 1 when the environment or the job fails (engine errors, including a
+failed table or file after the output was printed); 2 for usage errors (bad or missing flags, no
+``--data-environment``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import sys
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from flowai_harness.cli.app import GlobalOptions
+
+__all__ = [
+    "DEFAULT_TENANT",
+    "DataCommandContext",
+    "load_data_context",
+    "mask_secrets",
+    "non_blank",
+    "run_command",
+    "scope_options",
+]
+
+T = TypeVar("T")
+
+#: Scope tenant of data commands when neither ``--tenant-id`` nor ``tenant_id`` is given.
+DEFAULT_TENANT = "flowai-runtime-data"
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>()\[\]{}]+")
+_LOG_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
+_SECTIONS = ("kv", "catalog", "targetDatabase")
+
+
+def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask known secrets and the credentials of every URL in ``text``.
+
+    Args:
+        text: A message about to be printed.
+        secrets: Exact strings to replace with ``***`` (passwords, API keys).
+    """
+    from flowai_harness.specs.data_environment import redact_url
+
+    for secret in sorted({s for s in secrets if s and len(s) >= 2}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+
+
+def non_blank(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Click callback: refuse blank strings (one value or each of a multiple option)."""
+    values = value if isinstance(value, tuple) else (value,)
+    for item in values:
+        if isinstance(item, str) and not item.strip():
+            raise click.BadParameter("must not be blank")
+    return value
+
+
+def scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--tenant-id`` and ``--workspace-id`` (the SCOPE flags) to a command."""
+    command = click.option(
+        "--workspace-id",
+        default=None,
+        callback=non_blank,
+        help="Scope workspace [default: the environment's workspace_id, else default].",
+    )(command)
+    return click.option(
+        "--tenant-id",
+        default=None,
+        callback=non_blank,
+        help=f"Scope tenant [default: the environment's tenant_id, else {DEFAULT_TENANT}].",
+    )(command)
+
+
+@dataclass(slots=True)
+class DataCommandContext:
+    """What every data command needs: options, the environment (wire form) and the scope."""
+
+    options: GlobalOptions
+    env_path: Path
+    env: dict[str, Any]
+    tenant: str
+    workspace: str
+    secrets: list[str] = field(default_factory=list)
+
+    def mask(self, text: str) -> str:
+        """Mask every secret of the environment (and any URL credentials) in ``text``."""
+        return mask_secrets(text, self.secrets)
+
+    def has(self, section: str) -> bool:
+        """Whether the environment configures ``section`` (wire key)."""
+        return self.env.get(section) is not None
+
+
+def _environment_secrets(env: Mapping[str, Any]) -> list[str]:
+    from flowai_harness.data.connections import connection_target
+
+    found: list[str] = []
+    descriptors = [env.get(section) for section in _SECTIONS]
+    if isinstance(env.get("targetDatabaseUrl"), str):
+        descriptors.append({"url": env["targetDatabaseUrl"]})
+    for descriptor in descriptors:
+        if not isinstance(descriptor, Mapping) or not (
+            descriptor.get("url") or descriptor.get("urlEnv")
+        ):
+            continue
+        try:
+            target = connection_target(descriptor, section="data")
+        except Exception:
+            continue  # an unset url_env fails later, with its own message
+        found += target.secrets
+    return found
+
+
+def load_data_context(
+    ctx: click.Context, tenant_id: str | None, workspace_id: str | None
+) -> DataCommandContext:
+    """Read and validate ``--data-environment`` and resolve the scope (guides.md §3.4).
+
+    Raises:
+        click.UsageError: No ``--data-environment`` was given (exit 2).
+        click.ClickException: The file cannot be read or the environment is invalid (exit 1).
+    """
+    from flowai_harness.cli.mcp import _read_data_environment
+    from flowai_harness.specs.data_environment import DEFAULT_WORKSPACE, normalize_data_environment
+
+    options = ctx.find_root().obj
+    if not isinstance(options, GlobalOptions):
+        options = GlobalOptions()
+    path = options.data_environment
+    if path is None:
+        raise click.UsageError(
+            "data commands need a data environment: pass --data-environment PATH "
+            "(a .json or .toml file)",
+            ctx=ctx,
+        )
+    raw = _read_data_environment(path)
+    try:
+        env = normalize_data_environment(raw, runtime_resource_id=None) or {}
+    except (ValueError, TypeError) as exc:
+        message = mask_secrets(" ".join(str(exc).split()), _raw_urls(raw))
+        raise click.ClickException(f"invalid data environment {path}: {message}") from None
+    return DataCommandContext(
+        options=options,
+        env_path=path,
+        env=env,
+        tenant=tenant_id or env.get("tenantId") or DEFAULT_TENANT,
+        workspace=workspace_id or env.get("workspaceId") or DEFAULT_WORKSPACE,
+        secrets=_environment_secrets(env),
+    )
+
+
+def _raw_urls(raw: Any) -> list[str]:
+    """Every string value of a raw environment that looks like a URL (for masking)."""
+    found: list[str] = []
+    if isinstance(raw, Mapping):
+        for value in raw.values():
+            found += _raw_urls(value)
+    elif isinstance(raw, list):
+        for value in raw:
+            found += _raw_urls(value)
+    elif isinstance(raw, str) and "://" in raw:
+        from flowai_harness.specs.data_environment import redact_url
+
+        if redact_url(raw) != raw:
+            found.append(raw)
+    return found
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(options: GlobalOptions) -> Iterator[None]:
+    """Send the package's logs to stderr at the chosen level while a command runs."""
+    logger = logging.getLogger("flowai_harness")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(_LOG_LEVELS[options.effective_log_level])
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def run_command(data: DataCommandContext, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work()`` on a fresh event loop; turn library errors into exit code 1.
+
+    Every message is masked with the environment's secrets before it is printed.
+    """
+    from flowai_harness.errors import HarnessError
+
+    try:
+        with _logging_to_stderr(data.options):
+            return asyncio.run(work())
+    except click.ClickException:
+        raise
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted") from None
+    except (HarnessError, ValueError, TypeError, OSError, ImportError) as exc:
+        message = str(exc) if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
+        raise click.ClickException(data.mask(message)) from None
