@@ -148,3 +148,17 @@ async def test_runtime_page_snippets_run_as_written() -> None:
     )
     assert events[0]["agentName"] == "product_insights"
     assert events[-1]["type"] == "tool-agent" and events[-1]["state"] == "result"
+
+
+def test_runtime_page_mcp_snippet_runs_as_written() -> None:
+    from flowai_harness import mcp
+
+    @define_tool("search_products", {"query": str}, description="Search the product catalog.")
+    def search_products(args: dict, ctx) -> dict:
+        return {"items": []}
+
+    runtime = mcp.create_mcp_runtime(tools=[search_products])
+    tools = mcp.list_tools(runtime, agent="mcp")
+    assert [t["name"] for t in tools] == ["search_products"]
+    assert tools[0]["inputSchema"]["required"] == ["query"]
+    assert runtime.resource_id == "flowai-mcp"
