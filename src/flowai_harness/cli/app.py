@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
@@ -22,14 +23,47 @@ from click.core import ParameterSource
 
 from flowai_harness._version import installed_version
 
-__all__ = ["GlobalOptions", "LogLevel", "OutputFormat", "cli", "global_options", "main"]
+__all__ = [
+    "LOG_LEVELS",
+    "GlobalOptions",
+    "LogLevel",
+    "OptionDecorator",
+    "OutputFormat",
+    "cli",
+    "global_options",
+    "main",
+    "option_group",
+]
 
 PROG_NAME = "flowai-harness"
 
 OutputFormat = Literal["text", "json", "ndjson"]
 LogLevel = Literal["trace", "debug", "info", "warn", "error"]
 
+#: The stdlib ``logging`` level of each ``--log-level`` value.
+LOG_LEVELS: Mapping[LogLevel, int] = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
+
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+OptionDecorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+"""What ``click.option(...)`` returns: adds one option to a command callback."""
+
+
+def option_group(*options: OptionDecorator) -> OptionDecorator:
+    """Combine options into one decorator; ``--help`` lists them in the order given."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,51 +126,54 @@ def _record(field: str, transform: Callable[[Any], Any] = lambda value: value) -
     return callback
 
 
-_GLOBAL_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (
-    click.option(
+def _global_option(
+    name: str,
+    *,
+    field: str | None = None,
+    transform: Callable[[Any], Any] = lambda value: value,
+    **attrs: Any,
+) -> OptionDecorator:
+    """A global option: its value goes to ``ctx.obj`` (field named after the option by
+    default), never to the command's parameters."""
+    field = field or name.removeprefix("--").replace("-", "_")
+    return click.option(name, expose_value=False, callback=_record(field, transform), **attrs)
+
+
+_with_global_options = option_group(
+    _global_option(
         "--data-environment",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
         metavar="PATH",
-        expose_value=False,
-        callback=_record("data_environment"),
         help="Data environment file (.json, .toml, or JSON then TOML).",
     ),
-    click.option(
+    _global_option(
         "--output",
         type=click.Choice(get_args(OutputFormat)),
         default="text",
         show_default=True,
-        expose_value=False,
-        callback=_record("output"),
         help="Output format.",
     ),
-    click.option(
+    _global_option(
         "--quiet",
         is_flag=True,
-        expose_value=False,
-        callback=_record("quiet"),
         help="Only print results and errors (log level error). Excludes --verbose.",
     ),
-    click.option(
+    _global_option(
         "--verbose",
         is_flag=True,
-        expose_value=False,
-        callback=_record("verbose"),
         help="Print more detail (log level debug). Excludes --quiet.",
     ),
-    click.option(
+    _global_option(
         "--log-level",
         type=click.Choice(get_args(LogLevel)),
         default=None,
-        expose_value=False,
-        callback=_record("log_level"),
         help="Log level for stderr logs [default: info].",
     ),
-    click.option(
+    _global_option(
         "--no-color",
+        field="color",
+        transform=lambda flag: not flag,
         is_flag=True,
-        expose_value=False,
-        callback=_record("color", lambda flag: not flag),
         help="Disable colored output.",
     ),
 )
@@ -151,10 +188,7 @@ def global_options(command: _F) -> _F:
     Returns:
         The callback with the global options attached; their values land on ``ctx.obj``.
     """
-    decorated: Callable[..., Any] = command
-    for option in reversed(_GLOBAL_OPTIONS):
-        decorated = option(decorated)
-    return decorated  # type: ignore[return-value]
+    return _with_global_options(command)  # type: ignore[return-value]
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -208,6 +242,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 # Subcommand groups import ``cli`` helpers from this module, so they are registered last.
 from flowai_harness.cli.data import data_group  # noqa: E402
 from flowai_harness.cli.mcp import mcp_group  # noqa: E402
+from flowai_harness.cli.studio import dev_command, serve_command  # noqa: E402
 
 cli.add_command(data_group)
 cli.add_command(mcp_group)
+cli.add_command(dev_command)
+cli.add_command(serve_command)

@@ -13,18 +13,22 @@ import contextlib
 import logging
 import re
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from flowai_harness.cli.app import GlobalOptions
+from flowai_harness.cli.app import LOG_LEVELS, GlobalOptions, OptionDecorator, option_group
+from flowai_harness.cli.data_output import warn
 
 __all__ = [
     "DEFAULT_TENANT",
     "DataCommandContext",
+    "anthropic_options",
+    "anthropic_settings",
+    "finish_catalog_job",
     "load_data_context",
     "mask_secrets",
     "non_blank",
@@ -38,13 +42,6 @@ T = TypeVar("T")
 DEFAULT_TENANT = "flowai-runtime-data"
 
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>()\[\]{}]+")
-_LOG_LEVELS = {
-    "trace": logging.DEBUG,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-}
 _SECTIONS = ("kv", "catalog", "targetDatabase")
 
 
@@ -87,6 +84,28 @@ def scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def anthropic_options(*, key_help: str, model_help: str) -> OptionDecorator:
+    """Add ``--anthropic-api-key`` (``ANTHROPIC_API_KEY``), ``--anthropic-model`` and
+    ``--anthropic-base-url`` (``ANTHROPIC_BASE_URL``) to a command that calls Claude."""
+    return option_group(
+        click.option(
+            "--anthropic-api-key",
+            envvar="ANTHROPIC_API_KEY",
+            default=None,
+            show_envvar=True,
+            help=key_help,
+        ),
+        click.option("--anthropic-model", default=None, callback=non_blank, help=model_help),
+        click.option(
+            "--anthropic-base-url",
+            envvar="ANTHROPIC_BASE_URL",
+            default=None,
+            show_envvar=True,
+            help="Anthropic API base URL.",
+        ),
+    )
+
+
 @dataclass(slots=True)
 class DataCommandContext:
     """What every data command needs: options, the environment (wire form) and the scope."""
@@ -105,6 +124,61 @@ class DataCommandContext:
     def has(self, section: str) -> bool:
         """Whether the environment configures ``section`` (wire key)."""
         return self.env.get(section) is not None
+
+
+def anthropic_settings(
+    data: DataCommandContext,
+    key: str | None,
+    *,
+    model: str,
+    base_url: str | None,
+    missing_key: str,
+    timeout_s: float | None = None,
+) -> Any:
+    """Return the ``AnthropicSettings`` of a command; the key becomes a masked secret.
+
+    Args:
+        data: The command's context (the key is added to its secrets).
+        key: ``--anthropic-api-key`` (or ``ANTHROPIC_API_KEY``).
+        model: The chosen model id.
+        base_url: ``--anthropic-base-url``; blank means the SDK default.
+        missing_key: The error message when ``key`` is missing or blank.
+        timeout_s: Time limit of one call; ``None`` keeps the settings' default.
+
+    Raises:
+        click.ClickException: ``key`` is missing or blank.
+    """
+    from flowai_harness.data.llm_json import AnthropicSettings
+
+    if not key or not key.strip():
+        raise click.ClickException(missing_key)
+    data.secrets.append(key)
+    settings = AnthropicSettings(api_key=key.strip(), model=model, base_url=base_url or None)
+    return settings if timeout_s is None else replace(settings, timeout_s=timeout_s)
+
+
+def finish_catalog_job(
+    ctx: click.Context,
+    data: DataCommandContext,
+    *,
+    index_health: str | None,
+    failures: Sequence[str],
+) -> None:
+    """Close a command that wrote to the catalog, after its output.
+
+    Warns when the scope's search index is stale or unavailable, then prints each failure and
+    exits 1 when there is any.
+    """
+    if index_health in ("stale", "unavailable"):
+        warn(
+            data.options,
+            f"the catalog search index is {index_health}; run "
+            "'flowai-harness data catalog index rebuild' before searching",
+        )
+    if failures:
+        for failure in failures:
+            click.echo(f"error: {failure}", err=True)
+        ctx.exit(1)
 
 
 def _environment_secrets(env: Mapping[str, Any]) -> list[str]:
@@ -198,7 +272,7 @@ def _logging_to_stderr(options: GlobalOptions) -> Iterator[None]:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     previous = logger.level
     logger.addHandler(handler)
-    logger.setLevel(_LOG_LEVELS[options.effective_log_level])
+    logger.setLevel(LOG_LEVELS[options.effective_log_level])
     try:
         yield
     finally:

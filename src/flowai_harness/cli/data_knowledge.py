@@ -19,12 +19,14 @@ import click
 from flowai_harness.cli.app import global_options
 from flowai_harness.cli.data_common import (
     DataCommandContext,
+    anthropic_options,
+    anthropic_settings,
+    finish_catalog_job,
     load_data_context,
-    non_blank,
     run_command,
     scope_options,
 )
-from flowai_harness.cli.data_output import EventOutput, warn
+from flowai_harness.cli.data_output import EventOutput
 
 __all__ = ["knowledge_group"]
 
@@ -54,20 +56,8 @@ def knowledge_group() -> None:
     help="Only files with this extension, without the dot (repeatable).",
 )
 @click.option("--extract-knowledge", is_flag=True, help="Extract knowledge items with Claude.")
-@click.option(
-    "--anthropic-api-key",
-    envvar="ANTHROPIC_API_KEY",
-    default=None,
-    show_envvar=True,
-    help="Anthropic API key for --extract-knowledge.",
-)
-@click.option("--anthropic-model", default=None, callback=non_blank, help="Extraction model.")
-@click.option(
-    "--anthropic-base-url",
-    envvar="ANTHROPIC_BASE_URL",
-    default=None,
-    show_envvar=True,
-    help="Anthropic API base URL.",
+@anthropic_options(
+    key_help="Anthropic API key for --extract-knowledge.", model_help="Extraction model."
 )
 @scope_options
 @global_options
@@ -125,42 +115,29 @@ def knowledge_ingest(
 
     run_command(data, work)
     report.finish()
-    if report.index_health in ("stale", "unavailable"):
-        warn(
-            data.options,
-            f"the catalog search index is {report.index_health}; run "
-            "'flowai-harness data catalog index rebuild' before searching",
-        )
-    if report.failures:
-        for failure in report.failures:
-            click.echo(f"error: {failure}", err=True)
-        ctx.exit(1)
+    finish_catalog_job(ctx, data, index_health=report.index_health, failures=report.failures)
 
 
 def _extraction_settings(
     data: DataCommandContext, key: str | None, model: str | None, base_url: str | None
 ) -> Any:
-    from flowai_harness.data.llm_json import AnthropicSettings
+    from flowai_harness.data.profiling import DEFAULT_ENRICHMENT_MODEL
 
-    if not key or not key.strip():
-        raise click.ClickException(
-            "ANTHROPIC_API_KEY is required when --extract-knowledge is enabled"
-        )
+    chosen = model or os.environ.get(MODEL_ENV) or DEFAULT_ENRICHMENT_MODEL
+    settings = anthropic_settings(
+        data,
+        key,
+        model=chosen.strip(),
+        base_url=base_url,
+        missing_key="ANTHROPIC_API_KEY is required when --extract-knowledge is enabled",
+        timeout_s=_EXTRACTION_TIMEOUT_S,
+    )
     if not (data.has("targetDatabase") or data.has("targetDatabaseUrl")):
         raise click.ClickException(
             "--extract-knowledge requires data_environment.target_database (its tables and "
             "columns ground the extraction)"
         )
-    from flowai_harness.data.profiling import DEFAULT_ENRICHMENT_MODEL
-
-    data.secrets.append(key)
-    chosen = model or os.environ.get(MODEL_ENV) or DEFAULT_ENRICHMENT_MODEL
-    return AnthropicSettings(
-        api_key=key.strip(),
-        model=chosen.strip(),
-        base_url=base_url or None,
-        timeout_s=_EXTRACTION_TIMEOUT_S,
-    )
+    return settings
 
 
 async def _extractor(data: DataCommandContext, backends: Any, settings: Any) -> Any:

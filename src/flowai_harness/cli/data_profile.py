@@ -15,15 +15,18 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from flowai_harness.cli.app import global_options
+from flowai_harness.cli.app import global_options, option_group
 from flowai_harness.cli.data_common import (
     DataCommandContext,
+    anthropic_options,
+    anthropic_settings,
+    finish_catalog_job,
     load_data_context,
     non_blank,
     run_command,
     scope_options,
 )
-from flowai_harness.cli.data_output import EventOutput, print_result, warn
+from flowai_harness.cli.data_output import EventOutput, print_result
 
 __all__ = ["profile_group"]
 
@@ -35,63 +38,40 @@ _MISSING_KEY = (
 )
 
 
-def _common_options(command: Any) -> Any:
-    for option in reversed(
-        [
-            click.option(
-                "--database-id",
-                required=True,
-                help="Logical id of the target database (reuse it in every linked command).",
-            ),
-            click.option(
-                "--schema",
-                default=None,
-                callback=non_blank,
-                help="Schema to profile [default: main for SQLite, the target's for PostgreSQL].",
-            ),
-            click.option("--model", default=None, callback=non_blank, help="Enrichment model."),
-            click.option(
-                "--sample-size",
-                type=click.IntRange(1, 100),
-                default=10,
-                show_default=True,
-                help="Rows sampled per table.",
-            ),
-        ]
-    ):
-        command = option(command)
-    return scope_options(command)
+_common_options = option_group(
+    scope_options,
+    click.option(
+        "--database-id",
+        required=True,
+        help="Logical id of the target database (reuse it in every linked command).",
+    ),
+    click.option(
+        "--schema",
+        default=None,
+        callback=non_blank,
+        help="Schema to profile [default: main for SQLite, the target's for PostgreSQL].",
+    ),
+    click.option("--model", default=None, callback=non_blank, help="Enrichment model."),
+    click.option(
+        "--sample-size",
+        type=click.IntRange(1, 100),
+        default=10,
+        show_default=True,
+        help="Rows sampled per table.",
+    ),
+)
 
 
-def _enrich_options(command: Any) -> Any:
-    for option in reversed(
-        [
-            click.option(
-                "--schema-only",
-                is_flag=True,
-                help="Deterministic enrichment from the schema and statistics; no network.",
-            ),
-            click.option(
-                "--anthropic-api-key",
-                envvar="ANTHROPIC_API_KEY",
-                default=None,
-                show_envvar=True,
-                help="Anthropic API key for LLM enrichment.",
-            ),
-            click.option(
-                "--anthropic-model", default=None, callback=non_blank, help="Enrichment model."
-            ),
-            click.option(
-                "--anthropic-base-url",
-                envvar="ANTHROPIC_BASE_URL",
-                default=None,
-                show_envvar=True,
-                help="Anthropic API base URL.",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
+_enrich_options = option_group(
+    click.option(
+        "--schema-only",
+        is_flag=True,
+        help="Deterministic enrichment from the schema and statistics; no network.",
+    ),
+    anthropic_options(
+        key_help="Anthropic API key for LLM enrichment.", model_help="Enrichment model."
+    ),
+)
 
 
 def _model(*candidates: str | None) -> str:
@@ -194,7 +174,6 @@ def profile_database(ctx: click.Context, /, tables: tuple[str, ...], **params: A
 
 
 def _enricher(ctx: click.Context, data: DataCommandContext, params: dict[str, Any]) -> Any:
-    from flowai_harness.data.llm_json import AnthropicSettings
     from flowai_harness.data.profiling_enrich import AnthropicEnricher, FallbackEnricher
 
     if params["schema_only"]:
@@ -206,14 +185,12 @@ def _enricher(ctx: click.Context, data: DataCommandContext, params: dict[str, An
         if given:
             raise click.UsageError(f"--schema-only does not call a model; drop {', '.join(given)}")
         return FallbackEnricher()
-    key = params["anthropic_api_key"]
-    if not key or not key.strip():
-        raise click.ClickException(_MISSING_KEY)
-    data.secrets.append(key)
-    settings = AnthropicSettings(
-        api_key=key.strip(),
+    settings = anthropic_settings(
+        data,
+        params["anthropic_api_key"],
         model=_model(params["anthropic_model"], params["model"]),
-        base_url=params["anthropic_base_url"] or None,
+        base_url=params["anthropic_base_url"],
+        missing_key=_MISSING_KEY,
     )
     return AnthropicEnricher(settings)
 
@@ -258,16 +235,7 @@ def _profile(ctx: click.Context, mode: str, tables: Sequence[str], params: dict[
 
     run_command(data, work)
     report.finish()
-    if report.index_health in ("stale", "unavailable"):
-        warn(
-            data.options,
-            f"the catalog search index is {report.index_health}; run "
-            "'flowai-harness data catalog index rebuild' before searching",
-        )
-    if report.failures:
-        for failure in report.failures:
-            click.echo(f"error: {failure}", err=True)
-        ctx.exit(1)
+    finish_catalog_job(ctx, data, index_health=report.index_health, failures=report.failures)
 
 
 class _ProfileReport:

@@ -29,7 +29,6 @@ import math
 import os
 import sys
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from flowai_harness.cli.app import GlobalOptions, global_options
+from flowai_harness.cli.app import LOG_LEVELS, GlobalOptions, global_options, option_group
 
 __all__ = ["TOKEN_ENV", "mcp_group"]
 
@@ -51,13 +50,6 @@ _HTTP_ONLY = {
     "allow_origins": "--allow-origin",
     "no_origin_check": "--no-origin-check",
     "token": "--token",
-}
-_LOG_LEVELS = {
-    "trace": logging.DEBUG,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
 }
 
 
@@ -87,70 +79,66 @@ def _non_blank(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return value
 
 
-def _transport_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option(
-            "--transport",
-            type=click.Choice(["stdio", "streamable-http"]),
-            default="stdio",
-            show_default=True,
-            help="MCP transport.",
-        ),
-        click.option(
-            "--host", default="127.0.0.1", show_default=True, help="Bind address (streamable-http)."
-        ),
-        click.option(
-            "--port",
-            type=click.IntRange(0, 65535),
-            default=8765,
-            show_default=True,
-            help="Port (streamable-http); 0 picks a free one.",
-        ),
-        click.option(
-            "--path", default="/mcp", show_default=True, help="Endpoint path (streamable-http)."
-        ),
-        click.option(
-            "--allow-origin",
-            "allow_origins",
-            multiple=True,
-            metavar="ORIGIN",
-            help="Browser origin allowed to call the server (repeatable).",
-        ),
-        click.option(
-            "--no-origin-check",
-            is_flag=True,
-            help="Turn off the Origin check (DNS-rebinding protection).",
-        ),
-        click.option(
-            "--thread-id",
-            callback=_non_blank,
-            default=None,
-            help="Thread id of every call [default: mcp-<uuid4>].",
-        ),
-        click.option(
-            "--call-timeout-secs",
-            type=float,
-            default=30.0,
-            show_default=True,
-            callback=_positive_seconds,
-            help="Time limit of one tool call.",
-        ),
-        click.option(
-            "--expose-agent-tools",
-            is_flag=True,
-            help="Reserved: refuse agents with call_agent instead of hiding it.",
-        ),
-        click.option(
-            "--token",
-            envvar=TOKEN_ENV,
-            default=None,
-            callback=_non_blank,
-            help=f"Bearer token required on HTTP requests [env: {TOKEN_ENV}].",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+_transport_options = option_group(
+    click.option(
+        "--transport",
+        type=click.Choice(["stdio", "streamable-http"]),
+        default="stdio",
+        show_default=True,
+        help="MCP transport.",
+    ),
+    click.option(
+        "--host", default="127.0.0.1", show_default=True, help="Bind address (streamable-http)."
+    ),
+    click.option(
+        "--port",
+        type=click.IntRange(0, 65535),
+        default=8765,
+        show_default=True,
+        help="Port (streamable-http); 0 picks a free one.",
+    ),
+    click.option(
+        "--path", default="/mcp", show_default=True, help="Endpoint path (streamable-http)."
+    ),
+    click.option(
+        "--allow-origin",
+        "allow_origins",
+        multiple=True,
+        metavar="ORIGIN",
+        help="Browser origin allowed to call the server (repeatable).",
+    ),
+    click.option(
+        "--no-origin-check",
+        is_flag=True,
+        help="Turn off the Origin check (DNS-rebinding protection).",
+    ),
+    click.option(
+        "--thread-id",
+        callback=_non_blank,
+        default=None,
+        help="Thread id of every call [default: mcp-<uuid4>].",
+    ),
+    click.option(
+        "--call-timeout-secs",
+        type=float,
+        default=30.0,
+        show_default=True,
+        callback=_positive_seconds,
+        help="Time limit of one tool call.",
+    ),
+    click.option(
+        "--expose-agent-tools",
+        is_flag=True,
+        help="Reserved: refuse agents with call_agent instead of hiding it.",
+    ),
+    click.option(
+        "--token",
+        envvar=TOKEN_ENV,
+        default=None,
+        callback=_non_blank,
+        help=f"Bearer token required on HTTP requests [env: {TOKEN_ENV}].",
+    ),
+)
 
 
 def _collect_transport(ctx: click.Context, params: dict[str, Any]) -> _Transport:
@@ -392,7 +380,7 @@ def _serve(ctx: click.Context, runtime: Any, agent: str, transport: _Transport) 
 
 def _configure_logging(ctx: click.Context) -> None:
     options = ctx.find_root().obj
-    level = _LOG_LEVELS[
+    level = LOG_LEVELS[
         options.effective_log_level if isinstance(options, GlobalOptions) else "info"
     ]
     logging.basicConfig(

@@ -65,6 +65,10 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
 
 _ENTRY_COLUMNS = "id, item_type, name, qualified_name, content, tags, metadata"
 _SCOPE = "tenant_id = ? AND workspace_id = ?"
+_SELECT_LINKS = (
+    f"SELECT source_id, target_id, relation_type, description FROM catalog_relations WHERE {_SCOPE}"
+)
+_DELETE_LINKS_FROM = f"DELETE FROM catalog_relations WHERE {_SCOPE} AND source_id IN"
 _CHUNK = 500
 
 
@@ -86,6 +90,20 @@ class Connector(Protocol):
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _kind_filter(item_types: Sequence[str] | None) -> tuple[str, list[str]] | None:
+    """Return the condition (and parameters) keeping rows of these kinds; ``None`` when the
+    kind list is empty, so that no row can match."""
+    if item_types is None:
+        return "", []
+    if not item_types:
+        return None
+    return f" AND item_type IN ({_marks(len(item_types))})", list(item_types)
 
 
 def _decode_entry(row: Sequence[Any], links: Sequence[CatalogLink]) -> CatalogEntry:
@@ -143,17 +161,20 @@ class SqlCatalog:
         links: dict[str, list[CatalogLink]] = {}
         ids = [row[0] for row in rows]
         for chunk in _chunks(ids):
-            marks = ", ".join("?" * len(chunk))
             for source, target, relation, description in conn.execute(
                 self._sql(
-                    "SELECT source_id, target_id, relation_type, description "
-                    f"FROM catalog_relations WHERE {_SCOPE} AND source_id IN ({marks}) "
+                    f"{_SELECT_LINKS} AND source_id IN ({_marks(len(chunk))}) "
                     "ORDER BY source_id, position"
                 ),
                 (scope.tenant, scope.workspace, *chunk),
             ).fetchall():
                 links.setdefault(source, []).append(CatalogLink(target, relation, description))
         return [_decode_entry(row, links.get(row[0], ())) for row in rows]
+
+    async def _select(
+        self, scope: CatalogScope, where: str, params: Sequence[Any]
+    ) -> list[CatalogEntry]:
+        return await self._call(lambda conn: self._load(conn, scope, where, params))
 
     async def get_entries(self, scope: CatalogScope, ids: Sequence[str]) -> dict[str, CatalogEntry]:
         wanted = list(dict.fromkeys(ids))
@@ -163,8 +184,7 @@ class SqlCatalog:
         def work(conn: Any) -> dict[str, CatalogEntry]:
             found: dict[str, CatalogEntry] = {}
             for chunk in _chunks(wanted):
-                marks = ", ".join("?" * len(chunk))
-                for entry in self._load(conn, scope, f"id IN ({marks})", chunk):
+                for entry in self._load(conn, scope, f"id IN ({_marks(len(chunk))})", chunk):
                     found[entry.id] = entry
             return found
 
@@ -178,14 +198,13 @@ class SqlCatalog:
         item_types: Sequence[str] | None = None,
     ) -> list[CatalogEntry]:
         column = "name_key" if field == "name" else "qualified_key"
-        where, params = f"{column} = ?", [normalize_key(value)]
-        if item_types is not None:
-            if not item_types:
-                return []
-            where += f" AND item_type IN ({', '.join('?' * len(item_types))})"
-            params += list(item_types)
-        return await self._call(
-            lambda conn: self._load(conn, scope, f"{where} ORDER BY id", params)
+        key = normalize_key(value)
+        kinds = _kind_filter(item_types)
+        if kinds is None:
+            return []
+        kind_where, kind_params = kinds
+        return await self._select(
+            scope, f"{column} = ?{kind_where} ORDER BY id", [key, *kind_params]
         )
 
     async def list_entries(
@@ -196,19 +215,18 @@ class SqlCatalog:
         after_id: str | None = None,
         limit: int | None = None,
     ) -> list[CatalogEntry]:
-        where, params = "1 = 1", []
-        if item_types is not None:
-            if not item_types:
-                return []
-            where += f" AND item_type IN ({', '.join('?' * len(item_types))})"
-            params += list(item_types)
+        kinds = _kind_filter(item_types)
+        if kinds is None:
+            return []
+        kind_where, params = kinds
+        where = f"1 = 1{kind_where}"
         if after_id is not None:
             where += " AND id > ?"
             params.append(after_id)
         where += " ORDER BY id"
         if limit is not None:
             where += f" LIMIT {int(limit)}"
-        return await self._call(lambda conn: self._load(conn, scope, where, params))
+        return await self._select(scope, where, params)
 
     async def find_by_table(
         self,
@@ -221,14 +239,11 @@ class SqlCatalog:
         if schema is not None:
             where += " AND schema_key = ?"
             params.append(normalize_key(schema))
-        if item_types is not None:
-            if not item_types:
-                return []
-            where += f" AND item_type IN ({', '.join('?' * len(item_types))})"
-            params += list(item_types)
-        return await self._call(
-            lambda conn: self._load(conn, scope, f"{where} ORDER BY id", params)
-        )
+        kinds = _kind_filter(item_types)
+        if kinds is None:
+            return []
+        kind_where, kind_params = kinds
+        return await self._select(scope, f"{where}{kind_where} ORDER BY id", params + kind_params)
 
     async def incoming_links(
         self, scope: CatalogScope, target_ids: Sequence[str], *, limit: int | None = None
@@ -238,12 +253,10 @@ class SqlCatalog:
         def work(conn: Any) -> list[tuple[str, CatalogLink]]:
             found: list[tuple[str, CatalogLink]] = []
             for chunk in _chunks(wanted):
-                marks = ", ".join("?" * len(chunk))
                 tail = "" if limit is None else f" LIMIT {int(limit) - len(found)}"
                 rows = conn.execute(
                     self._sql(
-                        "SELECT source_id, target_id, relation_type, description "
-                        f"FROM catalog_relations WHERE {_SCOPE} AND target_id IN ({marks}) "
+                        f"{_SELECT_LINKS} AND target_id IN ({_marks(len(chunk))}) "
                         f"ORDER BY target_id, source_id, position{tail}"
                     ),
                     (scope.tenant, scope.workspace, *chunk),
@@ -321,11 +334,8 @@ class SqlCatalog:
             cursor.executemany(upsert, entry_rows)
             ids = [e.id for e in batch]
             for chunk in _chunks(ids):
-                marks = ", ".join("?" * len(chunk))
                 cursor.execute(
-                    self._sql(
-                        f"DELETE FROM catalog_relations WHERE {_SCOPE} AND source_id IN ({marks})"
-                    ),
+                    self._sql(f"{_DELETE_LINKS_FROM} ({_marks(len(chunk))})"),
                     (scope.tenant, scope.workspace, *chunk),
                 )
             if link_rows:
@@ -339,14 +349,9 @@ class SqlCatalog:
         def work(conn: Any) -> int:
             deleted = 0
             for chunk in _chunks(wanted):
-                marks = ", ".join("?" * len(chunk))
+                marks = _marks(len(chunk))
                 params = (scope.tenant, scope.workspace, *chunk)
-                conn.execute(
-                    self._sql(
-                        f"DELETE FROM catalog_relations WHERE {_SCOPE} AND source_id IN ({marks})"
-                    ),
-                    params,
-                )
+                conn.execute(self._sql(f"{_DELETE_LINKS_FROM} ({marks})"), params)
                 cursor = conn.execute(
                     self._sql(f"DELETE FROM catalog_entries WHERE {_SCOPE} AND id IN ({marks})"),
                     params,

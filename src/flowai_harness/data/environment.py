@@ -20,11 +20,26 @@ from flowai_harness.data.entries import CatalogEntry
 from flowai_harness.data.indexing import RebuildReport, rebuild_index, sync_index_after_write
 from flowai_harness.data.search import CatalogSearchIndex, IndexStatus
 from flowai_harness.data.target_db import TargetDatabase, open_target_database
-from flowai_harness.errors import DataEnvironmentError
+from flowai_harness.errors import DataEnvironmentError, SpecValueError
 from flowai_harness.ports import KeyValueStore
 from flowai_harness.specs.data_environment import DEFAULT_WORKSPACE
 
-__all__ = ["DataBackends"]
+__all__ = ["DataBackends", "check_database_id"]
+
+
+def check_database_id(database_id: str, activity: str) -> str:
+    """Return the trimmed id of the database that profiling or ingestion links entries to.
+
+    Args:
+        database_id: The id to check.
+        activity: What needs it, for the message (``catalog profiling``).
+
+    Raises:
+        SpecValueError: It is blank (``"<activity> database_id must not be blank"``).
+    """
+    if not isinstance(database_id, str) or not database_id.strip():
+        raise SpecValueError(f"{activity} database_id must not be blank")
+    return database_id.strip()
 
 
 class DataBackends:

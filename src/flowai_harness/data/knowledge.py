@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flowai_harness.data.catalog import read_only_error
-from flowai_harness.data.environment import DataBackends
+from flowai_harness.data.environment import DataBackends, check_database_id
 from flowai_harness.data.knowledge_files import (
     FileProblem,
     KnowledgeFile,
@@ -46,10 +46,10 @@ from flowai_harness.data.knowledge_projection import (
     knowledge_key,
     project_knowledge,
 )
-from flowai_harness.errors import HarnessError, SpecValueError
+from flowai_harness.errors import HarnessError
 from flowai_harness.ports import KeyValueStore
 
-__all__ = ["DocumentExtractor", "IngestRequest", "KnowledgeIngestor", "check_ingest_database_id"]
+__all__ = ["DocumentExtractor", "IngestRequest", "KnowledgeIngestor"]
 
 
 class DocumentExtractor(Protocol):
@@ -61,17 +61,6 @@ class DocumentExtractor(Protocol):
         ...
 
 
-def check_ingest_database_id(database_id: str) -> str:
-    """Return the trimmed database id.
-
-    Raises:
-        SpecValueError: It is blank ("knowledge ingestion database_id must not be blank").
-    """
-    if not isinstance(database_id, str) or not database_id.strip():
-        raise SpecValueError("knowledge ingestion database_id must not be blank")
-    return database_id.strip()
-
-
 @dataclass(frozen=True, slots=True)
 class IngestRequest:
     """What to ingest: a local folder, the database id documents link to, and extensions."""
@@ -81,7 +70,9 @@ class IngestRequest:
     extensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "database_id", check_ingest_database_id(self.database_id))
+        object.__setattr__(
+            self, "database_id", check_database_id(self.database_id, "knowledge ingestion")
+        )
         object.__setattr__(self, "extensions", check_extensions(self.extensions))
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flowai_harness.data.catalog import read_only_error
-from flowai_harness.data.environment import DataBackends
+from flowai_harness.data.environment import DataBackends, check_database_id
 from flowai_harness.data.profiling_enrich import DatabaseContext, TableEnricher
 from flowai_harness.data.profiling_entries import (
     ProfilingRun,
@@ -54,7 +54,6 @@ __all__ = [
     "ProfileEstimate",
     "ProfileRequest",
     "Profiler",
-    "check_database_id",
     "estimate_profile",
     "job_status_key",
     "require_target",
@@ -108,17 +107,6 @@ def target_fingerprint(env: Mapping[str, Any] | None) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def check_database_id(database_id: str) -> str:
-    """Return the trimmed database id.
-
-    Raises:
-        SpecValueError: It is blank ("catalog profiling database_id must not be blank").
-    """
-    if not isinstance(database_id, str) or not database_id.strip():
-        raise SpecValueError("catalog profiling database_id must not be blank")
-    return database_id.strip()
-
-
 @dataclass(frozen=True, slots=True)
 class ProfileRequest:
     """What to profile.
@@ -136,7 +124,9 @@ class ProfileRequest:
     sample_size: int = DEFAULT_SAMPLE_SIZE
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "database_id", check_database_id(self.database_id))
+        object.__setattr__(
+            self, "database_id", check_database_id(self.database_id, "catalog profiling")
+        )
         if not 1 <= int(self.sample_size) <= 100:
             raise SpecValueError(f"sample_size must be between 1 and 100; got {self.sample_size}")
         if self.schema is not None and not self.schema.strip():

@@ -150,38 +150,28 @@ async def relation_candidates(
     out: list[RelationCandidate] = []
     want_out, want_in = direction in ("outgoing", "both"), direction in ("incoming", "both")
     own_column = _column_key(dict(entry.metadata)) if entry.item_type == "column" else None
+    # (this side of the relationship, the other side, wanted, direction, relation kind)
+    sides = (
+        ("source", "target", want_out, "outgoing", "references"),
+        ("target", "source", want_in, "incoming", "referenced_by"),
+    )
     for rel in scan.entries:
         meta = dict(rel.metadata)
-        if entry.item_type == "table":
-            if want_out and meta["sourceTableId"] == entry.id:
-                out.append(
-                    RelationCandidate(
-                        "references_table",
-                        "outgoing",
-                        str(meta["targetTableId"]),
-                        rel.content or None,
-                        rel,
+        for side, other, wanted, way, kind in sides:
+            if not wanted:
+                continue
+            if entry.item_type == "table":
+                if meta[f"{side}TableId"] == entry.id:
+                    target_table = str(meta[f"{other}TableId"])
+                    out.append(
+                        RelationCandidate(
+                            f"{kind}_table", way, target_table, rel.content or None, rel
+                        )
                     )
-                )
-            if want_in and meta["targetTableId"] == entry.id:
-                out.append(
-                    RelationCandidate(
-                        "referenced_by_table",
-                        "incoming",
-                        str(meta["sourceTableId"]),
-                        rel.content or None,
-                        rel,
-                    )
-                )
-        elif own_column is not None:
-            for side, other, kind, wanted, way in (
-                ("source", "target", "references", want_out, "outgoing"),
-                ("target", "source", "referenced_by", want_in, "incoming"),
-            ):
-                if wanted and _column_key(meta, side) == own_column:
-                    target = await _column_id(catalog, scope, meta, other)
-                    if target is not None:
-                        out.append(RelationCandidate(kind, way, target, rel.content or None, rel))
+            elif own_column is not None and _column_key(meta, side) == own_column:
+                target = await _column_id(catalog, scope, meta, other)
+                if target is not None:
+                    out.append(RelationCandidate(kind, way, target, rel.content or None, rel))
     if want_out:
         out += [
             RelationCandidate(link.relation_type, "outgoing", link.target_id, link.description)

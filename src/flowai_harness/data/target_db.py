@@ -8,22 +8,25 @@ return rows as JSON-safe dicts.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import math
 import re
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
-from flowai_harness.data.sql_safety import Dialect
+from flowai_harness.data.sql_safety import Dialect, prepare_query
 from flowai_harness.errors import DataEnvironmentError, SqlRejectedError
 
 __all__ = [
     "MAX_SAMPLE_ROWS",
     "STATEMENT_TIMEOUT_S",
+    "BlockingTargetDatabase",
     "QueryResult",
     "TargetDatabase",
     "json_value",
@@ -165,6 +168,59 @@ def quoted_table_name(table: str) -> list[str]:
                 f"invalid table name for sample_table_data: {table!r} (segment {segment!r})"
             )
     return segments
+
+
+class BlockingTargetDatabase(ABC):
+    """Base of the backends whose driver blocks: every statement runs in a worker thread.
+
+    A subclass sets :attr:`dialect` and :attr:`sample_placeholder` and implements :meth:`_run`,
+    which executes one checked statement and fetches at most ``limit + 1`` rows.
+    """
+
+    #: SQL dialect used to check statements
+    dialect: Dialect
+    #: the driver's placeholder for the one parameter (the row limit) of a sample statement
+    sample_placeholder: str
+
+    @abstractmethod
+    def _run(self, sql: str, params: Sequence[Any], limit: int) -> QueryResult:
+        """Execute one checked statement; fetch at most ``limit + 1`` rows."""
+
+    async def execute_query(
+        self, sql: str, params: Sequence[Any] = (), *, limit: int = 100
+    ) -> QueryResult:
+        """Check ``sql`` (see :func:`~flowai_harness.data.sql_safety.prepare_query`) and run it
+        read-only.
+
+        Raises:
+            SqlRejectedError: The statement is not one read-only SELECT.
+            StoreError: The database refused or failed the statement (or timed out).
+            DataEnvironmentError: The database cannot be opened or reached.
+        """
+        prepared = prepare_query(sql, dialect=self.dialect, params=params, limit=limit)
+        return await asyncio.to_thread(self._run, prepared.sql, prepared.params, prepared.limit)
+
+    async def sample_table(
+        self, table: str, columns: Sequence[str] | None, limit: int
+    ) -> QueryResult:
+        """Return up to ``limit`` rows of ``table``; ``columns`` (if given) are selected.
+
+        Raises:
+            SqlRejectedError: The table name breaks the naming rules.
+            StoreError: The database failed the statement.
+        """
+        segments = quoted_table_name(table)
+        limit = max(1, min(int(limit), MAX_SAMPLE_ROWS))
+        selected = ", ".join(_quote(c) for c in columns) if columns else "*"
+        name = ".".join(_quote(s) for s in segments)
+        sql = f"SELECT {selected} FROM {name} LIMIT {self.sample_placeholder}"
+        result = await asyncio.to_thread(self._run, sql, (limit,), limit)
+        result.truncated = False
+        return result
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def open_target_database(env: Mapping[str, Any] | None) -> TargetDatabase | None:

@@ -16,12 +16,11 @@ from typing import Any
 
 from flowai_harness.data.connections import ConnectionTarget, connection_target
 from flowai_harness.data.postgres import PostgresConnector
-from flowai_harness.data.sql_safety import Dialect, prepare_query
+from flowai_harness.data.sql_safety import Dialect
 from flowai_harness.data.target_db import (
-    MAX_SAMPLE_ROWS,
     STATEMENT_TIMEOUT_S,
+    BlockingTargetDatabase,
     QueryResult,
-    quoted_table_name,
     rows_to_result,
 )
 from flowai_harness.errors import DataEnvironmentError, StoreError
@@ -29,11 +28,12 @@ from flowai_harness.errors import DataEnvironmentError, StoreError
 __all__ = ["PostgresTargetDatabase"]
 
 
-class PostgresTargetDatabase:
+class PostgresTargetDatabase(BlockingTargetDatabase):
     """A read-only PostgreSQL target from a ``postgres`` descriptor (wire form)."""
 
     kind = "postgres"
     dialect: Dialect = "postgres"
+    sample_placeholder = "$1"
 
     def __init__(
         self, descriptor: Mapping[str, Any], *, statement_timeout_s: float = STATEMENT_TIMEOUT_S
@@ -75,38 +75,6 @@ class PostgresTargetDatabase:
             raise StoreError(f"query failed: {type(exc).__name__}: {message}") from exc
         return rows_to_result(names, rows, limit)
 
-    async def execute_query(
-        self, sql: str, params: Sequence[Any] = (), *, limit: int = 100
-    ) -> QueryResult:
-        """Check ``sql`` (see :func:`prepare_query`) and run it in a read-only transaction.
-
-        Raises:
-            SqlRejectedError: The statement is not one read-only SELECT.
-            StoreError: The database refused or failed the statement (or timed out).
-            DataEnvironmentError: The server cannot be reached.
-        """
-        prepared = prepare_query(sql, dialect="postgres", params=params, limit=limit)
-        return await asyncio.to_thread(self._run, prepared.sql, prepared.params, prepared.limit)
-
-    async def sample_table(
-        self, table: str, columns: Sequence[str] | None, limit: int
-    ) -> QueryResult:
-        """Return up to ``limit`` rows of ``table``; ``columns`` (if given) are selected.
-
-        Raises:
-            SqlRejectedError: The table name breaks the naming rules.
-            StoreError: The database failed the statement.
-        """
-        segments = quoted_table_name(table)
-        limit = max(1, min(int(limit), MAX_SAMPLE_ROWS))
-        selected = ", ".join(_quote(c) for c in columns) if columns else "*"
-        name = ".".join(_quote(s) for s in segments)
-        result = await asyncio.to_thread(
-            self._run, f"SELECT {selected} FROM {name} LIMIT $1", (limit,), limit
-        )
-        result.truncated = False
-        return result
-
     async def close(self) -> None:
         """Close the connection pool."""
         await asyncio.to_thread(self._connector.close)
@@ -119,7 +87,3 @@ class PostgresTargetDatabase:
     def connection_target(self) -> ConnectionTarget:
         """The connection URL (redacted form and secrets), for scrubbing messages."""
         return self._target
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

@@ -10,7 +10,6 @@ worker thread, so nothing is shared between threads or event loops.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -18,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from flowai_harness.data.connections import sqlite_path
-from flowai_harness.data.sql_safety import Dialect, denied_function, prepare_query
+from flowai_harness.data.sql_safety import Dialect, denied_function
 from flowai_harness.data.target_db import (
-    MAX_SAMPLE_ROWS,
     STATEMENT_TIMEOUT_S,
+    BlockingTargetDatabase,
     QueryResult,
-    quoted_table_name,
     rows_to_result,
 )
 from flowai_harness.errors import DataEnvironmentError, StoreError
@@ -44,11 +42,12 @@ def _authorize(
     return sqlite3.SQLITE_DENY
 
 
-class SqliteTargetDatabase:
+class SqliteTargetDatabase(BlockingTargetDatabase):
     """A read-only SQLite target; ``url`` is ``sqlite:<path>`` or a bare path."""
 
     kind = "sqlite"
     dialect: Dialect = "sqlite"
+    sample_placeholder = "?"
     default_schema = "main"
 
     def __init__(self, url: str, *, statement_timeout_s: float = STATEMENT_TIMEOUT_S) -> None:
@@ -102,41 +101,6 @@ class SqliteTargetDatabase:
             conn.close()
         return rows_to_result(names, rows, limit)
 
-    async def execute_query(
-        self, sql: str, params: Sequence[Any] = (), *, limit: int = 100
-    ) -> QueryResult:
-        """Check ``sql`` (see :func:`prepare_query`) and run it read-only.
-
-        Raises:
-            SqlRejectedError: The statement is not one read-only SELECT.
-            StoreError: The database refused or failed the statement.
-            DataEnvironmentError: The file cannot be opened.
-        """
-        prepared = prepare_query(sql, dialect="sqlite", params=params, limit=limit)
-        return await asyncio.to_thread(self._run, prepared.sql, prepared.params, prepared.limit)
-
-    async def sample_table(
-        self, table: str, columns: Sequence[str] | None, limit: int
-    ) -> QueryResult:
-        """Return up to ``limit`` rows of ``table``; ``columns`` (if given) are selected.
-
-        Raises:
-            SqlRejectedError: The table name breaks the naming rules.
-            StoreError: The database failed the statement.
-        """
-        segments = quoted_table_name(table)
-        limit = max(1, min(int(limit), MAX_SAMPLE_ROWS))
-        selected = ", ".join(_quote(c) for c in columns) if columns else "*"
-        name = ".".join(_quote(s) for s in segments)
-        sql = f"SELECT {selected} FROM {name} LIMIT ?"
-        result = await asyncio.to_thread(self._run, sql, (limit,), limit)
-        result.truncated = False
-        return result
-
     async def close(self) -> None:
         """Nothing to release: connections live for one statement."""
         return None
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

@@ -34,6 +34,7 @@ from flowai_harness.data.relations import (
 __all__ = ["get_catalog_relations", "get_relation_paths_between"]
 
 _HUB_WARNING = "a path may exist but was not explored (a hub entity had too many links)"
+_SCAN_CUT_WARNING = "relationship scan stopped at 10000 entries; some joins may be missing"
 
 
 def _choice(args: Any, key: str, choices: tuple[str, ...], default: str, tool: str) -> str:
@@ -80,7 +81,7 @@ async def get_catalog_relations(
             )
     scan = await RelationshipScan.load(catalog, scope)
     if scan.truncated:
-        warnings.append("relationship scan stopped at 10000 entries; some joins may be missing")
+        warnings.append(_SCAN_CUT_WARNING)
     renderer = EntityRenderer(full=False, description_cap=DESCRIPTION_CAP)
     results: list[dict[str, Any]] = []
     for resolution in await resolve_refs(catalog, scope, refs):
@@ -182,22 +183,15 @@ async def get_relation_paths_between(
     for resolution in resolved[1:]:
         target = resolution.entry
         if target is None:
+            missing = [resolution.describe()]
             paths.append(
-                {
-                    "from": entity_ref(source),
-                    "to": resolution.ref.to_dict(),
-                    "found": False,
-                    "path_type": path_type,
-                    "steps": [],
-                    "length": 0,
-                    "warnings": [resolution.describe()],
-                }
+                _path_result(source, resolution.ref.to_dict(), path_type, [], missing, found=False)
             )
             continue
         paths.append(await _path(catalog, scope, source, target, path_type, max_depth, graph))
     out: dict[str, Any] = {"paths": paths}
     if scan is not None and scan.truncated:
-        out["warnings"] = ["relationship scan stopped at 10000 entries; some joins may be missing"]
+        out["warnings"] = [_SCAN_CUT_WARNING]
     return out
 
 
@@ -233,7 +227,7 @@ async def _path(
                     }
                     for e in edges
                 ]
-                return _found(source, target, "join", steps, notes)
+                return _path_result(source, entity_ref(target), "join", steps, notes, found=True)
         elif path_type == "join":
             notes.append(f"join paths connect two tables; got {source.kind} -> {target.kind}")
     if path_type in ("semantic", "any"):
@@ -248,33 +242,25 @@ async def _path(
                 }
                 for node, kind, way in hops
             ]
-            return _found(source, target, "semantic", steps, notes)
+            return _path_result(source, entity_ref(target), "semantic", steps, notes, found=True)
     if cut:
         notes.append(_HUB_WARNING)
-    result: dict[str, Any] = {
-        "from": entity_ref(source),
-        "to": entity_ref(target),
-        "found": False,
-        "path_type": path_type,
-        "steps": [],
-        "length": 0,
-    }
-    if notes:
-        result["warnings"] = notes
-    return result
+    return _path_result(source, entity_ref(target), path_type, [], notes, found=False)
 
 
-def _found(
+def _path_result(
     source: CatalogEntry,
-    target: CatalogEntry,
+    target: dict[str, Any],
     path_type: str,
     steps: list[dict[str, Any]],
     notes: list[str],
+    *,
+    found: bool,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "from": entity_ref(source),
-        "to": entity_ref(target),
-        "found": True,
+        "to": target,
+        "found": found,
         "path_type": path_type,
         "steps": steps,
         "length": len(steps),

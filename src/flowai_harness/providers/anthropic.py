@@ -23,15 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-import weakref
-from asyncio import AbstractEventLoop, get_running_loop
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flowai_harness.errors import MissingDependencyError
 from flowai_harness.events import FinishReason, TokenUsage
 from flowai_harness.ports import (
     ModelFinish,
@@ -48,12 +45,8 @@ from flowai_harness.providers.messages import (
     UserItem,
     conversation,
 )
-from flowai_harness.providers.retry import (
-    AttemptFailed,
-    SdkErrors,
-    failure_from_error,
-    resilient_turn,
-)
+from flowai_harness.providers.retry import AttemptFailed, resilient_turn
+from flowai_harness.providers.sdk import SdkBinding, SdkSession
 
 if TYPE_CHECKING:
     from flowai_harness.providers.factory import ProviderSettings
@@ -76,6 +69,7 @@ _TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 # Thinking blocks are kept per invocation until its last turn; this bounds what a cancelled
 # invocation (which never reaches its last turn) can leave behind.
 _MAX_OPEN_INVOCATIONS = 512
+_ANTHROPIC_SDK = SdkBinding("anthropic", "AsyncAnthropic", "Anthropic")
 
 
 def map_stop_reason(stop_reason: str | None) -> FinishReason:
@@ -98,11 +92,8 @@ class AnthropicClient:
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
-        self._sdk_clients: weakref.WeakKeyDictionary[AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._sdk = SdkSession(settings, _ANTHROPIC_SDK)
         self._invocations: OrderedDict[int, _Invocation] = OrderedDict()
-        self._errors: SdkErrors | None = None
 
     def __repr__(self) -> str:
         return f"AnthropicClient(provider={self.settings.key!r})"
@@ -144,73 +135,19 @@ class AnthropicClient:
         self, invocation: _Invocation, model: str
     ) -> AsyncGenerator[ModelPart, None]:
         request = invocation.request
-        sdk = self._sdk_client()
-        assert self._errors is not None
+        sdk = self._sdk.client()
         params = anthropic_request(request, model, self.settings, invocation.thinking)
         parser = _StreamParser()
-        try:
-            stream = await sdk.messages.create(**params, stream=True)
-            async with stream:
-                async for event in stream:
-                    for part in parser.feed(event):
-                        yield part
-        except json.JSONDecodeError as exc:
-            raise AttemptFailed(
-                f"the stream carried malformed JSON ({exc.msg})",
-                code="invalid_response",
-                retryable=True,
-            ) from None
-        except Exception as exc:
-            failure = failure_from_error(
-                exc,
-                self._errors,
-                timeout_secs=self.settings.timeout_secs,
-                secret=self.settings.api_key,
-            )
-            if failure is None:
-                raise
-            raise failure from None
+        parts = self._sdk.stream_parts(
+            lambda: sdk.messages.create(**params, stream=True), parser.feed
+        )
+        async with aclosing(parts):
+            async for part in parts:
+                yield part
         finish = parser.finish()
         if parser.thinking_blocks:
             invocation.thinking[request.turn - 1] = parser.thinking_blocks
         yield finish
-
-    def _sdk_client(self) -> Any:
-        loop = get_running_loop()
-        client = self._sdk_clients.get(loop)
-        if client is None:
-            client = self._new_sdk_client()
-            self._sdk_clients[loop] = client
-        return client
-
-    def _new_sdk_client(self) -> Any:
-        try:
-            import anthropic
-            import httpx2
-        except ImportError as exc:  # pragma: no cover - checked at create_runtime
-            raise MissingDependencyError(
-                "the Anthropic provider needs the anthropic SDK: "
-                "pip install 'flowai-harness[anthropic]'"
-            ) from exc
-        if self._errors is None:
-            self._errors = SdkErrors(
-                api_error=anthropic.APIError,
-                status_error=anthropic.APIStatusError,
-                connection_error=anthropic.APIConnectionError,
-                timeout_error=anthropic.APITimeoutError,
-                transport_error=httpx2.TransportError,
-                transport_timeout=httpx2.TimeoutException,
-            )
-        timeout = self.settings.timeout_secs
-        return anthropic.AsyncAnthropic(
-            api_key=self.settings.api_key,
-            base_url=self.settings.base_url,  # None: ANTHROPIC_BASE_URL, else the SDK default
-            max_retries=0,  # retries are ours: counted, reported, never after output
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
-            http_client=anthropic.DefaultAsyncHttpxClient(
-                limits=httpx2.Limits(max_connections=100, max_keepalive_connections=0),
-            ),
-        )
 
 
 def anthropic_request(

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import json
 import uuid
-import weakref
-from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flowai_harness.errors import MissingDependencyError
 from flowai_harness.events import FinishReason, TokenUsage
 from flowai_harness.ports import (
     ModelFinish,
@@ -46,12 +44,8 @@ from flowai_harness.providers.messages import (
     UserItem,
     conversation,
 )
-from flowai_harness.providers.retry import (
-    AttemptFailed,
-    SdkErrors,
-    failure_from_error,
-    resilient_turn,
-)
+from flowai_harness.providers.retry import AttemptFailed, resilient_turn
+from flowai_harness.providers.sdk import SdkBinding, SdkSession
 
 if TYPE_CHECKING:
     from flowai_harness.providers.factory import ProviderSettings
@@ -65,6 +59,8 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "length": "length",
     "content_filter": "content-filter",
 }
+# Local servers need no key, but the SDK insists on one.
+_OPENAI_SDK = SdkBinding("openai", "AsyncOpenAI", "OpenAI", placeholder_key="no-key")
 
 
 def map_finish_reason(finish_reason: str | None) -> FinishReason:
@@ -79,10 +75,7 @@ class OpenAIClient:
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
-        self._sdk_clients: weakref.WeakKeyDictionary[AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._errors: SdkErrors | None = None
+        self._sdk = SdkSession(settings, _OPENAI_SDK)
 
     def __repr__(self) -> str:
         return f"OpenAIClient(provider={self.settings.key!r})"
@@ -98,71 +91,15 @@ class OpenAIClient:
         )
 
     async def _attempt(self, request: ModelRequest, model: str) -> AsyncGenerator[ModelPart, None]:
-        sdk = self._sdk_client()
-        assert self._errors is not None
+        sdk = self._sdk.client()
         params = openai_request(request, model, self.settings, official=_is_official(sdk))
         parser = _ChunkParser()
-        try:
-            stream = await sdk.chat.completions.create(**params)
-            async with stream:
-                async for chunk in stream:
-                    for part in parser.feed(chunk):
-                        yield part
-        except json.JSONDecodeError as exc:
-            raise AttemptFailed(
-                f"the stream carried malformed JSON ({exc.msg})",
-                code="invalid_response",
-                retryable=True,
-            ) from None
-        except Exception as exc:
-            failure = failure_from_error(
-                exc,
-                self._errors,
-                timeout_secs=self.settings.timeout_secs,
-                secret=self.settings.api_key,
-            )
-            if failure is None:
-                raise
-            raise failure from None
+        parts = self._sdk.stream_parts(lambda: sdk.chat.completions.create(**params), parser.feed)
+        async with aclosing(parts):
+            async for part in parts:
+                yield part
         for part in parser.finish():
             yield part
-
-    def _sdk_client(self) -> Any:
-        loop = get_running_loop()
-        client = self._sdk_clients.get(loop)
-        if client is None:
-            client = self._new_sdk_client()
-            self._sdk_clients[loop] = client
-        return client
-
-    def _new_sdk_client(self) -> Any:
-        try:
-            import httpx2
-            import openai
-        except ImportError as exc:  # pragma: no cover - checked at create_runtime
-            raise MissingDependencyError(
-                "the OpenAI provider needs the openai SDK: pip install 'flowai-harness[openai]'"
-            ) from exc
-        if self._errors is None:
-            self._errors = SdkErrors(
-                api_error=openai.APIError,
-                status_error=openai.APIStatusError,
-                connection_error=openai.APIConnectionError,
-                timeout_error=openai.APITimeoutError,
-                transport_error=httpx2.TransportError,
-                transport_timeout=httpx2.TimeoutException,
-            )
-        timeout = self.settings.timeout_secs
-        return openai.AsyncOpenAI(
-            # Local servers need no key, but the SDK insists on one.
-            api_key=self.settings.api_key or "no-key",
-            base_url=self.settings.base_url,  # None: OPENAI_BASE_URL, else api.openai.com
-            max_retries=0,  # retries are ours: counted, reported, never after output
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
-            http_client=openai.DefaultAsyncHttpxClient(
-                limits=httpx2.Limits(max_connections=100, max_keepalive_connections=0),
-            ),
-        )
 
 
 def _is_official(sdk: Any) -> bool:

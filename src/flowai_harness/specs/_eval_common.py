@@ -7,8 +7,9 @@ them with ``get_args`` serve the checks that need to list the accepted values.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -36,7 +37,9 @@ __all__ = [
     "ScorerName",
     "ScorerPresetName",
     "TrajectoryMode",
+    "check_distinct",
     "check_number",
+    "check_unit_interval",
     "json_object",
     "json_value",
 ]
@@ -142,6 +145,31 @@ def check_number(value: Any) -> Any:
     if not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {value!r}")
     return value
+
+
+def check_unit_interval(value: float, label: str) -> float:
+    """Return ``value`` when it is within [0, 1].
+
+    Raises:
+        ValueError: ``"<label> must be within [0, 1], got <value>"``.
+    """
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{label} must be within [0, 1], got {value!r}")
+    return value
+
+
+_Key = TypeVar("_Key", str, int)
+
+
+def check_distinct(values: Iterable[_Key], rule: str) -> None:
+    """Raise when a value appears more than once.
+
+    Raises:
+        ValueError: ``"<rule>, repeated: [<each repeated value, sorted>]"``.
+    """
+    repeated = sorted(value for value, count in Counter(values).items() if count > 1)
+    if repeated:
+        raise ValueError(f"{rule}, repeated: {repeated}")
 
 
 def _check_integer(value: Any) -> Any:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["WireModel"]
+__all__ = ["IdWireModel", "WireModel"]
 
 
 class WireModel(BaseModel):
@@ -28,3 +28,16 @@ class WireModel(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """Return the camelCase wire dict (``model_dump(by_alias=True, mode="json")``)."""
         return self.model_dump(by_alias=True, mode="json")
+
+
+class IdWireModel(WireModel):
+    """A wire model named by a non-empty ``id``; a bare string ``s`` validates to ``{"id": s}``."""
+
+    id: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce_bare_id(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"id": data}
+        return data

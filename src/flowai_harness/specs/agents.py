@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_serializer, model_validator
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
-from flowai_harness.specs._wire import WireModel
+from flowai_harness.specs._wire import IdWireModel, WireModel
 from flowai_harness.specs.approvals import (
     ApprovalPolicyPatch,
     normalize_approval_rule,
@@ -68,21 +68,13 @@ _PROVIDER_PREFIXES: tuple[tuple[str, str], ...] = (
 _FALLBACK_PROVIDER = "anthropic"
 
 
-class ModelSpec(WireModel):
+class ModelSpec(IdWireModel):
     """The model an agent runs on; a bare string validates to ``ModelSpec(id=s)``.
 
     Wire: ``{"id": "claude-sonnet-4-6", "provider": null}``.
     """
 
-    id: str = Field(min_length=1)
     provider: str | None = Field(default=None, min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _coerce_bare_id(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"id": data}
-        return data
 
 
 def resolve_model_provider(model: ModelSpec) -> str:

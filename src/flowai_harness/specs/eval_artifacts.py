@@ -21,6 +21,7 @@ from flowai_harness.specs._eval_common import (
     OptionalKeysWireModel,
     ScorerName,
     ScorerPresetName,
+    check_unit_interval,
 )
 from flowai_harness.specs._wire import WireModel
 from flowai_harness.specs.eval_actions import ResolvedAction
@@ -65,9 +66,7 @@ class ScorerResult(OptionalKeysWireModel):
     @field_validator("score")
     @classmethod
     def _check_score(cls, score: float) -> float:
-        if not 0.0 <= score <= 1.0:
-            raise ValueError(f"a score must be within [0, 1], got {score!r}")
-        return score
+        return check_unit_interval(score, "a score")
 
 
 class ScoredSample(WireModel):

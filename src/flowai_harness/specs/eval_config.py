@@ -14,7 +14,6 @@ Wire shapes::
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -30,7 +29,9 @@ from flowai_harness.specs._eval_common import (
     Number,
     OptionalKeysWireModel,
     ScorerPresetName,
+    check_distinct,
     check_number,
+    check_unit_interval,
 )
 from flowai_harness.specs._wire import WireModel
 from flowai_harness.specs.eval_cases import EvalTestCase
@@ -171,9 +172,7 @@ class EvalConfig(WireModel):
     @field_validator("pass_threshold")
     @classmethod
     def _check_threshold(cls, value: float) -> float:
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"pass_threshold must be within [0, 1], got {value!r}")
-        return value
+        return check_unit_interval(value, "pass_threshold")
 
     @field_validator("k_values", mode="before")
     @classmethod
@@ -185,9 +184,7 @@ class EvalConfig(WireModel):
     def _check_k_values(cls, values: list[int]) -> list[int]:
         for k in values:
             _bounded_int(k, "every k_values entry", 1, MAX_K)
-        repeated = sorted(k for k, n in Counter(values).items() if n > 1)
-        if repeated:
-            raise ValueError(f"k_values must be distinct, repeated: {repeated}")
+        check_distinct(values, "k_values must be distinct")
         return values
 
     @field_validator("timeout_per_sample_secs")
@@ -204,9 +201,7 @@ class EvalConfig(WireModel):
     @classmethod
     def _check_ids_distinct(cls, ids: list[str] | None) -> list[str] | None:
         if ids is not None:
-            repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
-            if repeated:
-                raise ValueError(f"test_case_ids must be distinct, repeated: {repeated}")
+            check_distinct(ids, "test_case_ids must be distinct")
         return ids
 
     @model_validator(mode="after")
@@ -244,9 +239,7 @@ class EvalRequest(WireModel):
             raise ValueError(
                 f"an eval request takes at most {MAX_TEST_CASES} test cases, got {len(cases)}"
             )
-        repeated = sorted(i for i, n in Counter(c.id for c in cases).items() if n > 1)
-        if repeated:
-            raise ValueError(f"test case ids must be unique within a request, repeated: {repeated}")
+        check_distinct((c.id for c in cases), "test case ids must be unique within a request")
         return cases
 
     @model_validator(mode="after")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -26,6 +25,8 @@ from flowai_harness.specs._eval_common import (
     Number,
     OptionalKeysWireModel,
     ResponseScorerMethod,
+    check_distinct,
+    check_unit_interval,
 )
 from flowai_harness.specs._wire import WireModel
 
@@ -263,17 +264,13 @@ class FinalResponseEval(WireModel):
     def _check_scorers(cls, scorers: list[ResponseScorer]) -> list[ResponseScorer]:
         if not scorers:
             raise ValueError("a final-response eval needs at least one scorer, got none")
-        repeated = sorted(i for i, n in Counter(s.id for s in scorers).items() if n > 1)
-        if repeated:
-            raise ValueError(f"response scorer ids must be unique, repeated: {repeated}")
+        check_distinct((s.id for s in scorers), "response scorer ids must be unique")
         return scorers
 
     @field_validator("pass_threshold")
     @classmethod
     def _check_threshold(cls, threshold: float) -> float:
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"pass_threshold must be within [0, 1], got {threshold!r}")
-        return threshold
+        return check_unit_interval(threshold, "pass_threshold")
 
 
 class JudgeVerdict(WireModel):

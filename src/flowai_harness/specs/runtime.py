@@ -15,7 +15,7 @@ from pydantic_core import InitErrorDetails
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
-from flowai_harness.specs._wire import WireModel
+from flowai_harness.specs._wire import IdWireModel, WireModel
 from flowai_harness.specs.agents import AgentSpec
 from flowai_harness.specs.approvals import (
     ApprovalOverrides,
@@ -47,7 +47,7 @@ __all__ = [
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 
-class ToolkitSpec(WireModel):
+class ToolkitSpec(IdWireModel):
     """A built-in toolkit declared on the runtime, optionally narrowed by ``config``.
 
     Built-in ids: ``agents``, ``plans``, ``references``, ``catalog``. Config understood by the
@@ -55,15 +55,7 @@ class ToolkitSpec(WireModel):
     string validates to ``ToolkitSpec(id=s)``. Wire: ``{"id": "catalog", "config": null}``.
     """
 
-    id: str = Field(min_length=1)
     config: Any | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _coerce_bare_id(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"id": data}
-        return data
 
 
 class StorageFactorySpec(WireModel):

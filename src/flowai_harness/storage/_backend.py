@@ -6,7 +6,8 @@
   synchronously and may be driven by several loops over its life (``asyncio.run`` twice in a
   script, one loop per test), while async connection pools belong to the loop that opened them.
 * :func:`scrub_secrets` removes connection secrets from driver messages before they reach an
-  error, a log or an event.
+  error, a log or an event; :func:`kv_location`, :func:`open_failed`, :func:`closed_store`
+  and :func:`call_failed` word every backend's errors alike.
 """
 
 from __future__ import annotations
@@ -23,10 +24,20 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
-from flowai_harness.errors import SpecTypeError, SpecValueError, StoreError
+from flowai_harness.errors import DataEnvironmentError, SpecTypeError, SpecValueError, StoreError
 from flowai_harness.specs.data_environment import redact_url
 
-__all__ = ["PerLoop", "check_ttl", "decode_value", "encode_value", "scrub_secrets"]
+__all__ = [
+    "PerLoop",
+    "call_failed",
+    "check_ttl",
+    "closed_store",
+    "decode_value",
+    "encode_value",
+    "kv_location",
+    "open_failed",
+    "scrub_secrets",
+]
 
 T = TypeVar("T")
 
@@ -56,6 +67,41 @@ def scrub_secrets(message: str, url: str) -> str:
         message = message.replace(secret, _MASK)
     message = _EMBEDDED_URL.sub(lambda match: redact_url(match[0]), message)
     return _SECRET_PAIR.sub(lambda match: f"{match[1]}{match[2]}{_MASK}", message)
+
+
+def kv_location(kind: str, url: str, source: str) -> str:
+    """Return how configuration errors name a KV store: kind, redacted URL and its source.
+
+    Args:
+        kind: The ``data_environment.kv`` kind (``postgres``, ``redis``).
+        url: The connection URL; only its redacted form appears.
+        source: How the URL was given (``url`` or ``url_env NAME``).
+    """
+    via = "" if source == "url" else f" from {source}"
+    return f"data_environment.kv (kind '{kind}' at '{redact_url(url)}'{via})"
+
+
+def open_failed(where: str, error: BaseException, url: str) -> DataEnvironmentError:
+    """Return the error for a store that cannot be opened, secrets of ``url`` scrubbed."""
+    return DataEnvironmentError(
+        f"{where}: cannot open the store: {type(error).__name__}: {scrub_secrets(str(error), url)}"
+    )
+
+
+def closed_store(store: str, action: str, key: str) -> StoreError:
+    """Return the error for a call (``read``, ``write``...) on a closed store."""
+    return StoreError(f"{store} is closed; cannot {action} key '{key}'")
+
+
+def call_failed(
+    store: str, action: str, tenant: str, key: str, error: BaseException, *, url: str | None = None
+) -> StoreError:
+    """Return the error for a driver failure during a call; secrets of ``url`` are scrubbed."""
+    detail = str(error) if url is None else scrub_secrets(str(error), url)
+    return StoreError(
+        f"{store}: cannot {action} key '{key}' of tenant '{tenant}': "
+        f"{type(error).__name__}: {detail}"
+    )
 
 
 def _passwords(url: str) -> list[str]:

@@ -26,9 +26,13 @@ from flowai_harness.errors import DataEnvironmentError, MissingDependencyError, 
 from flowai_harness.specs.data_environment import redact_url
 from flowai_harness.storage._backend import (
     PerLoop,
+    call_failed,
     check_ttl,
+    closed_store,
     decode_value,
     encode_value,
+    kv_location,
+    open_failed,
     scrub_secrets,
 )
 
@@ -96,8 +100,7 @@ class PostgresKeyValueStore:
         _require_driver()
         self._url = url
         self._table = table
-        via = "" if source == "url" else f" from {source}"
-        self._where = f"data_environment.kv (kind 'postgres' at '{redact_url(url)}'{via})"
+        self._where = kv_location("postgres", url, source)
         self._closed = False
         self._next_purge = 0.0
         self._statements: dict[str, Composed] = {}
@@ -235,15 +238,12 @@ class PostgresKeyValueStore:
         from psycopg_pool import PoolTimeout
 
         if self._closed:
-            raise StoreError(f"{self._name} is closed; cannot {action} key '{key}'")
+            raise closed_store(self._name, action, key)
         pool = await self._pools.get()
         try:
             return await self._attempt(pool, work)
         except (psycopg.Error, PoolTimeout) as error:
-            raise StoreError(
-                f"{self._name}: cannot {action} key '{key}' of tenant '{tenant}': "
-                f"{type(error).__name__}: {scrub_secrets(str(error), self._url)}"
-            ) from None
+            raise call_failed(self._name, action, tenant, key, error, url=self._url) from None
 
     @staticmethod
     async def _attempt(
@@ -295,10 +295,7 @@ class PostgresKeyValueStore:
                 f"(tenant, key, value, expires_at): {scrub_secrets(str(error), self._url)}"
             ) from None
         except psycopg.Error as error:
-            raise DataEnvironmentError(
-                f"{self._where}: cannot open the store: {type(error).__name__}: "
-                f"{scrub_secrets(str(error), self._url)}"
-            ) from None
+            raise open_failed(self._where, error, self._url) from None
 
     def _schema(self) -> list[Composed]:
         from psycopg import sql

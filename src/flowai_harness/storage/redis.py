@@ -17,13 +17,17 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flowai_harness.errors import DataEnvironmentError, MissingDependencyError, StoreError
+from flowai_harness.errors import DataEnvironmentError, MissingDependencyError
 from flowai_harness.specs.data_environment import redact_url
 from flowai_harness.storage._backend import (
     PerLoop,
+    call_failed,
     check_ttl,
+    closed_store,
     decode_value,
     encode_value,
+    kv_location,
+    open_failed,
     scrub_secrets,
 )
 
@@ -76,8 +80,7 @@ class RedisKeyValueStore:
         _require_driver()
         self._url = url
         self._prefix = prefix
-        via = "" if source == "url" else f" from {source}"
-        self._where = f"data_environment.kv (kind 'redis' at '{redact_url(url)}'{via})"
+        self._where = kv_location("redis", url, source)
         self._closed = False
         self._clients: PerLoop[Redis] = PerLoop(self._open_client, _close_client)
         self._ping()
@@ -165,10 +168,7 @@ class RedisKeyValueStore:
         try:
             client.ping()
         except redis.RedisError as error:
-            raise DataEnvironmentError(
-                f"{self._where}: cannot open the store: {type(error).__name__}: "
-                f"{scrub_secrets(str(error), self._url)}"
-            ) from None
+            raise open_failed(self._where, error, self._url) from None
         finally:
             client.close()
 
@@ -192,15 +192,12 @@ class RedisKeyValueStore:
         import redis
 
         if self._closed:
-            raise StoreError(f"{self._name} is closed; cannot {action} key '{key}'")
+            raise closed_store(self._name, action, key)
         client = await self._clients.get()
         try:
             return await work(client)
         except redis.RedisError as error:
-            raise StoreError(
-                f"{self._name}: cannot {action} key '{key}' of tenant '{tenant}': "
-                f"{type(error).__name__}: {scrub_secrets(str(error), self._url)}"
-            ) from None
+            raise call_failed(self._name, action, tenant, key, error, url=self._url) from None
 
 
 async def _close_client(client: Redis) -> None:

@@ -23,8 +23,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from flowai_harness.errors import DataEnvironmentError, StoreError
-from flowai_harness.storage._backend import check_ttl, decode_value, encode_value
+from flowai_harness.errors import DataEnvironmentError
+from flowai_harness.storage._backend import (
+    call_failed,
+    check_ttl,
+    closed_store,
+    decode_value,
+    encode_value,
+)
 
 __all__ = ["SqliteKeyValueStore", "sqlite_path"]
 
@@ -241,18 +247,15 @@ class SqliteKeyValueStore:
         self, action: str, tenant: str, key: str, fn: Callable[..., R], *args: Any
     ) -> R:
         if self._closed:
-            raise StoreError(f"{self._name} is closed; cannot {action} key '{key}'")
+            raise closed_store(self._name, action, key)
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
         except sqlite3.Error as error:
-            raise StoreError(
-                f"{self._name}: cannot {action} key '{key}' of tenant '{tenant}': "
-                f"{type(error).__name__}: {error}"
-            ) from error
+            raise call_failed(self._name, action, tenant, key, error) from error
         except RuntimeError:
             if self._closed:  # closed while this call waited for the worker
-                raise StoreError(f"{self._name} is closed; cannot {action} key '{key}'") from None
+                raise closed_store(self._name, action, key) from None
             raise
 
 

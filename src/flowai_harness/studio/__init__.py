@@ -11,14 +11,35 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "AppImportError",
     "FlowAIApp",
+    "StudioStore",
     "WorkspaceRuntimeBinding",
+    "create_studio_app",
+    "create_studio_server",
     "define_app",
     "define_workspace_runtime",
     "resolve_app_reference",
+    "run_studio_server",
 ]
 
 # name -> module that defines it
-_EXPORTS: dict[str, str] = dict.fromkeys(__all__, "flowai_harness.studio.apps")
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "AppImportError",
+            "FlowAIApp",
+            "WorkspaceRuntimeBinding",
+            "define_app",
+            "define_workspace_runtime",
+            "resolve_app_reference",
+        ),
+        "flowai_harness.studio.apps",
+    ),
+    **dict.fromkeys(
+        ("create_studio_app", "create_studio_server", "run_studio_server"),
+        "flowai_harness.studio.server",
+    ),
+    "StudioStore": "flowai_harness.studio.store",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -43,3 +64,9 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy exports
         define_workspace_runtime,
         resolve_app_reference,
     )
+    from flowai_harness.studio.server import (
+        create_studio_app,
+        create_studio_server,
+        run_studio_server,
+    )
+    from flowai_harness.studio.store import StudioStore

@@ -1,0 +1,167 @@
+"""Driving one chat run: runtime events in, recorded and streamed Studio events out.
+
+A :class:`ChatRun` iterates the runtime stream of ``query`` / ``run_specialist``, maps each
+event (:mod:`flowai_harness.studio.events_map`), numbers and records what the mapper keeps,
+captures approval requests, and publishes the events meant for the browser to the live run's
+subscribers. It always ends with exactly one terminal event (``run.completed``,
+``run.failed`` or ``run.cancelled``) and stores one assistant message for the run, partial
+answer included when the run was cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from flowai_harness.studio.api_errors import scrub_secrets
+from flowai_harness.studio.events_map import (
+    AssistantTranscript,
+    ChatEventMapper,
+    StudioEvent,
+    envelope,
+)
+from flowai_harness.studio.live_runs import Frame, LiveRun
+from flowai_harness.studio.store import WorkspaceStore
+
+__all__ = ["ChatRun", "RuntimeStream", "approval_verb"]
+
+logger = logging.getLogger("flowai_harness.studio")
+
+_VERBS = {"approved": "approve", "rejected": "reject", "revised": "revise"}
+
+
+def approval_verb(status: str) -> str:
+    """The stored approval status for a decision status (``approved`` -> ``approve``)."""
+    return _VERBS.get(status, status)
+
+
+class RuntimeStream(Protocol):
+    """What a chat run needs of a runtime event stream."""
+
+    def __aiter__(self) -> Any: ...
+
+    def cancel(self) -> None: ...
+
+
+class ChatRun:
+    """One chat run's driver; pass :meth:`drive` to ``RunRegistry.start``.
+
+    Args:
+        store: The rows of the run's workspace.
+        stream: The runtime event stream (started lazily by the first read).
+        agent_id: The agent the user chats with.
+        thread_id: The chat thread.
+        run_id: The Studio run id.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: WorkspaceStore,
+        stream: RuntimeStream,
+        agent_id: str,
+        thread_id: str,
+        run_id: str,
+    ) -> None:
+        self.store = store
+        self.stream = stream
+        self.agent_id = agent_id
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.mapper = ChatEventMapper(agent_id, thread_id)
+        self.transcript = AssistantTranscript()
+        self.seq = 0
+        self.status: str | None = None
+
+    async def _record(self, live: LiveRun, event: StudioEvent) -> None:
+        self.seq += 1
+        wire = envelope(
+            event,
+            seq=self.seq,
+            workspace_key=self.store.workspace_key,
+            run_id=self.run_id,
+            thread_id=self.thread_id,
+            agent_id=self.agent_id,
+        )
+        await self.store.append_event(
+            run_id=self.run_id,
+            thread_id=self.thread_id,
+            seq=self.seq,
+            kind=event.kind,
+            envelope=wire,
+            raw=event.raw,
+            operation="chat",
+            agent_id=self.agent_id,
+            sent=event.send,
+        )
+        self.transcript.add(event)
+        await self._capture_approval(event)
+        if event.terminal:
+            self.status = event.kind.removeprefix("run.")
+        if event.send:
+            await live.publish(Frame(event.kind, wire, self.seq))
+
+    async def _capture_approval(self, event: StudioEvent) -> None:
+        payload = event.payload
+        approval_id = payload.get("approvalId")
+        if not isinstance(approval_id, str) or not approval_id:
+            return
+        if event.kind == "approval.required":
+            await self.store.upsert_approval(
+                approval_id,
+                thread_id=self.thread_id,
+                run_id=self.run_id,
+                status="pending",
+                payload={
+                    **{k: v for k, v in payload.items() if k != "raw"},
+                    "agentId": self.agent_id,
+                },
+            )
+        elif event.kind == "approval.decision":
+            await self.store.set_approval_status(approval_id, approval_verb(payload["status"]))
+
+    async def drive(self, live: LiveRun) -> None:
+        """Run the chat to its terminal event (see the module doc)."""
+        live.on_cancel(lambda _reason: self.stream.cancel())
+        try:
+            async for raw in self.stream:
+                event = self.mapper.map(raw)
+                if event is not None:
+                    await self._record(live, event)
+                if self.status is not None or live.cancel_requested:
+                    break
+            if self.status is None:
+                cancelled = live.cancel_requested
+                final = self.mapper.cancelled() if cancelled else self.mapper.completed()
+                await self._record(live, final)
+        except asyncio.CancelledError:
+            await self._finish_quietly(live, self.mapper.cancelled())
+            raise
+        except Exception as exc:
+            message = scrub_secrets(f"{type(exc).__name__}: {exc}")
+            logger.warning("chat run %s failed: %s", self.run_id, message)
+            await self._finish_quietly(live, self.mapper.failed(message))
+        finally:
+            self.stream.cancel()
+            await self._store_answer()
+
+    async def _finish_quietly(self, live: LiveRun, event: StudioEvent) -> None:
+        if self.status is not None:
+            return
+        try:
+            await self._record(live, event)
+        except Exception:  # the store itself failed; the run still ends
+            logger.exception("could not record the end of chat run %s", self.run_id)
+            self.status = event.kind.removeprefix("run.")
+
+    async def _store_answer(self) -> None:
+        status = None if self.status in (None, "completed") else self.status
+        content, metadata = self.transcript.message(self.run_id, status)
+        metadata["agentId"] = self.agent_id
+        try:
+            await self.store.add_message(self.thread_id, "assistant", content, metadata)
+            if status is not None:
+                await self.store.expire_pending_approvals(self.run_id)
+        except Exception:
+            logger.exception("could not store the answer of chat run %s", self.run_id)

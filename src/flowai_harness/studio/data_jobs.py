@@ -1,0 +1,415 @@
+"""Data commands the Studio runs for a workspace (studio.md §3.8): profile estimate, profiling,
+knowledge ingestion, knowledge lists, catalog search, metrics and direct catalog tool calls.
+
+Profiling uses the deterministic enricher (nothing leaves the machine). A profiling or ingest
+job runs to completion first; its events are then recorded as a run (thread
+``data:<operation>``, agent ``flowai-runtime-data``, run id = the job id) and replayed to the
+browser. Each replayed event keeps its native fields (``type`` …) and also carries the Studio
+event fields (``schemaVersion``, ``seq``, ``kind`` such as ``profile.progress``, ``payload``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import unquote, urlparse
+
+from flowai_harness.studio.api_errors import StudioApiError, scrub_secrets
+from flowai_harness.studio.apps import STUDIO_API_VERSION
+from flowai_harness.studio.store import WorkspaceStore
+from flowai_harness.studio.workspace_data import WorkspaceData, command_failed
+
+__all__ = [
+    "DATA_AGENT",
+    "DEFAULT_DATABASE_ID",
+    "execute_catalog_tool",
+    "ingest_knowledge",
+    "knowledge_documents",
+    "knowledge_items",
+    "list_metrics",
+    "profile",
+    "profile_estimate",
+    "record_job",
+    "search_catalog",
+]
+
+#: The agent id data jobs are recorded under.
+DATA_AGENT: Final = "flowai-runtime-data"
+#: The logical database id of profiling and ingestion when the request names none.
+DEFAULT_DATABASE_ID: Final = "default"
+
+_PROFILE_KINDS: Final = {
+    "started": "profile.started",
+    "progress": "profile.progress",
+    "tableProfiled": "profile.table.profiled",
+    "tableEnriched": "profile.table.enriched",
+    "tableCompleted": "profile.table.completed",
+    "tableFailed": "profile.table.failed",
+    "completed": "profile.completed",
+    "error": "profile.failed",
+}
+_INGEST_KINDS: Final = {
+    "discovered": "ingest.discovered",
+    "ingesting": "ingest.progress",
+    "completed": "ingest.completed",
+    "error": "ingest.failed",
+}
+
+
+def _bad(code: str, message: str) -> StudioApiError:
+    return StudioApiError(400, code, message)
+
+
+def _text(body: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise _bad("request.invalid_body", f"`{names[0]}` must be a string.")
+        return value.strip() or None
+    return None
+
+
+def _tables(body: Mapping[str, Any]) -> tuple[str, ...]:
+    tables = body.get("tables", body.get("tableNames")) or []
+    if isinstance(tables, str):
+        tables = [tables]
+    if not isinstance(tables, list) or not all(isinstance(t, str) for t in tables):
+        raise _bad("request.invalid_body", "`tables` must be a list of table names.")
+    return tuple(t for t in tables if t.strip())
+
+
+def _profile_request(body: Mapping[str, Any], tables: Sequence[str]) -> Any:
+    from flowai_harness.data.profiling import ProfileRequest
+
+    size = body.get("sampleSize", body.get("sample_size", 10))
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise _bad("request.invalid_body", "`sampleSize` must be an integer between 1 and 100.")
+    try:
+        return ProfileRequest(
+            _text(body, "databaseId", "database_id") or DEFAULT_DATABASE_ID,
+            _text(body, "schemaName", "schema", "schema_name"),
+            tuple(tables),
+            size,
+        )
+    except ValueError as exc:
+        raise _bad("request.invalid_body", str(exc)) from None
+
+
+async def profile_estimate(data: WorkspaceData, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Estimate a profiling job (no writes, no network)."""
+    from flowai_harness.data.profiling import DEFAULT_ENRICHMENT_MODEL, estimate_profile
+
+    request = _profile_request(body, _tables(body))
+    reader = await data.reader()
+    model = _text(body, "modelId", "model_id", "model") or DEFAULT_ENRICHMENT_MODEL
+    try:
+        estimate = await estimate_profile(reader, request, model_id=model)
+    except Exception as exc:
+        raise command_failed(exc) from None
+    native = estimate.to_dict()
+    return {
+        **native,
+        "rowsSampled": estimate.tables * request.sample_size,
+        "estimatedMs": estimate.estimated_duration_secs * 1000,
+        "sampleSize": request.sample_size,
+    }
+
+
+async def profile(
+    data: WorkspaceData, runtime: Any, mode: str, body: Mapping[str, Any]
+) -> tuple[str, list[dict[str, Any]]]:
+    """Run one profiling job (``table`` or ``database``) to completion.
+
+    Returns:
+        ``(job id, native events)``.
+    """
+    from flowai_harness.data.profiling import Profiler, target_fingerprint
+    from flowai_harness.data.profiling_enrich import FallbackEnricher
+
+    if mode == "table":
+        table = _text(body, "tableName", "table_name", "table")
+        if table is None:
+            raise _bad("request.invalid_body", "`tableName` is required to profile a table.")
+        tables: Sequence[str] = (table,)
+    else:
+        tables = _tables(body)
+    request = _profile_request(body, tables)
+    backends = await data.backends()
+    reader = await data.reader()
+    kv = await data.kv(runtime)
+    try:
+        profiler = Profiler(
+            backends,
+            reader,
+            FallbackEnricher(),
+            kv=kv,
+            status_kv=kv,
+            target_fingerprint=target_fingerprint(data.env),
+            scrub=lambda text: scrub_secrets(backends.scrub(text)),
+        )
+        await backends.ensure_started(kv)
+    except Exception as exc:
+        raise command_failed(exc) from None
+    job_id = str(uuid.uuid4())
+    events: list[dict[str, Any]] = []
+    try:
+        async for event in profiler.run(
+            request, "table" if mode == "table" else "database", job_id=job_id
+        ):
+            events.append(event)
+    except Exception as exc:
+        raise command_failed(exc) from None
+    return job_id, events
+
+
+def _local_dir(source: Mapping[str, Any]) -> Path:
+    raw = source.get("path", source.get("localDir", source.get("local_dir", source.get("uri"))))
+    if not isinstance(raw, str) or not raw.strip():
+        raise _bad(
+            "data.knowledge.invalid_source",
+            "`source` needs `path` (a local folder) or a `file://` `uri`.",
+        )
+    raw = raw.strip()
+    if "://" in raw:
+        parsed = urlparse(raw)
+        if parsed.scheme != "file":
+            raise _bad(
+                "data.knowledge.invalid_source",
+                f"Only local folders can be ingested; got a {parsed.scheme}:// URI.",
+            )
+        raw = unquote(parsed.path)
+    return Path(raw).expanduser()
+
+
+def _extensions(source: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = source.get("extensions", source.get("ext")) or ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list | tuple) or not all(isinstance(e, str) for e in raw):
+        raise _bad("data.knowledge.invalid_source", "`source.extensions` must be a list.")
+    return tuple(raw)
+
+
+def reshape_ingest(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An ingest event in the Studio's shape (studio.md §3.8)."""
+    kind = event.get("type")
+    if kind == "discovered":
+        return {"type": "discovered", "totalFiles": event.get("total", 0)}
+    if kind == "ingesting":
+        return {
+            "type": "ingesting",
+            "current": event.get("current", 0),
+            "total": event.get("total", 0),
+            "fileName": event.get("name", ""),
+        }
+    if kind == "completed":
+        return {
+            "type": "completed",
+            "documentsIngested": event.get("new", 0),
+            "documentsSkipped": event.get("skippedDuplicate", 0),
+            "knowledgeItemsExtracted": event.get("knowledgeItemsExtracted", 0),
+            "errors": event.get("errors", []),
+            "skipped": event.get("skipped", []),
+        }
+    return {"type": "error", "message": str(event.get("message", "ingestion failed"))}
+
+
+async def ingest_knowledge(
+    data: WorkspaceData, runtime: Any, body: Mapping[str, Any]
+) -> tuple[str, list[dict[str, Any]]]:
+    """Ingest a local folder of documents; return ``(job id, Studio-shaped events)``."""
+    from flowai_harness.data.knowledge import IngestRequest, KnowledgeIngestor
+
+    source = body.get("source")
+    if not isinstance(source, Mapping):
+        raise _bad("data.knowledge.invalid_source", "`source` (an object) is required.")
+    if body.get("extractKnowledge"):
+        raise StudioApiError(
+            409,
+            "data.command_failed",
+            "Knowledge extraction calls a model and is not run from the Studio; ingest without "
+            "extractKnowledge, or use `flowai-harness data knowledge ingest --extract-knowledge`.",
+        )
+    folder = _local_dir(source)
+    if not folder.is_dir():
+        raise _bad("data.knowledge.invalid_source", f"`{folder}` is not a folder.")
+    try:
+        request = IngestRequest(
+            folder,
+            _text(source, "databaseId", "database_id") or DEFAULT_DATABASE_ID,
+            _extensions(source),
+        )
+    except ValueError as exc:
+        raise _bad("data.knowledge.invalid_source", str(exc)) from None
+    backends = await data.backends()
+    kv = await data.kv(runtime)
+    events: list[dict[str, Any]] = []
+    try:
+        ingestor = KnowledgeIngestor(backends, kv, scrub=backends.scrub)
+        async for event in ingestor.run(request):
+            events.append(reshape_ingest(event))
+    except Exception as exc:
+        raise command_failed(exc) from None
+    return str(uuid.uuid4()), events
+
+
+def _payload(kind: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    payload = {k: v for k, v in event.items() if k != "type"}
+    status = event.get("status")
+    if kind == "profile.progress" and isinstance(status, Mapping):
+        # The contract's profile.progress fields, next to the native status record.
+        payload.update(
+            resourceId=status.get("databaseId"),
+            status=status.get("status"),
+            jobStatus=dict(status),
+            tablesFound=status.get("tablesTotal", 0),
+            tablesCompleted=status.get("tablesCompleted", 0),
+            columnsProfiled=status.get("columnsProfiled", 0),
+        )
+    return payload
+
+
+def _studio_kind(operation: str, event: Mapping[str, Any]) -> str:
+    table = _INGEST_KINDS if operation == "data.knowledge.ingest" else _PROFILE_KINDS
+    return table.get(str(event.get("type")), "data.event")
+
+
+async def record_job(
+    store: WorkspaceStore, operation: str, run_id: str, events: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Record a finished job's events as a run; return them with the Studio event fields."""
+    thread_id = f"data:{operation}"
+    out: list[dict[str, Any]] = []
+    for seq, event in enumerate(events, start=1):
+        kind = _studio_kind(operation, event)
+        framed = {
+            **event,
+            "schemaVersion": STUDIO_API_VERSION,
+            "workspaceKey": store.workspace_key,
+            "runId": run_id,
+            "threadId": thread_id,
+            "agentId": DATA_AGENT,
+            "seq": seq,
+            "kind": kind,
+            "payload": _payload(kind, event),
+        }
+        native = str(event.get("type", "event"))
+        await store.append_event(
+            run_id=run_id,
+            thread_id=thread_id,
+            seq=seq,
+            kind=native,
+            envelope=framed,
+            raw=dict(event),
+            operation=operation,
+            agent_id=DATA_AGENT,
+        )
+        out.append(framed)
+    return out
+
+
+async def _kv_index(data: WorkspaceData, runtime: Any, index_key: str, prefix: str) -> list[Any]:
+    from flowai_harness.data.knowledge_projection import index_ids
+
+    backends = await data.backends()
+    kv = await data.kv(runtime)
+    tenant = backends.scope.kv_tenant
+    try:
+        ids = index_ids(await kv.get(tenant, index_key))
+        values = [await kv.get(tenant, f"{prefix}{item_id}") for item_id in ids]
+    except Exception as exc:
+        raise command_failed(exc) from None
+    return [value for value in values if isinstance(value, dict)]
+
+
+async def knowledge_documents(data: WorkspaceData, runtime: Any) -> list[dict[str, Any]]:
+    """Ingested documents, newest first, without their bodies (``contentLength`` instead)."""
+    from flowai_harness.data.knowledge_projection import DOCUMENTS_INDEX_KEY
+
+    documents = await _kv_index(data, runtime, DOCUMENTS_INDEX_KEY, "data:document:")
+    listed = []
+    for document in documents:
+        content = document.get("content")
+        summary = {k: v for k, v in document.items() if k != "content"}
+        summary["contentLength"] = len(content) if isinstance(content, str) else 0
+        listed.append(summary)
+    return listed
+
+
+async def knowledge_items(data: WorkspaceData, runtime: Any) -> list[dict[str, Any]]:
+    """Extracted knowledge items, newest first."""
+    from flowai_harness.data.knowledge_projection import KNOWLEDGE_INDEX_KEY
+
+    return await _kv_index(data, runtime, KNOWLEDGE_INDEX_KEY, "data:knowledge:")
+
+
+async def search_catalog(
+    data: WorkspaceData, runtime: Any, query: str, mode: str, limit: int
+) -> dict[str, Any]:
+    """Search the catalog index; ``mode`` picks kinds (``all``, ``tables``, ``columns``,
+    ``terms`` = knowledge and metrics, ``semantic`` = everything)."""
+    from flowai_harness.data.tool_search import search_catalog as run_search
+
+    kinds = {
+        "tables": ["table"],
+        "columns": ["column"],
+        "terms": ["knowledge", "metric"],
+    }.get(mode)
+    backends = await data.backends()
+    if backends.catalog is None or backends.index is None:
+        raise StudioApiError(
+            409,
+            "data.command_failed",
+            "Catalog search needs data_environment.catalog and catalog_search.index_path.",
+        )
+    args: dict[str, Any] = {"query": query, "limit": limit}
+    if kinds is not None:
+        args["kinds"] = kinds
+    started = time.perf_counter()
+    try:
+        await backends.ensure_started(await data.kv(runtime))
+        result = await run_search(backends.catalog, backends.index, backends.scope, args)
+    except Exception as exc:
+        raise command_failed(exc) from None
+    items = result.get("results", [])
+    return {
+        "items": items,
+        "totalCount": len(items),
+        "queryTimeMs": round((time.perf_counter() - started) * 1000),
+        "mode": mode,
+        "raw": result,
+    }
+
+
+async def list_metrics(data: WorkspaceData, query: str | None, limit: int) -> list[dict[str, Any]]:
+    """Metric entries of the catalog, optionally filtered by a case-insensitive substring."""
+    backends = await data.backends()
+    if backends.catalog is None:
+        return []
+    try:
+        entries = await backends.catalog.list_entries(backends.scope, ["metric"], limit=10_000)
+    except Exception as exc:
+        raise command_failed(exc) from None
+    needle = (query or "").strip().lower()
+    metrics = []
+    for entry in entries:
+        text = f"{entry.name} {entry.qualified_name or ''} {entry.content}".lower()
+        if needle and needle not in text:
+            continue
+        metrics.append(entry.to_wire())
+        if len(metrics) >= limit:
+            break
+    return metrics
+
+
+async def execute_catalog_tool(data: WorkspaceData, runtime: Any, name: str, args: Any) -> Any:
+    """Run one catalog tool directly; return its ``ToolOutcome``."""
+    toolkit = await data.toolkit(runtime)
+    handler: Any = toolkit.handlers()[name]
+    # Catalog handlers read the call only to find the runtime's KV store, set on the backends.
+    return await handler(None, args)

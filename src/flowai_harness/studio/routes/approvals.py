@@ -1,0 +1,203 @@
+"""Approvals (studio.md §3.5): the inbox, one approval, and answering it.
+
+Rows are captured from recorded ``approval.required`` events. The store keeps the decision verb
+(``approve`` / ``reject`` / ``revise``) or ``pending`` / ``expired``; responses carry both the
+contract's ``status`` (``pending | approved | rejected | expired``; a revision counts as
+``rejected``) and the verb as ``outcome``. There is no ``.../decision`` route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from fastapi import APIRouter, Depends, Request
+
+from flowai_harness.errors import ApprovalAlreadyResolvedError, ApprovalNotFoundError
+from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.context import Workspace, workspace_scope
+from flowai_harness.studio.events_map import as_mapping
+from flowai_harness.studio.store import utc_now
+
+__all__ = ["approval_summary", "router"]
+
+W = "/api/workspaces/{workspace_key}"
+
+_STATUS: Final = {
+    "pending": "pending",
+    "approve": "approved",
+    "reject": "rejected",
+    "revise": "rejected",
+    "expired": "expired",
+}
+_OUTCOMES: Final = {
+    "approve": "approve",
+    "reject": "reject",
+    "revise": "revise",
+    "approved": "approve",
+    "rejected": "reject",
+}
+
+
+def approval_summary(workspace_key: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """An approval row in the contract's ``ApprovalSummary`` shape (plus the row fields)."""
+    payload = as_mapping(row.get("payload"))
+    stored = str(row.get("status", "pending"))
+    summary: dict[str, Any] = {
+        "workspaceKey": workspace_key,
+        "approvalId": row["approvalId"],
+        "threadId": row.get("threadId", ""),
+        "runId": row.get("runId", ""),
+        "status": _STATUS.get(stored, "pending"),
+        "outcome": stored if stored in ("approve", "reject", "revise") else None,
+        "kind": payload.get("kind") if payload.get("kind") in ("tool", "plan") else "custom",
+        "agentId": payload.get("agentId", ""),
+        "title": payload.get("title", "Approval required"),
+        "payload": dict(payload),
+        "createdAt": row.get("createdAt", utc_now()),
+        "updatedAt": row.get("updatedAt", utc_now()),
+    }
+    return summary
+
+
+def _runtime_pending(workspace: Workspace, known: set[str]) -> list[dict[str, Any]]:
+    """Pending approvals the runtime holds that no Studio run recorded (host-started runs)."""
+    if not workspace.binding.runtime_constructed:
+        return []
+    runtime = workspace.binding.get_runtime()
+    pending = getattr(runtime, "pending_approvals", None)
+    rows: list[dict[str, Any]] = []
+    for request in pending() if callable(pending) else []:
+        if not isinstance(request, Mapping) or request.get("id") in known:
+            continue
+        rows.append(
+            {
+                "approvalId": request["id"],
+                "threadId": request.get("threadId", ""),
+                "runId": "",
+                "status": "pending",
+                "payload": {
+                    "approvalId": request["id"],
+                    "kind": request.get("kind", "custom"),
+                    "title": request.get("target") or "Approval required",
+                    "payload": request.get("payload"),
+                },
+            }
+        )
+    return rows
+
+
+def _invalid(code: str, message: str) -> StudioApiError:
+    return StudioApiError(400, code, message)
+
+
+def _parse_response(body: Any) -> tuple[str, str | None, Any]:
+    if not isinstance(body, Mapping):
+        raise _invalid("approval.invalid_request", "The request body must be a JSON object.")
+    raw = body.get("outcome", body.get("decision"))
+    if not isinstance(raw, str):
+        raise _invalid(
+            "approval.invalid_request",
+            "The request needs `outcome`: approve, reject, revise, approved or rejected.",
+        )
+    outcome = _OUTCOMES.get(raw)
+    if outcome is None:
+        raise _invalid(
+            "approval.invalid_outcome",
+            f"Unknown approval outcome {raw!r}; expected approve, reject, revise, approved "
+            f"or rejected.",
+        )
+    feedback = body.get("feedback", body.get("reason"))
+    if feedback is not None and not isinstance(feedback, str):
+        raise _invalid("approval.invalid_request", "`feedback` must be a string.")
+    partial = body.get("partial")
+    if partial is not None and not isinstance(partial, Mapping):
+        raise _invalid("approval.invalid_request", "`partial` must be an object.")
+    return outcome, feedback, partial
+
+
+def _not_found(workspace: Workspace, approval_id: str) -> StudioApiError:
+    return StudioApiError(
+        404,
+        "approval.not_found",
+        f"Approval `{approval_id}` was not found in workspace `{workspace.key}`.",
+        {"workspaceKey": workspace.key, "approvalId": approval_id},
+    )
+
+
+async def respond(workspace: Workspace, approval_id: str, body: Any) -> dict[str, Any]:
+    """Answer an approval on the runtime, then record the decision."""
+    outcome, feedback, partial = _parse_response(body)
+    row = await workspace.store.get_approval(approval_id)
+    runtime = await workspace.runtime()
+    try:
+        await runtime.respond_to_approval(approval_id, outcome, feedback, partial)
+    except ApprovalAlreadyResolvedError:
+        raise StudioApiError(
+            409,
+            "approval.already_resolved",
+            f"Approval `{approval_id}` was already answered.",
+            {"approvalId": approval_id},
+        ) from None
+    except ApprovalNotFoundError:
+        if row is None:
+            raise _not_found(workspace, approval_id) from None
+        if row["status"] == "pending":
+            # Recorded, but the runtime no longer waits for it (its run ended or the server
+            # restarted with an in-memory store).
+            await workspace.store.set_approval_status(approval_id, "expired")
+        raise StudioApiError(
+            409,
+            "approval.expired",
+            f"Approval `{approval_id}` is no longer waiting for a decision.",
+            {"approvalId": approval_id},
+        ) from None
+    if row is None:
+        await workspace.store.upsert_approval(
+            approval_id, thread_id="", run_id="", status=outcome, payload={}
+        )
+    else:
+        await workspace.store.set_approval_status(approval_id, outcome)
+    updated = await workspace.store.get_approval(approval_id)
+    assert updated is not None
+    return approval_summary(workspace.key, updated)
+
+
+def router() -> APIRouter:
+    """Build the approval routes."""
+    api = APIRouter(tags=["approvals"])
+
+    @api.get(f"{W}/approvals")
+    async def list_approvals(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+        rows = await workspace.store.list_approvals()
+        extra = _runtime_pending(workspace, {row["approvalId"] for row in rows})
+        summaries = [approval_summary(workspace.key, row) for row in [*extra, *rows]]
+        summaries.sort(key=lambda summary: summary["status"] != "pending")
+        return {"workspaceKey": workspace.key, "approvals": summaries}
+
+    @api.get(f"{W}/approvals/{{approval_id}}")
+    async def get_approval(
+        approval_id: str, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        row = await workspace.store.get_approval(approval_id)
+        if row is None:
+            found = _runtime_pending(workspace, set())
+            row = next((r for r in found if r["approvalId"] == approval_id), None)
+        if row is None:
+            raise _not_found(workspace, approval_id)
+        summary = approval_summary(workspace.key, row)
+        return {**summary, "approval": summary}
+
+    @api.post(f"{W}/approvals/{{approval_id}}/respond")
+    async def respond_to_approval(
+        approval_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _invalid(
+                "approval.invalid_request", "The request body must be valid JSON."
+            ) from None
+        return await respond(workspace, approval_id, body)
+
+    return api

@@ -1,0 +1,123 @@
+"""Discovery and inspection routes (studio.md §3.2): status, workspaces, runtime, capabilities,
+agents, eval modes and toolkits, with the default-workspace aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from flowai_harness._version import installed_version
+from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.apps import STUDIO_API_VERSION
+from flowai_harness.studio.context import (
+    IMPLEMENTATION_NAME,
+    StudioContext,
+    Workspace,
+    default_workspace_scope,
+    studio_context,
+    workspace_scope,
+)
+from flowai_harness.studio.inspection import (
+    agent_summary,
+    capabilities,
+    eval_modes,
+    runtime_summary,
+    toolkit_summaries,
+)
+
+__all__ = ["router"]
+
+W = "/api/workspaces/{workspace_key}"
+
+
+def status_body() -> dict[str, Any]:
+    """The body of ``GET /api/status``."""
+    return {
+        "studioApiVersion": STUDIO_API_VERSION,
+        "supportedVersions": [STUDIO_API_VERSION],
+        "status": "ready",
+        "implementation": {
+            "name": IMPLEMENTATION_NAME,
+            "version": installed_version(),
+            "mode": "local",
+        },
+    }
+
+
+def _agents(workspace: Workspace) -> dict[str, Any]:
+    spec = workspace.binding.runtime_spec
+    return {"workspaceKey": workspace.key, "agents": [agent_summary(a) for a in spec.agents]}
+
+
+def router() -> APIRouter:
+    """Build the discovery routes."""
+    api = APIRouter(tags=["discovery"])
+
+    @api.get("/api/status")
+    async def get_status() -> dict[str, Any]:
+        return status_body()
+
+    @api.get("/api/workspaces")
+    async def list_workspaces(
+        context: StudioContext = Depends(studio_context),
+    ) -> dict[str, Any]:
+        return context.app.workspaces_response()
+
+    @api.get(W)
+    async def get_workspace(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+        return workspace.binding.workspace_summary()
+
+    @api.get(f"{W}/runtime")
+    async def get_runtime(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+        return runtime_summary(workspace.key, workspace.binding.runtime_spec)
+
+    @api.get("/api/runtime")
+    async def get_default_runtime(
+        workspace: Workspace = Depends(default_workspace_scope),
+    ) -> dict[str, Any]:
+        return runtime_summary(workspace.key, workspace.binding.runtime_spec)
+
+    @api.get(f"{W}/capabilities")
+    async def list_capabilities(
+        workspace: Workspace = Depends(workspace_scope),
+    ) -> dict[str, Any]:
+        return {"workspaceKey": workspace.key, "capabilities": capabilities(workspace.binding)}
+
+    @api.get(f"{W}/agents")
+    async def list_agents(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+        return _agents(workspace)
+
+    @api.get("/api/agents")
+    async def list_default_agents(
+        workspace: Workspace = Depends(default_workspace_scope),
+    ) -> dict[str, Any]:
+        return _agents(workspace)
+
+    @api.get(f"{W}/agents/{{agent_id}}")
+    async def get_agent(
+        agent_id: str, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        for agent in workspace.binding.runtime_spec.agents:
+            if agent.name == agent_id:
+                return {"workspaceKey": workspace.key, **agent_summary(agent)}
+        raise StudioApiError(
+            404,
+            "agent.not_found",
+            f"Agent `{agent_id}` was not found in workspace `{workspace.key}`.",
+            {"workspaceKey": workspace.key, "agentId": agent_id},
+        )
+
+    @api.get(f"{W}/eval-capabilities")
+    async def list_eval_modes(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+        return {"workspaceKey": workspace.key, "modes": eval_modes(workspace.binding.runtime_spec)}
+
+    @api.get(f"{W}/toolkits")
+    async def list_toolkits(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+        binding = workspace.binding
+        toolkits = toolkit_summaries(
+            binding.runtime_spec, has_data=binding.data_environment is not None
+        )
+        return {"workspaceKey": workspace.key, "toolkits": toolkits}
+
+    return api

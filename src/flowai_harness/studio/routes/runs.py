@@ -1,0 +1,151 @@
+"""Runs, run events, run replay and traces (studio.md §3.4)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.context import Workspace, workspace_scope
+from flowai_harness.studio.live_runs import Frame, LiveRun, Subscription
+from flowai_harness.studio.sse import sse_response
+
+__all__ = ["router"]
+
+W = "/api/workspaces/{workspace_key}"
+
+
+def _run_not_found(workspace: Workspace, run_id: str) -> StudioApiError:
+    return StudioApiError(
+        404,
+        "run.not_found",
+        f"Run `{run_id}` was not found in workspace `{workspace.key}`.",
+        {"workspaceKey": workspace.key, "runId": run_id},
+    )
+
+
+def _since(last_event_id: str | None, since_seq: int | None) -> int:
+    if since_seq is not None:
+        return max(0, since_seq)
+    if last_event_id is None or not last_event_id.strip():
+        return 0
+    try:
+        return max(0, int(last_event_id.strip()))
+    except ValueError:
+        raise StudioApiError(
+            400,
+            "run.invalid_last_event_id",
+            f"Last-Event-ID must be an event seq number, got {last_event_id!r}.",
+        ) from None
+
+
+async def _replay(
+    workspace: Workspace,
+    run_id: str,
+    since: int,
+    live: LiveRun | None,
+    subscription: Subscription | None,
+) -> AsyncIterator[Frame]:
+    try:
+        last = since
+        for event in await workspace.store.list_events(run_id, since, sent_only=True):
+            last = event["seq"]
+            yield Frame(event["kind"], event["event"], event["seq"])
+        if subscription is not None:
+            async for frame in subscription:
+                if frame.id is None or frame.id > last:
+                    last = frame.id if frame.id is not None else last
+                    yield frame
+            if subscription.lagged and live is not None:
+                # Fell behind the live feed: send what was missed from the record, then stop;
+                # the client reconnects with Last-Event-ID for the rest.
+                for event in await workspace.store.list_events(run_id, last, sent_only=True):
+                    yield Frame(event["kind"], event["event"], event["seq"])
+    finally:
+        if subscription is not None:
+            subscription.close()
+
+
+def router() -> APIRouter:
+    """Build the run and trace routes."""
+    api = APIRouter(tags=["runs"])
+
+    @api.get(f"{W}/runs")
+    async def list_runs(
+        workspace: Workspace = Depends(workspace_scope),
+        limit: int | None = Query(None, ge=1, le=10_000),
+    ) -> dict[str, Any]:
+        return {"workspaceKey": workspace.key, "runs": await workspace.store.list_runs(limit)}
+
+    @api.get(f"{W}/runs/{{run_id}}")
+    async def get_run(
+        run_id: str, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        run = await workspace.store.get_run(run_id)
+        if run is None:
+            raise _run_not_found(workspace, run_id)
+        # The run row at the top level (contract RunSummary) and wrapped (reference server).
+        return {**run, "workspaceKey": workspace.key, "run": run}
+
+    @api.get(f"{W}/runs/{{run_id}}/events")
+    async def list_run_events(
+        run_id: str,
+        workspace: Workspace = Depends(workspace_scope),
+        since_seq: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        if await workspace.store.get_run(run_id) is None:
+            raise _run_not_found(workspace, run_id)
+        events = await workspace.store.list_events(run_id, since_seq)
+        return {"workspaceKey": workspace.key, "runId": run_id, "events": events}
+
+    @api.get(f"{W}/runs/{{run_id}}/stream")
+    async def stream_run(
+        run_id: str,
+        workspace: Workspace = Depends(workspace_scope),
+        last_event_id: str | None = Header(None),
+        since_seq: int | None = Query(None, ge=0),
+    ) -> Any:
+        since = _since(last_event_id, since_seq)
+        live = workspace.runs.get(workspace.key, run_id)
+        subscription = None
+        if live is not None and not live.done.is_set():
+            subscription = live.subscribe(lossless=False)
+        elif await workspace.store.get_run(run_id) is None:
+            raise _run_not_found(workspace, run_id)
+        return sse_response(_replay(workspace, run_id, since, live, subscription))
+
+    @api.get(f"{W}/traces")
+    async def list_traces(
+        workspace: Workspace = Depends(workspace_scope),
+        eval_run_id: str | None = Query(None, alias="evalRunId"),
+        test_case_id: str | None = Query(None, alias="testCaseId"),
+        thread_id: str | None = Query(None, alias="threadId"),
+    ) -> dict[str, Any]:
+        traces = await workspace.store.list_traces(
+            eval_run_id=eval_run_id, test_case_id=test_case_id, thread_id=thread_id
+        )
+        return {"workspaceKey": workspace.key, "traces": traces}
+
+    @api.get(f"{W}/traces/{{trace_id}}")
+    async def get_trace(
+        trace_id: str, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        row = await workspace.store.get_trace(trace_id)
+        if row is None and workspace.binding.runtime_constructed:
+            runtime = workspace.binding.get_runtime()
+            get = getattr(runtime, "get_trace", None)
+            found = get(trace_id) if callable(get) else None
+            if isinstance(found, dict):
+                row = await workspace.store.put_trace(found)
+        if row is None:
+            raise StudioApiError(
+                404,
+                "trace.not_found",
+                f"Trace `{trace_id}` was not found in workspace `{workspace.key}`.",
+                {"workspaceKey": workspace.key, "traceId": trace_id},
+            )
+        return {"workspaceKey": workspace.key, "trace": row}
+
+    return api

@@ -1,0 +1,209 @@
+"""Test cases (studio.md §3.6): CRUD, offline validation, the tool palette, drafts from chat.
+
+A test is an ``EvalTestCase`` wire object stored verbatim; rows are
+``{id, testCase, createdAt, updatedAt}`` and also carry the contract's ``TestCaseSummary``
+fields (``testId``, ``name`` = the id, ``status`` = ``ready``, ``tags``). Creating answers 201,
+replacing an existing id through ``POST`` answers 200.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from flowai_harness.errors import HarnessError
+from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.context import Workspace, mint_id, workspace_scope
+from flowai_harness.studio.events_map import as_mapping
+from flowai_harness.studio.inspection import tool_inventory
+from flowai_harness.studio.transcripts import draft_test_case, thread_trace
+
+__all__ = ["router", "test_view"]
+
+W = "/api/workspaces/{workspace_key}"
+
+
+def test_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored test row with the contract's ``TestCaseSummary`` fields added."""
+    case = as_mapping(row.get("testCase"))
+    return {
+        **row,
+        "testId": row["id"],
+        "name": row["id"],
+        "status": "ready",
+        "tags": list(case.get("tags") or []),
+    }
+
+
+def _validation_message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "test case"
+        return f"Invalid test case: {where}: {first.get('msg', '')}"
+    return f"Invalid test case: {exc}"
+
+
+def _check_test(body: Any, *, default_id: str | None) -> dict[str, Any]:
+    from flowai_harness.specs.eval_cases import EvalTestCase
+
+    if not isinstance(body, Mapping):
+        raise StudioApiError(400, "test.invalid", "A test case must be a JSON object.")
+    data = dict(body)
+    if data.get("id") in (None, "") and default_id is not None:
+        data["id"] = default_id
+    try:
+        return EvalTestCase.model_validate(data).to_wire()
+    except (ValidationError, ValueError, TypeError) as exc:
+        raise StudioApiError(400, "test.invalid", _validation_message(exc)) from None
+
+
+async def _json(request: Request, code: str) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise StudioApiError(400, code, "The request body must be valid JSON.") from None
+
+
+async def _existing(workspace: Workspace, test_id: str) -> dict[str, Any]:
+    row = await workspace.store.get_test(test_id)
+    if row is None:
+        raise StudioApiError(
+            404,
+            "test.not_found",
+            f"Test `{test_id}` was not found in workspace `{workspace.key}`.",
+            {"workspaceKey": workspace.key, "testId": test_id},
+        )
+    return row
+
+
+def _saved(workspace: Workspace, row: dict[str, Any], created: bool) -> JSONResponse:
+    view = test_view(row)
+    body = {"workspaceKey": workspace.key, **view, "test": view}
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+def _score(case: Mapping[str, Any], body: Any) -> dict[str, Any]:
+    from flowai_harness.evals.scoring import score_sample
+
+    if body is None:
+        body = {}
+    if not isinstance(body, Mapping):
+        raise StudioApiError(400, "test.invalid_sample", "The request body must be an object.")
+    sample = body.get("sample") or {}
+    try:
+        scored = score_sample(
+            dict(case),
+            sample,
+            mode=body.get("mode"),
+            scorer_preset=body.get("scorerPreset", body.get("scorer_preset")),
+        )
+    except (ValidationError, HarnessError, ValueError, TypeError) as exc:
+        message = _validation_message(exc).replace("Invalid test case", "Cannot score")
+        raise StudioApiError(400, "test.invalid_sample", message) from None
+    return scored.to_wire()
+
+
+def router() -> APIRouter:
+    """Build the test routes."""
+    api = APIRouter(tags=["tests"])
+
+    @api.get(f"{W}/tests")
+    async def list_tests(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+        rows = await workspace.store.list_tests()
+        return {"workspaceKey": workspace.key, "tests": [test_view(row) for row in rows]}
+
+    @api.post(f"{W}/tests")
+    async def create_test(
+        request: Request, workspace: Workspace = Depends(workspace_scope)
+    ) -> JSONResponse:
+        case = _check_test(await _json(request, "test.invalid"), default_id=mint_id("tc-", 8))
+        row, created = await workspace.store.put_test(case["id"], case)
+        return _saved(workspace, row, created)
+
+    @api.get(f"{W}/tests/tools")
+    async def list_test_tools(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+        tools = tool_inventory(workspace.binding.runtime_spec)
+        return {
+            "workspaceKey": workspace.key,
+            "tools": [{"name": tool.name, "agents": list(tool.agents)} for tool in tools],
+        }
+
+    @api.post(f"{W}/tests/from-chat")
+    async def draft_from_chat(
+        request: Request, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        body = await _json(request, "test.invalid")
+        if not isinstance(body, Mapping) or not isinstance(body.get("threadId"), str):
+            raise StudioApiError(400, "test.invalid", "The request needs a `threadId` string.")
+        thread_id = body["threadId"]
+        if await workspace.store.get_thread(thread_id) is None:
+            raise StudioApiError(
+                404,
+                "thread.not_found",
+                f"Thread `{thread_id}` was not found in workspace `{workspace.key}`.",
+                {"workspaceKey": workspace.key, "threadId": thread_id},
+            )
+        input_text = body.get("input") if isinstance(body.get("input"), str) else None
+        given_id = body.get("id")
+        test_id = given_id if isinstance(given_id, str) and given_id else mint_id("tc-", 8)
+        try:
+            case = await draft_test_case(
+                workspace, thread_id, input_text=input_text, test_id=test_id
+            )
+        except (ValidationError, ValueError) as exc:
+            raise StudioApiError(400, "test.invalid", _validation_message(exc)) from None
+        return {"workspaceKey": workspace.key, "test": case}
+
+    @api.get(f"{W}/tests/builder/threads/{{thread_id}}/trace")
+    async def builder_trace(
+        thread_id: str, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        trace = await thread_trace(workspace, thread_id)
+        return {"workspaceKey": workspace.key, "threadId": thread_id, "trace": trace}
+
+    @api.get(f"{W}/tests/{{test_id}}")
+    async def get_test(
+        test_id: str, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        view = test_view(await _existing(workspace, test_id))
+        return {"workspaceKey": workspace.key, **view, "test": view}
+
+    @api.put(f"{W}/tests/{{test_id}}")
+    async def replace_test(
+        test_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
+    ) -> JSONResponse:
+        body = await _json(request, "test.invalid")
+        if isinstance(body, Mapping) and body.get("id") not in (None, "", test_id):
+            raise StudioApiError(
+                400,
+                "test.id_mismatch",
+                f"The body's id {body.get('id')!r} does not match the path's {test_id!r}.",
+                {"testId": test_id},
+            )
+        case = _check_test(body, default_id=test_id)
+        row, created = await workspace.store.put_test(test_id, case)
+        return _saved(workspace, row, created)
+
+    @api.delete(f"{W}/tests/{{test_id}}")
+    async def delete_test(
+        test_id: str, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        await _existing(workspace, test_id)
+        await workspace.store.delete_test(test_id)
+        return {"workspaceKey": workspace.key, "testId": test_id, "deleted": True}
+
+    @api.post(f"{W}/tests/{{test_id}}/validate")
+    async def validate_test(
+        test_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
+    ) -> dict[str, Any]:
+        row = await _existing(workspace, test_id)
+        raw = await request.body()
+        body = None if not raw.strip() else await _json(request, "test.invalid_sample")
+        scored = _score(row["testCase"], body)
+        return {"workspaceKey": workspace.key, "testId": test_id, "scored": scored}
+
+    return api
