@@ -137,19 +137,22 @@ class ApprovalBroker:
         self._resolved: set[str] = set()
 
     def register(
-        self, request_fields: dict[str, Any]
+        self, request_fields: dict[str, Any], approval_id: str | None = None
     ) -> tuple[ApprovalRequest, asyncio.Future[Decision]]:
-        """Register a new pending approval (fresh UUID id) and return it with its future.
+        """Register a pending approval and return it with the future its gate awaits.
 
         Args:
             request_fields: The :class:`~flowai_harness.events.ApprovalRequest` fields other
                 than ``id``.
+            approval_id: The id of an approval a resumed run waits for again; a fresh UUID
+                when ``None``.
 
         Returns:
             The request (to emit as ``approval-required``) and the future the gate awaits.
         """
         loop = asyncio.get_running_loop()
-        request = ApprovalRequest(id=str(uuid.uuid4()), **request_fields)
+        request = ApprovalRequest(id=approval_id or str(uuid.uuid4()), **request_fields)
+        self._resolved.discard(request.id)
         future: asyncio.Future[Decision] = loop.create_future()
         self._pending[request.id] = _Pending(request, future, loop)
         return request, future
@@ -158,6 +161,11 @@ class ApprovalBroker:
         """Drop a pending approval that can no longer be answered (cancelled run, closed sink)."""
         if self._pending.pop(approval_id, None) is not None:
             self._resolved.add(approval_id)
+
+    def release(self, approval_id: str) -> None:
+        """Drop the local waiter of an approval that stays pending elsewhere (a suspended run's
+        approval lives on in the durable store, where another process may answer it)."""
+        self._pending.pop(approval_id, None)
 
     def pending(self, tenant: str | None = None) -> list[ApprovalRequest]:
         """Return the approvals waiting for a decision (optionally of one tenant)."""

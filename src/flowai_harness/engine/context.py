@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -14,6 +14,7 @@ from flowai_harness.events import RuntimeEvent
 if TYPE_CHECKING:
     from flowai_harness.engine.approvals import ApprovalBroker
     from flowai_harness.engine.compiled import CompiledAgent, CompiledRuntime
+    from flowai_harness.engine.journal import InvocationJournal, RunJournal
     from flowai_harness.engine.references import ReferenceRegistry
 
 __all__ = ["AgentScope", "EventSink", "ReferenceClient", "RunContext", "ToolCall", "ToolContext"]
@@ -29,9 +30,24 @@ class EventSink:
     code (tool arguments and results, plans), so neither side can change what the other saw.
     A lean hand-written channel rather than ``asyncio.Queue``: one reader, one writer, and this
     sits on the hot path of every event.
+
+    ``tap`` (set by a durable run's recorder) sees every numbered event dict before it is
+    queued and returns whether to deliver it: a resumed run does not deliver again what the
+    first stream already delivered. ``suspended`` marks a sink whose consumer dropped the stream
+    without cancelling it: a durable run then stays resumable instead of being cancelled.
     """
 
-    __slots__ = ("_capacity", "_ended", "_getter", "_items", "_putters", "closed", "sequence")
+    __slots__ = (
+        "_capacity",
+        "_ended",
+        "_getter",
+        "_items",
+        "_putters",
+        "closed",
+        "sequence",
+        "suspended",
+        "tap",
+    )
 
     def __init__(self, capacity: int) -> None:
         self._capacity = max(1, capacity)
@@ -41,6 +57,8 @@ class EventSink:
         self._ended = False
         self.sequence = 0
         self.closed = False
+        self.suspended = False
+        self.tap: Callable[[dict[str, Any]], bool] | None = None
 
     async def emit(self, event: RuntimeEvent) -> None:
         """Queue ``event``, waiting while the consumer is behind.
@@ -52,6 +70,9 @@ class EventSink:
             raise ConnectionError("event sink closed")
         self.sequence += 1
         wire = event.to_dict(self.sequence)
+        tap = self.tap
+        if tap is not None and not tap(wire):
+            return
         while len(self._items) >= self._capacity:
             waiter = asyncio.get_running_loop().create_future()
             self._putters.append(waiter)
@@ -91,8 +112,13 @@ class EventSink:
         self._ended = True
         self._wake_all()
 
-    def abandon(self) -> None:
-        """Drop unread events and end now (the consumer cancelled or went away)."""
+    def abandon(self, *, suspend: bool = False) -> None:
+        """Drop unread events and end now (the consumer cancelled or went away).
+
+        Args:
+            suspend: The consumer dropped the stream without cancelling it (see ``suspended``).
+        """
+        self.suspended = suspend
         self._items.clear()
         self.end()
 
@@ -128,6 +154,10 @@ class RunContext:
     cancelled: bool = False
     #: "interactive" waits for the host; "bypass" skips gates (evals); "refuse" fails them (MCP)
     approval_mode: Literal["interactive", "bypass", "refuse"] = "interactive"
+    #: the run's id (``None`` outside a run, e.g. direct MCP tool calls)
+    run_id: str | None = None
+    #: the journal of a durable run (``None`` with the in-memory store)
+    journal: RunJournal | None = None
 
     @property
     def tenant(self) -> str:
@@ -147,6 +177,8 @@ class AgentScope:
     agent: CompiledAgent
     thread_id: str
     stats: RunStats = field(default_factory=RunStats)
+    #: this invocation's journal (durable runs only)
+    journal: InvocationJournal | None = None
 
 
 @dataclass(slots=True)

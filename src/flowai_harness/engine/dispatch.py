@@ -3,6 +3,10 @@
 Every tool call of every agent goes through :func:`dispatch_tool`, which emits exactly one
 ``tool-invocation`` call event and one result event with the same id. Nothing a tool does can
 raise into the run: failures become error results the model can read and correct.
+
+In a durable run the invocation's journal sees every call: a journaled outcome is returned
+without running anything (the call was made before the run stopped), a new outcome is journaled,
+and a Python tool's start is written to the store before its handler runs.
 """
 
 from __future__ import annotations
@@ -73,7 +77,15 @@ async def dispatch_tool(scope: AgentScope, call_id: str, name: str, args: Any) -
     run = scope.run
     await run.sink.emit(ToolInvocationCall(call_id, name, args))
     started = time.perf_counter()
-    outcome = await _run_checked(scope, call_id, name, args)
+    journal = scope.journal
+    replayed = None if journal is None else journal.replay_call(name, run.sink.sequence)
+    if replayed is not None:
+        outcome, delivered = replayed
+        run.sink.sequence += delivered  # what its dispatch emitted was delivered before the stop
+    else:
+        outcome = await _run_checked(scope, call_id, name, args)
+        if journal is not None:
+            await journal.record_outcome(outcome, run.sink.sequence)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     scope.stats.tool_time_ms += elapsed_ms
     scope.stats.timings.append(
@@ -107,16 +119,18 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
         return error_outcome(f"{prefix}: {'; '.join(problems)}")
     if run.cancelled:
         return error_outcome("Cancelled")
-    if (
-        run.approval_mode != "bypass"
-        and tool.approval_rule.get("kind") != "never"
-        and approval_required(
-            tool.approval_rule,
-            run.runtime.predicates,
-            kind="tool",
-            target=name,
-            args=args,
-            tenant=run.tenant,
+    if run.approval_mode != "bypass" and (
+        (scope.journal is not None and scope.journal.has_gate("tool"))
+        or (
+            tool.approval_rule.get("kind") != "never"
+            and approval_required(
+                tool.approval_rule,
+                run.runtime.predicates,
+                kind="tool",
+                target=name,
+                args=args,
+                tenant=run.tenant,
+            )
         )
     ):
         if run.approval_mode == "refuse":
@@ -149,6 +163,8 @@ async def _run_python_tool(
     ctx = ToolContext(call_id, run.runtime.services, ReferenceClient(run.references, run.tenant))
     # The handler gets its own copy: the model's arguments also go to events and memory.
     args = json_copy(args)
+    if scope.journal is not None:
+        await scope.journal.record_start(run.sink.sequence)
     try:
         if is_async:
             value = await handler(args, ctx)

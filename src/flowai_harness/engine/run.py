@@ -2,6 +2,10 @@
 
 The turn loop is a small driver over typed outcomes: each model turn ends as
 :class:`NextTurn` (tools ran; ask the model again), :class:`FinalAnswer` or :class:`Failed`.
+
+In a durable run each invocation has a journal (:mod:`flowai_harness.engine.journal`): its model
+client is wrapped to record (or, on resume, replay) every turn, and each tool call is announced
+to the journal before it is dispatched.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from flowai_harness.engine.context import AgentScope, RunContext
 from flowai_harness.engine.dispatch import dispatch_tool
+from flowai_harness.engine.journal import ROOT_INVOCATION
 from flowai_harness.engine.memory import append_turn, load_history
 from flowai_harness.events import (
     CostSummary,
@@ -95,8 +100,18 @@ async def invoke_agent(
     *,
     thread_id: str,
     invocation_id: str | None = None,
+    journal_key: str = ROOT_INVOCATION,
 ) -> InvocationResult:
     """Run one framed agent invocation and return its answer.
+
+    Args:
+        run: The request the invocation belongs to.
+        agent_name: The agent to run.
+        prompt: Its user message (blank becomes ``"Hello"``).
+        thread_id: The thread its memory lives on.
+        invocation_id: The ``toolInvocationId`` of its ``tool-agent`` events
+            (``inv-<uuid4>`` when ``None``).
+        journal_key: Its position in the run's journal (durable runs).
 
     Raises:
         AgentFailed: the invocation failed; its ``error`` event has been emitted.
@@ -107,7 +122,8 @@ async def invoke_agent(
     kv = run.runtime.kv
     history = await load_history(kv, run.tenant, thread_id, agent.name) if agent.stateful else []
     prompt = prompt if prompt.strip() else "Hello"
-    scope = AgentScope(run, agent, thread_id)
+    journal = run.journal.invocation(journal_key) if run.journal is not None else None
+    scope = AgentScope(run, agent, thread_id, journal=journal)
     request = ModelRequest(
         agent=agent.name, model=agent.model, provider=agent.provider,
         system_prompt=agent.system_prompt, prompt=prompt, history=history,
@@ -125,9 +141,11 @@ async def invoke_agent(
         await run.emit(outcome.latency)
     await run.emit(Finish(outcome.reason, outcome.usage))
     response = "".join(transcript.text)
-    if agent.stateful:
+    if agent.stateful and not (journal is not None and journal.memory_appended):
         await append_turn(kv, run.tenant, thread_id, agent.name, prompt, response,
                           transcript.interactions)
+        if journal is not None:
+            await journal.record_memory()
     await run.emit(ToolAgent(agent.name, inv_id, "result"))
     return InvocationResult(agent.name, inv_id, response, outcome.usage, agent.model)
 
@@ -158,10 +176,12 @@ async def _turn(scope: AgentScope, request: ModelRequest,
                 transcript: _Transcript) -> NextTurn | FinalAnswer | Failed:
     """Stream one model turn, dispatching each tool call as soon as it is complete."""
     run = scope.run
+    journal = scope.journal
     interactions: list[ToolInteraction] = []
     turn_text: list[str] = []
     latency: LatencySummary | None = None
-    stream = scope.agent.client.stream_turn(request)
+    client = scope.agent.client if journal is None else journal.client(scope.agent.client)
+    stream = client.stream_turn(request)
     try:
         while True:
             try:
@@ -176,6 +196,8 @@ async def _turn(scope: AgentScope, request: ModelRequest,
                 transcript.text.append(part.text)
                 await run.sink.emit(Text(part.text))
             elif isinstance(part, ModelToolCall):
+                if journal is not None:
+                    journal.begin_call(request.turn, len(interactions))
                 outcome = await dispatch_tool(scope, part.id, part.name, part.args)
                 request.tool_results[part.id] = outcome
                 interaction = ToolInteraction(part.id, part.name, part.args, outcome.content,

@@ -1,4 +1,12 @@
-"""The ``Runtime`` handle: start runs, answer approvals, work with references."""
+"""The ``Runtime`` handle: start and resume runs, answer approvals, work with references.
+
+Every run has a run id (``stream.run_id``) and a record (:mod:`flowai_harness.engine.runlog`).
+With a durable key-value store (SQLite, Postgres, Redis) the record, the event log and the
+journal live in the store, pending approvals can be answered from any process, and a run that
+stopped (its process died, or its stream was dropped) can be resumed from any process with
+``resume_run(run_id)`` or ``query(prompt, thread_id, resume=run_id)``
+(:mod:`flowai_harness.engine.journal` says how).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,30 @@ from typing import Any, Literal
 from flowai_harness.engine.approvals import OUTCOMES, ApprovalBroker, Decision
 from flowai_harness.engine.compiled import CompiledRuntime
 from flowai_harness.engine.context import EventSink, RunContext
+from flowai_harness.engine.gates import list_pending_in_store, record_decision_in_store
+from flowai_harness.engine.journal import RunJournal
 from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.engine.references import ReferenceRegistry
 from flowai_harness.engine.run import AgentFailed, invoke_agent
+from flowai_harness.engine.runlog import (
+    FINAL_STATUSES,
+    MemoryRunBook,
+    RunBook,
+    RunRecord,
+    RunRecorder,
+    RunStatus,
+    StoredRun,
+    StoreRunBook,
+    new_run_id,
+    store_is_durable,
+)
 from flowai_harness.engine.stream import RuntimeEventStream
-from flowai_harness.errors import ApprovalError
+from flowai_harness.errors import (
+    ApprovalError,
+    ApprovalNotFoundError,
+    SpecTypeError,
+    SpecValueError,
+)
 from flowai_harness.events import ApprovalRequest, ErrorEvent
 
 __all__ = ["Runtime"]
@@ -29,13 +56,37 @@ class Runtime:
     serialized, so no turn of conversation memory is lost.
     """
 
-    def __init__(self, compiled: CompiledRuntime, *, stream_capacity: int = 256) -> None:
+    def __init__(
+        self,
+        compiled: CompiledRuntime,
+        *,
+        stream_capacity: int = 256,
+        durable_runs: bool | None = None,
+        approval_poll_secs: float = 1.0,
+    ) -> None:
+        """Build the handle over a compiled runtime (``create_runtime`` does this).
+
+        Args:
+            compiled: The checked configuration.
+            stream_capacity: Events buffered per stream before the run waits for its consumer.
+            durable_runs: Journal runs in the key-value store so they can be resumed; ``None``
+                decides from the store (durable for SQLite, Postgres and Redis).
+            approval_poll_secs: How often a gate of a durable run looks in the store for a
+                decision made by another process (at first; it backs off to 8 times that).
+        """
         self._compiled = compiled
         self._approvals = ApprovalBroker()
         self._references = ReferenceRegistry(compiled.references, compiled.kv)
         self._thread_locks = KeyedLocks()
         self._plan_locks = KeyedLocks()
         self._stream_capacity = stream_capacity
+        if durable_runs is None:
+            durable_runs = store_is_durable(compiled.kv, compiled.data_environment)
+        self._runs: RunBook = (
+            StoreRunBook(compiled.kv, compiled.resource_id) if durable_runs else MemoryRunBook()
+        )
+        self._active_runs: set[str] = set()
+        self._approval_poll_secs = approval_poll_secs
 
     @property
     def resource_id(self) -> str:
@@ -47,13 +98,24 @@ class Runtime:
         """The names of the registered agents, in declaration order."""
         return list(self._compiled.agents)
 
+    @property
+    def durable_runs(self) -> bool:
+        """Whether runs are journaled in a durable store (and so can be resumed)."""
+        return self._runs.durable
+
     # ------------------------------------------------------------------ runs
 
     def query(self, prompt: str, thread_id: str, resume: str | None = None) -> RuntimeEventStream:
         """Start a request at the coordinator; iterate the returned stream to run it.
 
-        ``resume`` is accepted for compatibility and has no effect: approvals resume in-stream.
+        Args:
+            prompt: The user message.
+            thread_id: The conversation thread.
+            resume: The id of a stopped run to resume instead (see :meth:`resume_run`); its
+                ``thread_id`` must match, and ``prompt`` must be the run's prompt or empty.
         """
+        if resume is not None:
+            return self._resume_stream(resume, thread_id=thread_id, prompt=prompt)
         coordinator = self._compiled.coordinator
         if coordinator is None:
             return self._error_stream("no coordinator agent registered in the spec")
@@ -70,6 +132,23 @@ class Runtime:
             return self._error_stream(f"agent '{specialist}' is not a specialist")
         return self._stream(specialist, prompt, thread_id or f"specialist-{uuid.uuid4()}")
 
+    def resume_run(self, run_id: str) -> RuntimeEventStream:
+        """Resume a durable run that stopped (its process died, or its stream was dropped).
+
+        The run is re-driven from its journal: model turns and tool results it had are replayed,
+        not redone (no tool runs twice, no plan is dispatched twice), and it goes on live from
+        where it stopped. A gate it was waiting at applies the decision recorded meanwhile
+        (``respond_to_approval`` from any process), or waits again. The stream carries only the
+        events the first stream had not logged, numbered after them; a gate that waits again
+        shows its ``approval-required`` again with its original sequence number. Problems
+        (unknown run, a run that ended, a store that is not durable) arrive as one ``error``
+        event.
+
+        Resuming a run that is still running in another process is not detected: run one
+        process per run.
+        """
+        return self._resume_stream(run_id, thread_id=None, prompt=None)
+
     def _stream(
         self,
         agent: str,
@@ -79,31 +158,144 @@ class Runtime:
         invocation_id: str | None = None,
         approval_mode: ApprovalMode = "interactive",
     ) -> RuntimeEventStream:
-        async def body(sink: EventSink) -> None:
-            run = RunContext(
-                self._compiled,
-                sink,
-                thread_id,
-                self._approvals,
-                self._references,
-                self._plan_locks,
-                approval_mode=approval_mode,
-            )
-            async with self._thread_locks.hold(thread_id):
-                try:
-                    await invoke_agent(
-                        run, agent, prompt, thread_id=thread_id, invocation_id=invocation_id
-                    )
-                except AgentFailed as exc:
-                    await sink.emit(ErrorEvent(f"agent failed: {exc}"))
-                except (asyncio.CancelledError, ConnectionError):
-                    raise
-                except Exception as exc:  # an engine defect still ends the stream cleanly
-                    await sink.emit(
-                        ErrorEvent(f"internal error: {type(exc).__name__}: {exc}", code="internal")
-                    )
+        record = RunRecord(
+            new_run_id(), agent, thread_id, prompt, invocation_id or f"inv-{uuid.uuid4()}"
+        )
+        # Only interactive runs are recorded: eval samples and MCP calls are not resumable.
+        recorded = approval_mode == "interactive"
 
-        return RuntimeEventStream(body, self._compiled.event_hooks, capacity=self._stream_capacity)
+        async def body(sink: EventSink) -> None:
+            recorder = self._runs.open(record) if recorded else None
+            async with self._thread_locks.hold(thread_id):
+                await self._drive(sink, record, recorder, None, approval_mode)
+
+        return RuntimeEventStream(
+            body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=record.run_id
+        )
+
+    def _resume_stream(
+        self, run_id: Any, *, thread_id: str | None, prompt: str | None
+    ) -> RuntimeEventStream:
+        if not isinstance(run_id, str) or not run_id.strip():
+            return self._error_stream(
+                f"resume must be the id of a run (a non-empty string); got {run_id!r}"
+            )
+
+        async def body(sink: EventSink) -> None:
+            if run_id in self._active_runs:
+                await sink.emit(ErrorEvent(f"run {run_id} is already running in this process"))
+                return
+            try:
+                known = await self._runs.get(run_id)
+            except Exception as exc:  # the store is down: say so, like any resume problem
+                await sink.emit(ErrorEvent(_unreadable(run_id, exc)))
+                return
+            thread = thread_id if known is None else known.thread_id
+            async with self._thread_locks.hold(thread or run_id):
+                try:
+                    stored = await self._runs.load(run_id)
+                except Exception as exc:
+                    await sink.emit(ErrorEvent(_unreadable(run_id, exc)))
+                    return
+                problem = self._resume_problem(run_id, stored, thread_id, prompt)
+                if problem is not None or stored is None:
+                    await sink.emit(ErrorEvent(problem or f"run not found: {run_id}"))
+                    return
+                record = stored.record
+                record.status = "running"
+                record.resume_count += 1
+                record.last_sequence = stored.last_sequence
+                recorder = self._runs.open(record, stored)
+                await self._drive(sink, record, recorder, stored, "interactive")
+
+        return RuntimeEventStream(
+            body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=run_id
+        )
+
+    def _resume_problem(
+        self, run_id: str, stored: StoredRun | None, thread_id: str | None, prompt: str | None
+    ) -> str | None:
+        if stored is None:
+            return f"run not found: {run_id}"
+        record = stored.record
+        if not self._runs.durable or not record.durable:
+            return (
+                f"run {run_id} cannot be resumed: runs are journaled only with a durable "
+                f"key-value store (data_environment.kv of kind sqlite, postgres or redis)"
+            )
+        if record.status in FINAL_STATUSES:
+            return (
+                f"run {run_id} is {record.status} and cannot be resumed (only running or "
+                f"waiting_approval runs can)"
+            )
+        if thread_id is not None and thread_id != record.thread_id:
+            return f"run {run_id} belongs to thread '{record.thread_id}', not '{thread_id}'"
+        if prompt and prompt != record.prompt:
+            return (
+                f"run {run_id} was started with another prompt; pass its prompt or an empty "
+                f"string to resume it"
+            )
+        if record.entry_agent not in self._compiled.agents:
+            return (
+                f"run {run_id} cannot be resumed: its entry agent '{record.entry_agent}' is not "
+                f"in this runtime's spec"
+            )
+        return None
+
+    async def _drive(
+        self,
+        sink: EventSink,
+        record: RunRecord,
+        recorder: RunRecorder | None,
+        stored: StoredRun | None,
+        approval_mode: ApprovalMode,
+    ) -> None:
+        """Run the entry invocation of ``record`` (a new or a resumed run) to its end."""
+        journal = None
+        if recorder is not None:
+            journal = RunJournal(
+                recorder, stored.journal if stored else (), poll_secs=self._approval_poll_secs
+            )
+        run = RunContext(
+            self._compiled,
+            sink,
+            record.thread_id,
+            self._approvals,
+            self._references,
+            self._plan_locks,
+            approval_mode=approval_mode,
+            run_id=record.run_id,
+            journal=journal,
+        )
+        self._active_runs.add(record.run_id)
+        status: RunStatus | None = "failed"
+        try:
+            if recorder is not None:
+                await recorder.start(sink)
+            await invoke_agent(
+                run,
+                record.entry_agent,
+                record.prompt,
+                thread_id=record.thread_id,
+                invocation_id=record.entry_invocation_id,
+            )
+            status = "completed"
+        except AgentFailed as exc:
+            await sink.emit(ErrorEvent(f"agent failed: {exc}"))
+        except (asyncio.CancelledError, ConnectionError):
+            # A dropped stream leaves a durable run as a crash would: resumable.
+            status = None if journal is not None and sink.suspended else "cancelled"
+            raise
+        except Exception as exc:  # an engine defect still ends the stream cleanly
+            await sink.emit(
+                ErrorEvent(f"internal error: {type(exc).__name__}: {exc}", code="internal")
+            )
+        finally:
+            self._active_runs.discard(record.run_id)
+            if recorder is not None:  # store writes: not cut short by a second cancellation
+                await asyncio.shield(recorder.finish(status))
+            else:
+                record.end(status or "cancelled", sink.sequence)
 
     def _error_stream(self, message: str) -> RuntimeEventStream:
         async def body(sink: EventSink) -> None:
@@ -136,16 +328,100 @@ class Runtime:
         decision = Decision(outcome, feedback, partial)
 
         async def apply() -> None:
-            self._approvals.respond(self.resource_id, approval_id, decision)
+            try:
+                self._approvals.respond(self.resource_id, approval_id, decision)
+            except ApprovalNotFoundError:
+                if not self._runs.durable:
+                    raise
+                # No gate of this process waits for it: a durable run of another process (or
+                # a stopped one) may; its gate, or its resume, applies the decision.
+                await record_decision_in_store(
+                    self._compiled.kv, self.resource_id, approval_id, decision
+                )
 
         return apply()
 
     def pending_approvals(self) -> list[dict[str, Any]]:
-        """Return the approvals of this runtime that wait for a decision (wire form)."""
+        """Return the approvals that gates of this process wait for (wire form).
+
+        :meth:`list_pending_approvals` also lists those of durable runs in other processes and
+        of stopped runs.
+        """
         return [r.to_dict() for r in self._approvals.pending(self.resource_id)]
+
+    async def list_pending_approvals(self) -> list[dict[str, Any]]:
+        """Return every approval of this tenant that waits for a decision.
+
+        Those of this process, plus, with a durable store, those of runs in other processes or
+        of stopped runs (answer them with :meth:`respond_to_approval`, then resume the run).
+        Each item is the ``approval-required`` data with its ``runId`` added.
+        """
+        local = {r.id: r for r in self._approvals.pending(self.resource_id)}
+        out = []
+        durable = (
+            await list_pending_in_store(self._compiled.kv, self.resource_id)
+            if (self._runs.durable)
+            else []
+        )
+        for item in durable:
+            local.pop(str(item.get("id")), None)
+            out.append(item)
+        out[:0] = [r.to_dict() for r in local.values()]
+        return out
 
     def _pending_requests(self) -> list[ApprovalRequest]:
         return self._approvals.pending(self.resource_id)
+
+    # ------------------------------------------------------------------ run records
+
+    async def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """Return the record of run ``run_id`` (``None`` when unknown).
+
+        ``{"runId", "entryAgent", "threadId", "prompt", "entryInvocationId", "status",
+        "createdAt", "updatedAt", "lastSequence", "durable", "resumeCount"}``; ``status`` is
+        ``running``, ``waiting_approval``, ``completed``, ``failed`` or ``cancelled``. The record
+        exists once the run's stream has started. Without a durable store the most recent
+        1,000 runs of this process are kept.
+
+        Raises:
+            SpecTypeError: ``run_id`` is not a string.
+        """
+        record = await self._runs.get(_run_id(run_id))
+        return None if record is None else record.to_dict()
+
+    async def list_runs(self, thread_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the records of every run (of one ``thread_id``), oldest first.
+
+        Raises:
+            SpecTypeError: ``thread_id`` is not a string or ``None``.
+        """
+        if thread_id is not None and not isinstance(thread_id, str):
+            raise SpecTypeError(
+                f"thread_id must be a string or None; got {type(thread_id).__name__}"
+            )
+        return [record.to_dict() for record in await self._runs.records(thread_id)]
+
+    async def run_events(self, run_id: str, after_sequence: int = 0) -> list[dict[str, Any]]:
+        """Return the logged events of a run with a sequence above ``after_sequence``, in order.
+
+        Only durable runs have an event log (written at checkpoints: tool calls, approval gates,
+        turn ends, the end of the run); without a durable store the list is empty.
+
+        Raises:
+            SpecTypeError: ``run_id`` is not a string or ``after_sequence`` not an integer.
+            SpecValueError: ``after_sequence`` is negative, or the run is unknown
+                (``run not found: <id>``).
+        """
+        run_id = _run_id(run_id)
+        if isinstance(after_sequence, bool) or not isinstance(after_sequence, int):
+            raise SpecTypeError(
+                f"after_sequence must be an integer; got {type(after_sequence).__name__}"
+            )
+        if after_sequence < 0:
+            raise SpecValueError(f"after_sequence must be 0 or more; got {after_sequence}")
+        if await self._runs.get(run_id) is None:
+            raise SpecValueError(f"run not found: {run_id}")
+        return await self._runs.events(run_id, after_sequence)
 
     # ------------------------------------------------------------------ references
 
@@ -179,3 +455,13 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"Runtime(resource_id={self.resource_id!r}, agents={self.agent_names!r})"
+
+
+def _run_id(run_id: Any) -> str:
+    if not isinstance(run_id, str):
+        raise SpecTypeError(f"run_id must be a string; got {type(run_id).__name__}")
+    return run_id
+
+
+def _unreadable(run_id: str, exc: Exception) -> str:
+    return f"run {run_id} cannot be resumed: reading it failed: {type(exc).__name__}: {exc}"

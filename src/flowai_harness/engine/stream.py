@@ -5,6 +5,11 @@ dict snapshots, see ``EventSink``) into a bounded queue; a slow consumer makes t
 nothing is dropped. ``cancel()``,
 ``aclose()`` or simply dropping the stream stops the run and its tools, and the consumer's
 ``async for`` ends quietly.
+
+``cancel()`` and ``aclose()`` end the run for good. Dropping a started stream without
+cancelling it (the consumer went away) *suspends* it instead: with the in-memory store that is
+the same as cancelling, but a durable run stays in the store as it was (its pending approval
+included), to be resumed later with ``Runtime.resume_run`` or ``query(..., resume=run_id)``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class RuntimeEventStream:
         "_done",
         "_finalizer",
         "_hooks",
+        "_run_id",
         "_sink",
         "_task",
     )
@@ -41,14 +47,22 @@ class RuntimeEventStream:
         hooks: Sequence[Callable[[dict[str, Any]], Any]] = (),
         *,
         capacity: int = 256,
+        run_id: str | None = None,
     ) -> None:
         self._body: RunBody | None = body
+        self._run_id = run_id
         self._hooks = tuple(hooks)
         self._sink: EventSink | None = None
         self._task: asyncio.Task[None] | None = None
         self._done = False
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._capacity = capacity
+
+    @property
+    def run_id(self) -> str | None:
+        """The id of this stream's run (known before iteration); ``None`` for a stream that only
+        reports a pre-flight error (no run was started)."""
+        return self._run_id
 
     def __aiter__(self) -> RuntimeEventStream:
         return self
@@ -75,7 +89,7 @@ class RuntimeEventStream:
         self._sink = sink
         task = asyncio.get_running_loop().create_task(_drive(body, sink))
         self._task = task
-        self._finalizer = weakref.finalize(self, _abandon, task, sink)
+        self._finalizer = weakref.finalize(self, _abandon, task, sink, True)
         # At interpreter exit the loop is gone; asyncio.run has already cancelled the task.
         self._finalizer.atexit = False
 
@@ -114,8 +128,9 @@ async def _drive(body: RunBody, sink: EventSink) -> None:
         sink.end()
 
 
-def _abandon(task: asyncio.Task[None] | None, sink: EventSink) -> None:
-    """Cancel an abandoned run and unblock any reader."""
+def _abandon(task: asyncio.Task[None] | None, sink: EventSink, suspend: bool = False) -> None:
+    """Cancel an abandoned run and unblock any reader; ``suspend``: the stream was dropped."""
+    # The flag is set before the task learns of the cancellation, so the run sees it.
+    sink.abandon(suspend=suspend)
     if task is not None and not task.done():
         task.cancel()
-    sink.abandon()

@@ -1,0 +1,482 @@
+"""Run records and the run log: what a run leaves behind, and what a resumed run reads back.
+
+Every run started by ``query`` or ``run_specialist`` gets a run id (``run-<uuid4>``) and a
+:class:`RunRecord`. Where they live depends on the runtime's key-value store:
+
+* **durable store** (SQLite, Postgres, Redis): :class:`StoreRunBook`. In the runtime tenant's
+  namespace, ``run:<runId>`` holds the record and ``run-log:<runId>:<segment>`` (segment number
+  zero-padded to 8 digits, so keys list in order) holds one *segment* of the run log:
+  ``{"events": [event dicts...], "journal": [journal entries...]}``. A :class:`RunRecorder`
+  buffers events and journal entries and writes a segment at *checkpoints* only (the engine's
+  journal decides where: before and after a Python tool runs, at an approval gate, at the end
+  of each model turn, after memory is appended, at the end of the run). One put per segment
+  keeps events and journal consistent with each other on every backend: a crash loses at
+  most the entries after the last checkpoint, never half of one. The record is rewritten at
+  the start, at each status change, at a gate and at the end (not at every checkpoint).
+* **in-memory store** (the default): :class:`MemoryRunBook`. Records are kept in process (the
+  1,000 most recent runs); no event log or journal is written, so the per-turn cost of a run
+  stays what it was, and such runs cannot be resumed.
+
+Writes are best effort: a store failure is logged on the ``flowai_harness.runs`` logger and
+never fails the run; the unwritten entries stay buffered for the next checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from flowai_harness.events import json_copy
+from flowai_harness.ports import KeyValueStore
+
+if TYPE_CHECKING:
+    from flowai_harness.engine.context import EventSink
+
+__all__ = [
+    "FINAL_STATUSES",
+    "MEMORY_RUN_LIMIT",
+    "MemoryRunBook",
+    "RunBook",
+    "RunRecord",
+    "RunRecorder",
+    "RunStatus",
+    "StoreRunBook",
+    "StoredRun",
+    "new_run_id",
+    "store_is_durable",
+]
+
+log = logging.getLogger("flowai_harness.runs")
+
+RunStatus = Literal["running", "waiting_approval", "completed", "failed", "cancelled"]
+#: statuses after which a run never changes again (and cannot be resumed)
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+#: how many run records an in-memory runtime keeps (oldest dropped first)
+MEMORY_RUN_LIMIT = 1_000
+
+_RUN_PREFIX = "run:"
+_LOG_PREFIX = "run-log:"
+
+
+def new_run_id() -> str:
+    """Return a fresh run id: ``run-`` and 32 random hex digits (128 bits)."""
+    # os.urandom directly: uuid4 formatting costs more than the rest of a run's book-keeping.
+    return f"run-{os.urandom(16).hex()}"
+
+
+def store_is_durable(kv: KeyValueStore, data_environment: Mapping[str, Any] | None) -> bool:
+    """Say whether runs on this store should be journaled (the store outlives the process).
+
+    A store may declare itself with a ``durable`` attribute. Otherwise the data environment
+    decides: ``data_environment.kv`` of kind ``sqlite``, ``postgres`` or ``redis`` is durable;
+    no ``kv`` section (or kind ``memory``) is the in-process store.
+    """
+    declared = getattr(kv, "durable", None)
+    if isinstance(declared, bool):
+        return declared
+    section = (data_environment or {}).get("kv")
+    return isinstance(section, Mapping) and section.get("kind", "memory") != "memory"
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def _epoch(iso: Any) -> float:
+    if not isinstance(iso, str):
+        return 0.0
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One run: who started it where, and how far it got.
+
+    Wire form (``run:<runId>`` and ``Runtime.get_run``): ``{"runId", "entryAgent", "threadId",
+    "prompt", "entryInvocationId", "status", "createdAt", "updatedAt", "lastSequence",
+    "durable", "resumeCount"}``; times are ISO 8601 UTC with milliseconds.
+    """
+
+    run_id: str
+    entry_agent: str
+    thread_id: str
+    prompt: str
+    entry_invocation_id: str
+    status: RunStatus = "running"
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = 0.0
+    last_sequence: int = 0
+    durable: bool = False
+    resume_count: int = 0
+
+    def end(self, status: RunStatus, last_sequence: int) -> None:
+        """Mark the run as ended (an in-process record)."""
+        self.status = status
+        self.last_sequence = last_sequence
+        self.updated_at = time.time()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the camelCase wire form."""
+        return {
+            "runId": self.run_id,
+            "entryAgent": self.entry_agent,
+            "threadId": self.thread_id,
+            "prompt": self.prompt,
+            "entryInvocationId": self.entry_invocation_id,
+            "status": self.status,
+            "createdAt": _iso(self.created_at),
+            "updatedAt": _iso(self.updated_at or self.created_at),
+            "lastSequence": self.last_sequence,
+            "durable": self.durable,
+            "resumeCount": self.resume_count,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        """Read a stored record (unknown keys are ignored)."""
+        return cls(
+            run_id=str(data["runId"]),
+            entry_agent=str(data.get("entryAgent") or ""),
+            thread_id=str(data.get("threadId") or ""),
+            prompt=str(data.get("prompt") or ""),
+            entry_invocation_id=str(data.get("entryInvocationId") or ""),
+            status=data.get("status") or "running",
+            created_at=_epoch(data.get("createdAt")),
+            updated_at=_epoch(data.get("updatedAt")),
+            last_sequence=int(data.get("lastSequence") or 0),
+            durable=bool(data.get("durable", True)),
+            resume_count=int(data.get("resumeCount") or 0),
+        )
+
+
+class RunBook(Protocol):
+    """Where the runs of one runtime are recorded."""
+
+    durable: bool
+
+    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunRecorder | None:
+        """Start the book-keeping of a new (or resumed, ``stored``) run.
+
+        Returns the recorder that writes the run to the store, or ``None`` when the record
+        itself is all there is (kept in process; the runtime updates it when the run ends).
+        """
+        ...
+
+    async def get(self, run_id: str) -> RunRecord | None:
+        """Return the record of ``run_id``, or ``None``."""
+        ...
+
+    async def records(self, thread_id: str | None) -> list[RunRecord]:
+        """Return the records of every run (of one thread), oldest first."""
+        ...
+
+    async def events(self, run_id: str, after_sequence: int) -> list[dict[str, Any]]:
+        """Return the logged events of ``run_id`` with a sequence above ``after_sequence``."""
+        ...
+
+    async def load(self, run_id: str) -> StoredRun | None:
+        """Read everything a resume needs, or ``None`` when the run is unknown."""
+        ...
+
+
+@dataclass(slots=True)
+class StoredRun:
+    """A run as read back from the store: its record, journal entries and log position."""
+
+    record: RunRecord
+    journal: list[dict[str, Any]]
+    last_sequence: int
+    next_segment: int
+    #: the ``type`` of each logged event by sequence, to check the replay against
+    event_types: dict[int, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- in memory
+
+
+class MemoryRunBook:
+    """Run records kept in process (the most recent :data:`MEMORY_RUN_LIMIT`), no event log."""
+
+    durable = False
+
+    def __init__(self, limit: int = MEMORY_RUN_LIMIT) -> None:
+        # A plain dict keeps insertion order and is cheaper than an OrderedDict on this path.
+        self._records: dict[str, RunRecord] = {}
+        self._limit = limit
+
+    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunRecorder | None:
+        records = self._records
+        records[record.run_id] = record
+        if len(records) > self._limit:
+            del records[next(iter(records))]
+        return None
+
+    async def get(self, run_id: str) -> RunRecord | None:
+        return self._records.get(run_id)
+
+    async def records(self, thread_id: str | None) -> list[RunRecord]:
+        return [r for r in self._records.values() if thread_id is None or r.thread_id == thread_id]
+
+    async def events(self, run_id: str, after_sequence: int) -> list[dict[str, Any]]:
+        return []
+
+    async def load(self, run_id: str) -> StoredRun | None:
+        record = self._records.get(run_id)
+        return None if record is None else StoredRun(record, [], record.last_sequence, 0)
+
+
+# --------------------------------------------------------------------------- in the store
+
+
+class RunRecorder:
+    """Buffers one durable run's events and journal entries; writes them at checkpoints.
+
+    Events reach :meth:`on_event` from the event sink as their wire dicts. When the run is a
+    resumed one, every event numbered up to ``logged_through`` is a replay of an event the
+    first stream already logged (and delivered): it is not logged again and not delivered
+    again, unless :attr:`redeliver` is set (a gate that must wait again shows its request).
+
+    Once the stream is *suspended* (dropped by its consumer, see ``RuntimeEventStream``) the
+    recorder writes nothing more: the run stays in the store exactly as a crash would leave it.
+    """
+
+    __slots__ = (
+        "_entries",
+        "_events",
+        "_failed",
+        "_kv",
+        "_lock",
+        "_next_segment",
+        "_replayed",
+        "_sink",
+        "_tenant",
+        "logged_through",
+        "record",
+        "redeliver",
+    )
+
+    def __init__(
+        self,
+        kv: KeyValueStore,
+        tenant: str,
+        record: RunRecord,
+        *,
+        logged_through: int = 0,
+        next_segment: int = 0,
+        replayed: dict[int, str] | None = None,
+    ) -> None:
+        self._kv = kv
+        self._replayed = replayed or {}
+        self._tenant = tenant
+        self.record = record
+        self.logged_through = logged_through
+        self.redeliver = False
+        self._events: list[dict[str, Any]] = []
+        self._entries: list[dict[str, Any]] = []
+        self._next_segment = next_segment
+        self._sink: EventSink | None = None
+        self._failed = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the run was suspended: nothing more is recorded."""
+        return self._sink is not None and self._sink.suspended
+
+    def on_event(self, wire: dict[str, Any]) -> bool:
+        """Log ``wire`` (a copy) unless it replays a logged event; return whether to deliver it."""
+        sequence: int = wire["sequence"]
+        if sequence <= self.logged_through:
+            expected = self._replayed.get(sequence)
+            if expected is None or expected == wire["type"]:
+                return self.redeliver
+            self._diverged(wire, expected)
+        self._events.append(json_copy(wire))
+        return True
+
+    def go_live(self) -> None:
+        """Stop replaying: whatever comes next is new, numbered after the logged events."""
+        if self._sink is not None and self._sink.sequence < self.logged_through:
+            self._sink.sequence = self.logged_through
+        self._replayed = {}
+
+    def _diverged(self, wire: dict[str, Any], expected: str) -> None:
+        """The replay emitted something the log does not have at that number: from here on the
+        run is live, and its events are numbered after the logged ones (none is hidden)."""
+        log.warning(
+            "run %s: the replay diverged from its log at event %d (%s, logged %s); the run "
+            "continues live from here",
+            self.record.run_id,
+            wire["sequence"],
+            wire["type"],
+            expected,
+        )
+        number = self.logged_through + 1
+        wire["sequence"] = number
+        if self._sink is not None:
+            self._sink.sequence = number
+        self._replayed = {}
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Buffer one journal entry (written at the next checkpoint)."""
+        self._entries.append(entry)
+
+    async def start(self, sink: EventSink) -> None:
+        """Attach to the run's sink and write the record (status ``running``)."""
+        self._sink = sink
+        sink.tap = self.on_event
+        await self._flush(record=True)
+
+    async def checkpoint(self, *, record: bool = False) -> None:
+        """Write the buffered events and journal entries as one segment.
+
+        The record (and its ``lastSequence``) is rewritten only when ``record`` is true: at
+        status changes, at a gate, and at the end of the run; the log itself is in the segments.
+        """
+        if self.frozen or not (self._events or self._entries or record):
+            return
+        await self._flush(record=record)
+
+    async def set_status(self, status: RunStatus) -> None:
+        """Write the buffered log and the record with a new status."""
+        if self.frozen:
+            return
+        self.record.status = status
+        await self._flush(record=True)
+
+    async def finish(self, status: RunStatus | None) -> None:
+        """Write what is left and the final status (``None``: suspended, write nothing)."""
+        if status is not None:
+            await self.set_status(status)
+
+    async def _flush(self, *, record: bool) -> None:
+        # A checkpoint that has started completes even if the run is cancelled meanwhile (its
+        # stream dropped): the store then holds exactly what the first stream delivered.
+        await asyncio.shield(self._write(record))
+
+    async def _write(self, record: bool) -> None:
+        async with self._lock:
+            if self._events or self._entries:
+                await self._write_segment()
+            if record:
+                await self._write_record()
+
+    async def _write_segment(self) -> None:
+        # Swapped out before the await: what the run records meanwhile goes to the next one.
+        events, entries = self._events, self._entries
+        self._events, self._entries = [], []
+        key = f"{_LOG_PREFIX}{self.record.run_id}:{self._next_segment:08d}"
+        if not await self._put(key, {"events": events, "journal": entries}, "its log"):
+            self._events, self._entries = events + self._events, entries + self._entries
+            return
+        if events:
+            self.record.last_sequence = events[-1]["sequence"]
+        self._next_segment += 1
+
+    async def _write_record(self) -> None:
+        record = self.record
+        record.updated_at = time.time()
+        await self._put(f"{_RUN_PREFIX}{record.run_id}", record.to_dict(), "its record")
+
+    async def _put(self, key: str, value: Any, what: str) -> bool:
+        try:
+            await self._kv.put(self._tenant, key, value)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not self._failed:
+                log.warning(
+                    "could not record run %s (%s): %s: %s; the run continues, later "
+                    "checkpoints retry",
+                    self.record.run_id,
+                    what,
+                    type(exc).__name__,
+                    exc,
+                )
+            self._failed = True
+            return False
+        return True
+
+
+class StoreRunBook:
+    """Run records and run logs in the runtime's durable key-value store."""
+
+    durable = True
+
+    def __init__(self, kv: KeyValueStore, tenant: str) -> None:
+        self._kv = kv
+        self._tenant = tenant
+
+    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunRecorder | None:
+        record.durable = True
+        if stored is None:
+            return RunRecorder(self._kv, self._tenant, record)
+        return RunRecorder(
+            self._kv,
+            self._tenant,
+            record,
+            logged_through=stored.last_sequence,
+            next_segment=stored.next_segment,
+            replayed=stored.event_types,
+        )
+
+    async def get(self, run_id: str) -> RunRecord | None:
+        stored = await self._kv.get(self._tenant, f"{_RUN_PREFIX}{run_id}")
+        if not isinstance(stored, dict) or stored.get("runId") != run_id:
+            return None
+        return RunRecord.from_dict(stored)
+
+    async def records(self, thread_id: str | None) -> list[RunRecord]:
+        keys = await self._kv.list_keys(self._tenant, _RUN_PREFIX)
+        values = await asyncio.gather(*(self._kv.get(self._tenant, key) for key in keys))
+        records = [RunRecord.from_dict(v) for v in values if isinstance(v, dict) and "runId" in v]
+        return sorted(
+            (r for r in records if thread_id is None or r.thread_id == thread_id),
+            key=lambda r: (r.created_at, r.run_id),
+        )
+
+    async def events(self, run_id: str, after_sequence: int) -> list[dict[str, Any]]:
+        segments = await self._segments(run_id)
+        seen: dict[int, dict[str, Any]] = {}
+        for _, segment in segments:
+            for event in segment.get("events") or []:
+                sequence = event.get("sequence") if isinstance(event, dict) else None
+                if isinstance(sequence, int) and sequence > after_sequence:
+                    seen.setdefault(sequence, event)
+        return [seen[s] for s in sorted(seen)]
+
+    async def load(self, run_id: str) -> StoredRun | None:
+        record = await self.get(run_id)
+        if record is None:
+            return None
+        segments = await self._segments(run_id)
+        journal: list[dict[str, Any]] = []
+        types: dict[int, str] = {}
+        for _, segment in segments:
+            journal.extend(e for e in segment.get("journal") or [] if isinstance(e, dict))
+            for event in segment.get("events") or []:
+                sequence = event.get("sequence") if isinstance(event, dict) else None
+                if isinstance(sequence, int):
+                    types[sequence] = str(event.get("type"))
+        next_segment = segments[-1][0] + 1 if segments else 0
+        return StoredRun(record, journal, max(types, default=0), next_segment, types)
+
+    async def _segments(self, run_id: str) -> list[tuple[int, dict[str, Any]]]:
+        prefix = f"{_LOG_PREFIX}{run_id}:"
+        keys = await self._kv.list_keys(self._tenant, prefix)
+        numbered = sorted((int(k[len(prefix) :]), k) for k in keys if k[len(prefix) :].isdigit())
+        values = await asyncio.gather(*(self._kv.get(self._tenant, k) for _, k in numbered))
+        return [
+            (number, value)
+            for (number, _), value in zip(numbered, values, strict=True)
+            if isinstance(value, dict)
+        ]
