@@ -40,13 +40,16 @@ __all__ = [
     "json_copy",
 ]
 
+_SCALARS = (str, int, float, bool)
+
+
 def json_copy(value: Any) -> Any:
     """Return an independent copy of JSON data (fast path through orjson).
 
     Event dicts carry tool arguments, results, plans and approval payloads that are shared with
     user code; each dict gets its own copy so that neither side can change what the other saw.
     """
-    if value is None or isinstance(value, str | int | float | bool):
+    if value is None or isinstance(value, _SCALARS):
         return value
     try:
         return orjson.loads(orjson.dumps(value))
@@ -155,13 +158,18 @@ class ToolInvocationCall(RuntimeEvent):
     tool_name: str
     args: Any
 
-    def _fields(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, sequence: int | None = None) -> dict[str, Any]:
+        """Return the public dict form (hot path: built directly)."""
+        out = {
+            "type": "tool-invocation",
             "toolInvocationId": self.tool_invocation_id,
             "toolName": self.tool_name,
             "args": json_copy(self.args),
             "state": "call",
         }
+        if sequence is not None:
+            out["sequence"] = sequence
+        return out
 
 
 @dataclass(slots=True)
@@ -174,14 +182,20 @@ class ToolInvocationResult(RuntimeEvent):
     args: Any
     result: Any
 
-    def _fields(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, sequence: int | None = None) -> dict[str, Any]:
+        """Return the public dict form (hot path: built directly, one copy of the payload)."""
+        args, result = json_copy([self.args, self.result])
+        out = {
+            "type": "tool-invocation",
             "toolInvocationId": self.tool_invocation_id,
             "toolName": self.tool_name,
-            "args": json_copy(self.args),
+            "args": args,
             "state": "result",
-            "result": json_copy(self.result),
+            "result": result,
         }
+        if sequence is not None:
+            out["sequence"] = sequence
+        return out
 
 
 @dataclass(slots=True)
