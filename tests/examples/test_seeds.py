@@ -24,7 +24,7 @@ from flowai_harness import (
 )
 from flowai_harness.testing import collect_events
 
-SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "docs" / "seeds"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -38,7 +38,7 @@ def _seed(name_part: str) -> str:
         text = path.read_text()
         if name_part in text:
             return text
-    pytest.skip(f"seed page containing {name_part!r} not found under {SEEDS}")
+    raise AssertionError(f"seed page containing {name_part!r} not found under {SEEDS}")
 
 
 def test_hello_world_page_runs_as_written_and_prints_the_mock_text() -> None:
