@@ -73,6 +73,7 @@ class ChatRun:
         self.transcript = AssistantTranscript()
         self.seq = 0
         self.status: str | None = None
+        self._answer_stored = False
 
     async def _record(self, live: LiveRun, event: StudioEvent) -> None:
         self.seq += 1
@@ -84,6 +85,12 @@ class ChatRun:
             thread_id=self.thread_id,
             agent_id=self.agent_id,
         )
+        if event.terminal:
+            # The answer (and, for a run that did not complete, the expiry of its approvals) is
+            # stored before the terminal event, so whoever sees the run ended sees all of it.
+            self.transcript.add(event)
+            self.status = event.kind.removeprefix("run.")
+            await self._store_answer()
         await self.store.append_event(
             run_id=self.run_id,
             thread_id=self.thread_id,
@@ -95,10 +102,9 @@ class ChatRun:
             agent_id=self.agent_id,
             sent=event.send,
         )
-        self.transcript.add(event)
+        if not event.terminal:
+            self.transcript.add(event)
         await self._capture_approval(event)
-        if event.terminal:
-            self.status = event.kind.removeprefix("run.")
         if event.send:
             await live.publish(Frame(event.kind, wire, self.seq))
 
@@ -156,6 +162,9 @@ class ChatRun:
             self.status = event.kind.removeprefix("run.")
 
     async def _store_answer(self) -> None:
+        if self._answer_stored:
+            return
+        self._answer_stored = True
         status = None if self.status in (None, "completed") else self.status
         content, metadata = self.transcript.message(self.run_id, status)
         metadata["agentId"] = self.agent_id
