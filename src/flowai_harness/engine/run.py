@@ -125,9 +125,15 @@ async def invoke_agent(
     journal = run.journal.invocation(journal_key) if run.journal is not None else None
     scope = AgentScope(run, agent, thread_id, journal=journal)
     request = ModelRequest(
-        agent=agent.name, model=agent.model, provider=agent.provider,
-        system_prompt=agent.system_prompt, prompt=prompt, history=history,
-        tools=agent.tool_definitions, turn=0, max_turns=agent.max_turns,
+        agent=agent.name,
+        model=agent.model,
+        provider=agent.provider,
+        system_prompt=agent.system_prompt,
+        prompt=prompt,
+        history=history,
+        tools=agent.tool_definitions,
+        turn=0,
+        max_turns=agent.max_turns,
     )
     transcript = _Transcript()
     started = time.perf_counter()
@@ -142,16 +148,18 @@ async def invoke_agent(
     await run.emit(Finish(outcome.reason, outcome.usage))
     response = "".join(transcript.text)
     if agent.stateful and not (journal is not None and journal.memory_appended):
-        await append_turn(kv, run.tenant, thread_id, agent.name, prompt, response,
-                          transcript.interactions)
+        await append_turn(
+            kv, run.tenant, thread_id, agent.name, prompt, response, transcript.interactions
+        )
         if journal is not None:
             await journal.record_memory()
     await run.emit(ToolAgent(agent.name, inv_id, "result"))
     return InvocationResult(agent.name, inv_id, response, outcome.usage, agent.model)
 
 
-async def _drive(scope: AgentScope, request: ModelRequest,
-                 transcript: _Transcript) -> FinalAnswer | Failed:
+async def _drive(
+    scope: AgentScope, request: ModelRequest, transcript: _Transcript
+) -> FinalAnswer | Failed:
     """The turn loop: ask the model until it finishes, fails, or exhausts its budget."""
     total = TokenUsage()
     while request.turn < request.max_turns:
@@ -172,8 +180,9 @@ async def _drive(scope: AgentScope, request: ModelRequest,
     )
 
 
-async def _turn(scope: AgentScope, request: ModelRequest,
-                transcript: _Transcript) -> NextTurn | FinalAnswer | Failed:
+async def _turn(
+    scope: AgentScope, request: ModelRequest, transcript: _Transcript
+) -> NextTurn | FinalAnswer | Failed:
     """Stream one model turn, dispatching each tool call as soon as it is complete."""
     run = scope.run
     journal = scope.journal
@@ -189,8 +198,10 @@ async def _turn(scope: AgentScope, request: ModelRequest,
             except StopAsyncIteration:
                 break
             except Exception as exc:  # a client bug or an untranslated vendor error
-                return Failed(f"model client for agent '{request.agent}' raised "
-                              f"{type(exc).__name__}: {exc}", code="model_error")
+                return Failed(
+                    f"model client for agent '{request.agent}' raised {type(exc).__name__}: {exc}",
+                    code="model_error",
+                )
             if isinstance(part, ModelText):
                 turn_text.append(part.text)
                 transcript.text.append(part.text)
@@ -200,8 +211,9 @@ async def _turn(scope: AgentScope, request: ModelRequest,
                     journal.begin_call(request.turn, len(interactions))
                 outcome = await dispatch_tool(scope, part.id, part.name, part.args)
                 request.tool_results[part.id] = outcome
-                interaction = ToolInteraction(part.id, part.name, part.args, outcome.content,
-                                              outcome.is_error)
+                interaction = ToolInteraction(
+                    part.id, part.name, part.args, outcome.content, outcome.is_error
+                )
                 interactions.append(interaction)
                 transcript.interactions.append(interaction)
             elif isinstance(part, ModelReasoning):
@@ -225,29 +237,42 @@ async def _turn(scope: AgentScope, request: ModelRequest,
     return Failed(f"model stream for agent '{request.agent}' ended without a finish")
 
 
-async def _emit_summaries(scope: AgentScope, outcome: FinalAnswer, started: float,
-                          llm_calls: int, turns: list[LatencySummary]) -> None:
+async def _emit_summaries(
+    scope: AgentScope,
+    outcome: FinalAnswer,
+    started: float,
+    llm_calls: int,
+    turns: list[LatencySummary],
+) -> None:
     agent = scope.agent
     usage = outcome.usage
-    entry: dict[str, Any] = {"agentName": agent.name, "model": agent.model,
-                             "usage": usage.to_dict()}
+    entry: dict[str, Any] = {
+        "agentName": agent.name,
+        "model": agent.model,
+        "usage": usage.to_dict(),
+    }
     if usage.cost_usd is not None:
         entry["costUsd"] = round(usage.cost_usd, 8)
-    await scope.run.emit(CostSummary(
-        agents=[entry], usage=usage,
-        total_cost_usd=None if usage.cost_usd is None else round(usage.cost_usd, 8),
-    ))
+    await scope.run.emit(
+        CostSummary(
+            agents=[entry],
+            usage=usage,
+            total_cost_usd=None if usage.cost_usd is None else round(usage.cost_usd, 8),
+        )
+    )
     total_ms = (time.perf_counter() - started) * 1000.0
     stats = scope.stats
-    await scope.run.emit(LatencySummary(
-        total_duration_ms=int(total_ms),
-        llm_time_ms=max(0, int(total_ms - stats.tool_time_ms)),
-        tool_time_ms=int(stats.tool_time_ms - stats.sub_agent_time_ms),
-        sub_agent_time_ms=int(stats.sub_agent_time_ms),
-        llm_calls=llm_calls,
-        tool_timings=list(stats.timings),
-        retry_count=sum(t.retry_count for t in turns),
-        had_timeout=any(t.had_timeout for t in turns),
-        ttft_ms=turns[0].ttft_ms if turns else None,
-        retry_events=[event for t in turns for event in t.retry_events],
-    ))
+    await scope.run.emit(
+        LatencySummary(
+            total_duration_ms=int(total_ms),
+            llm_time_ms=max(0, int(total_ms - stats.tool_time_ms)),
+            tool_time_ms=int(stats.tool_time_ms - stats.sub_agent_time_ms),
+            sub_agent_time_ms=int(stats.sub_agent_time_ms),
+            llm_calls=llm_calls,
+            tool_timings=list(stats.timings),
+            retry_count=sum(t.retry_count for t in turns),
+            had_timeout=any(t.had_timeout for t in turns),
+            ttft_ms=turns[0].ttft_ms if turns else None,
+            retry_events=[event for t in turns for event in t.retry_events],
+        )
+    )
