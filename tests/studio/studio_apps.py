@@ -239,3 +239,16 @@ def data_environment(root: Path) -> dict[str, Any]:
         "catalog_search": {"index_path": str(root / "index"), "write_through": True},
         "target_database": {"kind": "sqlite", "url": f"sqlite:{target}"},
     }
+
+
+def data_app(root: Path, name: str = "data-studio") -> FlowAIApp:
+    """One workspace (the chat spec, default runtime factory) bound to
+    :func:`data_environment` in ``root``; the search index is rebuilt on start."""
+    spec = chat_spec()
+    env = data_environment(root)
+    env["catalog_search"]["rebuild_on_start"] = True
+    return define_app(
+        name=name,
+        runtime_spec=spec,
+        data_environment=env,
+    )

@@ -5,19 +5,22 @@ the scripted chat app of ``studio_apps``. Without Chromium the tests skip locall
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from flowai_harness.studio import FlowAIApp
 from flowai_harness.studio.server import studio_server
 
-from .studio_apps import chat_app, wait_for
+from .studio_apps import chat_app, data_app, wait_for
 from .test_server_live import free_port
 
 CHROMIUM = os.environ.get("FLOWAI_CHROMIUM", "/usr/bin/chromium")
@@ -63,11 +66,11 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
-@pytest.fixture
-def studio_url(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def _serve(app: FlowAIApp, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     server = studio_server(
-        chat_app(),
+        app,
         host="127.0.0.1",
         port=port,
         store_path=tmp_path / "studio.db",
@@ -83,9 +86,9 @@ def studio_url(tmp_path: Path) -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture
-def page(browser: Any, studio_url: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=studio_url)
+@contextmanager
+def _open_page(browser: Any, url: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=url)
     opened = context.new_page()
     opened.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -95,6 +98,25 @@ def page(browser: Any, studio_url: str) -> Iterator[Any]:
     finally:
         context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def studio_url(tmp_path: Path) -> Iterator[str]:
+    with _serve(chat_app(), tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Any, studio_url: str) -> Iterator[Any]:
+    with _open_page(browser, studio_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def data_page(browser: Any, tmp_path: Path) -> Iterator[Any]:
+    """A page on a Studio whose workspace has a SQLite data environment (customers, orders)."""
+    with _serve(data_app(tmp_path), tmp_path) as url, _open_page(browser, url) as opened:
+        yield opened
 
 
 def _send(page: Any, text: str) -> None:
@@ -215,3 +237,82 @@ def test_stop_cancels_the_run_and_keeps_the_partial_answer(page: Any) -> None:
     expect(answer.locator(".text").first).to_have_text("Routing. ")
     page.goto("/runs")
     expect(page.locator("table[aria-label=Runs] tbody tr").first).to_contain_text("cancelled")
+
+
+def test_connect_lists_the_target_tables_and_finds_them_in_the_catalog_search(
+    data_page: Any,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = data_page
+    page.goto("/connect")
+    expect(page.locator('[data-count="Tables"] strong')).to_have_text("2")
+    expect(page.locator("table[aria-label=Sources] tbody tr")).to_contain_text(
+        ["workspace-runtime"]
+    )
+    page.locator("aside[aria-label='Connect sidebar'] a", has_text="Discovery").click()
+    tables = page.locator("table[aria-label=Tables] tbody tr")
+    expect(tables).to_have_count(2)
+    expect(tables.nth(1)).to_contain_text("orders")
+    expect(tables.nth(1).locator("td[data-col=rowCount]")).to_have_text("3")
+    # profiling fills the catalog the search reads
+    page.get_by_role("button", name="Profile database").click()
+    expect(page.locator("ol[aria-label='Profiling progress'] li").last).to_have_attribute(
+        "data-type", "completed"
+    )
+    expect(tables.nth(1).locator("td[data-col=description]")).to_contain_text("3 rows")
+    tables.nth(1).get_by_role("link", name="orders").click()
+    columns = page.locator("table[aria-label=Columns] tbody tr")
+    expect(columns).to_have_count(4)
+    expect(columns.nth(0).locator("td[data-col=key]")).to_have_text("PK")
+    expect(columns.nth(1).locator("td[data-col=key]")).to_have_text("FK → customers.id")
+    expect(page.locator("table[aria-label='Sample rows'] tbody tr")).to_have_count(3)
+    page.get_by_role("link", name="Relationships").click()
+    expect(page.locator("table[aria-label=Relationships] tbody tr")).to_contain_text(
+        ["customer_id"]
+    )
+
+    page.locator("aside[aria-label='Connect sidebar'] a", has_text="Search").click()
+    page.get_by_role("tab", name="Tables").click()
+    page.get_by_label("Search the catalog").fill("orders")
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("ul[aria-label='Search results'] li")
+    expect(results.first).to_contain_text("main.orders")
+    expect(results.first).to_have_attribute("data-kind", "table")
+
+
+def test_the_test_builder_form_round_trips_with_the_json_editor(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/tests/new")
+    area = page.get_by_label("Test case JSON")
+    expect(page.locator('[aria-label="Tool palette"] button')).to_have_count(5)
+    page.get_by_label("Id", exact=True).fill("pricing-flow")
+    page.get_by_label("Input", exact=True).fill("What does A-1 cost?")
+    page.get_by_label("Tags", exact=True).fill("smoke, pricing")
+    page.get_by_role("button", name="+ call_agent").click()
+    page.get_by_role("button", name="+ lookup").click()
+    page.get_by_label("Trajectory mode", exact=True).select_option(label="Strict sequence")
+    written = json.loads(area.input_value())
+    assert written == {
+        "id": "pricing-flow",
+        "input": "What does A-1 cost?",
+        "tags": ["smoke", "pricing"],
+        "expectedTrajectory": ["call_agent", "lookup"],
+        "trajectoryMode": "strict",
+    }
+    # the JSON editor drives the form back, keeping keys the form does not show
+    area.fill(json.dumps({**written, "trajectoryMode": "subsequence", "finalResponse": None}))
+    expect(page.get_by_label("Trajectory mode", exact=True)).to_have_value("subsequence")
+    page.get_by_label("Expected trajectory", exact=True).fill("call_agent\nnope")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Unknown tools in the expected trajectory: nope"
+    )
+    page.get_by_label("Expected trajectory", exact=True).fill("call_agent\nlookup")
+    assert json.loads(area.input_value())["finalResponse"] is None
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/tests/pricing-flow$"))
+    expect(page.get_by_label("Trajectory mode", exact=True)).to_have_value("subsequence")
+    expect(page.get_by_label("Expected trajectory", exact=True)).to_have_value("call_agent\nlookup")
+    expect(page.get_by_label("Tags", exact=True)).to_have_value("smoke, pricing")
