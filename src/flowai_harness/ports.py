@@ -189,6 +189,28 @@ class KeyValueStore(Protocol):
         """Delete ``key``; return whether it existed."""
         ...
 
+    async def compare_and_set(
+        self, tenant: str, key: str, expected: Any | None, value: Any, ttl_ms: int | None = None
+    ) -> bool:
+        """Atomically store ``value`` if the live value of ``key`` equals ``expected``.
+
+        Equality is JSON equality: numbers compare by value (``1 == 1.0``), booleans are not
+        numbers, object key order does not matter. ``expected=None`` matches what ``get``
+        reports as ``None``: a missing or expired key (or a stored JSON ``null``). The check
+        and the write are one atomic step across every process sharing the store.
+
+        Args:
+            tenant: The tenant namespace.
+            key: The key to write.
+            expected: The value the caller last read, or ``None`` for "absent".
+            value: The JSON value to store.
+            ttl_ms: Expiry of the new value, as in :meth:`put`.
+
+        Returns:
+            Whether ``value`` was written.
+        """
+        ...
+
     async def list_keys(self, tenant: str, prefix: str) -> list[str]:
         """Return the live keys of ``tenant`` that start with ``prefix``, sorted."""
         ...

@@ -357,8 +357,8 @@ async def test_a_second_execute_plan_on_an_executed_plan_is_refused() -> None:
     assert first["entitiesAffected"] == 1
     assert second == {
         "error": "Invalid plan state for execution: executed (plan 'p-1' was already "
-        "dispatched; an approved plan is dispatched at most once; store a new plan under a new "
-        "planId to act again)"
+        "dispatched; an approved plan is dispatched at most once; store the plan again (a new "
+        "draft) to act again)"
     }
     later = await run(runtime, flow(execute("p-1")), thread_id="t2")
     assert tool_results(later, "executePlan") == [second]

@@ -193,8 +193,8 @@ async def test_refusal_of_a_failed_plan_quotes_its_failure() -> None:
     events = await run(runtime, flow(execute("p-1")))
     [result] = tool_results(events, "executePlan")
     assert result == {
-        "error": "Invalid plan state for execution: failed (plan 'p-1' failed (boom); store a "
-        "new plan under a new planId to try again)"
+        "error": "Invalid plan state for execution: failed (plan 'p-1' failed (boom); store the "
+        "plan again (a new draft) to try again)"
     }
 
 

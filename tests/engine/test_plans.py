@@ -508,3 +508,89 @@ async def test_the_plan_gate_shows_the_whole_stored_plan_to_the_reviewer() -> No
         data["correlationId"],
     ) == ("plan", "p-1", "acme", "t-executor", "p-1")
     assert data["payload"] == stored
+
+
+# --------------------------------------------------------------------------- across processes
+
+
+def sqlite_plan_runtime(path: Any, dispatcher: Any) -> Any:
+    """A runtime like ``plan_runtime`` whose store is the SQLite file ``path`` (one "process")."""
+    from flowai_harness import (
+        create_runtime,
+        define_coordinator,
+        define_executor,
+        define_planner,
+        define_runtime,
+    )
+    from tests.engine.plan_helpers import MODEL, PROMO, TENANT
+
+    spec = define_runtime(
+        TENANT,
+        agents=[
+            define_coordinator("c", model=MODEL, prompt="route", routes=["planner", "executor"]),
+            define_planner("planner", model=MODEL, prompt="plan", plan=PROMO),
+            define_executor(
+                "executor", model=MODEL, prompt="execute", plan=PROMO, approval={"plans": "never"}
+            ),
+        ],
+    )
+    return create_runtime(
+        spec,
+        interpreter="scripted",
+        action_dispatcher=dispatcher,
+        data_environment={"kv": {"kind": "sqlite", "url": f"sqlite:{path}"}},
+    )
+
+
+async def test_two_runtimes_on_one_sqlite_file_dispatch_an_approved_plan_once(
+    tmp_path: Any,
+) -> None:
+    from flowai_harness.engine.plans import transition
+
+    dispatched: list[Any] = []
+
+    async def dispatcher(actions: list[Any], ctx: Any) -> dict[str, Any]:
+        dispatched.append(actions)
+        return {"entitiesAffected": 1}
+
+    first, second = (sqlite_plan_runtime(tmp_path / "kv.db", dispatcher) for _ in range(2))
+    try:
+        await run(first, flow(store("p-1")))
+        approved = transition(await stored_plan(first, "p-1"), "approved", approvedBy="host")
+        await kv_of(first).put(first.resource_id, "plan:p-1", approved)
+
+        # Each runtime has its own per-plan lock, as two processes would. Hold both claims until
+        # both runtimes have read the approved plan, so only the store can decide the race.
+        both_read = asyncio.Barrier(2)
+        for runtime in (first, second):
+            kv = kv_of(runtime)
+            claim = kv.compare_and_set
+
+            async def racing_claim(*args: Any, _claim: Any = claim, **kwargs: Any) -> bool:
+                await both_read.wait()
+                return bool(await _claim(*args, **kwargs))
+
+            kv.compare_and_set = racing_claim  # type: ignore[method-assign]
+
+        outcomes = await asyncio.gather(
+            run(first, flow(execute("p-1")), thread_id="a"),
+            run(second, flow(execute("p-1")), thread_id="b"),
+        )
+        results = [tool_results(events, "executePlan")[0] for events in outcomes]
+        assert len(dispatched) == 1
+        assert sorted("error" in result for result in results) == [False, True]
+        [refusal] = [result["error"] for result in results if "error" in result]
+        assert refusal.startswith(
+            (
+                "Invalid plan state for execution: executing (",
+                "Invalid plan state for execution: executed (",
+            )
+        ), refusal
+        assert (
+            sum(status_changes(events).count(("approved", "executing")) for events in outcomes) == 1
+        )
+        final = await stored_plan(second, "p-1")
+        assert final["status"] == "executed"
+    finally:
+        await first.aclose()
+        await second.aclose()

@@ -308,3 +308,89 @@ async def test_closed_store_refuses_calls(open_store: Any, tenant: str) -> None:
         await store.get(tenant, "k")
     with pytest.raises(StoreError, match="closed"):
         await store.put(tenant, "k", 1)
+
+
+# --------------------------------------------------------------------------- compare-and-set
+
+
+async def test_compare_and_set_on_an_absent_key_needs_expected_none(
+    store: KeyValueStore, tenant: str
+) -> None:
+    assert await store.compare_and_set(tenant, "k", {"status": "draft"}, "x") is False
+    assert await store.get(tenant, "k") is None
+    assert await store.compare_and_set(tenant, "k", None, {"status": "draft"}) is True
+    assert await store.get(tenant, "k") == {"status": "draft"}
+    assert await store.compare_and_set(tenant, "k", None, "again") is False
+    assert await store.get(tenant, "k") == {"status": "draft"}
+
+
+async def test_compare_and_set_writes_when_the_value_matches(
+    store: KeyValueStore, tenant: str
+) -> None:
+    plan = {"id": "p1", "status": "approved", "actions": [{"kind": "a", "n": 1}]}
+    await store.put(tenant, "plan:p1", plan)
+    reordered = {"actions": [{"n": 1.0, "kind": "a"}], "status": "approved", "id": "p1"}
+    moved = dict(plan, status="executing")
+    assert await store.compare_and_set(tenant, "plan:p1", reordered, moved) is True
+    assert await store.get(tenant, "plan:p1") == moved
+    assert await store.list_keys(tenant, "plan:") == ["plan:p1"]
+
+
+async def test_compare_and_set_refuses_a_mismatch(store: KeyValueStore, tenant: str) -> None:
+    await store.put(tenant, "k", {"status": "executing", "flag": True})
+    for stale in ({"status": "approved", "flag": True}, {"status": "executing", "flag": 1}, None):
+        assert await store.compare_and_set(tenant, "k", stale, {"status": "mine"}) is False
+    assert await store.get(tenant, "k") == {"status": "executing", "flag": True}
+
+
+async def test_compare_and_set_counts_an_expired_key_as_absent(
+    store: KeyValueStore, tenant: str
+) -> None:
+    await store.put(tenant, "lease", {"owner": "a"}, ttl_ms=50)
+
+    async def expired() -> bool:
+        return await store.get(tenant, "lease") is None
+
+    await eventually(expired)
+    assert await store.compare_and_set(tenant, "lease", {"owner": "a"}, {"owner": "b"}) is False
+    assert await store.compare_and_set(tenant, "lease", None, {"owner": "c"}) is True
+    assert await store.get(tenant, "lease") == {"owner": "c"}
+
+
+async def test_compare_and_set_applies_its_ttl(store: KeyValueStore, tenant: str) -> None:
+    assert await store.compare_and_set(tenant, "lease", None, "held", ttl_ms=50) is True
+
+    async def expired() -> bool:
+        return await store.get(tenant, "lease") is None
+
+    await eventually(expired)
+    await store.put(tenant, "k", 1, ttl_ms=600_000)
+    assert await store.compare_and_set(tenant, "k", 1, 2) is True
+    await asyncio.sleep(0.1)
+    assert await store.get(tenant, "k") == 2  # no TTL given: the new value never expires
+
+
+async def test_compare_and_set_refuses_non_json(store: KeyValueStore, tenant: str) -> None:
+    with pytest.raises(TypeError):
+        await store.compare_and_set(tenant, "k", None, {1, 2})
+    with pytest.raises(TypeError):
+        await store.compare_and_set(tenant, "k", {1, 2}, "value")
+    assert await store.get(tenant, "k") is None
+
+
+@pytest.mark.parametrize("expected", [None, {"status": "approved"}], ids=["absent", "present"])
+async def test_fifty_concurrent_compare_and_sets_have_one_winner(
+    open_store: Any, tenant: str, expected: Any
+) -> None:
+    stores = [open_store(), open_store()]
+    if expected is not None:
+        await stores[0].put(tenant, "plan:p1", expected)
+
+    async def contend(n: int) -> bool:
+        claim = {"status": "executing", "by": n}
+        return await stores[n % 2].compare_and_set(tenant, "plan:p1", expected, claim)
+
+    won = await asyncio.gather(*(contend(n) for n in range(50)))
+    assert won.count(True) == 1
+    winner = won.index(True)
+    assert await stores[1].get(tenant, "plan:p1") == {"status": "executing", "by": winner}

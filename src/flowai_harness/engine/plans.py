@@ -22,13 +22,15 @@ stored status or the ``from`` / ``to`` values of an event. They are added to
 ``plan-status-change`` data as ``fromAlias`` / ``toAlias`` for statuses that have one (the keys
 are omitted otherwise, so a plan without aliases produces exactly the reference wire form).
 
-At most once. Re-storing a plan id replaces a ``draft`` or ``approved`` plan (which then needs
-approval again); unlike engine.md §2.2, an ``executing``, ``executed`` or ``failed`` plan cannot
-be replaced (docs/decisions.md), so a plan id is dispatched at most once. The move
-``approved -> executing`` happens under a per-plan lock, so of two concurrent ``executePlan``
-calls exactly one dispatches; ``executePlan`` on an ``executing``, ``executed`` or ``failed``
-plan is refused. An approval applies to the plan content the reviewer saw: if the plan was
-stored again while its gate waited, the approval does not carry over to the new content.
+At most once. Re-storing a plan id replaces it with a new draft that needs its own approval
+(an ``executed`` or ``failed`` plan included: each stored version is dispatched at most once);
+only an ``executing`` plan cannot be replaced (docs/decisions.md). The move
+``approved -> executing`` is a compare-and-set on the store (under a per-plan lock that
+spares calls of one process the contention), so of two concurrent ``executePlan`` calls, in one
+process or in several sharing a durable store, exactly one dispatches; ``executePlan`` on an
+``executing``, ``executed`` or ``failed`` plan is refused. An approval applies to the plan
+content the reviewer saw: if the plan was stored again while its gate waited, the approval does
+not carry over to the new content.
 """
 
 from __future__ import annotations
@@ -395,10 +397,26 @@ async def _run_approved(scope: AgentScope, plan_id: str) -> ToolOutcome:
             return _error(f"plan not found: {plan_id}")
         if plan["status"] != "approved":
             return _error(_invalid_state(plan))
-        plan = transition(plan, "executing")
-        await _save(run, plan)
+        approved, plan = plan, transition(plan, "executing")
+        # The lock only orders calls of this process; the compare-and-set is what lets exactly
+        # one process sharing the store claim the plan.
+        if not await run.runtime.kv.compare_and_set(run.tenant, _key(plan_id), approved, plan):
+            return _error(await _lost_claim(run, plan_id))
     await run.emit(_status_change(run, plan, "approved", "executing"))
     return await _dispatch(scope, plan)
+
+
+async def _lost_claim(run: RunContext, plan_id: str) -> str:
+    """Say why the claim ``approved -> executing`` failed: the plan changed since it was read."""
+    current = await _load(run, plan_id)
+    if current is None:
+        return f"plan not found: {plan_id}"
+    if current["status"] == "approved":
+        return (
+            f"Invalid plan state for execution: approved (plan '{plan_id}' changed while it "
+            f"was being claimed for dispatch; call executePlan again)"
+        )
+    return _invalid_state(current)
 
 
 def _invalid_state(plan: Mapping[str, Any]) -> str:
@@ -408,9 +426,9 @@ def _invalid_state(plan: Mapping[str, Any]) -> str:
         "executing": f"plan '{plan_id}' is being dispatched by another call; an approved plan "
         f"is dispatched at most once",
         "executed": f"plan '{plan_id}' was already dispatched; an approved plan is dispatched "
-        f"at most once; store a new plan under a new planId to act again",
+        f"at most once; store the plan again (a new draft) to act again",
         "failed": f"plan '{plan_id}' failed ({(plan.get('outcome') or {}).get('message')}); "
-        f"store a new plan under a new planId to try again",
+        f"store the plan again (a new draft) to try again",
     }.get(status, f"plan '{plan_id}' has unknown status {status!r}")
     return f"Invalid plan state for execution: {status} ({why})"
 

@@ -34,6 +34,7 @@ __all__ = [
     "closed_store",
     "decode_value",
     "encode_value",
+    "json_equal",
     "kv_location",
     "open_failed",
     "scrub_secrets",
@@ -236,6 +237,31 @@ def encode_value(value: Any, tenant: str, key: str) -> bytes:
         raise SpecTypeError(
             f"value for key '{key}' of tenant '{tenant}' is not JSON: {error}"
         ) from None
+
+
+def json_equal(left: Any, right: Any) -> bool:
+    """Return whether two decoded JSON values are equal as JSON.
+
+    Numbers compare by value (``1 == 1.0``, as JSONB does), booleans are never numbers
+    (``True != 1``), object key order is ignored and arrays compare element by element.
+    """
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, dict):
+        return (
+            isinstance(right, dict)
+            and left.keys() == right.keys()
+            and all(json_equal(item, right[name]) for name, item in left.items())
+        )
+    if isinstance(left, list | tuple):
+        return (
+            isinstance(right, list | tuple)
+            and len(left) == len(right)
+            and all(json_equal(a, b) for a, b in zip(left, right, strict=True))
+        )
+    if isinstance(left, int | float) and isinstance(right, int | float):
+        return left == right
+    return type(left) is type(right) and bool(left == right)
 
 
 def decode_value(raw: bytes | str, tenant: str, key: str, store: str) -> Any:

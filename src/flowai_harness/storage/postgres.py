@@ -163,6 +163,45 @@ class PostgresKeyValueStore:
 
         return await self._run("delete", tenant, key, remove)
 
+    async def compare_and_set(
+        self, tenant: str, key: str, expected: Any | None, value: Any, ttl_ms: int | None = None
+    ) -> bool:
+        """Store ``value`` if the live value of ``key`` equals ``expected`` (JSONB equality).
+
+        ``expected=None`` matches a missing or expired key. Each case is one statement: an
+        ``UPDATE ... WHERE value = expected`` or an ``INSERT ... ON CONFLICT DO UPDATE ... WHERE
+        expired``; the row lock makes concurrent callers take turns, and each re-checks the
+        condition against the row the previous one committed.
+        """
+        ttl = check_ttl(ttl_ms)
+        text = encode_value(value, tenant, key).decode()
+        wanted = encode_value(expected, tenant, key).decode()
+        if expected is None:
+            statement = self._sql(
+                "INSERT INTO {table} AS t (tenant, key, value, expires_at)"
+                " VALUES (%s, %s, %s::jsonb, now() + %s::float8 * interval '1 millisecond')"
+                " ON CONFLICT (tenant, key) DO UPDATE SET value = EXCLUDED.value,"
+                " expires_at = EXCLUDED.expires_at, updated_at = now(), created_at = now()"
+                " WHERE (t.expires_at IS NOT NULL AND t.expires_at <= now())"
+                " OR t.value = 'null'::jsonb"
+                " RETURNING 1"
+            )
+            params: tuple[Any, ...] = (tenant, key, text, ttl)
+        else:
+            statement = self._sql(
+                "UPDATE {table} SET value = %s::jsonb,"
+                " expires_at = now() + %s::float8 * interval '1 millisecond', updated_at = now()"
+                f" WHERE tenant = %s AND key = %s AND {_LIVE} AND value = %s::jsonb"
+                " RETURNING 1"
+            )
+            params = (text, ttl, tenant, key, wanted)
+
+        async def swap(conn: AsyncConnection[Any]) -> bool:
+            cursor = await conn.execute(statement, params)
+            return await cursor.fetchone() is not None
+
+        return await self._run("compare-and-set", tenant, key, swap)
+
     async def list_keys(self, tenant: str, prefix: str) -> list[str]:
         """Return the live keys of ``tenant`` starting with ``prefix``, sorted by code point."""
         query = self._sql(
@@ -255,7 +294,8 @@ class PostgresKeyValueStore:
         # trips). A connection the server dropped (restart, idle timeout) fails at once and the
         # pool discards it; the call is then tried once more on a fresh connection. Every call
         # is idempotent, except that a retried delete may report False for a row the first
-        # attempt removed.
+        # attempt removed, and a retried compare-and-set False for a write the first attempt
+        # made (never a second write: the condition no longer holds).
         broken = False
         try:
             async with pool.connection() as conn:

@@ -26,6 +26,7 @@ from flowai_harness.storage._backend import (
     closed_store,
     decode_value,
     encode_value,
+    json_equal,
     kv_location,
     open_failed,
     scrub_secrets,
@@ -122,6 +123,49 @@ class RedisKeyValueStore:
         """Delete ``key``; return whether it existed (expired entries count as missing)."""
         removed = await self._run("delete", tenant, key, lambda r: r.delete(self._key(tenant, key)))
         return bool(removed)
+
+    async def compare_and_set(
+        self, tenant: str, key: str, expected: Any | None, value: Any, ttl_ms: int | None = None
+    ) -> bool:
+        """Store ``value`` if the live value of ``key`` equals ``expected`` (JSON equality).
+
+        ``expected=None`` matches a missing or expired key. Uses ``WATCH`` / ``MULTI``: the
+        write is discarded if anyone changed the key after it was read, and the comparison is
+        then made again against the new value.
+        """
+        import redis
+
+        ttl = check_ttl(ttl_ms)
+        raw = encode_value(value, tenant, key)
+        wanted = decode_value(encode_value(expected, tenant, key), tenant, key, self._name)
+        name = self._key(tenant, key)
+
+        async def swap(client: Redis) -> bool:
+            async with client.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await pipe.watch(name)
+                        current = await pipe.get(name)
+                        found = (
+                            None
+                            if current is None
+                            else decode_value(current, tenant, key, self._name)
+                        )
+                        if not json_equal(found, wanted):
+                            return False  # leaving the pipeline block drops the WATCH
+                        pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                        if ttl is None:
+                            pipe.set(name, raw)
+                        elif ttl <= 0:
+                            pipe.delete(name)
+                        else:
+                            pipe.set(name, raw, px=math.ceil(ttl))
+                        await pipe.execute()
+                        return True
+                    except redis.WatchError:
+                        continue
+
+        return await self._run("compare-and-set", tenant, key, swap)
 
     async def list_keys(self, tenant: str, prefix: str) -> list[str]:
         """Return the live keys of ``tenant`` starting with ``prefix``, sorted by code point."""

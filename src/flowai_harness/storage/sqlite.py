@@ -30,6 +30,7 @@ from flowai_harness.storage._backend import (
     closed_store,
     decode_value,
     encode_value,
+    json_equal,
 )
 
 __all__ = ["SqliteKeyValueStore", "sqlite_path"]
@@ -128,6 +129,21 @@ class SqliteKeyValueStore:
         """Delete ``key``; return whether it existed (expired entries count as missing)."""
         return await self._call("delete", tenant, key, self._delete, tenant, key)
 
+    async def compare_and_set(
+        self, tenant: str, key: str, expected: Any | None, value: Any, ttl_ms: int | None = None
+    ) -> bool:
+        """Store ``value`` if the live value of ``key`` equals ``expected`` (JSON equality).
+
+        ``expected=None`` matches a missing or expired key. The read and the write share one
+        ``BEGIN IMMEDIATE`` transaction, so processes sharing the file take turns.
+        """
+        ttl = check_ttl(ttl_ms)
+        text = encode_value(value, tenant, key).decode()
+        wanted = decode_value(encode_value(expected, tenant, key), tenant, key, self._name)
+        return await self._call(
+            "compare-and-set", tenant, key, self._compare_and_set, tenant, key, wanted, text, ttl
+        )
+
     async def list_keys(self, tenant: str, prefix: str) -> list[str]:
         """Return the live keys of ``tenant`` starting with ``prefix``, sorted."""
         return await self._call("list", tenant, prefix, self._list_keys, tenant, prefix)
@@ -216,6 +232,28 @@ class SqliteKeyValueStore:
             self._connection.execute(
                 "DELETE FROM kv_store WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
             )
+
+    def _compare_and_set(
+        self, tenant: str, key: str, wanted: Any, text: str, ttl: float | None
+    ) -> bool:
+        # IMMEDIATE takes the write lock before the read, so no other writer (thread or
+        # process) can change the row between the comparison and the write.
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._connection.execute(
+                f"SELECT value FROM kv_store WHERE tenant = ? AND key = ? AND {_LIVE}",
+                (tenant, key, self._now_ms()),
+            ).fetchone()
+            current = None if row is None else decode_value(row[0], tenant, key, self._name)
+            matched = json_equal(current, wanted)
+            if matched:
+                self._put(tenant, key, text, ttl)
+            self._connection.execute("COMMIT")
+        except BaseException:
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+            raise
+        return matched
 
     def _delete(self, tenant: str, key: str) -> bool:
         live = self._connection.execute(
