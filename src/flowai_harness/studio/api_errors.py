@@ -62,6 +62,19 @@ class StudioApiError(HarnessError):
         return error_body(self.code, self.message, self.details)
 
 
+def not_found(workspace_key: str, entity: str, id_field: str, item_id: str) -> StudioApiError:
+    """The 404 for an item missing from a workspace, e.g. ``not_found(k, "run", "runId", id)``.
+
+    Code ``<entity>.not_found``; message ``<Entity> `<id>` was not found in workspace `<key>`.``
+    """
+    return StudioApiError(
+        404,
+        f"{entity}.not_found",
+        f"{entity.capitalize()} `{item_id}` was not found in workspace `{workspace_key}`.",
+        {"workspaceKey": workspace_key, id_field: item_id},
+    )
+
+
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return ``{"error": {code, message, retryable: false, details}}`` (message scrubbed)."""
     return {

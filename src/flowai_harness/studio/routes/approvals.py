@@ -14,7 +14,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Depends, Request
 
 from flowai_harness.errors import ApprovalAlreadyResolvedError, ApprovalNotFoundError
-from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.api_errors import StudioApiError, not_found
 from flowai_harness.studio.context import Workspace, workspace_scope
 from flowai_harness.studio.events_map import as_mapping
 from flowai_harness.studio.store import utc_now
@@ -116,15 +116,6 @@ def _parse_response(body: Any) -> tuple[str, str | None, Any]:
     return outcome, feedback, partial
 
 
-def _not_found(workspace: Workspace, approval_id: str) -> StudioApiError:
-    return StudioApiError(
-        404,
-        "approval.not_found",
-        f"Approval `{approval_id}` was not found in workspace `{workspace.key}`.",
-        {"workspaceKey": workspace.key, "approvalId": approval_id},
-    )
-
-
 async def respond(workspace: Workspace, approval_id: str, body: Any) -> dict[str, Any]:
     """Answer an approval on the runtime, then record the decision."""
     outcome, feedback, partial = _parse_response(body)
@@ -141,7 +132,7 @@ async def respond(workspace: Workspace, approval_id: str, body: Any) -> dict[str
         ) from None
     except ApprovalNotFoundError:
         if row is None:
-            raise _not_found(workspace, approval_id) from None
+            raise not_found(workspace.key, "approval", "approvalId", approval_id) from None
         if row["status"] == "pending":
             # Recorded, but the runtime no longer waits for it (its run ended or the server
             # restarted with an in-memory store).
@@ -184,7 +175,7 @@ def router() -> APIRouter:
             found = _runtime_pending(workspace, set())
             row = next((r for r in found if r["approvalId"] == approval_id), None)
         if row is None:
-            raise _not_found(workspace, approval_id)
+            raise not_found(workspace.key, "approval", "approvalId", approval_id)
         summary = approval_summary(workspace.key, row)
         return {**summary, "approval": summary}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.api_errors import StudioApiError, not_found
 from flowai_harness.studio.chat_run import ChatRun
 from flowai_harness.studio.context import (
     Workspace,
@@ -135,12 +135,7 @@ async def start_chat(workspace: Workspace, agent_id: str, body: Any) -> Any:
     spec = workspace.binding.runtime_spec
     agent = next((a for a in spec.agents if a.name == agent_id), None)
     if agent is None:
-        raise StudioApiError(
-            404,
-            "agent.not_found",
-            f"Agent `{agent_id}` was not found in workspace `{workspace.key}`.",
-            {"workspaceKey": workspace.key, "agentId": agent_id},
-        )
+        raise not_found(workspace.key, "agent", "agentId", agent_id)
     if agent.role not in _CHAT_ROLES:
         raise StudioApiError(
             409,
@@ -181,12 +176,7 @@ async def start_chat(workspace: Workspace, agent_id: str, body: Any) -> Any:
 async def _thread_or_404(workspace: Workspace, thread_id: str) -> dict[str, Any]:
     thread = await workspace.store.get_thread(thread_id)
     if thread is None:
-        raise StudioApiError(
-            404,
-            "thread.not_found",
-            f"Thread `{thread_id}` was not found in workspace `{workspace.key}`.",
-            {"workspaceKey": workspace.key, "threadId": thread_id},
-        )
+        raise not_found(workspace.key, "thread", "threadId", thread_id)
     return thread
 
 

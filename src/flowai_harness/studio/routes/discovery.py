@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from flowai_harness._version import installed_version
-from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.api_errors import not_found
 from flowai_harness.studio.apps import STUDIO_API_VERSION
 from flowai_harness.studio.context import (
     IMPLEMENTATION_NAME,
@@ -101,12 +101,7 @@ def router() -> APIRouter:
         for agent in workspace.binding.runtime_spec.agents:
             if agent.name == agent_id:
                 return {"workspaceKey": workspace.key, **agent_summary(agent)}
-        raise StudioApiError(
-            404,
-            "agent.not_found",
-            f"Agent `{agent_id}` was not found in workspace `{workspace.key}`.",
-            {"workspaceKey": workspace.key, "agentId": agent_id},
-        )
+        raise not_found(workspace.key, "agent", "agentId", agent_id)
 
     @api.get(f"{W}/eval-capabilities")
     async def list_eval_modes(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.api_errors import StudioApiError, not_found
 from flowai_harness.studio.context import Workspace, mint_id, workspace_scope
 from flowai_harness.studio.eval_run import EvalRun, prepare_eval_run
 from flowai_harness.studio.live_runs import Frame, LiveRun, Subscription
@@ -84,12 +84,7 @@ async def _json(request: Request) -> Any:
 async def _eval_or_404(workspace: Workspace, eval_id: str) -> dict[str, Any]:
     row = await workspace.store.get_eval(eval_id)
     if row is None:
-        raise StudioApiError(
-            404,
-            "eval.not_found",
-            f"Eval `{eval_id}` was not found in workspace `{workspace.key}`.",
-            {"workspaceKey": workspace.key, "evalId": eval_id},
-        )
+        raise not_found(workspace.key, "eval", "evalId", eval_id)
     return row
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.api_errors import StudioApiError, not_found
 from flowai_harness.studio.context import Workspace, workspace_scope
 from flowai_harness.studio.live_runs import Frame, LiveRun, Subscription
 from flowai_harness.studio.sse import sse_response
@@ -15,15 +15,6 @@ from flowai_harness.studio.sse import sse_response
 __all__ = ["router"]
 
 W = "/api/workspaces/{workspace_key}"
-
-
-def _run_not_found(workspace: Workspace, run_id: str) -> StudioApiError:
-    return StudioApiError(
-        404,
-        "run.not_found",
-        f"Run `{run_id}` was not found in workspace `{workspace.key}`.",
-        {"workspaceKey": workspace.key, "runId": run_id},
-    )
 
 
 def _since(last_event_id: str | None, since_seq: int | None) -> int:
@@ -85,7 +76,7 @@ def router() -> APIRouter:
     ) -> dict[str, Any]:
         run = await workspace.store.get_run(run_id)
         if run is None:
-            raise _run_not_found(workspace, run_id)
+            raise not_found(workspace.key, "run", "runId", run_id)
         # The run row at the top level (contract RunSummary) and wrapped (reference server).
         return {**run, "workspaceKey": workspace.key, "run": run}
 
@@ -96,7 +87,7 @@ def router() -> APIRouter:
         since_seq: int = Query(0, ge=0),
     ) -> dict[str, Any]:
         if await workspace.store.get_run(run_id) is None:
-            raise _run_not_found(workspace, run_id)
+            raise not_found(workspace.key, "run", "runId", run_id)
         events = await workspace.store.list_events(run_id, since_seq)
         return {"workspaceKey": workspace.key, "runId": run_id, "events": events}
 
@@ -113,7 +104,7 @@ def router() -> APIRouter:
         if live is not None and not live.done.is_set():
             subscription = live.subscribe(lossless=False)
         elif await workspace.store.get_run(run_id) is None:
-            raise _run_not_found(workspace, run_id)
+            raise not_found(workspace.key, "run", "runId", run_id)
         return sse_response(_replay(workspace, run_id, since, live, subscription))
 
     @api.get(f"{W}/traces")

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from flowai_harness.errors import HarnessError
-from flowai_harness.studio.api_errors import StudioApiError
+from flowai_harness.studio.api_errors import StudioApiError, not_found
 from flowai_harness.studio.context import Workspace, mint_id, workspace_scope
 from flowai_harness.studio.events_map import as_mapping
 from flowai_harness.studio.inspection import tool_inventory
@@ -71,12 +71,7 @@ async def _json(request: Request, code: str) -> Any:
 async def _existing(workspace: Workspace, test_id: str) -> dict[str, Any]:
     row = await workspace.store.get_test(test_id)
     if row is None:
-        raise StudioApiError(
-            404,
-            "test.not_found",
-            f"Test `{test_id}` was not found in workspace `{workspace.key}`.",
-            {"workspaceKey": workspace.key, "testId": test_id},
-        )
+        raise not_found(workspace.key, "test", "testId", test_id)
     return row
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from flowai_harness.studio.api_errors import StudioApiError, scrub_secrets
+from flowai_harness.studio.api_errors import StudioApiError, not_found, scrub_secrets
 from flowai_harness.studio.context import Workspace, workspace_scope
 from flowai_harness.studio.data_jobs import execute_catalog_tool
 from flowai_harness.studio.inspection import CATALOG_TOOLKIT, ToolInfo, tool_inventory
@@ -33,12 +33,7 @@ def _find(workspace: Workspace, tool_id: str) -> ToolInfo:
     for tool in _tools(workspace):
         if tool_id in (tool.tool_id, tool.name):
             return tool
-    raise StudioApiError(
-        404,
-        "tool.not_found",
-        f"Tool `{tool_id}` was not found in workspace `{workspace.key}`.",
-        {"workspaceKey": workspace.key, "toolId": tool_id},
-    )
+    raise not_found(workspace.key, "tool", "toolId", tool_id)
 
 
 async def _input(request: Request) -> dict[str, Any]:
