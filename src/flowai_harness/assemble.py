@@ -93,6 +93,7 @@ def create_runtime(
         mock_response = None
     tools = _collect_tools(spec, tool_bindings)
     predicates = _collect_predicates(tools, approval_predicates)
+    _require_handlers(spec, tools)
     agent_tools = {agent.name: [t.binding_key for t in agent.tools] for agent in spec.agents}
     hooks = _check_callables(event_hooks, "event_hooks")
     if action_dispatcher is not None and not callable(action_dispatcher):
@@ -184,6 +185,11 @@ def _collect_tools(spec: RuntimeSpec, extra: Iterable[ToolSpec] | None) -> dict[
         current = tools.get(tool.binding_key)
         if current is None or (current.handler is None and tool.handler is not None):
             tools[tool.binding_key] = tool
+    return tools
+
+
+def _require_handlers(spec: RuntimeSpec, tools: Mapping[str, ToolSpec]) -> None:
+    # Runs after the dynamic-predicate check, which reports a missing predicate first.
     for agent in spec.agents:
         for tool in agent.tools:
             if tools[tool.binding_key].handler is None:
@@ -191,7 +197,6 @@ def _collect_tools(spec: RuntimeSpec, extra: Iterable[ToolSpec] | None) -> dict[
                     f"tool binding '{tool.binding_key}' for agent '{agent.name}' has no Python "
                     f"handler"
                 )
-    return tools
 
 
 def _collect_predicates(

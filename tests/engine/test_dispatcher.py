@@ -186,38 +186,39 @@ async def test_a_valid_dispatcher_return_becomes_the_execute_plan_result(
 BAD_RETURNS = [
     (
         [1],
-        "action_dispatcher must return None or an object with entitiesAffected, summary and "
-        "details; got list",
+        "action_dispatcher must return None or an object with required field "
+        "`entitiesAffected`, optional `summary`, and optional `details`; got list",
     ),
     (
         "done",
-        "action_dispatcher must return None or an object with entitiesAffected, summary "
-        "and details; got str",
+        "action_dispatcher must return None or an object with required field "
+        "`entitiesAffected`, optional `summary`, and optional `details`; got str",
     ),
     (
         {"entitiesAffected": 1, "status": "ok"},
-        "action_dispatcher returned unexpected field 'status' (allowed: entitiesAffected, summary, "
-        "details)",
+        "action_dispatcher returned unexpected field `status`; "
+        "put domain-specific data under `details`",
     ),
     (
         {"summary": "no count"},
-        "action_dispatcher field 'entitiesAffected' is required and must be a non-negative integer",
+        "action_dispatcher must return None or an object with required field "
+        "`entitiesAffected` as a non-negative integer",
     ),
     (
         {"entitiesAffected": -1},
-        "action_dispatcher field 'entitiesAffected' must be a non-negative integer, got -1",
+        "action_dispatcher field `entitiesAffected` must be a non-negative integer, got -1",
     ),
     (
         {"entitiesAffected": True},
-        "action_dispatcher field 'entitiesAffected' must be a non-negative integer, got True",
+        "action_dispatcher field `entitiesAffected` must be a non-negative integer, got True",
     ),
     (
         {"entitiesAffected": 1.0},
-        "action_dispatcher field 'entitiesAffected' must be a non-negative integer, got 1.0",
+        "action_dispatcher field `entitiesAffected` must be a non-negative integer, got 1.0",
     ),
     (
         {"entitiesAffected": "3"},
-        "action_dispatcher field 'entitiesAffected' must be a non-negative integer, got '3'",
+        "action_dispatcher field `entitiesAffected` must be a non-negative integer, got '3'",
     ),
     (
         {"entitiesAffected": 1, "summary": 5},

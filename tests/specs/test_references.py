@@ -58,8 +58,8 @@ def test_ttl_zero_is_accepted() -> None:
     assert define_reference("ItemSet", ITEM_SET_SCHEMA, ttl_ms=0).ttl_ms == 0
 
 
-def test_negative_ttl_is_a_validation_error() -> None:
-    with pytest.raises(ValidationError, match="ttlMs") as exc:
+def test_negative_ttl_is_a_validation_error_located_at_the_snake_case_field() -> None:
+    with pytest.raises(ValidationError, match="ttl_ms") as exc:
         define_reference("ItemSet", ITEM_SET_SCHEMA, ttl_ms=-1)
     assert "greater than or equal to 0" in str(exc.value)
 

@@ -214,18 +214,18 @@ def test_runtime_spec_rejects_a_route_to_the_agent_itself() -> None:
 
 def test_runtime_spec_rejects_a_duplicate_route() -> None:
     agents = [agent("c", role="coordinator", routes=["w", "w"]), agent("w")]
-    with pytest.raises(ValidationError, match="agent 'c' lists route 'w' more than once"):
+    with pytest.raises(ValidationError, match="agent 'c' declares duplicate route 'w'"):
         RuntimeSpec(tenant=TENANT, agents=agents)
 
 
 def test_runtime_spec_rejects_a_route_to_an_unregistered_agent() -> None:
     agents = [agent("c", role="coordinator", routes=["w", "ghost"]), agent("w")]
-    with pytest.raises(ValidationError, match="agent 'c' routes to unknown agent 'ghost'"):
+    with pytest.raises(ValidationError, match="agent 'c' declares unknown route target 'ghost'"):
         RuntimeSpec(tenant=TENANT, agents=agents)
 
 
 def test_runtime_spec_checks_routes_of_every_role() -> None:
-    with pytest.raises(ValidationError, match="agent 'w' routes to unknown agent 'x'"):
+    with pytest.raises(ValidationError, match="agent 'w' declares unknown route target 'x'"):
         RuntimeSpec(tenant=TENANT, agents=[agent("w", routes=["x"])])
 
 

@@ -51,15 +51,47 @@ def test_tagged_union_returns_an_annotated_union_with_a_discriminator() -> None:
     variants, field = _parts(TaggedUnion(Discount, Refund))
     assert field.discriminator == "kind"
     assert len(variants) == 2
-    assert variants[0] is Discount
+    assert issubclass(variants[0], Discount)
+    assert issubclass(variants[1], Refund)
 
 
-def test_literal_members_are_used_unchanged() -> None:
+def test_members_with_a_required_literal_tag_are_used_unchanged() -> None:
     class Hold(BaseModel):
         kind: Literal["hold"]
 
-    variants, _ = _parts(TaggedUnion(Discount, Hold))
-    assert variants == (Discount, Hold)
+    class Release(BaseModel):
+        kind: Literal["release"]
+
+    variants, _ = _parts(TaggedUnion(Hold, Release))
+    assert variants == (Hold, Release)
+
+
+def test_a_literal_tag_with_a_default_becomes_required_in_the_variant() -> None:
+    variants, _ = _parts(TaggedUnion(Discount, Refund))
+    rewritten = variants[0]
+    assert rewritten is not Discount
+    assert issubclass(rewritten, Discount)
+    assert rewritten.model_fields["kind"].annotation == Literal["discount"]
+    assert rewritten.model_fields["kind"].is_required()
+    assert Discount(pct=1).kind == "discount"  # the user's own class keeps its default
+
+
+def test_every_variant_schema_lists_the_discriminator_as_required() -> None:
+    schema = TypeAdapter(TaggedUnion(Discount, Refund, Reorder)).json_schema()
+    variants = [schema["$defs"][ref["$ref"].rsplit("/", 1)[1]] for ref in schema["oneOf"]]
+    assert len(variants) == 3
+    for variant in variants:
+        assert "kind" in variant["required"]
+        assert "default" not in variant["properties"]["kind"]
+
+
+def test_instances_of_the_original_models_are_accepted_by_the_union() -> None:
+    adapter: TypeAdapter[Any] = TypeAdapter(list[TaggedUnion(Discount, Refund)])
+    discount, refund = adapter.validate_python([Discount(pct=3), Refund(order_id="o-2")])
+    assert (type(discount).__name__, discount.pct) == ("Discount", 3)
+    assert (type(refund).__name__, refund.order_id, refund.kind) == ("Refund", "o-2", "refund")
+    with pytest.raises(ValidationError):
+        adapter.validate_python([{"pct": 3}])  # a dict must carry its tag
 
 
 def test_shorthand_member_becomes_a_literal_subclass_keeping_its_name() -> None:
@@ -73,7 +105,7 @@ def test_shorthand_member_becomes_a_literal_subclass_keeping_its_name() -> None:
     assert rewritten.__doc__ == Refund.__doc__
     field = rewritten.model_fields["kind"]
     assert field.annotation == Literal["refund"]
-    assert field.default == "refund"
+    assert field.is_required()
     assert field.description == "action tag"
 
 
@@ -155,7 +187,8 @@ def test_duplicate_tag_values_are_a_value_error() -> None:
     class OtherDiscount(BaseModel):
         kind: str = "discount"
 
-    with pytest.raises(SpecValueError, match=r"'discount'.*Discount and OtherDiscount"):
+    expected = r"duplicate discriminator value `discount` for Discount and OtherDiscount"
+    with pytest.raises(SpecValueError, match=expected):
         TaggedUnion(Discount, Refund, OtherDiscount)
 
 
@@ -204,14 +237,13 @@ def test_define_plan_with_a_tagged_union_model_pins_the_action_variants() -> Non
         "properties": {
             "kind": {
                 "const": "refund",
-                "default": "refund",
                 "description": "action tag",
                 "title": "Kind",
                 "type": "string",
             },
             "order_id": {"title": "Order Id", "type": "string"},
         },
-        "required": ["order_id"],
+        "required": ["kind", "order_id"],
         "title": "Refund",
         "type": "object",
     }

@@ -543,24 +543,25 @@ def _check_dispatch_result(value: Any) -> dict[str, Any]:
         return {"entitiesAffected": 0, "summary": None, "details": None}
     if not isinstance(value, Mapping):
         raise _DispatchFailure(
-            "action_dispatcher must return None or an object with entitiesAffected, summary "
-            f"and details; got {type(value).__name__}"
+            "action_dispatcher must return None or an object with required field "
+            "`entitiesAffected`, optional `summary`, and optional `details`; "
+            f"got {type(value).__name__}"
         )
     for key in value:
         if key not in _DISPATCH_KEYS:
             raise _DispatchFailure(
-                f"action_dispatcher returned unexpected field {key!r} "
-                f"(allowed: {', '.join(_DISPATCH_KEYS)})"
+                f"action_dispatcher returned unexpected field `{key}`; "
+                "put domain-specific data under `details`"
             )
     if "entitiesAffected" not in value:
         raise _DispatchFailure(
-            "action_dispatcher field 'entitiesAffected' is required and must be a non-negative "
-            "integer"
+            "action_dispatcher must return None or an object with required field "
+            "`entitiesAffected` as a non-negative integer"
         )
     count = value["entitiesAffected"]
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise _DispatchFailure(
-            f"action_dispatcher field 'entitiesAffected' must be a non-negative integer, "
+            "action_dispatcher field `entitiesAffected` must be a non-negative integer, "
             f"got {count!r}"
         )
     summary = value.get("summary")

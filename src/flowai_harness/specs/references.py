@@ -61,5 +61,5 @@ def define_reference(
         SpecTypeError: a schema input :func:`normalize_schema` cannot turn into JSON Schema.
     """
     return ReferenceSpec.model_validate(
-        {"name": name, "schema": schema, "ttlMs": ttl_ms, "glimpse": glimpse}
+        {"name": name, "schema": schema, "ttl_ms": ttl_ms, "glimpse": glimpse}
     )

@@ -140,10 +140,10 @@ def _check_agents(agents: Sequence[AgentSpec]) -> None:
             if route == agent.name:
                 raise ValueError(f"agent {agent.name!r} cannot route to itself")
             if route in seen:
-                raise ValueError(f"agent {agent.name!r} lists route {route!r} more than once")
+                raise ValueError(f"agent {agent.name!r} declares duplicate route {route!r}")
             if route not in names:
                 raise ValueError(
-                    f"agent {agent.name!r} routes to unknown agent {route!r}; "
+                    f"agent {agent.name!r} declares unknown route target {route!r}; "
                     f"registered agents: {sorted(names)!r}"
                 )
             seen.add(route)

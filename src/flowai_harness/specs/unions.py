@@ -8,12 +8,14 @@ pydantic needs to pick the right model by that tag, and whose JSON Schema (``one
 
 from __future__ import annotations
 
+import copy
 import functools
 import operator
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic_core import PydanticUndefined
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
 
@@ -25,8 +27,11 @@ def TaggedUnion(*models: type[BaseModel], discriminator: str = "kind") -> Any:
 
     Each model must declare the discriminator field either as a single non-empty string
     ``Literal`` (``kind: Literal["refund"]``) or, as a shorthand, as a plain field with a non-empty
-    string default (``kind: str = "refund"``). A shorthand model is replaced by a subclass with
-    the same name whose field is ``Literal["refund"]``, so pydantic can discriminate on it.
+    string default (``kind: str = "refund"``). In every variant the discriminator is a required
+    ``Literal`` without a default, so each variant's JSON Schema lists it under ``required``: a
+    shorthand model, or a ``Literal`` field with a default, is replaced by a subclass with the
+    same name whose field is a required ``Literal["refund"]``. The subclass still accepts
+    instances of the original model, so ``Plan(actions=[Refund(order_id="o-1")])`` works.
 
     Args:
         *models: Two or more pydantic ``BaseModel`` subclasses.
@@ -62,11 +67,12 @@ def TaggedUnion(*models: type[BaseModel], discriminator: str = "kind") -> Any:
         tag, is_literal = _discriminator_value(model, discriminator)
         if tag in owners:
             raise SpecValueError(
-                f"TaggedUnion discriminator value {tag!r} of field {discriminator!r} is used by "
-                f"both {owners[tag].__name__} and {model.__name__}; values must be unique"
+                f"duplicate discriminator value `{tag}` for {owners[tag].__name__} and "
+                f"{model.__name__} (field {discriminator!r}; tag values must be unique)"
             )
         owners[tag] = model
-        variants.append(model if is_literal else _literal_variant(model, discriminator, tag))
+        required = is_literal and model.model_fields[discriminator].is_required()
+        variants.append(model if required else _literal_variant(model, discriminator, tag))
 
     union = functools.reduce(operator.or_, variants)
     return Annotated[union, Field(discriminator=discriminator)]
@@ -101,15 +107,28 @@ def _discriminator_value(model: type[BaseModel], discriminator: str) -> tuple[st
 
 
 def _literal_variant(model: type[BaseModel], discriminator: str, tag: str) -> type[BaseModel]:
-    """Subclass ``model`` with the tag field narrowed to ``Literal[tag]``, keeping its name."""
-    field = model.model_fields[discriminator]
-    # Passing the original FieldInfo as metadata keeps its alias, description and default.
+    """Subclass ``model`` with the tag field narrowed to a required ``Literal[tag]``.
+
+    The subclass keeps the model's name, docstring and the field's alias and description, and
+    turns an instance of ``model`` itself into the subclass, so callers may keep building the
+    original class.
+    """
+    field = copy.copy(model.model_fields[discriminator])
+    field.default = PydanticUndefined
     narrowed: Any = Annotated[Literal[tag], field]
+
+    def _accept_original(data: Any) -> Any:
+        if isinstance(data, model) and not isinstance(data, variant):
+            return data.model_dump(by_alias=True)
+        return data
+
+    validators: Any = {"_accept_original": model_validator(mode="before")(_accept_original)}
     variant: type[BaseModel] = create_model(
         model.__name__,
         __base__=model,
         __module__=model.__module__,
         __doc__=model.__doc__,
+        __validators__=validators,
         **{discriminator: narrowed},
     )
     variant.__qualname__ = model.__qualname__
