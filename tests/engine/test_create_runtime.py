@@ -17,7 +17,7 @@ from flowai_harness import (
 )
 from flowai_harness.errors import ConfigurationError, SpecTypeError
 from flowai_harness.testing import ScriptedModel, collect_events
-from tests.engine.helpers import TENANT, coordinator, executor, specialist
+from tests.engine.helpers import TENANT, coordinator, executor, script, specialist
 
 
 def _lookup(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
@@ -156,18 +156,52 @@ def test_dynamic_tool_approval_without_predicate_is_refused() -> None:
         create_runtime(_spec(specialist("w", tools=[tool])))
 
 
-def test_dynamic_tool_approval_with_registered_predicate_is_accepted() -> None:
+def _approved_skus(events: list[dict[str, Any]]) -> list[str]:
+    return [e["data"]["payload"]["sku"] for e in events if e["type"] == "approval-required"]
+
+
+def _looked_up(events: list[dict[str, Any]]) -> list[Any]:
+    return [
+        e["result"] for e in events if e["type"] == "tool-invocation" and e["state"] == "result"
+    ]
+
+
+async def test_dynamic_tool_approval_with_registered_predicate_is_accepted() -> None:
+    asked: list[dict[str, Any]] = []
+
+    def big(args: dict[str, Any], ctx: Any) -> bool:
+        asked.append(args)
+        return bool(args["sku"] == "big")
+
     tool = define_tool("lookup", {"sku": str}, approval={"kind": "dynamic", "value": "big"}).bind(
         _lookup
     )
-    create_runtime(
-        _spec(specialist("w", tools=[tool])), approval_predicates={"big": lambda args, ctx: True}
+    runtime = create_runtime(
+        _spec(specialist("w", tools=[tool])),
+        interpreter="scripted",
+        approval_predicates={"big": big},
     )
+    prompt = script(("lookup", {"sku": "small"}), ("lookup", {"sku": "big"}))
+    events = await collect_events(runtime.run_specialist("w", prompt), runtime, approve="approve")
+    assert asked == [{"sku": "small"}, {"sku": "big"}]
+    assert _approved_skus(events) == ["big"]
+    assert _looked_up(events) == [{"sku": "small"}, {"sku": "big"}]
 
 
-def test_callable_tool_approval_registers_itself() -> None:
-    tool = define_tool("lookup", {"sku": str}, approval=lambda args, ctx: False).bind(_lookup)
-    create_runtime(_spec(specialist("w", tools=[tool])))
+async def test_callable_tool_approval_registers_itself() -> None:
+    asked: list[dict[str, Any]] = []
+
+    def gate(args: dict[str, Any], ctx: Any) -> bool:
+        asked.append(args)
+        return bool(args["sku"] == "big")
+
+    tool = define_tool("lookup", {"sku": str}, approval=gate).bind(_lookup)
+    runtime = create_runtime(_spec(specialist("w", tools=[tool])), interpreter="scripted")
+    prompt = script(("lookup", {"sku": "big"}), ("lookup", {"sku": "small"}))
+    events = await collect_events(runtime.run_specialist("w", prompt), runtime, approve="reject")
+    assert asked == [{"sku": "big"}, {"sku": "small"}]
+    assert _approved_skus(events) == ["big"]
+    assert _looked_up(events)[1] == {"sku": "small"}  # the rejected call did not run
 
 
 def test_dynamic_runtime_floor_without_predicate_is_refused() -> None:
@@ -287,8 +321,11 @@ def test_offline_interpreters_need_no_provider_entry(interpreter: Any, model: st
     assert runtime.agent_names == ["w"]
 
 
-def test_testing_needs_no_provider_entry() -> None:
-    create_runtime(_spec(), testing={"mock_response": "M"})
+async def test_testing_needs_no_provider_entry() -> None:
+    runtime = create_runtime(_spec(), testing={"mock_response": "M"})
+    events = await collect_events(runtime.run_specialist("w", "hi"))
+    assert "".join(e["text"] for e in events if e["type"] == "text").endswith("M")
+    assert events[-1]["type"] == "tool-agent" and events[-1]["state"] == "result"
 
 
 # --------------------------------------------------------------------------- engine build

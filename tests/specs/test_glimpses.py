@@ -138,7 +138,14 @@ def test_nested_values_end_up_json_serialisable() -> None:
         "tags": {"a"},
         7: Decimal("2.50"),
     }
-    json.dumps(to_json_compatible(value))
+    converted = to_json_compatible(value)
+    assert converted == {
+        "products": [{"product_id": "p", "price": "1", "added": "2026-01-01"}],
+        "lines": [{"sku": "s", "qty": 1, "when": "2026-01-01T00:00:00"}],
+        "tags": ["a"],
+        "7": "2.50",
+    }
+    assert json.loads(json.dumps(converted)) == converted
 
 
 # --- glimpse ------------------------------------------------------------------------------------
