@@ -43,6 +43,7 @@ from tests.engine.plan_helpers import (
     stored_plan,
     tool_results,
 )
+from tests.waiting import wait_until
 
 # --------------------------------------------------------------------------- rule evaluation
 
@@ -557,9 +558,7 @@ async def test_an_approval_answered_from_another_task_resumes_the_suspended_stre
             runtime.run_specialist("w", script(("transfer", {"amount": 5})), thread_id="t")
         )
     )
-    while not runtime.pending_approvals():
-        await asyncio.sleep(0)
-    [pending] = runtime.pending_approvals()
+    [pending] = await wait_until(runtime.pending_approvals)
     assert not consumer.done()
     await runtime.respond_to_approval(pending["id"], "approve")
     events = await asyncio.wait_for(consumer, 5)
@@ -577,9 +576,7 @@ async def test_an_approval_answered_from_another_task_resumes_the_suspended_stre
 async def test_an_approval_answered_from_another_thread_resumes_the_stream() -> None:
     runtime = plan_runtime()
     consumer = asyncio.create_task(run(runtime, flow(store("p-1"), execute("p-1")), approve=None))
-    while not runtime.pending_approvals():
-        await asyncio.sleep(0.001)
-    approval_id = runtime.pending_approvals()[0]["id"]
+    approval_id = (await wait_until(runtime.pending_approvals))[0]["id"]
     await asyncio.to_thread(
         lambda: asyncio.run(runtime.respond_to_approval(approval_id, "approve"))  # type: ignore[arg-type]
     )
@@ -607,11 +604,7 @@ async def test_when_the_consumer_is_gone_the_gate_gives_up_instead_of_waiting(
     else:
         del stream
         gc.collect()
-    for _ in range(100):
-        if not runtime.pending_approvals():
-            break
-        await asyncio.sleep(0.001)
-    assert runtime.pending_approvals() == []
+    await wait_until(lambda: runtime.pending_approvals() == [])
     with pytest.raises(
         ApprovalAlreadyResolvedError, match=f"approval already resolved: {approval_id}"
     ):

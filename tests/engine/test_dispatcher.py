@@ -18,6 +18,7 @@ from tests.engine.plan_helpers import (
     stored_plan,
     tool_results,
 )
+from tests.waiting import wait_until
 
 ITEM_SET = define_reference("ItemSet", {"item_ids": list[str]})
 OWNER = define_reference("Owner", {"name": str})
@@ -397,9 +398,9 @@ async def test_concurrent_execute_plan_calls_dispatch_an_approved_plan_exactly_o
     runs = [
         asyncio.create_task(run(runtime, flow(execute("p-1")), thread_id=f"t{i}")) for i in range(5)
     ]
-    while not calls:
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: calls)
+    # the other four are refused while the first dispatch is still running
+    await wait_until(lambda: sum(task.done() for task in runs) == 4)
     release.set()
     results = [tool_results(events, "executePlan")[0] for events in await asyncio.gather(*runs)]
     assert len(calls) == 1

@@ -9,6 +9,7 @@ import pytest
 from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.testing import collect_events
 from tests.engine.helpers import runtime_of, specialist
+from tests.waiting import wait_until
 
 
 async def test_holders_of_one_key_take_turns() -> None:
@@ -49,9 +50,11 @@ async def test_idle_locks_are_dropped() -> None:
 async def test_a_cancelled_waiter_does_not_leak_its_lock_entry() -> None:
     locks = KeyedLocks()
     release = asyncio.Event()
+    holding = asyncio.Event()
 
     async def holder() -> None:
         async with locks.hold("k"):
+            holding.set()
             await release.wait()
 
     async def waiter() -> None:
@@ -59,9 +62,9 @@ async def test_a_cancelled_waiter_does_not_leak_its_lock_entry() -> None:
             pytest.fail("the waiter was cancelled before it got the lock")
 
     first = asyncio.create_task(holder())
-    await asyncio.sleep(0)
+    await holding.wait()
     second = asyncio.create_task(waiter())
-    await asyncio.sleep(0)
+    await wait_until(lambda: locks._locks["k"][1] == 2)  # the waiter is queued on the lock
     second.cancel()
     with pytest.raises(asyncio.CancelledError):
         await second

@@ -20,6 +20,7 @@ from tests.engine.helpers import (
     script,
     specialist,
 )
+from tests.waiting import other_tasks, wait_for_other_tasks, wait_until
 
 
 @pytest.fixture
@@ -36,14 +37,9 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     assert seen == []
 
 
-async def _other_tasks(timeout: float = 1.0) -> list[asyncio.Task[Any]]:
-    """Wait until only the current task is left (or ``timeout``); return the leftovers."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if not others or asyncio.get_running_loop().time() > deadline:
-            return others
-        await asyncio.sleep(0.005)
+def _parked_on_a_full_buffer(stream: Any) -> bool:
+    """Whether the run of ``stream`` is waiting for the consumer to make room."""
+    return stream._sink is not None and bool(stream._sink._putters)
 
 
 class SlowTool:
@@ -78,7 +74,7 @@ async def test_nothing_runs_until_the_first_anext() -> None:
     model = ScriptedModel().add_turn("hi")
     runtime = runtime_of(specialist("w"), interpreter=model)
     stream = runtime.run_specialist("w", "go")
-    await asyncio.sleep(0.01)
+    assert other_tasks() == []  # no run task exists to make a request later
     assert model.requests == []
     first = await stream.__anext__()
     assert first["type"] == "tool-agent"
@@ -113,7 +109,8 @@ async def test_a_slow_consumer_pauses_the_run_instead_of_losing_events() -> None
     )
     stream = runtime.run_specialist("w", script(*[("count", {})] * 50))
     events = [await stream.__anext__()]
-    await asyncio.sleep(0.1)  # plenty of time for an unbounded run to finish all 50 calls
+    # an unbounded run would finish all 50 calls without ever waiting for room
+    await wait_until(lambda: _parked_on_a_full_buffer(stream))
     assert calls <= 4
     events += [e async for e in stream]
     assert calls == 50
@@ -146,8 +143,7 @@ async def test_the_end_of_a_run_never_waits_for_the_consumer() -> None:
     events = []
     while len(events) < 8:  # all but the last two events (finish, tool-agent result)
         events.append(await stream.__anext__())
-    await asyncio.sleep(0.05)
-    assert await _other_tasks() == []  # the run is over although its last events wait
+    await wait_for_other_tasks()  # the run is over although its last events wait
     events += [e async for e in stream]
     assert [e["sequence"] for e in events] == list(range(1, 11))
     assert events[-1]["type"] == "tool-agent" and events[-1]["state"] == "result"
@@ -177,7 +173,10 @@ def test_asyncio_run_exits_while_an_unread_stream_is_still_referenced() -> None:
             prompt = json.dumps({"script": [{"tool": "tick"}] * 1000})
             stream = runtime.run_specialist("w", prompt)
             await stream.__anext__()
-            await asyncio.sleep(0.2)  # the run fills the queue and waits
+            deadline = asyncio.get_running_loop().time() + 10
+            while not stream._sink._putters:  # the run fills the queue and waits
+                assert asyncio.get_running_loop().time() < deadline, "the queue never filled"
+                await asyncio.sleep(0.005)
             kept.append(stream)
 
         asyncio.run(main())
@@ -207,7 +206,7 @@ async def test_cancel_stops_a_running_tool_and_the_loop_just_ends(
             await slow.started.wait()
             stream.cancel()
     assert [e["type"] for e in seen] == ["tool-agent", "step-start", "tool-invocation"]
-    assert await _other_tasks() == []
+    await wait_for_other_tasks()
     assert slow.cancelled and not slow.finished
 
 
@@ -217,7 +216,7 @@ async def test_cancel_before_the_first_anext_runs_nothing() -> None:
     stream = runtime.run_specialist("w", "go")
     stream.cancel()
     assert [e async for e in stream] == []
-    await asyncio.sleep(0.01)
+    assert other_tasks() == []  # no run task was ever started
     assert model.requests == []
 
 
@@ -236,7 +235,7 @@ async def test_cancel_from_another_task_ends_a_waiting_consumer(
     stream.cancel()
     events = await asyncio.wait_for(consumer, 1)
     assert events[-1]["type"] == "tool-invocation" and events[-1]["state"] == "call"
-    assert await _other_tasks() == []
+    await wait_for_other_tasks()
     assert slow.cancelled
 
 
@@ -266,7 +265,7 @@ async def test_cancel_does_not_wait_for_a_blocking_sync_tool() -> None:
             if event["type"] == "tool-invocation":
                 await asyncio.to_thread(entered.wait, 5)
                 stream.cancel()
-        assert await _other_tasks() == []
+        await wait_for_other_tasks()
     finally:
         release.set()
 
@@ -285,7 +284,7 @@ async def test_cancel_while_waiting_for_approval_expires_the_approval() -> None:
             assert len(runtime.pending_approvals()) == 1
             stream.cancel()
     assert approval_id is not None
-    assert await _other_tasks() == []
+    await wait_for_other_tasks()
     assert runtime.pending_approvals() == []
     with pytest.raises(ValueError, match=f"^approval already resolved: {approval_id}$"):
         await runtime.respond_to_approval(approval_id, "approve")
@@ -303,7 +302,7 @@ async def test_cancel_stops_nested_sub_agents_and_their_tools() -> None:
         if event["type"] == "tool-invocation" and event["toolName"] == "slow":
             await slow.started.wait()
             stream.cancel()
-    assert await _other_tasks() == []
+    await wait_for_other_tasks()
     assert slow.cancelled
 
 
@@ -330,9 +329,9 @@ async def test_cancel_while_the_run_waits_on_a_full_queue_leaves_no_error_behind
     )
     stream = runtime.run_specialist("w", script(*[("tick", {})] * 20))
     await stream.__anext__()
-    await asyncio.sleep(0.05)  # the run is now blocked on the full queue
+    await wait_until(lambda: _parked_on_a_full_buffer(stream))
     stream.cancel()
-    assert await _other_tasks() == []
+    await wait_for_other_tasks()
 
 
 # --------------------------------------------------------------------------- abandonment
@@ -347,7 +346,7 @@ async def test_breaking_out_of_the_loop_stops_the_run_and_frees_the_thread(
         if event["type"] == "tool-invocation":
             await slow.started.wait()
             break
-    assert await _other_tasks() == []
+    await wait_for_other_tasks()
     assert slow.cancelled
     # the thread lock was released: a new run on the same thread completes
     events = await asyncio.wait_for(
@@ -364,7 +363,7 @@ async def test_dropping_a_started_stream_stops_the_run() -> None:
     await slow.started.wait()
     del stream
     gc.collect()
-    assert await _other_tasks() == []
+    await wait_for_other_tasks()
     assert slow.cancelled
 
 
@@ -481,4 +480,4 @@ async def test_a_tool_that_swallows_cancellation_still_lets_the_run_stop_cleanly
         if event["type"] == "tool-invocation":
             await started.wait()
             stream.cancel()
-    assert await _other_tasks() == []
+    await wait_for_other_tasks()
