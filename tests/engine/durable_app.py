@@ -23,11 +23,13 @@ async def main(kv: dict[str, object], effects_path: Path) -> None:
     async for event in stream:
         if event["type"] == "approval-required":
             # Report once the request is in the run's log, as a host showing it would.
-            while True:
+            for _ in range(2000):
                 record = await runtime.get_run(str(stream.run_id))
                 if record is not None and record["lastSequence"] >= event["sequence"]:
                     break
                 await asyncio.sleep(0.005)
+            else:
+                raise AssertionError("the approval request never reached the run's log")
             print(json.dumps({"runId": stream.run_id, "approvalId": event["data"]["id"]}))
             sys.stdout.flush()
     raise AssertionError("the run ended without waiting at its gate")

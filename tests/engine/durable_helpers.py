@@ -27,6 +27,7 @@ from flowai_harness import (
 )
 from flowai_harness.handle import Runtime
 from tests.engine.plan_helpers import PROMO
+from tests.waiting import other_tasks, wait_until
 
 TENANT = define_tenant("acme", "v1")
 MODEL = "claude-sonnet-4-6"
@@ -156,9 +157,15 @@ async def crash(runtime: Runtime) -> None:
     for it, so the store is left as a crash leaves it. The runtime's store is then released.
     """
     gc.collect()
-    for _ in range(20):  # let the cancelled run task and any checkpoint in flight finish
-        await asyncio.sleep(0.005)
+    await wait_until(lambda: not _run_tasks(), message=lambda: f"runs still going: {_run_tasks()}")
     await runtime.aclose()
+
+
+def _run_tasks() -> list[asyncio.Task[Any]]:
+    """The tasks still driving a run (a stream's background task), on this loop."""
+    return [
+        task for task in other_tasks() if getattr(task.get_coro(), "__qualname__", "") == "_drive"
+    ]
 
 
 def approval_id(events: list[dict[str, Any]]) -> str:

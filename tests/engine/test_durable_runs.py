@@ -37,6 +37,7 @@ from tests.storage.conftest import (  # noqa: F401  (fixtures used through kv_de
     postgres_tables,
     redis_prefixes,
 )
+from tests.waiting import wait_until
 
 PLAN_FLOW = flow(store("p-1"), execute_step("p-1"))
 ALL_EFFECTS = [("audit", "o-1"), ("refund", "o-1"), ("audit", "o-2"), ("refund", "o-2")]
@@ -446,10 +447,7 @@ async def test_a_tool_that_was_running_when_the_run_stopped_is_not_run_again(
         before.append(event)
         if event["type"] == "tool-invocation" and event["state"] == "call":
             break
-    while not effects.of("slow"):  # the handler has started
-        import asyncio
-
-        await asyncio.sleep(0.001)
+    await wait_until(lambda: effects.of("slow"))  # the handler has started
     del stream
     await crash(first)
 

@@ -10,6 +10,7 @@ import pytest
 
 from flowai_harness import define_tool
 from flowai_harness.testing import collect_events, events_of_type
+from tests.waiting import wait_until
 
 from .helpers import runtime_of, script, specialist
 
@@ -98,9 +99,7 @@ async def test_an_approval_answered_from_another_task_is_recorded_once_resolved(
     seen: list[str] = []
 
     async def answer() -> None:
-        while not runtime.pending_approvals():
-            await asyncio.sleep(0)
-        approval_id = runtime.pending_approvals()[0]["id"]
+        approval_id = (await wait_until(runtime.pending_approvals))[0]["id"]
         seen.append(approval_id)
         await runtime.respond_to_approval(approval_id, "approve")
 

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from flowai_harness import define_tool
+from flowai_harness.engine.runtime import Runtime
 from flowai_harness.ports import ModelPart, ModelRequest
 from flowai_harness.testing import ModelTurn, ScriptedModel, collect_events
 from tests.engine.helpers import coordinator, runtime_of, specialist
+from tests.waiting import wait_until
 
 
 class Gate:
@@ -38,6 +40,11 @@ def _hold(label: str) -> str:
     return f'{{"tool": "hold", "args": {{"label": "{label}"}}}}'
 
 
+def _holders(runtime: Runtime, thread_id: str) -> int:
+    """How many runs hold or wait for the lock of ``thread_id``."""
+    return runtime._thread_locks._locks.get(thread_id, (None, 0))[1]
+
+
 async def test_runs_on_the_same_thread_are_serialized() -> None:
     gate = Gate()
     runtime = runtime_of(specialist("w", tools=[gate.spec]), interpreter="scripted")
@@ -52,7 +59,7 @@ async def test_runs_on_the_same_thread_are_serialized() -> None:
     )
     await gate.entered.wait()
     waiting = asyncio.create_task(second())
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: _holders(runtime, "t") == 2)  # the second run queues for the thread
     assert second_events == []  # not even its opening frame: the thread is busy
     gate.open.set()
     await asyncio.wait_for(asyncio.gather(first, waiting), 2)
@@ -71,11 +78,7 @@ async def test_runs_on_different_threads_run_concurrently() -> None:
         for i in range(3)
     ]
 
-    async def all_inside() -> None:
-        while gate.inside < 3:
-            await asyncio.sleep(0.005)
-
-    await asyncio.wait_for(all_inside(), 2)  # would time out if the threads were serialized
+    await wait_until(lambda: gate.inside == 3)  # would time out if the threads were serialized
     gate.open.set()
     results = await asyncio.wait_for(asyncio.gather(*runs), 2)
     assert gate.max_inside == 3

@@ -13,6 +13,7 @@ import pytest
 from flowai_harness import define_reference, define_tool
 from flowai_harness.testing import ScriptedModel, ToolCallStep, collect_events, events_of_type
 from tests.engine.helpers import coordinator, engine_runtime, runtime_of, script, specialist
+from tests.waiting import wait_until
 
 
 def _results(events: list[dict[str, Any]]) -> list[Any]:
@@ -230,10 +231,12 @@ async def test_async_handlers_run_on_the_consumers_loop() -> None:
 
 async def test_a_slow_sync_handler_does_not_block_the_loop() -> None:
     release = threading.Event()
+    entered = threading.Event()
 
     @define_tool("block", {})
     def block(args: dict[str, Any], ctx: Any) -> str:
-        assert release.wait(5)
+        entered.set()
+        assert release.wait(5)  # fails if the loop (which sets it) is blocked by this handler
         return "released"
 
     runtime = runtime_of(specialist("w", tools=[block]), interpreter="scripted")
@@ -243,7 +246,7 @@ async def test_a_slow_sync_handler_does_not_block_the_loop() -> None:
         events.extend(await collect_events(runtime.run_specialist("w", '{"tool": "block"}')))
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.05)  # the loop keeps running while the handler blocks its thread
+    await wait_until(entered.is_set)  # the loop keeps running while the handler blocks
     assert not task.done()
     release.set()
     await asyncio.wait_for(task, 5)
