@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import wait_until
+
 from .conftest import SECRET_KEY
 from .fakes.anthropic_server import (
     FakeAnthropic,
@@ -427,16 +429,12 @@ async def test_closing_the_stream_mid_response_closes_the_connection(
         if event["type"] == "text":
             break
     await stream.aclose()
-    for _ in range(50):  # the server sees the client hang up
-        if not anthropic_fake.open_connections:
-            break
-        await asyncio.sleep(0.05)
-    assert anthropic_fake.open_connections == 0
+    await wait_until(lambda: anthropic_fake.open_connections == 0)  # the server sees the hang-up
     assert len(anthropic_fake.requests) == 1
 
 
 async def test_closing_the_stream_during_a_retry_wait_ends_promptly(
-    anthropic_fake: FakeAnthropic,
+    anthropic_fake: FakeAnthropic, caplog: pytest.LogCaptureFixture
 ) -> None:
     anthropic_fake.queue(
         anthropic_error(529, "overloaded_error", "Overloaded", {"retry-after": "10"})
@@ -447,7 +445,8 @@ async def test_closing_the_stream_during_a_retry_wait_ends_promptly(
     async for event in stream:
         if event["type"] == "step-start":
             break
-    await asyncio.sleep(0.3)  # the client is now waiting out retry-after
+    # the client logs the retry just before it starts waiting out retry-after
+    await wait_until(lambda: any("retry 1 of" in r.getMessage() for r in caplog.records))
     await stream.aclose()
     assert time.monotonic() - started < 3.0
     assert len(anthropic_fake.requests) == 1
