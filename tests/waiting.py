@@ -10,8 +10,9 @@ key with the same TTL has expired), then assert.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 __all__ = [
@@ -33,7 +34,7 @@ Message = str | Callable[[], str] | None
 
 
 async def wait_until(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | Awaitable[T]],
     *,
     timeout: float = DEFAULT_TIMEOUT,
     interval: float = _INTERVAL,
@@ -41,16 +42,22 @@ async def wait_until(
 ) -> T:
     """Yield to the event loop until ``predicate()`` is truthy; return that value.
 
+    ``predicate`` may be a coroutine function (a store read); its result is awaited.
+
     Raises:
         AssertionError: the predicate was still falsy after ``timeout`` seconds.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not (value := predicate()):
+    while True:
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
         if loop.time() > deadline:
             raise AssertionError(_timed_out(predicate, timeout, message))
         await asyncio.sleep(interval)
-    return value
 
 
 def wait_until_sync(

@@ -18,6 +18,7 @@ import pytest
 
 from flowai_harness.errors import StoreError
 from flowai_harness.ports import KeyValueStore
+from tests.waiting import wait_until
 
 JSON_VALUES: list[Any] = [
     True,
@@ -62,13 +63,9 @@ def same_json(actual: Any, expected: Any) -> bool:
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 5.0) -> float:
-    """Poll ``check`` every 10 ms until it holds; return when it first held (monotonic)."""
-    deadline = time.monotonic() + within
-    while True:
-        if await check():
-            return time.monotonic()
-        assert time.monotonic() < deadline, f"condition still false after {within} s"
-        await asyncio.sleep(0.01)
+    """Poll ``check`` until it holds; return when it first held (monotonic)."""
+    await wait_until(check, timeout=within)
+    return time.monotonic()
 
 
 # --------------------------------------------------------------------------- reads and writes
@@ -233,10 +230,20 @@ async def test_zero_ttl_is_expired_at_once(store: KeyValueStore, tenant: str) ->
     assert await store.list_keys(tenant, "") == []
 
 
+async def _witness_expired(store: KeyValueStore, tenant: str, ttl_ms: int) -> None:
+    """Put a key with ``ttl_ms`` now and wait until it has expired: a TTL set earlier is past."""
+    await store.put(tenant, "witness", True, ttl_ms=ttl_ms)
+
+    async def expired() -> bool:
+        return await store.get(tenant, "witness") is None
+
+    await eventually(expired)
+
+
 async def test_put_without_ttl_clears_an_earlier_ttl(store: KeyValueStore, tenant: str) -> None:
     await store.put(tenant, "k", "temporary", ttl_ms=50)
     await store.put(tenant, "k", "permanent")
-    await asyncio.sleep(0.15)
+    await _witness_expired(store, tenant, 50)
     assert await store.get(tenant, "k") == "permanent"
 
 
@@ -364,9 +371,10 @@ async def test_compare_and_set_applies_its_ttl(store: KeyValueStore, tenant: str
         return await store.get(tenant, "lease") is None
 
     await eventually(expired)
-    await store.put(tenant, "k", 1, ttl_ms=600_000)
+    # long enough that the key is still live when compare_and_set reads it, even on a busy box
+    await store.put(tenant, "k", 1, ttl_ms=500)
     assert await store.compare_and_set(tenant, "k", 1, 2) is True
-    await asyncio.sleep(0.1)
+    await _witness_expired(store, tenant, 500)
     assert await store.get(tenant, "k") == 2  # no TTL given: the new value never expires
 
 

@@ -12,6 +12,7 @@ import pytest
 from flowai_harness.errors import DataEnvironmentError, StoreError
 from flowai_harness.storage.postgres import PostgresKeyValueStore
 from tests.storage.conftest import POSTGRES_URL, RUN_ID, PostgresTables
+from tests.waiting import wait_until
 
 
 def query(sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -84,7 +85,7 @@ async def test_overwrite_moves_updated_at_and_keeps_created_at(
 ) -> None:
     await store.put("acme", "k", 1)
     ((created, updated),) = query(f'SELECT created_at, updated_at FROM "{table}"')
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: query("SELECT clock_timestamp()")[0][0] > updated)
     await store.put("acme", "k", 2)
     ((created_after, updated_after),) = query(f'SELECT created_at, updated_at FROM "{table}"')
     assert created_after == created

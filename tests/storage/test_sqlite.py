@@ -15,6 +15,7 @@ import pytest
 
 from flowai_harness.errors import DataEnvironmentError, SpecTypeError, StoreError
 from flowai_harness.storage.sqlite import SqliteKeyValueStore, sqlite_path
+from tests.waiting import wait_until_sync
 
 
 class FakeClock:
@@ -247,11 +248,10 @@ def test_a_store_nobody_closes_releases_its_file(tmp_path: Path) -> None:
     # The worker thread drops its last reference to the finished call a moment after the
     # call returns; then the store is collected and its connection closed, which checkpoints
     # the WAL into the file and removes it.
-    deadline = time.monotonic() + 5
-    while (tmp_path / "kv.db-wal").exists():
-        assert time.monotonic() < deadline, "the store's connection was never closed"
-        gc.collect()
-        time.sleep(0.01)
+    wait_until_sync(
+        lambda: gc.collect() >= 0 and not (tmp_path / "kv.db-wal").exists(),
+        message="the store's connection was never closed",
+    )
     assert rows(db) == [("t", "k", "1", None)]
 
 
