@@ -37,6 +37,7 @@ from flowai_harness.evals import runner
 from flowai_harness.handle import Runtime
 from flowai_harness.ports import ModelRequest
 from flowai_harness.testing import ModelTurn, ScriptedModel, ToolCallStep
+from tests.waiting import wait_for_other_tasks, wait_until
 
 TENANT = define_tenant("acme", "v1")
 MODEL = "claude-haiku-4-5"
@@ -512,8 +513,7 @@ async def test_cancel_ends_the_stream_with_eval_cancelled() -> None:
     seen = [await anext(stream), await anext(stream)]
     assert [e["type"] for e in seen] == ["evalStarted", "testCaseStarted"]
     nxt = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0.1)  # two samples are now inside the probe tool
-    assert stats["running"] == 2
+    await wait_until(lambda: stats["running"] == 2)  # two samples are inside the probe tool
     stream.cancel("operator stop")
     last = await asyncio.wait_for(nxt, 5)
     assert (last["type"], last["data"], last["sequence"]) == (
@@ -523,8 +523,7 @@ async def test_cancel_ends_the_stream_with_eval_cancelled() -> None:
     )
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
-    await asyncio.sleep(0)
-    assert stats["running"] == 0
+    await wait_until(lambda: stats["running"] == 0)
     statuses = [t["status"] for t in runtime.list_traces(eval_run_id=stream.run_id)]
     assert statuses == ["cancelled", "cancelled"]
 
@@ -544,7 +543,7 @@ async def test_closing_the_stream_stops_scheduling_samples() -> None:
         if envelope["type"] == "sampleCompleted":
             break
     await stream.aclose()
-    await asyncio.sleep(0.2)
+    await wait_for_other_tasks()  # a sample scheduled after the close would still be running
     assert stats["ran"] == 1
     assert stats["running"] == 0
 
@@ -714,8 +713,7 @@ async def test_cancelling_the_caller_of_run_eval_cancels_its_samples() -> None:
     )
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(runtime.run_eval(request), 0.2)
-    await asyncio.sleep(0)
-    assert stats["running"] == 0
+    await wait_until(lambda: stats["running"] == 0)
     assert [t["status"] for t in runtime.list_traces()] == ["cancelled"] * 3
 
 
