@@ -23,6 +23,7 @@ from flowai_harness.errors import RunError, SpecValueError
 from flowai_harness.mcp.http import HttpEndpoint, running_http_server
 from flowai_harness.mcp.serve_options import HttpOptions, check_http_options
 from tests.mcp.sample_app import TOOL_NAMES
+from tests.waiting import wait_until
 
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -215,14 +216,14 @@ async def test_serve_mcp_http_prints_the_listening_url_and_stops_when_cancelled(
     runtime: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     task = asyncio.create_task(runtime.serve_mcp_http("tools", port=0))
-    url = None
-    for _ in range(500):
-        match = re.search(r"listening on (http://\S+)", capsys.readouterr().err)
-        if match:
-            url = match.group(1)
-            break
-        await asyncio.sleep(0.01)
-    assert url is not None and url.endswith("/mcp")
+    printed: list[str] = []
+
+    def listening() -> re.Match[str] | None:
+        printed.append(capsys.readouterr().err)
+        return re.search(r"listening on (http://\S+)", "".join(printed))
+
+    url = (await wait_until(listening)).group(1)
+    assert url.endswith("/mcp")
     async with session_for(url) as session:
         assert len((await session.list_tools()).tools) == len(TOOL_NAMES)
     task.cancel()
