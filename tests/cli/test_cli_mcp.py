@@ -128,6 +128,31 @@ def test_an_unknown_transport_is_a_usage_error() -> None:
     assert result.exit_code == 2
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10"])
+def test_a_network_host_without_a_token_is_refused_before_anything_starts(host: str) -> None:
+    result = invoke(
+        "mcp",
+        "python",
+        "tests.mcp.sample_app:broken_factory",
+        "--agent",
+        "tools",
+        "--transport",
+        "streamable-http",
+        "--host",
+        host,
+        env={"FLOWAI_MCP_TOKEN": None},  # type: ignore[dict-item]
+    )
+    assert result.exit_code == 2
+    assert "without a token" in result.output and "--token or FLOWAI_MCP_TOKEN" in result.output
+    assert "factory exploded" not in result.output  # refused before the target loads
+
+
+def test_allowed_host_is_an_http_only_flag() -> None:
+    result = invoke("mcp", "python", TARGET, "--agent", "tools", "--allowed-host", "h.example")
+    assert result.exit_code == 2
+    assert "--allowed-host only apply to --transport streamable-http" in result.output
+
+
 def test_a_bad_origin_exits_1_with_the_runtime_message() -> None:
     result = invoke(
         "mcp",

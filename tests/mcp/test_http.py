@@ -231,3 +231,104 @@ async def test_serve_mcp_http_prints_the_listening_url_and_stops_when_cancelled(
         await task
     with pytest.raises(httpx2.ConnectError):
         await raw_post(url)
+
+
+# ------------------------------------------------------------------ network binds, in process
+# The app is built for a network bind address but driven through Starlette's in-process test
+# client: nothing is bound and no traffic leaves the process.
+
+NETWORK_IP = "192.0.2.10"
+NETWORK_TOKEN = "network-token-0123456789"
+
+
+def counting_server() -> tuple[Any, list[int]]:
+    from flowai_harness import define_tool
+    from flowai_harness.engine.direct_tools import DirectTools
+    from flowai_harness.mcp import create_mcp_runtime
+    from flowai_harness.mcp.server import build_server
+
+    calls: list[int] = []
+
+    def bump(args: dict[str, Any], ctx: Any) -> str:
+        calls.append(1)
+        return "bumped"
+
+    tool = define_tool("bump", {"type": "object", "properties": {}}, "Counts calls.").bind(bump)
+    runtime = create_mcp_runtime(tools=[tool])
+    return build_server(DirectTools(runtime, "mcp"), tenant="t", call_timeout_secs=5), calls
+
+
+BUMP = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "bump"}}
+CALL_HEADERS = {**JSON_HEADERS, "mcp-protocol-version": "2025-11-25"}
+
+
+def network_client(host: str, base_url: str, **overrides: Any) -> Any:
+    from starlette.testclient import TestClient
+
+    from flowai_harness.mcp.http import mcp_http_app
+
+    server, calls = counting_server()
+    values: dict[str, Any] = {"host": host, "bearer_token": NETWORK_TOKEN}
+    values.update(overrides)
+    app = mcp_http_app(server, options(**values), bound_address=host)
+    return TestClient(app, base_url=base_url), calls
+
+
+def test_a_network_bind_needs_a_token_to_be_built() -> None:
+    from flowai_harness.errors import ConfigurationError
+    from flowai_harness.mcp.http import mcp_http_app
+
+    server, _calls = counting_server()
+    for host in (NETWORK_IP, "0.0.0.0"):
+        with pytest.raises(ConfigurationError, match="without a token"):
+            mcp_http_app(server, options(host=host), bound_address=host)
+
+
+async def test_serve_mcp_http_refuses_a_wildcard_bind_without_a_token(runtime: Any) -> None:
+    from flowai_harness.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="FLOWAI_MCP_TOKEN"):
+        await runtime.serve_mcp_http("tools", host="0.0.0.0", port=0)
+
+
+def test_a_network_bind_refuses_spoofed_hosts_and_requires_the_token() -> None:
+    client, calls = network_client(NETWORK_IP, f"http://{NETWORK_IP}:8765")
+    auth = {"Authorization": f"Bearer {NETWORK_TOKEN}"}
+    with client:
+        spoofed = [
+            client.post("/mcp", json=BUMP, headers={**CALL_HEADERS, **auth, "Host": host})
+            for host in ("127.0.0.1:8765", "0.0.0.0:8765", "localhost", "rebind.example")
+        ]
+        assert calls == []
+        no_token = client.post("/mcp", json=BUMP, headers=CALL_HEADERS)
+        wrong = client.post("/mcp", json=BUMP, headers={**CALL_HEADERS, "Authorization": "x"})
+        assert calls == []
+        ok = client.post("/mcp", json=BUMP, headers={**CALL_HEADERS, **auth})
+    assert [r.status_code for r in spoofed] == [421, 421, 421, 421]
+    assert no_token.status_code == wrong.status_code == 401
+    assert no_token.headers["www-authenticate"].startswith("Bearer")
+    assert NETWORK_TOKEN not in no_token.text
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["result"]["content"][0]["text"] == "bumped"
+    assert calls == [1]
+
+
+def test_a_wildcard_bind_takes_loopback_names_only_on_loopback_connections() -> None:
+    auth = {**CALL_HEADERS, "Authorization": f"Bearer {NETWORK_TOKEN}"}
+    remote, calls = network_client("0.0.0.0", f"http://{NETWORK_IP}:8765")
+    with remote:
+        spoofed = remote.post("/mcp", json=BUMP, headers={**auth, "Host": "127.0.0.1:8765"})
+        by_ip = remote.post("/mcp", json=BUMP, headers=auth)
+    local, _ = network_client("0.0.0.0", "http://127.0.0.1:8765")
+    with local:
+        by_loopback = local.post("/mcp", json=BUMP, headers={**auth, "Host": "localhost"})
+    listed, _ = network_client(
+        "0.0.0.0", f"http://{NETWORK_IP}:8765", allowed_hosts=["mcp.example"]
+    )
+    with listed:
+        unlisted = listed.post("/mcp", json=BUMP, headers=auth)
+        named = listed.post("/mcp", json=BUMP, headers={**auth, "Host": "mcp.example"})
+    assert spoofed.status_code == 421
+    assert by_ip.status_code == 200 and calls == [1]
+    assert by_loopback.status_code == 200
+    assert unlisted.status_code == 421 and named.status_code == 200

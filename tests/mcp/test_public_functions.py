@@ -64,6 +64,7 @@ def test_signatures_and_defaults_follow_the_spec() -> None:
         "allowed_origins": None,
         "require_origin": True,
         "bearer_token": None,
+        "allowed_hosts": None,
     }
     stdio = inspect.signature(serve_stdio)
     assert {name: p.default for name, p in stdio.parameters.items() if name != "runtime"} == {
@@ -119,10 +120,17 @@ async def test_serve_http_forwards_every_argument_defaults_included() -> None:
                 "expose_agent_tools": False,
                 "allowed_origins": None,
                 "require_origin": True,
-                "bearer_token": None,
             },
         )
     ]
+
+
+async def test_serve_http_forwards_the_token_and_hosts_only_when_given() -> None:
+    runtime = RecordingRuntime()
+    await serve_http(runtime, agent="a", bearer_token="tok-123", allowed_hosts=["h.example"])
+    _name, _args, kwargs = runtime.calls[0]
+    assert kwargs["bearer_token"] == "tok-123"
+    assert kwargs["allowed_hosts"] == ["h.example"]
 
 
 def test_create_mcp_runtime_builds_one_specialist_with_the_tools() -> None:

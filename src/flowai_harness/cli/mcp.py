@@ -8,13 +8,15 @@
 
 Both take the transport flags: ``--transport stdio|streamable-http`` (stdio by default),
 ``--host``, ``--port``, ``--path``, ``--allow-origin`` (repeatable), ``--no-origin-check``,
-``--thread-id``, ``--call-timeout-secs``, ``--expose-agent-tools`` and ``--token`` (or the
-``FLOWAI_MCP_TOKEN`` environment variable) for a bearer token on HTTP.
+``--allowed-host`` (repeatable), ``--thread-id``, ``--call-timeout-secs``,
+``--expose-agent-tools`` and ``--token`` (or the ``FLOWAI_MCP_TOKEN`` environment variable)
+for a bearer token on HTTP. A ``--host`` reachable from the network (anything but a loopback
+address) needs the token.
 
 Exit codes: 0 when the client disconnects or the server is stopped; 2 for usage errors (bad
-flags, a malformed or unresolvable ``MODULE:OBJECT``, an object that is not a runtime, a missing
-data environment); 1 when the target raises while loading, or the runtime refuses the request
-or fails while serving.
+flags, a network ``--host`` without a token, a malformed or unresolvable ``MODULE:OBJECT``, an
+object that is not a runtime, a missing data environment); 1 when the target raises while
+loading, or the runtime refuses the request or fails while serving.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ _HTTP_ONLY = {
     "path": "--path",
     "allow_origins": "--allow-origin",
     "no_origin_check": "--no-origin-check",
+    "allowed_hosts": "--allowed-host",
     "token": "--token",
 }
 
@@ -61,6 +64,7 @@ class _Transport:
     path: str
     allow_origins: tuple[str, ...]
     no_origin_check: bool
+    allowed_hosts: tuple[str, ...]
     thread_id: str | None
     call_timeout_secs: float
     expose_agent_tools: bool
@@ -113,6 +117,13 @@ _transport_options = option_group(
         help="Turn off the Origin check (DNS-rebinding protection).",
     ),
     click.option(
+        "--allowed-host",
+        "allowed_hosts",
+        multiple=True,
+        metavar="HOST",
+        help="Host header name accepted besides the bind address (repeatable).",
+    ),
+    click.option(
         "--thread-id",
         callback=_non_blank,
         default=None,
@@ -136,7 +147,10 @@ _transport_options = option_group(
         envvar=TOKEN_ENV,
         default=None,
         callback=_non_blank,
-        help=f"Bearer token required on HTTP requests [env: {TOKEN_ENV}].",
+        help=(
+            f"Bearer token required on HTTP requests; mandatory for a non-loopback --host "
+            f"[env: {TOKEN_ENV}]."
+        ),
     ),
 )
 
@@ -152,6 +166,8 @@ def _collect_transport(ctx: click.Context, params: dict[str, Any]) -> _Transport
             raise click.UsageError(
                 f"{', '.join(given)} only apply to --transport streamable-http", ctx=ctx
             )
+    else:
+        _check_exposure(ctx, params["host"], params["token"])
     return _Transport(
         transport=params["transport"],
         host=params["host"],
@@ -159,11 +175,26 @@ def _collect_transport(ctx: click.Context, params: dict[str, Any]) -> _Transport
         path=params["path"],
         allow_origins=tuple(params["allow_origins"]),
         no_origin_check=params["no_origin_check"],
+        allowed_hosts=tuple(params["allowed_hosts"]),
         thread_id=params["thread_id"],
         call_timeout_secs=params["call_timeout_secs"],
         expose_agent_tools=params["expose_agent_tools"],
         token=params["token"],
     )
+
+
+def _check_exposure(ctx: click.Context, host: str, token: str | None) -> None:
+    from flowai_harness.mcp.exposure import require_token_for_network, resolve_bind_host
+
+    try:
+        require_token_for_network(
+            resolve_bind_host(host),
+            token,
+            server="MCP tools",
+            remedy=f"--token or {TOKEN_ENV}",
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc), ctx=ctx) from None
 
 
 @click.group(name="mcp")
@@ -356,6 +387,13 @@ def _serve(ctx: click.Context, runtime: Any, agent: str, transport: _Transport) 
             expose_agent_tools=transport.expose_agent_tools,
         )
     else:
+        # Extensions of flowai-harness travel only when used, so any runtime object that
+        # implements the documented signature can be served.
+        extensions: dict[str, Any] = {}
+        if transport.token is not None:
+            extensions["bearer_token"] = transport.token
+        if transport.allowed_hosts:
+            extensions["allowed_hosts"] = list(transport.allowed_hosts)
         serving = runtime.serve_mcp_http(
             agent,
             host=transport.host,
@@ -367,7 +405,7 @@ def _serve(ctx: click.Context, runtime: Any, agent: str, transport: _Transport) 
             expose_agent_tools=transport.expose_agent_tools,
             allowed_origins=list(transport.allow_origins) or None,
             require_origin=not transport.no_origin_check,
-            bearer_token=transport.token,
+            **extensions,
         )
     _configure_logging(ctx)
     try:

@@ -49,6 +49,7 @@ class _McpRuntime(Protocol):
         allowed_origins: Iterable[str] | None = ...,
         require_origin: bool = ...,
         bearer_token: str | None = ...,
+        allowed_hosts: Iterable[str] | None = ...,
     ) -> None: ...
 
 
@@ -105,18 +106,26 @@ async def serve_http(
     allowed_origins: Iterable[str] | None = None,
     require_origin: bool = True,
     bearer_token: str | None = None,
+    allowed_hosts: Iterable[str] | None = None,
 ) -> None:
     """Serve ``agent``'s tools over Streamable HTTP until stopped.
 
     Delegates to ``runtime.serve_mcp_http`` with every argument (defaults included); see that
-    method for their meaning. ``bearer_token`` is an addition of flowai-harness.
+    method for their meaning. ``bearer_token`` and ``allowed_hosts`` are additions of
+    flowai-harness, forwarded only when given, so runtimes without them keep working. A bind
+    address reachable from the network needs ``bearer_token``.
 
     Raises:
-        ValueError: another transport, a bad bind address, path, port, origin or timeout, or
-            an unknown agent.
+        ValueError: another transport, a bad bind address, path, port, origin, host or
+            timeout, an unknown agent, or a network bind without a token.
         MissingDependencyError: the ``mcp`` extra is not installed.
         RuntimeError: the address cannot be bound, or the server failed.
     """
+    extensions: dict[str, Any] = {}
+    if bearer_token is not None:
+        extensions["bearer_token"] = bearer_token
+    if allowed_hosts is not None:
+        extensions["allowed_hosts"] = allowed_hosts
     await runtime.serve_mcp_http(
         agent,
         host=host,
@@ -128,5 +137,5 @@ async def serve_http(
         expose_agent_tools=expose_agent_tools,
         allowed_origins=allowed_origins,
         require_origin=require_origin,
-        bearer_token=bearer_token,
+        **extensions,
     )

@@ -1,14 +1,20 @@
 """Serve an MCP server over Streamable HTTP (stateless, JSON responses) with uvicorn.
 
-Request checks, outermost first:
+Request checks, outermost first (one middleware, :class:`RequestGuard`):
 
-1. ``Host`` must name the server: ``localhost``, ``127.0.0.1``, ``::1``, the bind host or the
-   bound address (421 otherwise). Always on.
+1. ``Host`` must name the server (421 otherwise), see
+   :class:`~flowai_harness.mcp.exposure.HostPolicy`: on a loopback bind, loopback names and
+   the bind host; on a network bind, the bound address, the bind host name and the
+   ``allowed_hosts`` (loopback names are refused there, even on a wildcard bind when the
+   connection did not arrive on a loopback interface). Always on.
 2. With a bearer token configured, ``Authorization: Bearer <token>`` must match (401
-   otherwise, compared in constant time). Ours: the SDK's auth stack is OAuth-shaped.
-3. ``Origin`` (DNS-rebinding protection, the SDK's transport security): on by default; a
-   request without ``Origin`` (a non-browser client) passes, one with an ``Origin`` passes only
-   when it is in the allow-list (403 otherwise). ``require_origin=False`` turns it off.
+   otherwise, compared in constant time). A bind reachable from the network refuses to start
+   without a token.
+3. ``Origin``: on by default; a request without ``Origin`` (a non-browser client) passes, one
+   with an ``Origin`` passes only when it is in the allow-list (403 otherwise).
+   ``require_origin=False`` turns it off.
+
+The SDK's own body limit (4 MiB) and ``Content-Type`` check for POST stay in place.
 
 The socket is bound before uvicorn starts, so a bind failure is reported as a ``RuntimeError``
 naming the address, and port ``0`` resolves to the real port in the printed URL.
@@ -19,7 +25,6 @@ This module imports the MCP SDK, Starlette and uvicorn at import time; load it l
 from __future__ import annotations
 
 import asyncio
-import hmac
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterable
@@ -35,12 +40,18 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowai_harness.errors import RunError, SpecValueError
+from flowai_harness.mcp.exposure import (
+    HostPolicy,
+    bearer_token_matches,
+    origin_allowed,
+    require_token_for_network,
+    resolve_bind_host,
+)
 from flowai_harness.mcp.serve_options import HttpOptions
 
-__all__ = ["LOOPBACK_HOSTS", "HttpEndpoint", "running_http_server", "serve_http"]
+__all__ = ["HttpEndpoint", "RequestGuard", "mcp_http_app", "running_http_server", "serve_http"]
 
-#: Host names a loopback client may use whatever the bind address.
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+_TOKEN_REMEDY = "bearer_token= (CLI: --token or FLOWAI_MCP_TOKEN)"
 
 _GRACEFUL_SHUTDOWN_SECS = 5.0
 
@@ -79,6 +90,7 @@ async def running_http_server(
 
     Raises:
         SpecValueError: the host does not resolve to a bind address.
+        ConfigurationError: the address is reachable from the network and no token is set.
         RunError: the address cannot be bound, or the server failed to start.
     """
     sock = await _bind(options)
@@ -86,8 +98,7 @@ async def running_http_server(
         address = sock.getsockname()
         bound_ip, port = str(address[0]), int(address[1])
         url = f"http://{_bracketed(bound_ip)}:{port}{options.path}"
-        hosts = _allowed_hosts((*LOOPBACK_HOSTS, options.host, bound_ip))
-        app = _build_app(server, options, hosts=hosts, bound_ip=bound_ip)
+        app = mcp_http_app(server, options, bound_address=bound_ip)
         config = uvicorn.Config(
             app,
             log_config=None,
@@ -128,6 +139,10 @@ async def _bind(options: HttpOptions) -> socket.socket:
             f"invalid MCP bind address {options.host!r}: {getattr(exc, 'strerror', None) or exc}"
         ) from None
     family, kind, proto, _name, address = infos[0]
+    target = resolve_bind_host(options.host, bound_address=str(address[0]))
+    require_token_for_network(
+        target, options.bearer_token, server="MCP tools", remedy=_TOKEN_REMEDY
+    )
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -142,75 +157,88 @@ async def _bind(options: HttpOptions) -> socket.socket:
     return sock
 
 
-def _build_app(
-    server: Server[Any], options: HttpOptions, *, hosts: frozenset[str], bound_ip: str
-) -> ASGIApp:
-    if options.require_origin:
-        security = TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=[pattern for host in sorted(hosts) for pattern in _host_patterns(host)],
-            allowed_origins=list(options.allowed_origins),
-        )
-    else:
-        security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+def mcp_http_app(server: Server[Any], options: HttpOptions, *, bound_address: str) -> ASGIApp:
+    """The ASGI app serving ``server`` for a socket bound to ``bound_address``.
+
+    Raises:
+        ConfigurationError: ``bound_address`` is reachable from the network and ``options``
+            has no bearer token.
+    """
+    target = resolve_bind_host(options.host, bound_address=bound_address)
+    require_token_for_network(
+        target, options.bearer_token, server="MCP tools", remedy=_TOKEN_REMEDY
+    )
     app = server.streamable_http_app(
         streamable_http_path=options.path,
         json_response=True,
         stateless_http=True,
-        transport_security=security,
-        host=bound_ip,
+        # Host and Origin are checked by RequestGuard, which knows the bind address.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        host=bound_address,
     )
-    return RequestGuard(app, hosts=hosts, bearer_token=options.bearer_token)
+    return RequestGuard(
+        app,
+        hosts=HostPolicy.for_bind(target, options.allowed_hosts),
+        bearer_token=options.bearer_token,
+        allowed_origins=options.allowed_origins if options.require_origin else None,
+    )
 
 
 class RequestGuard:
-    """ASGI middleware: refuse foreign ``Host`` headers and, when set, a missing bearer token."""
+    """ASGI middleware: the ``Host`` check, the bearer token and the ``Origin`` check.
 
-    def __init__(self, app: ASGIApp, *, hosts: Iterable[str], bearer_token: str | None) -> None:
+    Args:
+        app: The app to protect.
+        hosts: The accepted ``Host`` values.
+        bearer_token: The token every request must carry, or ``None``.
+        allowed_origins: Browser origins accepted when a request has an ``Origin``; ``None``
+            turns the ``Origin`` check off.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hosts: HostPolicy,
+        bearer_token: str | None,
+        allowed_origins: Iterable[str] | None,
+    ) -> None:
         self._app = app
-        self._hosts = frozenset(hosts)
-        self._expected = f"Bearer {bearer_token}".encode() if bearer_token else None
+        self._hosts = hosts
+        self._token = bearer_token
+        self._origins = None if allowed_origins is None else tuple(allowed_origins)
+
+    def __repr__(self) -> str:
+        return f"RequestGuard(hosts={self._hosts!r}, token={'set' if self._token else 'none'})"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if _host_name(headers.get("host")) not in self._hosts:
-            await Response("Invalid Host header", status_code=421)(scope, receive, send)
+        server = scope.get("server")
+        local = str(server[0]) if server else None
+        refusal: Response | None = None
+        if not self._hosts.allows(headers.get("host"), local):
+            refusal = Response("Invalid Host header", status_code=421)
+        elif self._token is not None and not bearer_token_matches(
+            headers.get("authorization"), self._token
+        ):
+            refusal = Response(
+                "Unauthorized: send 'Authorization: Bearer <token>'",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="flowai-harness-mcp"'},
+            )
+        elif (
+            self._origins is not None
+            and "origin" in headers
+            and not origin_allowed(headers["origin"], self._origins)
+        ):
+            refusal = Response("Invalid Origin header", status_code=403)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
-        if self._expected is not None:
-            given = headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, self._expected):
-                response = Response(
-                    "Unauthorized: send 'Authorization: Bearer <token>'",
-                    status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="flowai-harness-mcp"'},
-                )
-                await response(scope, receive, send)
-                return
         await self._app(scope, receive, send)
-
-
-def _host_name(header: str | None) -> str | None:
-    """The host part of a ``Host`` header (IPv6 brackets and port removed), lowercased."""
-    if not header:
-        return None
-    value = header.strip().lower()
-    if value.startswith("["):
-        end = value.find("]")
-        return value[1:end] if end > 0 else None
-    name, _sep, _port = value.partition(":")
-    return name or None
-
-
-def _allowed_hosts(hosts: Iterable[str]) -> frozenset[str]:
-    return frozenset(host.strip().lower().strip("[]") for host in hosts if host.strip())
-
-
-def _host_patterns(host: str) -> tuple[str, str]:
-    shown = _bracketed(host)
-    return shown, f"{shown}:*"
 
 
 def _bracketed(host: str) -> str:

@@ -114,6 +114,7 @@ class McpMethods:
         allowed_origins: Iterable[str] | None = None,
         require_origin: bool = True,
         bearer_token: str | None = None,
+        allowed_hosts: Iterable[str] | None = None,
     ) -> None:
         """Serve ``agent``'s tools over MCP Streamable HTTP until stopped.
 
@@ -135,11 +136,17 @@ class McpMethods:
             require_origin: Check ``Origin`` (DNS-rebinding protection); ``False`` turns the
                 check off. The ``Host`` header is always checked.
             bearer_token: When set, every request needs ``Authorization: Bearer <token>``
-                (the CLI reads it from ``--token`` or ``FLOWAI_MCP_TOKEN``).
+                (the CLI reads it from ``--token`` or ``FLOWAI_MCP_TOKEN``). Required when
+                ``host`` is reachable from the network (not a loopback address).
+            allowed_hosts: ``Host`` header names accepted besides the bind address (the
+                ``Host`` header is always checked; loopback names only count on a loopback
+                or wildcard bind, for connections arriving on loopback). On a wildcard bind
+                without them, any name is accepted and the token is the guard.
 
         Raises:
-            ValueError: another transport, a bad bind address, path, port, origin or timeout,
-                or an agent problem as in :meth:`list_mcp_tools`.
+            ValueError: another transport, a bad bind address, path, port, origin, host or
+                timeout, a network bind without ``bearer_token`` (``ConfigurationError``), or
+                an agent problem as in :meth:`list_mcp_tools`.
             MissingDependencyError: the ``mcp`` extra is not installed.
             RuntimeError: the address cannot be bound (the message names host:port/path) or
                 the server failed.
@@ -152,6 +159,7 @@ class McpMethods:
             allowed_origins=allowed_origins,
             require_origin=require_origin,
             bearer_token=bearer_token,
+            allowed_hosts=allowed_hosts,
         )
         timeout = check_call_timeout(call_timeout_secs)
         tools = self._mcp_tools(agent, expose_agent_tools=expose_agent_tools, thread_id=thread_id)

@@ -8,10 +8,10 @@ wrong type, naming the argument and what would be accepted.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
+from flowai_harness.mcp.exposure import check_allowed_hosts, check_allowed_origins, check_token
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT_SECS",
@@ -43,6 +43,9 @@ class HttpOptions:
             or ``scheme://host:*`` for any port).
         require_origin: Whether the ``Origin`` header is checked (DNS-rebinding protection).
         bearer_token: When set, every request must carry ``Authorization: Bearer <token>``.
+            Required when ``host`` is reachable from the network.
+        allowed_hosts: Extra ``Host`` header names to accept besides the bind address (for
+            example the DNS name clients use to reach a network bind).
     """
 
     host: str = DEFAULT_HOST
@@ -50,7 +53,8 @@ class HttpOptions:
     path: str = DEFAULT_PATH
     allowed_origins: tuple[str, ...] = ()
     require_origin: bool = True
-    bearer_token: str | None = None
+    bearer_token: str | None = field(default=None, repr=False)
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def check_call_timeout(value: object) -> float:
@@ -81,12 +85,13 @@ def check_http_options(
     allowed_origins: object,
     require_origin: object,
     bearer_token: object,
+    allowed_hosts: object = None,
 ) -> HttpOptions:
     """Check the arguments of ``serve_mcp_http`` and return them as :class:`HttpOptions`.
 
     Raises:
         SpecValueError: an unsupported transport, a blank host, a port outside 0-65535, a path
-            not starting with ``/``, a malformed origin or an empty token.
+            not starting with ``/``, a malformed origin or host name, or an empty token.
         SpecTypeError: an argument has the wrong type.
     """
     if transport != HTTP_TRANSPORT:
@@ -108,46 +113,12 @@ def check_http_options(
         raise SpecValueError(f"path must start with '/' and contain no spaces; got {path!r}")
     if not isinstance(require_origin, bool):
         raise SpecTypeError(f"require_origin must be a bool; got {type(require_origin).__name__}")
-    if bearer_token is not None:
-        if not isinstance(bearer_token, str):
-            raise SpecTypeError(
-                f"bearer_token must be a string or None; got {type(bearer_token).__name__}"
-            )
-        if not bearer_token.strip():
-            raise SpecValueError("bearer_token must be a non-empty string when given")
     return HttpOptions(
         host=host.strip(),
         port=port,
         path=path,
-        allowed_origins=_check_origins(allowed_origins),
+        allowed_origins=check_allowed_origins(allowed_origins),
         require_origin=require_origin,
-        bearer_token=bearer_token,
+        bearer_token=check_token(bearer_token, name="bearer_token"),
+        allowed_hosts=check_allowed_hosts(allowed_hosts),
     )
-
-
-def _check_origins(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise SpecTypeError(
-            f"allowed_origins must be a list of origins such as 'http://localhost:3000' or None; "
-            f"got {type(value).__name__}"
-        )
-    origins: list[str] = []
-    for origin in value:
-        if not isinstance(origin, str):
-            raise SpecTypeError(f"allowed_origins must contain strings; got {origin!r}")
-        cleaned = origin.strip().rstrip("/")
-        if cleaned == "*":
-            raise SpecValueError(
-                "allowed_origins does not accept '*'; to accept any origin, turn the check off "
-                "with require_origin=False (--no-origin-check)"
-            )
-        scheme, sep, rest = cleaned.partition("://")
-        if not sep or not scheme or not rest or "/" in rest:
-            raise SpecValueError(
-                f"allowed origin {origin!r} is not an origin; expected scheme://host[:port] "
-                f"(for example 'http://localhost:3000' or 'http://localhost:*')"
-            )
-        origins.append(cleaned)
-    return tuple(dict.fromkeys(origins))
