@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +35,7 @@ from flowai_harness.studio import FlowAIApp, create_studio_app, define_app
 from flowai_harness.studio.apps import define_workspace_runtime
 from flowai_harness.testing import ScriptedModel
 from flowai_harness.testing.fake_model import ModelTurn, ToolCallStep
+from tests.waiting import wait_until_sync
 
 CONTRACT = Path(__file__).resolve().parent / "contract"
 
@@ -186,14 +186,8 @@ class BackgroundRequest:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``predicate`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    """Poll ``predicate`` until it returns something truthy; return that."""
+    return wait_until_sync(predicate, timeout=timeout, interval=0.02)
 
 
 def pending_approval(client: TestClient, workspace: str = "default") -> dict[str, Any]:

@@ -25,6 +25,7 @@ from click.testing import CliRunner, Result
 from flowai_harness.cli.app import cli
 from flowai_harness.errors import ConfigurationError, RunError
 from flowai_harness.studio.frontend import FrontendProcess, backend_url
+from tests.waiting import wait_until_sync
 
 APP_MODULE = textwrap.dedent(
     """
@@ -159,19 +160,17 @@ def running(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> It
 
 
 def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             raise AssertionError(
                 f"server exited early: {process.stderr.read() if process.stderr else ''}"
             )
         try:
-            if httpx.get(f"{url}/api/status", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{url}/api/status", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server did not start")
+            return False
+
+    wait_until_sync(answers, timeout=timeout, interval=0.1, message="server did not start")
 
 
 def stop(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[int, str]:
