@@ -37,6 +37,7 @@ def create_runtime(
     target_database_url: str | None = None,
     testing: Mapping[str, Any] | None = None,
     interpreter: Interpreter | ModelClient = "noop",
+    limits: Mapping[str, Any] | None = None,
 ) -> Runtime:
     """Build a live :class:`Runtime` from a runtime spec and the host's callbacks.
 
@@ -53,6 +54,9 @@ def create_runtime(
         interpreter: ``"noop"`` (default), ``"scripted"``, ``"anthropic"`` or ``"openai"``;
             or any ``ModelClient`` object (for example ``flowai_harness.testing.ScriptedModel``),
             which then serves every agent.
+        limits: size limits on tool results and arguments, e.g. ``{"tool_result_bytes":
+            262144, "tool_result_bytes_per_tool": {"export": 8388608}}`` (see
+            ``flowai_harness.engine.limits`` for every key and its default).
 
     Returns:
         The runtime handle.
@@ -63,6 +67,7 @@ def create_runtime(
     """
     from flowai_harness.data.factory import catalog_tool_handlers
     from flowai_harness.engine.compiled import EngineInputs, compile_runtime
+    from flowai_harness.engine.limits import parse_limits
     from flowai_harness.handle import Runtime
     from flowai_harness.providers.factory import build_model_clients
     from flowai_harness.specs.data_environment import normalize_data_environment
@@ -116,6 +121,7 @@ def create_runtime(
         services=checked_services,
         data_environment=env,
         mock_response=mock_response,
+        limits=parse_limits(limits),
     )
     return Runtime(compile_runtime(inputs))
 

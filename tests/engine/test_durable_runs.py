@@ -512,8 +512,10 @@ async def test_resuming_reports_every_problem_as_one_error_event(sqlite: dict[st
     assert await problem(runtime.resume_run(str(waiting))) == (
         f"run {waiting} is already running in this process"
     )
-    assert await problem(runtime.query("", "t-1", resume=123)) == (  # type: ignore[arg-type]
-        "resume must be the id of a run (a non-empty string); got 123"
+    with pytest.raises(TypeError, match="resume must be a string or None; got int"):
+        runtime.query("", "t-1", resume=123)  # type: ignore[arg-type]
+    assert await problem(runtime.query("", "t-1", resume=" ")) == (
+        "resume must be the id of a run (a non-empty string); got ' '"
     )
     await stream.aclose()
     await runtime.aclose()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from flowai_harness.engine.jsonvalues import json_copy
+from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.errors import (
     ApprovalAlreadyResolvedError,
     ApprovalError,
@@ -74,9 +75,10 @@ def approval_required(
     synchronously as ``predicate(args, {"kind", "target", "tenant"})``; ``True`` means approval
     is required. The predicate gets a deep copy of ``args``, so it cannot change what the tool
     or the dispatcher later receives. Anything unexpected fails closed (approval required): an
-    unknown rule kind, an unregistered predicate, a predicate that raises, or one that returns
-    something other than a ``bool`` (a coroutine included; it is closed unawaited). The reason
-    is logged as a warning on the ``flowai_harness.approvals`` logger.
+    unknown rule kind, an unregistered predicate, a predicate that raises (anything,
+    ``SystemExit`` included), or one that returns something other than a ``bool`` (a coroutine
+    included; it is closed unawaited). The reason is logged as a warning on the
+    ``flowai_harness.approvals`` logger.
 
     Args:
         rule: The wire rule, ``{"kind": "never" | "always"}`` or ``{"kind": "dynamic",
@@ -102,12 +104,13 @@ def approval_required(
         return True
     try:
         answer = predicate(json_copy(args), {"kind": kind, "target": target, "tenant": tenant})
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit and friends too: the host must survive
+        if not is_user_failure(exc):
+            raise
         log.warning(
-            "approval predicate %r raised %s: %s; approval required",
+            "approval predicate %r raised %s; approval required",
             predicate_id,
-            type(exc).__name__,
-            exc,
+            describe_failure(exc),
         )
         return True
     if not isinstance(answer, bool):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowai_harness.engine.builtins import builtin_handler
+from flowai_harness.engine.limits import DEFAULT_LIMITS, TOOL_RESULT_KIND, RuntimeLimits
 from flowai_harness.engine.schemas import SchemaValidator, compile_schema
 from flowai_harness.errors import ConfigurationError
 from flowai_harness.ports import KeyValueStore, ModelClient, ToolDefinition
@@ -101,6 +102,8 @@ class EngineInputs:
     mock_response: str | None = None
     #: handlers of built-in tools served by adapters (the catalog toolkit), by tool name
     builtin_handlers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    #: size limits on tool results and arguments
+    limits: RuntimeLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ class CompiledRuntime:
     services: Mapping[str, Any]
     kv: KeyValueStore
     data_environment: Mapping[str, Any] | None
+    limits: RuntimeLimits = DEFAULT_LIMITS
 
 
 def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
@@ -135,7 +139,7 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         )
     agents_wire: list[Mapping[str, Any]] = list(spec.get("agents") or [])
     _check_topology(agents_wire, spec)
-    references = _compile_references(spec)
+    references = _compile_references(spec, inputs.limits)
     plans = _compile_plans(spec)
     toolkit_configs = {t["id"]: t.get("config") for t in spec.get("toolkits") or []}
     tool_specs = {s.get("bindingId") or s["name"]: s for s in inputs.tool_specs}
@@ -207,6 +211,7 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         services=dict(inputs.services),
         kv=inputs.kv,
         data_environment=inputs.data_environment,
+        limits=inputs.limits,
     )
 
 
@@ -258,15 +263,25 @@ def _check_topology(agents: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]
         raise ConfigurationError(f"approval_overrides references unknown agent(s): {unknown}")
 
 
-def _compile_references(spec: Mapping[str, Any]) -> dict[str, CompiledReference]:
+def _compile_references(
+    spec: Mapping[str, Any], limits: RuntimeLimits
+) -> dict[str, CompiledReference]:
     out: dict[str, CompiledReference] = {}
     for ref in spec.get("references") or []:
         name = ref["name"]
         if name in out:
             raise ConfigurationError(f"duplicate reference kind '{name}'")
+        if name == TOOL_RESULT_KIND:
+            raise ConfigurationError(
+                f"reference kind '{name}' is reserved: the runtime stores tool results too "
+                f"large to send to the model under it; choose another name"
+            )
         out[name] = CompiledReference(
             name, _validator(ref["schema"], f"reference '{name}'"), ref.get("ttlMs")
         )
+    out[TOOL_RESULT_KIND] = CompiledReference(
+        TOOL_RESULT_KIND, compile_schema({}), limits.stored_result_ttl_ms
+    )
     return out
 
 

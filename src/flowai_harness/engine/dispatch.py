@@ -2,7 +2,11 @@
 
 Every tool call of every agent goes through :func:`dispatch_tool`, which emits exactly one
 ``tool-invocation`` call event and one result event with the same id. Nothing a tool does can
-raise into the run: failures become error results the model can read and correct.
+raise into the run: failures (``SystemExit``, ``KeyboardInterrupt`` and a ``CancelledError``
+the run did not ask for included, see :mod:`~flowai_harness.engine.user_code`) become error
+results the model can read and correct. Arguments are screened
+(:mod:`~flowai_harness.engine.tool_args`) and results bounded in size
+(:mod:`~flowai_harness.engine.tool_results`) on the way.
 
 In a durable run the invocation's journal sees every call: a journaled outcome is returned
 without running anything (the call was made before the run stopped), a new outcome is journaled,
@@ -13,12 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowai_harness.engine.approvals import approval_required
 from flowai_harness.engine.context import AgentScope, ReferenceClient, ToolCall, ToolContext
 from flowai_harness.engine.gates import GateClosed, wait_for_decision
-from flowai_harness.engine.jsonvalues import compact_json, json_copy, to_json
+from flowai_harness.engine.jsonvalues import compact_json, json_copy
+from flowai_harness.engine.tool_args import ScreenedArgs, screen_args
+from flowai_harness.engine.tool_results import bound_outcome, bound_value
+from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.events import (
     FlowUi,
     Text,
@@ -28,13 +35,22 @@ from flowai_harness.events import (
 )
 from flowai_harness.ports import ToolOutcome
 
+if TYPE_CHECKING:
+    from flowai_harness.engine.compiled import EngineTool
+
 __all__ = ["dispatch_tool", "error_outcome", "rejected_outcome", "revise_outcome"]
 
 _UI_KEYS = frozenset({"approvalDsl", "displaySummary", "_cardEmitted"})
+#: Error messages quote exceptions and invalid values, which a hostile tool or model can make
+#: as large as it likes; past this many characters the rest is cut.
+_ERROR_CHARS = 16384
 
 
 def error_outcome(message: str) -> ToolOutcome:
-    """An error result carrying ``{"error": message}``."""
+    """An error result carrying ``{"error": message}`` (cut after 16,384 characters)."""
+    if len(message) > _ERROR_CHARS:
+        cut = len(message) - _ERROR_CHARS
+        message = f"{message[:_ERROR_CHARS]}... ({cut} more characters not shown)"
     return ToolOutcome({"error": message}, is_error=True)
 
 
@@ -72,10 +88,28 @@ def revise_outcome(feedback: str | None, partial: Any) -> ToolOutcome:
     )
 
 
-async def dispatch_tool(scope: AgentScope, call_id: str, name: str, args: Any) -> ToolOutcome:
-    """Run one tool call of ``scope``'s agent and return its outcome."""
+async def dispatch_tool(
+    scope: AgentScope,
+    call_id: str,
+    name: str,
+    args: Any,
+    screened: ScreenedArgs | None = None,
+) -> ToolOutcome:
+    """Run one tool call of ``scope``'s agent and return its outcome.
+
+    Args:
+        scope: The agent invocation making the call.
+        call_id: The tool-use id.
+        name: The tool name.
+        args: The model's arguments.
+        screened: ``screen_args(args, ...)`` when the caller already made it (the turn loop
+            also needs the arguments as shown).
+    """
     run = scope.run
-    await run.sink.emit(ToolInvocationCall(call_id, name, args))
+    if screened is None:
+        screened = screen_args(args, run.runtime.limits.tool_args_depth)
+    shown = screened.shown
+    await run.sink.emit(ToolInvocationCall(call_id, name, shown))
     started = time.perf_counter()
     journal = scope.journal
     replayed = None if journal is None else journal.replay_call(name, run.sink.sequence)
@@ -83,7 +117,7 @@ async def dispatch_tool(scope: AgentScope, call_id: str, name: str, args: Any) -
         outcome, delivered = replayed
         run.sink.sequence += delivered  # what its dispatch emitted was delivered before the stop
     else:
-        outcome = await _run_checked(scope, call_id, name, args)
+        outcome = await _run_checked(scope, call_id, name, args, screened.problem)
         if journal is not None:
             await journal.record_outcome(outcome, run.sink.sequence)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
@@ -102,20 +136,24 @@ async def dispatch_tool(scope: AgentScope, call_id: str, name: str, args: Any) -
         if isinstance(summary, str):
             await run.sink.emit(Text(summary))
         outcome = ToolOutcome(content, outcome.is_error)
-    await run.sink.emit(ToolInvocationResult(call_id, name, args, outcome.content))
+    await run.sink.emit(ToolInvocationResult(call_id, name, shown, outcome.content))
     return outcome
 
 
-async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) -> ToolOutcome:
+async def _run_checked(
+    scope: AgentScope, call_id: str, name: str, args: Any, problem: str | None
+) -> ToolOutcome:
     run = scope.run
     tool = scope.agent.tools.get(name)
     if tool is None:
         return error_outcome(f"Unknown tool: {name}")
+    prefix = "Invalid input" if tool.builtin else f"Invalid arguments for tool '{name}'"
+    if problem is not None:
+        return error_outcome(f"{prefix}: {problem}")
     if args is None and tool.definition.input_schema.get("type") == "object":
         args = {}
     problems = tool.validator.errors(args)
     if problems:
-        prefix = "Invalid input" if tool.builtin else f"Invalid arguments for tool '{name}'"
         return error_outcome(f"{prefix}: {'; '.join(problems)}")
     if run.cancelled:
         return error_outcome("Cancelled")
@@ -150,14 +188,16 @@ async def _run_checked(scope: AgentScope, call_id: str, name: str, args: Any) ->
     if tool.builtin:
         try:
             result: ToolOutcome = await tool.handler(ToolCall(scope, call_id, name), args)
-        except Exception as exc:  # a defect in a built-in must not end the run
-            return error_outcome(f"{type(exc).__name__}: {exc}")
-        return result
-    return await _run_python_tool(scope, call_id, tool.handler, tool.is_async, args)
+        except BaseException as exc:  # a defect in a built-in must not end the run
+            if not is_user_failure(exc):
+                raise
+            return error_outcome(describe_failure(exc))
+        return await bound_outcome(scope, name, result)
+    return await _run_python_tool(scope, call_id, name, tool, args)
 
 
 async def _run_python_tool(
-    scope: AgentScope, call_id: str, handler: Any, is_async: bool, args: Any
+    scope: AgentScope, call_id: str, name: str, tool: EngineTool, args: Any
 ) -> ToolOutcome:
     run = scope.run
     ctx = ToolContext(call_id, run.runtime.services, ReferenceClient(run.references, run.tenant))
@@ -165,18 +205,20 @@ async def _run_python_tool(
     args = json_copy(args)
     if scope.journal is not None:
         await scope.journal.record_start(run.sink.sequence)
+    handler = tool.handler
     try:
-        if is_async:
+        if tool.is_async:
             value = await handler(args, ctx)
         else:
             value = await asyncio.to_thread(handler, args, ctx)
             if hasattr(value, "__await__"):
                 value = await value
-        return ToolOutcome(to_json(value))
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        return error_outcome(f"{type(exc).__name__}: {exc}")
+        # inside the try: serializing runs user code too (model_dump, custom serializers)
+        return await bound_value(scope, name, value)
+    except BaseException as exc:
+        if not is_user_failure(exc):
+            raise  # the run itself is being cancelled
+        return error_outcome(describe_failure(exc))
 
 
 def _stringify(value: Any) -> str:

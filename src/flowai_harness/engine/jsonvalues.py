@@ -18,7 +18,14 @@ import orjson
 
 from flowai_harness.events import json_copy
 
-__all__ = ["canonical_json", "compact_json", "json_copy", "to_json"]
+__all__ = [
+    "canonical_json",
+    "compact_json",
+    "decode_json",
+    "encode_json",
+    "json_copy",
+    "to_json",
+]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -33,6 +40,21 @@ def to_json(value: Any) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             raise TypeError(f"Out of range float values are not JSON compliant: {value!r}")
         return value
+    return decode_json(*encode_json(value))
+
+
+def encode_json(value: Any) -> tuple[bytes, bool]:
+    """Serialise ``value`` once to compact UTF-8 JSON bytes.
+
+    Pydantic models (anywhere inside) are dumped with ``model_dump(mode="json")``.
+
+    Returns:
+        The bytes, and whether :func:`decode_json` may read them with orjson (``False`` when
+        they hold integers beyond 64 bits, which only the ``json`` module keeps exact).
+
+    Raises:
+        TypeError: the value (or something inside it) cannot be represented as JSON.
+    """
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, type):
         value = dump(mode="json")
@@ -41,12 +63,20 @@ def to_json(value: Any) -> Any:
     except TypeError:
         # orjson refuses some things json accepts (e.g. integers beyond 64 bits); json is the
         # contract, so give it the last word.
-        return json.loads(json.dumps(value, default=_dump_model, allow_nan=False))
+        text = json.dumps(
+            value, default=_dump_model, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        )
+        return text.encode(), False
     # orjson writes NaN and infinities as null; a value that silently changes is worse than
     # an error, so look for them whenever a null could be one.
     if b"null" in raw:
         _reject_non_finite(value)
-    return orjson.loads(raw)
+    return raw, True
+
+
+def decode_json(raw: bytes, exact: bool = True) -> Any:
+    """Parse bytes made by :func:`encode_json` (``exact`` as it returned)."""
+    return orjson.loads(raw) if exact else json.loads(raw)
 
 
 def _dump_model(value: Any) -> Any:

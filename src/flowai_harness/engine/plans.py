@@ -46,6 +46,7 @@ from flowai_harness.engine.approvals import approval_required
 from flowai_harness.engine.context import AgentScope, RunContext, ToolCall
 from flowai_harness.engine.gates import GateClosed, wait_for_decision
 from flowai_harness.engine.jsonvalues import to_json
+from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.errors import HarnessError, ReferenceNotFoundError, ReferenceValidationError
 from flowai_harness.events import PlanStatusChange
 from flowai_harness.ports import ToolOutcome
@@ -531,10 +532,10 @@ async def _call_dispatcher(
             value = await asyncio.to_thread(dispatcher, payload, ctx)
             if hasattr(value, "__await__"):
                 value = await value
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        raise _DispatchFailure(f"inner dispatcher failed: {type(exc).__name__}: {exc}") from exc
+    except BaseException as exc:  # SystemExit and friends too: the host must survive
+        if not is_user_failure(exc):
+            raise  # the run is being cancelled
+        raise _DispatchFailure(f"inner dispatcher failed: {describe_failure(exc)}") from exc
     return _check_dispatch_result(value)
 
 

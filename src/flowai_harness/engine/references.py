@@ -4,6 +4,12 @@ The id of a reference is the hex of the first 12 bytes of SHA-256 over the canon
 ``{"content": value, "owner": tenant}``: the same value in the same tenant always gets the same
 id, and another tenant gets another id. Values are validated against the kind's schema before
 anything is stored; the glimpse is computed once, host-side, and stored with the value.
+
+The engine declares one kind of its own, ``tool_result`` (:data:`TOOL_RESULT_KIND`): a tool
+result too large to send to the model inline is stored as one, already serialized
+(:meth:`ReferenceRegistry.store_encoded`), and read back like any other reference. Its id is
+computed the same way over the result's compact JSON as the tool produced it (object keys in
+the tool's order), so storing it needs no second full copy of the value.
 """
 
 from __future__ import annotations
@@ -13,12 +19,16 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from flowai_harness.engine.compiled import CompiledReference
 from flowai_harness.engine.jsonvalues import canonical_json, to_json
+from flowai_harness.engine.limits import TOOL_RESULT_KIND
+from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.errors import ReferenceNotFoundError, ReferenceValidationError, SpecTypeError
 from flowai_harness.ports import KeyValueStore
 
-__all__ = ["ReferenceRegistry", "reference_id"]
+__all__ = ["TOOL_RESULT_KIND", "ReferenceRegistry", "reference_id"]
 
 
 def reference_id(value: Any, tenant: str) -> str:
@@ -40,9 +50,12 @@ class ReferenceRegistry:
         compiled = self._kinds.get(kind)
         if compiled is None:
             raise ReferenceValidationError(
-                f"unknown reference kind: {kind} (declared kinds: {sorted(self._kinds)})"
+                f"unknown reference kind: {kind} (declared kinds: {self._declared()})"
             )
         return compiled
+
+    def _declared(self) -> list[str]:
+        return sorted(kind for kind in self._kinds if kind != TOOL_RESULT_KIND)
 
     async def create(self, tenant: str, kind: str, value: Any, glimpse: Any) -> dict[str, Any]:
         """Validate and store a JSON ``value``; return ``{"kind", "id", "glimpse"}``."""
@@ -63,11 +76,42 @@ class ReferenceRegistry:
         await self._kv.put(tenant, f"reference:{kind}:{ref_id}", record, compiled.ttl_ms)
         return {"kind": kind, "id": ref_id, "glimpse": glimpse}
 
+    async def store_encoded(
+        self, tenant: str, raw: bytes, glimpse: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Store ``raw`` (compact JSON bytes of a tool result) as a ``tool_result`` reference.
+
+        The bytes go to the store as they are (no parse, no second serialization).
+
+        Returns:
+            ``{"kind", "id", "glimpse"}``.
+        """
+        compiled = self._kind(TOOL_RESULT_KIND)
+        digest = hashlib.sha256(b'{"content":')
+        digest.update(raw)
+        digest.update(b',"owner":' + orjson.dumps(tenant) + b"}")
+        ref_id = digest.digest()[:12].hex()
+        record = {
+            "kind": TOOL_RESULT_KIND,
+            "resourceId": tenant,
+            "value": orjson.Fragment(raw),
+            "glimpse": glimpse,
+            "createdAt": _now_rfc3339(),
+        }
+        key = f"reference:{TOOL_RESULT_KIND}:{ref_id}"
+        await self._kv.put(tenant, key, record, compiled.ttl_ms)
+        return {"kind": TOOL_RESULT_KIND, "id": ref_id, "glimpse": glimpse}
+
     async def read(self, tenant: str, kind: str, ref_id: str) -> dict[str, Any]:
         """Return the stored record, or raise ``ReferenceNotFoundError``."""
         self._kind(kind)
         record = await self._kv.get(tenant, f"reference:{kind}:{ref_id}")
-        if not isinstance(record, dict) or record.get("resourceId") != tenant:
+        # The kind is checked too: kind "a" with id "b:c" has the key of kind "a:b" with id "c".
+        if (
+            not isinstance(record, dict)
+            or record.get("resourceId") != tenant
+            or record.get("kind") != kind
+        ):
             raise ReferenceNotFoundError(f"reference not found: kind={kind} id={ref_id}")
         return record
 
@@ -101,10 +145,11 @@ class ReferenceRegistry:
         if glimpse is None and callable(callback):
             try:
                 glimpse = callback(value)
-            except Exception as exc:
+            except BaseException as exc:
+                if not is_user_failure(exc):
+                    raise
                 raise ReferenceValidationError(
-                    f"glimpse callback of reference kind '{kind}' raised "
-                    f"{type(exc).__name__}: {exc}"
+                    f"glimpse callback of reference kind '{kind}' raised {describe_failure(exc)}"
                 ) from exc
         try:
             json_glimpse = {} if glimpse is None else to_json(glimpse)

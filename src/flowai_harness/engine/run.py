@@ -10,6 +10,7 @@ to the journal before it is dispatched.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from flowai_harness.engine.context import AgentScope, RunContext
 from flowai_harness.engine.dispatch import dispatch_tool
 from flowai_harness.engine.journal import ROOT_INVOCATION
 from flowai_harness.engine.memory import append_turn, load_history
+from flowai_harness.engine.tool_args import screen_args
+from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.events import (
     CostSummary,
     ErrorEvent,
@@ -43,6 +46,8 @@ from flowai_harness.ports import (
 )
 
 __all__ = ["AgentFailed", "InvocationResult", "invoke_agent"]
+
+log = logging.getLogger("flowai_harness.engine")
 
 
 class AgentFailed(Exception):
@@ -197,9 +202,11 @@ async def _turn(
                 part = await anext(stream)
             except StopAsyncIteration:
                 break
-            except Exception as exc:  # a client bug or an untranslated vendor error
+            except BaseException as exc:  # a client bug or an untranslated vendor error
+                if not is_user_failure(exc):
+                    raise
                 return Failed(
-                    f"model client for agent '{request.agent}' raised {type(exc).__name__}: {exc}",
+                    f"model client for agent '{request.agent}' raised {describe_failure(exc)}",
                     code="model_error",
                 )
             if isinstance(part, ModelText):
@@ -209,10 +216,12 @@ async def _turn(
             elif isinstance(part, ModelToolCall):
                 if journal is not None:
                     journal.begin_call(request.turn, len(interactions))
-                outcome = await dispatch_tool(scope, part.id, part.name, part.args)
+                screened = screen_args(part.args, run.runtime.limits.tool_args_depth)
+                outcome = await dispatch_tool(scope, part.id, part.name, part.args, screened)
                 request.tool_results[part.id] = outcome
+                # Arguments too deep to show are replaced in memory and in the next request.
                 interaction = ToolInteraction(
-                    part.id, part.name, part.args, outcome.content, outcome.is_error
+                    part.id, part.name, screened.shown, outcome.content, outcome.is_error
                 )
                 interactions.append(interaction)
                 transcript.interactions.append(interaction)
@@ -229,12 +238,23 @@ async def _turn(
             elif isinstance(part, ModelError):
                 return Failed(part.message, part.code)
     finally:
-        # Any AsyncIterator satisfies the port; only generators have ``aclose``.
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await _close_stream(stream)
     request.assistant_texts.append("".join(turn_text))
     return Failed(f"model stream for agent '{request.agent}' ended without a finish")
+
+
+async def _close_stream(stream: Any) -> None:
+    # Any AsyncIterator satisfies the port; only generators have ``aclose``. A client that
+    # fails while closing has already given its answer (or its failure) for this turn.
+    aclose = getattr(stream, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except BaseException as exc:
+        if not is_user_failure(exc):
+            raise
+        log.warning("closing a model stream raised %s", describe_failure(exc))
 
 
 async def _emit_summaries(

@@ -36,6 +36,7 @@ from flowai_harness.engine.runlog import (
     store_is_durable,
 )
 from flowai_harness.engine.stream import RuntimeEventStream
+from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.errors import (
     ApprovalError,
     ApprovalNotFoundError,
@@ -113,7 +114,14 @@ class Runtime:
             thread_id: The conversation thread.
             resume: The id of a stopped run to resume instead (see :meth:`resume_run`); its
                 ``thread_id`` must match, and ``prompt`` must be the run's prompt or empty.
+
+        Raises:
+            SpecTypeError: (a ``TypeError``) an argument is not a string (``resume``: nor
+                ``None``). Other problems arrive as an ``error`` event on the stream.
         """
+        _require_str("prompt", prompt)
+        _require_str("thread_id", thread_id)
+        _require_str("resume", resume, optional=True)
         if resume is not None:
             return self._resume_stream(resume, thread_id=thread_id, prompt=prompt)
         coordinator = self._compiled.coordinator
@@ -124,7 +132,21 @@ class Runtime:
     def run_specialist(
         self, specialist: str, prompt: str, thread_id: str | None = None
     ) -> RuntimeEventStream:
-        """Start a request directly at the specialist ``specialist``."""
+        """Start a request directly at the specialist ``specialist``.
+
+        Args:
+            specialist: The name of a specialist agent (another name arrives as an ``error``
+                event on the stream).
+            prompt: The user message.
+            thread_id: The conversation thread (``specialist-<uuid4>`` when ``None``).
+
+        Raises:
+            SpecTypeError: (a ``TypeError``) an argument is not a string (``thread_id``: nor
+                ``None``).
+        """
+        _require_str("specialist", specialist)
+        _require_str("prompt", prompt)
+        _require_str("thread_id", thread_id, optional=True)
         agent = self._compiled.agents.get(specialist)
         if agent is None:
             return self._error_stream(f"specialist '{specialist}' not found")
@@ -146,7 +168,11 @@ class Runtime:
 
         Resuming a run that is still running in another process is not detected: run one
         process per run.
+
+        Raises:
+            SpecTypeError: (a ``TypeError``) ``run_id`` is not a string.
         """
+        _require_str("run_id", run_id)
         return self._resume_stream(run_id, thread_id=None, prompt=None)
 
     def _stream(
@@ -282,14 +308,15 @@ class Runtime:
             status = "completed"
         except AgentFailed as exc:
             await sink.emit(ErrorEvent(f"agent failed: {exc}"))
-        except (asyncio.CancelledError, ConnectionError):
-            # A dropped stream leaves a durable run as a crash would: resumable.
-            status = None if journal is not None and sink.suspended else "cancelled"
-            raise
-        except Exception as exc:  # an engine defect still ends the stream cleanly
-            await sink.emit(
-                ErrorEvent(f"internal error: {type(exc).__name__}: {exc}", code="internal")
-            )
+        except BaseException as exc:
+            if isinstance(exc, ConnectionError) or not is_user_failure(exc):
+                # Cancelled, or the consumer left. A dropped stream leaves a durable run as a
+                # crash would: resumable.
+                status = None if journal is not None and sink.suspended else "cancelled"
+                raise
+            # An engine defect (or user code that slipped past its guard) still ends the
+            # stream cleanly, and never the host process.
+            await sink.emit(ErrorEvent(f"internal error: {describe_failure(exc)}", code="internal"))
         finally:
             self._active_runs.discard(record.run_id)
             if recorder is not None:  # store writes: not cut short by a second cancellation
@@ -313,10 +340,12 @@ class Runtime:
         The outcome is checked at call time; the returned awaitable applies the decision.
 
         Raises:
+            TypeError: ``approval_id`` is not a string.
             ValueError: ``outcome`` is not ``"approve"``, ``"reject"`` or ``"revise"``.
             ApprovalNotFoundError: no pending approval has that id (when awaited).
             ApprovalAlreadyResolvedError: the id was already answered (when awaited).
         """
+        _require_str("approval_id", approval_id)
         if outcome not in OUTCOMES:
             raise ApprovalError(
                 f"approval outcome must be one of 'approve', 'reject', 'revise'; got {outcome!r}"
@@ -455,6 +484,14 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"Runtime(resource_id={self.resource_id!r}, agents={self.agent_names!r})"
+
+
+def _require_str(name: str, value: Any, *, optional: bool = False) -> None:
+    """Raise a ``TypeError`` naming the argument unless ``value`` is a string (or ``None``)."""
+    if isinstance(value, str) or (optional and value is None):
+        return
+    expected = "a string or None" if optional else "a string"
+    raise SpecTypeError(f"{name} must be {expected}; got {type(value).__name__}")
 
 
 def _run_id(run_id: Any) -> str:

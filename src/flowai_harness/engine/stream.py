@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from flowai_harness.engine.context import EventSink
+from flowai_harness.engine.user_code import describe_failure, is_user_failure
+from flowai_harness.errors import RunError
 
 __all__ = ["RuntimeEventStream"]
 
@@ -78,7 +80,19 @@ class RuntimeEventStream:
             self._finish()
             raise StopAsyncIteration
         for hook in self._hooks:
-            hook(event)
+            try:
+                hook(event)
+            except Exception:
+                raise  # the contract: a hook's exception comes out of ``__anext__`` as it is
+            except BaseException as exc:
+                if not is_user_failure(exc):
+                    raise
+                # SystemExit, KeyboardInterrupt or a stray CancelledError would end the
+                # consumer's task (or the process) instead of reporting the faulty hook.
+                raise RunError(
+                    f"event hook {getattr(hook, '__qualname__', repr(hook))} raised "
+                    f"{describe_failure(exc)}"
+                ) from exc
         return event
 
     def _start(self) -> None:
