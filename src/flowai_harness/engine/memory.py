@@ -10,7 +10,11 @@ __all__ = ["append_turn", "load_history"]
 
 
 def _key(thread_id: str, agent: str) -> str:
-    return f"agent-memory:{thread_id}:{agent}"
+    # The agent name is escaped so it holds no ":"; the last ":" then always separates it from
+    # the thread, and thread "a:b" of agent "c" never shares a key with thread "a" of agent
+    # "b:c". Names without "%" or ":" (the usual case) keep the plain layout.
+    escaped = agent.replace("%", "%25").replace(":", "%3A")
+    return f"agent-memory:{thread_id}:{escaped}"
 
 
 async def load_history(kv: KeyValueStore, tenant: str, thread_id: str, agent: str) -> list[Message]:

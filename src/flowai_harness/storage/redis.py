@@ -1,9 +1,12 @@
 """The Redis key-value store (``data_environment.kv`` kind ``redis``).
 
-Layout (engine.md §8.2): each entry is the Redis string ``<prefix><tenant>:<key>`` holding the
-JSON value; TTLs are native Redis expiries (``SET ... PX``). The layout cannot tell the tenant
-``a`` with key ``b:c`` from the tenant ``a:b`` with key ``c``; runtimes whose tenant ids contain
-``:`` should not share a prefix.
+Layout: each entry is the Redis string ``<prefix><tenant>:<key>`` holding the JSON value; TTLs
+are native Redis expiries (``SET ... PX``). The tenant is escaped (``%`` -> ``%25``, ``:`` ->
+``%3A``), so the first ``:`` after the prefix always ends it: the tenant ``acme`` with key
+``run:x`` and the tenant ``acme:run`` with key ``x`` are different Redis keys, and a prefix scan
+of one tenant never reaches another's keys. Tenant ids without ``%`` or ``:`` (the usual case)
+are unchanged by the escape, so their existing keys read as before; entries written by earlier
+versions for tenants containing those characters are no longer found.
 
 ``redis`` (the ``redis.asyncio`` client) is imported on first use; without it opening the store
 raises ``MissingDependencyError`` naming the ``redis`` extra. Each event loop that uses the
@@ -35,7 +38,7 @@ from flowai_harness.storage._backend import (
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["RedisKeyValueStore"]
+__all__ = ["RedisKeyValueStore", "escape_tenant"]
 
 R = TypeVar("R")
 
@@ -57,7 +60,7 @@ def _require_driver() -> None:
 
 
 class RedisKeyValueStore:
-    """A ``KeyValueStore`` in Redis strings under ``<prefix><tenant>:<key>``.
+    """A ``KeyValueStore`` in Redis strings under ``<prefix><escaped tenant>:<key>``.
 
     Construction connects once (synchronously, ``PING``) to fail fast; the async client of each
     event loop connects on first use.
@@ -194,7 +197,7 @@ class RedisKeyValueStore:
         return f"Redis KV store (prefix '{self._prefix}' at '{redact_url(self._url)}')"
 
     def _key(self, tenant: str, key: str) -> str:
-        return f"{self._prefix}{tenant}:{key}"
+        return f"{self._prefix}{escape_tenant(tenant)}:{key}"
 
     def _ping(self) -> None:
         import redis
@@ -242,6 +245,11 @@ class RedisKeyValueStore:
             return await work(client)
         except redis.RedisError as error:
             raise call_failed(self._name, action, tenant, key, error, url=self._url) from None
+
+
+def escape_tenant(tenant: str) -> str:
+    """Return ``tenant`` with ``%`` and ``:`` percent-encoded, so it never contains ``:``."""
+    return tenant.replace("%", "%25").replace(":", "%3A")
 
 
 async def _close_client(client: Redis) -> None:
