@@ -36,6 +36,7 @@ from flowai_harness.errors import ConfigurationError, MissingDependencyError
 from flowai_harness.ports import ModelClient
 from flowai_harness.providers.pricing import PriceTable, parse_prices
 from flowai_harness.providers.retry import RetryPolicy
+from flowai_harness.providers.sdk import split_userinfo
 from flowai_harness.specs.agents import ModelSpec, resolve_model_provider
 from flowai_harness.specs.data_environment import redact_url
 
@@ -81,7 +82,9 @@ _SNAKE = re.compile(r"_([a-z])")
 class ProviderSettings:
     """A provider config, checked and resolved (the API key read from its variable).
 
-    ``api_key`` never appears in ``repr`` and adapters never put it in messages.
+    ``api_key`` never appears in ``repr`` and adapters never put it in messages. Credentials in
+    the configured ``baseUrl`` are split off into ``base_auth`` (not in ``repr`` either), so
+    ``base_url`` is safe to log.
     """
 
     key: str
@@ -94,6 +97,8 @@ class ProviderSettings:
     thinking_budget_tokens: int | None = None
     fallback_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     prices: PriceTable = field(default_factory=PriceTable)
+    #: ``(user, password)`` from the configured ``baseUrl``, sent as HTTP basic auth
+    base_auth: tuple[str, str] | None = field(default=None, repr=False)
 
     def models_for(self, model: str) -> list[str]:
         """Return ``model`` followed by its configured fallback models."""
@@ -184,6 +189,7 @@ def provider_settings(key: str, config: Any, *, used_by: str = "") -> ProviderSe
     values = _camel_keys(where, config)
     base_url = _optional_url(where, values.get("baseUrl"))
     api_key = _api_key(key, api, values, where, base_url=base_url, used_by=used_by)
+    plain_url, base_auth = split_userinfo(base_url)
     max_retries = _number(where, values, "maxRetries", 4, integer=True, minimum=0)
     retry = RetryPolicy(
         max_retries=int(max_retries),
@@ -210,7 +216,8 @@ def provider_settings(key: str, config: Any, *, used_by: str = "") -> ProviderSe
         key=key,
         api=api,
         api_key=api_key,
-        base_url=base_url,
+        base_url=plain_url,
+        base_auth=base_auth,
         timeout_secs=_number(where, values, "timeoutSecs", 300.0, minimum=0, exclusive=True),
         retry=retry,
         max_tokens=max_tokens,

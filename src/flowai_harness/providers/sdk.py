@@ -9,18 +9,24 @@ Both live providers talk to their API through an official SDK (``anthropic``, ``
   :func:`~flowai_harness.providers.retry.resilient_turn`'s), the configured timeout (connect at
   most 10 s) and keep-alive off, so a cancelled run or a finished loop leaves no pooled socket;
 * :meth:`SdkSession.stream_parts` turns every SDK, HTTP and malformed-JSON failure of a streamed
-  call into an :class:`~flowai_harness.providers.retry.AttemptFailed`, with the API key masked.
+  call into an :class:`~flowai_harness.providers.retry.AttemptFailed`, with the API key masked;
+* a base URL with credentials (``https://user:password@proxy/v1``) reaches the SDK without
+  them: the SDK and its HTTP library log and report the URL they were given, so the user and
+  password travel as the HTTP client's basic auth instead (the same ``Authorization`` header
+  the URL would have produced).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import weakref
 from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from flowai_harness.errors import MissingDependencyError
 from flowai_harness.ports import ModelPart
@@ -29,7 +35,7 @@ from flowai_harness.providers.retry import AttemptFailed, SdkErrors, failure_fro
 if TYPE_CHECKING:
     from flowai_harness.providers.factory import ProviderSettings
 
-__all__ = ["SdkBinding", "SdkSession"]
+__all__ = ["SdkBinding", "SdkSession", "split_userinfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +140,39 @@ class SdkSession:
                 transport_timeout=httpx2.TimeoutException,
             )
         timeout = self.settings.timeout_secs
+        base_url, credentials = self.settings.base_url, self.settings.base_auth
+        if base_url is None:
+            # The SDK would read its *_BASE_URL variable itself, and log any password in it.
+            base_url, credentials = split_userinfo(
+                os.environ.get(f"{binding.module.upper()}_BASE_URL") or None
+            )
+            if credentials is None:
+                base_url = None  # keep the SDK's own handling of its variable and default
         client_class = getattr(sdk, binding.client_class)
         return client_class(
             api_key=self.settings.api_key or binding.placeholder_key,
-            base_url=self.settings.base_url,  # None: the SDK's *_BASE_URL variable or default
+            base_url=base_url,  # None: the SDK's *_BASE_URL variable or default
             max_retries=0,  # retries are ours: counted, reported, never after output
             timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
             http_client=sdk.DefaultAsyncHttpxClient(
                 limits=httpx2.Limits(max_connections=100, max_keepalive_connections=0),
+                auth=None if credentials is None else httpx2.BasicAuth(*credentials),
             ),
         )
+
+
+def split_userinfo(url: str | None) -> tuple[str | None, tuple[str, str] | None]:
+    """Split the credentials out of a URL.
+
+    Returns:
+        The URL without ``user:password@``, and ``(user, password)`` percent-decoded (``None``
+        when the URL has no credentials).
+    """
+    if url is None:
+        return None, None
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
