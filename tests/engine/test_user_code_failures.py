@@ -235,6 +235,27 @@ async def test_an_action_dispatcher_raising_a_base_exception_fails_the_plan_not_
     assert events[-1]["type"] == "tool-agent" and events[-2]["type"] == "finish"
 
 
+class _Details:
+    """Dispatcher details whose conversion to JSON raises SystemExit."""
+
+    def model_dump(self, mode: str = "python") -> Any:
+        raise SystemExit(4)
+
+
+async def test_dispatcher_details_whose_conversion_raises_fail_the_plan_not_the_host() -> None:
+    runtime = plan_runtime(
+        dispatcher=lambda actions, ctx: {"entitiesAffected": 1, "details": _Details()},
+        executor_approval={"plans": "never"},
+    )
+    events = await run(runtime, flow(store("p-1"), execute("p-1")))
+    [result] = tool_results(events, "executePlan")
+    assert result == {
+        "error": "Dispatch failed: action_dispatcher field 'details' could not be converted to "
+        "JSON: SystemExit: 4"
+    }
+    assert events[-2]["type"] == "finish"
+
+
 @pytest.mark.parametrize("kind", ["SystemExit", "KeyboardInterrupt", "CancelledError"])
 async def test_a_glimpse_callback_raising_a_base_exception_is_a_reference_error(kind: str) -> None:
     def bad_glimpse(value: Any) -> Any:

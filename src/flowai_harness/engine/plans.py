@@ -575,6 +575,13 @@ def _check_dispatch_result(value: Any) -> dict[str, Any]:
         details = to_json(value.get("details"))
     except (TypeError, ValueError) as exc:
         raise _DispatchFailure(f"action_dispatcher field 'details' must be JSON: {exc}") from exc
+    except BaseException as exc:  # a model_dump of the host's that raises anything else
+        if not is_user_failure(exc):
+            raise
+        raise _DispatchFailure(
+            f"action_dispatcher field 'details' could not be converted to JSON: "
+            f"{describe_failure(exc)}"
+        ) from exc
     return {"entitiesAffected": count, "summary": summary, "details": details}
 
 
