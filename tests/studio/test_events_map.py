@@ -169,7 +169,11 @@ def test_approval_events_carry_id_kind_title_and_status() -> None:
         {"type": "approval-decision", "data": {"id": "a1", "outcome": {"outcome": "reject"}}}
     )
     assert decision is not None and decision.kind == "approval.decision"
-    assert (decision.payload["approvalId"], decision.payload["status"]) == ("a1", "rejected")
+    assert decision.payload == {
+        "approvalId": "a1",
+        "status": "reject",
+        "raw": {"id": "a1", "outcome": {"outcome": "reject"}},
+    }
 
 
 def test_envelope_has_the_studio_event_shape() -> None:

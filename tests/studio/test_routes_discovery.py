@@ -136,11 +136,11 @@ def test_eval_modes_and_toolkits() -> None:
         toolkits = client.get("/api/workspaces/default/toolkits").json()["toolkits"]
     assert [(m["mode"], m["agentId"]) for m in modes] == [
         ("sequential", "coord"),
+        ("planner", "planner"),
         ("specialist", "pricing"),
         ("specialist", "helper"),
-        ("planner", "planner"),
     ]
-    assert modes[1]["targetAgentId"] == "pricing"
+    assert modes[2]["targetAgentId"] == "pricing"
     by_id = {t["toolkitId"]: t for t in toolkits}
     assert by_id["agents"]["enabled"] is True and "call_agent" in by_id["agents"]["tools"]
     assert by_id["catalog"]["enabled"] is False

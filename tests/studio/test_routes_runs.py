@@ -116,36 +116,33 @@ def test_approvals_list_get_respond_and_errors() -> None:
         not_found.status_code == 404 and not_found.json()["error"]["code"] == "approval.not_found"
     )
     assert get_missing.status_code == 404
-    assert (rejected["status"], rejected["outcome"]) == ("rejected", "reject")
+    assert rejected["status"] == "reject"
     assert again.status_code == 409
     decision = next(f for f in frames if f["event"] == "approval.decision")
-    assert decision["data"]["payload"]["status"] == "rejected"
+    assert decision["data"]["payload"]["status"] == "reject"
     assert [a["approvalId"] for a in listed] == [approval_id]
-    assert listed[0]["status"] == "rejected"
+    assert listed[0]["status"] == "reject"
     assert other == []
 
 
 def test_traces_list_and_get_with_not_found() -> None:
     store = StudioStore()
     app = chat_app()
-
-    async def seed() -> None:
-        ws = store.workspace(app.app_id, "default")
-        await ws.put_trace(
-            {
-                "traceId": "tr-1",
+    store.upsert_trace(
+        app_id=app.app_id,
+        workspace_key="default",
+        trace={
+            "traceId": "tr-1",
+            "scope": {
                 "evalRunId": "eval-x",
                 "testCaseId": "c1",
                 "threadId": "t1",
                 "sampleIndex": 0,
-                "steps": [],
-                "status": "passed",
-            }
-        )
-
-    import asyncio
-
-    asyncio.run(seed())
+            },
+            "steps": [],
+            "status": "passed",
+        },
+    )
     from fastapi.testclient import TestClient
 
     with TestClient(create_studio_app(app, store=store)) as client:

@@ -1,4 +1,9 @@
-"""Tests for the Studio store (src/flowai_harness/studio/store.py, store_records.py)."""
+"""Tests for the Studio store (src/flowai_harness/studio/store.py, store_db.py, store_chat.py,
+store_records.py, workspace_store.py): the server's coroutine view, what only the server uses
+(sent-only replays, approval expiry, run limits), migrations of older files and failures.
+
+The keyword-only synchronous API is pinned fact by fact in tests/compat.
+"""
 
 from __future__ import annotations
 
@@ -10,99 +15,34 @@ import pytest
 
 from flowai_harness.errors import SpecValueError, StoreError
 from flowai_harness.studio.store import StudioStore, thread_title, utc_now
-from flowai_harness.studio.store_records import run_status
+from flowai_harness.studio.store_chat import run_status
+from flowai_harness.studio.store_db import SCHEMA_VERSION
 
 
-def _event(seq: int, kind: str) -> dict[str, object]:
-    return {"seq": seq, "kind": kind, "payload": {}}
-
-
-async def test_threads_and_messages_round_trip_newest_thread_first() -> None:
+async def test_the_server_view_and_the_keyword_api_share_one_database() -> None:
     store = StudioStore()
     ws = store.workspace("app", "default")
-    await ws.upsert_thread("t1", "First")
-    await ws.upsert_thread("t2", "Second")
-    message = await ws.add_message("t1", "user", "hello", {"runId": "r1"})
-    assert message["messageId"].startswith("msg_")
-    assert message["metadata"] == {"runId": "r1"}
-    threads = await ws.list_threads()
-    assert {t["threadId"] for t in threads} == {"t1", "t2"}
-    await ws.upsert_thread("t1", "Renamed?")
-    assert (await ws.get_thread("t1"))["title"] == "First"  # an existing title is kept
-    messages = await ws.list_messages("t1")
-    assert [(m["role"], m["content"]) for m in messages] == [("user", "hello")]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", messages[0]["createdAt"])
-
-
-async def test_a_message_creates_its_thread_and_bumps_updated_at() -> None:
-    ws = StudioStore().workspace("app", "default")
-    await ws.add_message("t9", "user", "x" * 100)
-    thread = await ws.get_thread("t9")
-    assert thread is not None
-    assert thread["title"] == "x" * 77 + "..."
+    await ws.append_message("t1", "user", "from the server")
+    store.append_message(
+        app_id="app", workspace_key="default", thread_id="t1", role="assistant", content="hi"
+    )
+    assert [m["content"] for m in await ws.list_messages("t1")] == ["from the server", "hi"]
+    listed = store.list_messages(app_id="app", workspace_key="default", thread_id="t1")
+    assert [m["role"] for m in listed] == ["user", "assistant"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", listed[0]["createdAt"])
 
 
 def test_thread_title_cuts_long_prompts_to_80_characters() -> None:
     assert thread_title("short") == "short"
     assert thread_title("a" * 80) == "a" * 80
     assert thread_title("a" * 81) == "a" * 77 + "..."
+    assert thread_title("two\n  lines") == "two lines"
 
 
-async def test_workspaces_and_apps_never_see_each_others_rows() -> None:
-    store = StudioStore()
-    a, b, other_app = (
-        store.workspace("app", "default"),
-        store.workspace("app", "sales"),
-        store.workspace("other", "default"),
-    )
-    await a.add_message("t1", "user", "mine")
-    await a.put_test("tc-1", {"id": "tc-1", "input": "q"})
-    await a.append_event(run_id="r1", thread_id="t1", seq=1, kind="run.completed", envelope={})
-    for foreign in (b, other_app):
-        assert await foreign.list_threads() == []
-        assert await foreign.list_messages("t1") == []
-        assert await foreign.list_tests() == []
-        assert await foreign.list_runs() == []
-        assert await foreign.get_run("r1") is None
-
-
-async def test_runs_are_computed_from_their_events() -> None:
+async def test_a_message_creates_its_thread_titled_by_the_message() -> None:
     ws = StudioStore().workspace("app", "default")
-    await ws.append_event(
-        run_id="r1",
-        thread_id="t1",
-        seq=1,
-        kind="message.delta",
-        envelope=_event(1, "x"),
-        agent_id="coord",
-    )
-    run = await ws.get_run("r1")
-    assert run is not None
-    assert (run["status"], run["operation"], run["agentId"], run["eventCount"]) == (
-        "running",
-        "chat",
-        "coord",
-        1,
-    )
-    assert "completedAt" not in run
-    await ws.append_event(run_id="r1", thread_id="t1", seq=2, kind="run.completed", envelope={})
-    run = await ws.get_run("r1")
-    assert run is not None
-    assert (run["status"], run["firstSeq"], run["lastSeq"]) == ("completed", 1, 2)
-    assert run["completedAt"] == run["updatedAt"]
-    await ws.append_event(
-        run_id="job",
-        thread_id="data:x",
-        seq=1,
-        kind="completed",
-        envelope={},
-        operation="data.profile.table",
-    )
-    runs = await ws.list_runs()
-    assert [r["runId"] for r in runs] == ["job", "r1"]
-    assert runs[0]["operation"] == "profile"
-    assert runs[0]["operationName"] == "data.profile.table"
-    assert runs[0]["status"] == "completed"
+    await ws.append_message("t9", "user", "x" * 100)
+    assert (await ws.get_thread("t9"))["title"] == "x" * 77 + "..."
 
 
 @pytest.mark.parametrize(
@@ -110,142 +50,112 @@ async def test_runs_are_computed_from_their_events() -> None:
     [
         ("run.completed", "completed"),
         ("evalCompleted", "completed"),
+        ("runtime.finish", "completed"),
         ("finish", "completed"),
+        ("completed", "completed"),
         ("run.failed", "failed"),
         ("evalFailed", "failed"),
         ("error", "failed"),
         ("run.cancelled", "cancelled"),
         ("evalCancelled", "cancelled"),
-        ("approval.required", "waiting"),
+        ("approval.required", "running"),
         ("message.delta", "running"),
     ],
 )
 def test_run_status_follows_the_last_event_kind(kind: str, status: str) -> None:
-    assert run_status(kind, "chat") == status
+    assert run_status(kind) == status
 
 
-async def test_events_list_since_seq_ascending_and_sent_only() -> None:
+async def test_replays_read_only_the_events_the_browser_was_sent() -> None:
     ws = StudioStore().workspace("app", "default")
     for seq in (1, 2, 3):
-        await ws.append_event(
-            run_id="r",
-            thread_id="t",
-            seq=seq,
-            kind="k",
-            envelope={"seq": seq},
-            raw={"n": seq},
-            sent=seq != 2,
+        await ws.append_run_event(
+            thread_id="t", run_id="r", seq=seq, kind="k", event={"seq": seq}, sent=seq != 2
         )
-    assert [e["seq"] for e in await ws.list_events("r", 1)] == [2, 3]
-    assert [e["seq"] for e in await ws.list_events("r", 0, sent_only=True)] == [1, 3]
-    assert (await ws.list_events("r"))[0]["raw"] == {"n": 1}
+    assert [e["seq"] for e in await ws.list_run_events("r", sent_only=True)] == [1, 3]
+    assert [e["seq"] for e in await ws.list_run_events("r", 1, sent_only=True)] == [3]
 
 
-async def test_deleting_a_thread_cascades_to_messages_events_approvals_and_traces() -> None:
+async def test_runs_are_listed_most_recent_first_up_to_a_limit() -> None:
     ws = StudioStore().workspace("app", "default")
-    await ws.add_message("t1", "user", "hi")
-    await ws.append_event(run_id="r1", thread_id="t1", seq=1, kind="k", envelope={})
-    await ws.upsert_approval("a1", thread_id="t1", run_id="r1", status="pending", payload={})
-    await ws.put_trace({"traceId": "tr1", "threadId": "t1", "steps": []})
-    await ws.put_test("tc-1", {"id": "tc-1"})
-    assert await ws.delete_thread("t1") is True
-    assert await ws.get_thread("t1") is None
-    assert await ws.list_messages("t1") == []
-    assert await ws.get_run("r1") is None
-    assert await ws.get_approval("a1") is None
-    assert await ws.get_trace("tr1") is None
-    assert await ws.get_test("tc-1") is not None  # tests are not part of a thread
-    assert await ws.delete_thread("t1") is False
+    for run_id in ("r1", "r2", "r3"):
+        await ws.append_run_event(
+            thread_id="t", run_id=run_id, seq=1, kind="run.completed", event={}
+        )
+    assert [r["runId"] for r in await ws.list_runs(2)] == ["r3", "r2"]
 
 
-async def test_approvals_pending_first_and_expiry_of_a_runs_pending_ones() -> None:
+async def test_a_runs_pending_approvals_expire_and_answered_ones_stay() -> None:
     ws = StudioStore().workspace("app", "default")
-    await ws.upsert_approval("a1", thread_id="t", run_id="r1", status="approve", payload={})
-    await ws.upsert_approval("a2", thread_id="t", run_id="r1", status="pending", payload={"k": 1})
-    rows = await ws.list_approvals()
-    assert [r["approvalId"] for r in rows] == ["a2", "a1"]
+    for approval_id in ("a1", "a2"):
+        await ws.upsert_approval_ref(
+            thread_id="t", run_id="r1", approval_id=approval_id, payload={}
+        )
+    await ws.update_approval_ref("a1", "approve")
     assert await ws.expire_pending_approvals("r1") == 1
+    assert (await ws.get_approval("a1"))["status"] == "approve"
     assert (await ws.get_approval("a2"))["status"] == "expired"
-    assert await ws.set_approval_status("missing", "approve") is False
-
-
-async def test_tests_evals_and_artifacts() -> None:
-    ws = StudioStore().workspace("app", "default")
-    row, created = await ws.put_test("tc-1", {"id": "tc-1", "input": "q", "tags": ["a"]})
-    assert created and row["testCase"]["tags"] == ["a"]
-    row2, created2 = await ws.put_test("tc-1", {"id": "tc-1", "input": "q2"})
-    assert not created2 and row2["createdAt"] == row["createdAt"]
-    assert await ws.delete_test("tc-1") is True
-    assert await ws.delete_test("tc-1") is False
-    ev = await ws.put_eval(
-        "e1",
-        config={"mode": "sequential"},
-        scorer_preset=None,
-        test_case_ids=["a"],
-        status="queued",
-    )
-    assert (ev["config"], ev["testCaseIds"], ev["status"]) == (
-        {"mode": "sequential"},
-        ["a"],
-        "queued",
-    )
-    await ws.put_artifact("e1", "run-1", {"runId": "run-1", "summary": {"passed": 1}})
-    await ws.put_artifact("e1", "run-1", {"runId": "run-1", "summary": {"passed": 2}})
-    artifacts = await ws.list_artifacts("e1")
-    assert len(artifacts) == 1 and artifacts[0]["artifact"]["summary"] == {"passed": 2}
-    assert (await ws.find_artifact("run-1"))["evalId"] == "e1"
-    assert await ws.set_eval_status("e1", "completed") is True
-    assert await ws.delete_eval("e1") is True
-    assert await ws.list_artifacts("e1") == []
-
-
-async def test_traces_filter_by_every_given_field() -> None:
-    ws = StudioStore().workspace("app", "default")
-    await ws.put_trace({"traceId": "a", "evalRunId": "e", "testCaseId": "c1", "threadId": "t1"})
-    await ws.put_trace(
-        {"traceId": "b", "evalRunId": "e", "testCaseId": "c2", "threadId": "t2", "sampleIndex": 1}
-    )
-    assert [t["traceId"] for t in await ws.list_traces(eval_run_id="e")] == ["a", "b"]
-    assert [t["traceId"] for t in await ws.list_traces(test_case_id="c2")] == ["b"]
-    row = await ws.get_trace("b")
-    assert row is not None and row["sampleIndex"] == 1 and row["trace"]["threadId"] == "t2"
+    with pytest.raises(KeyError):
+        await ws.update_approval_ref("missing", "approve")
 
 
 async def test_state_survives_reopening_the_file(tmp_path: Path) -> None:
     path = tmp_path / "nested" / ".flowai" / "studio.db"
     store = StudioStore(path)
     ws = store.workspace("app", "default")
-    await ws.add_message("t1", "user", "persist me")
-    await ws.append_event(run_id="r1", thread_id="t1", seq=1, kind="run.completed", envelope={})
+    await ws.append_message("t1", "user", "persist me")
+    await ws.append_run_event(thread_id="t1", run_id="r1", seq=1, kind="run.completed", event={})
     store.close()
     reopened = StudioStore(path).workspace("app", "default")
     assert [m["content"] for m in await reopened.list_messages("t1")] == ["persist me"]
-    run = await reopened.get_run("r1")
-    assert run is not None and run["status"] == "completed"
+    assert (await reopened.get_run("r1"))["status"] == "completed"
 
 
-async def test_a_legacy_run_events_table_gains_operation_and_agent_columns(tmp_path: Path) -> None:
+def _columns(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [row[1] for row in conn.execute("PRAGMA table_info(run_events)")]
+    finally:
+        conn.close()
+
+
+async def test_a_file_from_an_earlier_version_is_migrated_to_the_current_columns(
+    tmp_path: Path,
+) -> None:
+    # The run_events table as the first Studio release of this package wrote it.
     path = tmp_path / "studio.db"
     conn = sqlite3.connect(path)
     conn.execute(
         "CREATE TABLE run_events (id INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT NOT NULL, "
         "workspace_key TEXT NOT NULL, thread_id TEXT NOT NULL, run_id TEXT NOT NULL, "
-        "seq INTEGER NOT NULL, kind TEXT NOT NULL, envelope TEXT NOT NULL, raw TEXT NOT NULL, "
-        "created_at TEXT NOT NULL)"
+        "seq INTEGER NOT NULL, kind TEXT NOT NULL, operation TEXT NOT NULL DEFAULT 'chat', "
+        "agent_id TEXT NOT NULL DEFAULT '', envelope TEXT NOT NULL, raw TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 1)"
     )
     conn.execute(
-        "INSERT INTO run_events (app_id, workspace_key, thread_id, run_id, seq, kind, envelope, "
-        "raw, created_at) VALUES ('app', 'default', 't', 'old', 1, 'run.completed', '{}', "
-        "'null', ?)",
+        "INSERT INTO run_events (app_id, workspace_key, thread_id, run_id, seq, kind, operation, "
+        "agent_id, envelope, raw, created_at, sent) VALUES ('app', 'default', 't', 'old', 1, "
+        "'message.delta', 'chat', 'coord', '{\"seq\": 1}', '{\"type\": \"text\"}', ?, 0)",
         (utc_now(),),
     )
     conn.commit()
     conn.close()
-    ws = StudioStore(path).workspace("app", "default")
-    run = await ws.get_run("old")
-    assert run is not None
-    assert (run["operation"], run["agentId"], run["status"]) == ("chat", "", "completed")
-    assert [e["seq"] for e in await ws.list_events("old", sent_only=True)] == [1]
+    store = StudioStore(path)
+    ws = store.workspace("app", "default")
+    events = await ws.list_run_events("old")
+    assert [(e["event"], e["raw"]) for e in events] == [({"seq": 1}, {"type": "text"})]
+    assert await ws.list_run_events("old", sent_only=True) == []
+    assert (await ws.get_run("old"))["agentId"] == "coord"
+    await ws.append_run_event(thread_id="t", run_id="old", seq=2, kind="run.completed", event={})
+    assert (await ws.get_run("old"))["status"] == "completed"
+    store.close()
+    columns = _columns(path)
+    assert {"event_json", "raw_json"} <= set(columns)
+    assert not {"envelope", "raw"} & set(columns)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+    StudioStore(path).close()  # migrating twice is a no-op
 
 
 async def test_a_closed_store_refuses_work_and_bad_arguments_are_named(tmp_path: Path) -> None:
@@ -256,6 +166,8 @@ async def test_a_closed_store_refuses_work_and_bad_arguments_are_named(tmp_path:
         await ws.list_threads()
     with pytest.raises(SpecValueError, match="workspace_key"):
         store.workspace("app", "")
+    with pytest.raises(SpecValueError, match="app_id"):
+        store.list_threads(app_id="", workspace_key="default")
     with pytest.raises(TypeError, match="path"):
         StudioStore(42)  # type: ignore[arg-type]
     (tmp_path / "dir.db").mkdir()

@@ -169,7 +169,7 @@ def test_a_pending_approval_is_approved_from_the_ui_and_the_run_finishes(page: A
     card.get_by_role("button", name="Approve").click()
     expect(answer).to_have_attribute("data-status", "completed")
     expect(answer).to_contain_text("The price is 4.50")
-    expect(card.locator(".badge")).to_have_text("approved")
+    expect(card.locator(".badge")).to_have_text("approve")
     expect(answer.locator('details.tool-card[data-tool="lookup"]')).to_contain_text("completed")
 
     page.locator("#nav a", has_text="Runs").click()
@@ -182,7 +182,7 @@ def test_a_pending_approval_is_approved_from_the_ui_and_the_run_finishes(page: A
     expect(page.locator("ol.timeline li").last).to_contain_text("run.completed")
 
     page.goto("/runs?tab=approvals")
-    expect(page.locator("section.approval-card .badge")).to_have_text("approved")
+    expect(page.locator("section.approval-card .badge")).to_have_text("approve")
 
 
 def test_an_approval_is_rejected_from_the_runs_inbox(page: Any) -> None:
@@ -197,7 +197,7 @@ def test_an_approval_is_rejected_from_the_runs_inbox(page: Any) -> None:
     pending = inbox.locator("section.approval-card").first
     pending.get_by_label("Feedback").fill("not now")
     pending.get_by_role("button", name="Reject").click()
-    expect(pending.locator(".badge")).to_have_text("rejected")
+    expect(pending.locator(".badge")).to_have_text("reject")
     expect(answer).to_have_attribute("data-status", "completed", timeout=TIMEOUT_MS)
     inbox.close()
 

@@ -24,15 +24,11 @@ __all__ = [
 # name -> module that defines it
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
-        (
-            "AppImportError",
-            "FlowAIApp",
-            "WorkspaceRuntimeBinding",
-            "define_app",
-            "define_workspace_runtime",
-            "resolve_app_reference",
-        ),
+        ("FlowAIApp", "WorkspaceRuntimeBinding", "define_app", "define_workspace_runtime"),
         "flowai_harness.studio.apps",
+    ),
+    **dict.fromkeys(
+        ("AppImportError", "resolve_app_reference"), "flowai_harness.studio.import_resolver"
     ),
     **dict.fromkeys(
         ("create_studio_app", "create_studio_server", "run_studio_server"),
@@ -57,13 +53,12 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy exports
     from flowai_harness.studio.apps import (
-        AppImportError,
         FlowAIApp,
         WorkspaceRuntimeBinding,
         define_app,
         define_workspace_runtime,
-        resolve_app_reference,
     )
+    from flowai_harness.studio.import_resolver import AppImportError, resolve_app_reference
     from flowai_harness.studio.server import (
         create_studio_app,
         create_studio_server,

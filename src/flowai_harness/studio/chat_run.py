@@ -11,6 +11,7 @@ answer included when the run was cancelled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any, Protocol
 
@@ -22,26 +23,21 @@ from flowai_harness.studio.events_map import (
     envelope,
 )
 from flowai_harness.studio.live_runs import Frame, LiveRun
-from flowai_harness.studio.store import WorkspaceStore
+from flowai_harness.studio.workspace_store import WorkspaceStore
 
-__all__ = ["ChatRun", "RuntimeStream", "approval_verb"]
+__all__ = ["ChatRun", "RuntimeStream"]
 
 logger = logging.getLogger("flowai_harness.studio")
 
-_VERBS = {"approved": "approve", "rejected": "reject", "revised": "revise"}
-
-
-def approval_verb(status: str) -> str:
-    """The stored approval status for a decision status (``approved`` -> ``approve``)."""
-    return _VERBS.get(status, status)
-
 
 class RuntimeStream(Protocol):
-    """What a chat run needs of a runtime event stream."""
+    """What a chat run needs of a runtime event stream: an async iterator of event dicts.
+
+    A ``cancel()`` method, when the stream has one, is called to stop the runtime; a plain
+    async generator has none and is simply no longer read.
+    """
 
     def __aiter__(self) -> Any: ...
-
-    def cancel(self) -> None: ...
 
 
 class ChatRun:
@@ -91,13 +87,13 @@ class ChatRun:
             self.transcript.add(event)
             self.status = event.kind.removeprefix("run.")
             await self._store_answer()
-        await self.store.append_event(
-            run_id=self.run_id,
+        await self.store.append_run_event(
             thread_id=self.thread_id,
+            run_id=self.run_id,
             seq=self.seq,
             kind=event.kind,
-            envelope=wire,
-            raw=event.raw,
+            event=wire,
+            raw_event=event.raw,
             operation="chat",
             agent_id=self.agent_id,
             sent=event.send,
@@ -114,22 +110,22 @@ class ChatRun:
         if not isinstance(approval_id, str) or not approval_id:
             return
         if event.kind == "approval.required":
-            await self.store.upsert_approval(
-                approval_id,
+            await self.store.upsert_approval_ref(
                 thread_id=self.thread_id,
                 run_id=self.run_id,
-                status="pending",
+                approval_id=approval_id,
                 payload={
                     **{k: v for k, v in payload.items() if k != "raw"},
                     "agentId": self.agent_id,
                 },
             )
         elif event.kind == "approval.decision":
-            await self.store.set_approval_status(approval_id, approval_verb(payload["status"]))
+            with contextlib.suppress(KeyError):  # decided before this run recorded it
+                await self.store.update_approval_ref(approval_id, str(payload["status"]))
 
     async def drive(self, live: LiveRun) -> None:
         """Run the chat to its terminal event (see the module doc)."""
-        live.on_cancel(lambda _reason: self.stream.cancel())
+        live.on_cancel(lambda _reason: self._cancel_stream())
         try:
             async for raw in self.stream:
                 event = self.mapper.map(raw)
@@ -149,8 +145,13 @@ class ChatRun:
             logger.warning("chat run %s failed: %s", self.run_id, message)
             await self._finish_quietly(live, self.mapper.failed(message))
         finally:
-            self.stream.cancel()
+            self._cancel_stream()
             await self._store_answer()
+
+    def _cancel_stream(self) -> None:
+        cancel = getattr(self.stream, "cancel", None)
+        if callable(cancel):
+            cancel()
 
     async def _finish_quietly(self, live: LiveRun, event: StudioEvent) -> None:
         if self.status is not None:
@@ -167,9 +168,8 @@ class ChatRun:
         self._answer_stored = True
         status = None if self.status in (None, "completed") else self.status
         content, metadata = self.transcript.message(self.run_id, status)
-        metadata["agentId"] = self.agent_id
         try:
-            await self.store.add_message(self.thread_id, "assistant", content, metadata)
+            await self.store.append_message(self.thread_id, "assistant", content, metadata)
             if status is not None:
                 await self.store.expire_pending_approvals(self.run_id)
         except Exception:

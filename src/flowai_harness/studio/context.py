@@ -21,7 +21,8 @@ from fastapi import Request
 from flowai_harness.studio.api_errors import StudioApiError, scrub_secrets
 from flowai_harness.studio.apps import FlowAIApp
 from flowai_harness.studio.live_runs import RunRegistry
-from flowai_harness.studio.store import StudioStore, WorkspaceStore
+from flowai_harness.studio.store import StudioStore
+from flowai_harness.studio.workspace_store import WorkspaceStore
 from flowai_harness.studio.workspaces import WorkspaceRuntimeBinding
 
 if TYPE_CHECKING:

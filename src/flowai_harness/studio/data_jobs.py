@@ -1,4 +1,4 @@
-"""Data commands the Studio runs for a workspace (studio.md §3.8): profile estimate, profiling,
+"""Data commands the Studio runs for a workspace: profile estimate, profiling,
 knowledge ingestion, knowledge lists, catalog search, metrics and direct catalog tool calls.
 
 Profiling uses the deterministic enricher (nothing leaves the machine). A profiling or ingest
@@ -19,8 +19,8 @@ from urllib.parse import unquote, urlparse
 
 from flowai_harness.studio.api_errors import StudioApiError, scrub_secrets
 from flowai_harness.studio.apps import STUDIO_API_VERSION
-from flowai_harness.studio.store import WorkspaceStore
 from flowai_harness.studio.workspace_data import WorkspaceData, command_failed
+from flowai_harness.studio.workspace_store import WorkspaceStore
 
 __all__ = [
     "DATA_AGENT",
@@ -196,7 +196,7 @@ def _extensions(source: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def reshape_ingest(event: Mapping[str, Any]) -> dict[str, Any]:
-    """An ingest event in the Studio's shape (studio.md §3.8)."""
+    """An ingest event in the Studio's shape."""
     kind = event.get("type")
     if kind == "discovered":
         return {"type": "discovered", "totalFiles": event.get("total", 0)}
@@ -299,13 +299,13 @@ async def record_job(
             "payload": _payload(kind, event),
         }
         native = str(event.get("type", "event"))
-        await store.append_event(
-            run_id=run_id,
+        await store.append_run_event(
             thread_id=thread_id,
+            run_id=run_id,
             seq=seq,
             kind=native,
-            envelope=framed,
-            raw=dict(event),
+            event=framed,
+            raw_event=dict(event),
             operation=operation,
             agent_id=DATA_AGENT,
         )

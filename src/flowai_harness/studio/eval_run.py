@@ -1,4 +1,4 @@
-"""Running a saved eval from the Studio (studio.md §3.7).
+"""Running a saved eval from the Studio.
 
 :func:`prepare_eval_run` loads the eval's tests in ``testCaseIds`` order, checks the mode's
 target and opens the runtime's eval stream (every check that can fail before a sample runs
@@ -8,11 +8,13 @@ is recorded as a run event (operation ``eval``, thread ``eval:<evalId>``, artifa
 runtime envelope plus the Studio event fields (``kind`` ``eval.case.completed`` and friends).
 On completion the artifact, every sample's trace and one thread per sample are stored; the eval
 ends ``completed``, ``failed`` (``evalFailed``, sequence -1 when the stream itself broke) or
-``cancelled``.
+``cancelled``. A cancel asked for while the eval runs sticks: the eval ends ``cancelled`` even
+when its last sample was already finishing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any, Final
@@ -22,7 +24,7 @@ from flowai_harness.studio.apps import STUDIO_API_VERSION
 from flowai_harness.studio.context import Workspace
 from flowai_harness.studio.events_map import as_mapping
 from flowai_harness.studio.live_runs import Frame, LiveRun
-from flowai_harness.studio.store import thread_title
+from flowai_harness.studio.store_chat import thread_title
 
 __all__ = ["EvalRun", "prepare_eval_run", "studio_kind"]
 
@@ -85,6 +87,18 @@ def _bad_request(code: str, message: str, details: Mapping[str, Any] | None = No
     return StudioApiError(400, code, message, details)
 
 
+def _refusal_text(exc: Exception) -> str:
+    """The runtime's own words for a refused eval request (not a validation-report dump)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        messages = [
+            str(error.get("msg", "")).removeprefix("Value error, ") for error in exc.errors()
+        ]
+        return scrub_secrets("; ".join(message for message in messages if message))
+    return scrub_secrets(str(exc))
+
+
 async def prepare_eval_run(workspace: Workspace, row: Mapping[str, Any]) -> tuple[Any, str]:
     """Check a saved eval and open its runtime stream.
 
@@ -97,13 +111,14 @@ async def prepare_eval_run(workspace: Workspace, row: Mapping[str, Any]) -> tupl
     """
     tests = []
     for test_id in row.get("testCaseIds") or []:
-        test = await workspace.store.get_test(str(test_id))
-        if test is None:
+        try:
+            test = await workspace.store.get_test_case(str(test_id))
+        except KeyError:
             raise _bad_request(
                 "eval.unknown_test_case",
                 f"Eval `{row['id']}` names test `{test_id}`, which does not exist.",
                 {"testId": test_id},
-            )
+            ) from None
         tests.append(test["testCase"])
     if not tests:
         raise _bad_request("eval.no_test_cases", f"Eval `{row['id']}` has no test cases.")
@@ -137,7 +152,7 @@ async def prepare_eval_run(workspace: Workspace, row: Mapping[str, Any]) -> tupl
     try:
         stream = runtime.stream_eval(request)
     except (ValueError, TypeError) as exc:
-        raise _bad_request("eval.run_failed", scrub_secrets(str(exc))) from None
+        raise _bad_request("eval.run_failed", _refusal_text(exc)) from None
     return stream, entry
 
 
@@ -175,13 +190,13 @@ class EvalRun:
         frame = self.frame_data(envelope)
         data = as_mapping(envelope.get("data"))
         stored = {**frame, "data": _trimmed(kind, data)}
-        await self.workspace.store.append_event(
-            run_id=self.run_id,
+        await self.workspace.store.append_run_event(
             thread_id=self.thread_id,
+            run_id=self.run_id,
             seq=self.seq,
             kind=kind,
-            envelope=stored,
-            raw=stored,
+            event=stored,
+            raw_event=stored,
             operation="eval",
             agent_id=self.entry_agent,
         )
@@ -191,7 +206,7 @@ class EvalRun:
         """Run the eval stream to its end and persist what it produced."""
         store = self.workspace.store
         live.on_cancel(lambda reason: self.stream.cancel(reason))
-        await store.set_eval_status(self.eval_id, "running")
+        await store.update_eval_run_status(self.eval_id, "running")
         status = "cancelled"
         try:
             async for envelope in self.stream:
@@ -229,13 +244,16 @@ class EvalRun:
                 logger.exception("could not store the artifact of eval run %s", self.run_id)
                 self.error = f"could not store the eval artifact: {exc}"
                 status = "failed"
+        if live.cancel_requested:
+            status = "cancelled"
         if status == "cancelled" and self.error is None:
             self.error = "eval ended without completing"
-        await store.set_eval_status(self.eval_id, status)
+        with contextlib.suppress(KeyError):  # the eval was deleted while it ran
+            await store.update_eval_run_status(self.eval_id, status)
 
     async def _persist(self, artifact: Mapping[str, Any]) -> None:
         store = self.workspace.store
-        await store.put_artifact(self.eval_id, self.run_id, artifact)
+        await store.append_eval_artifact(self.eval_id, self.run_id, artifact)
         runtime = await self.workspace.runtime()
         for case in artifact.get("testCases") or []:
             prompt = str(case.get("input", ""))
@@ -245,7 +263,7 @@ class EvalRun:
                 if trace_ref.get("traceId"):
                     trace = runtime.get_trace(str(trace_ref["traceId"]))
                 if isinstance(trace, dict):
-                    await store.put_trace(trace)
+                    await store.upsert_trace(trace)
                 thread_id = sample.get("threadId") or trace_ref.get("threadId")
                 if not thread_id:
                     continue
@@ -257,6 +275,6 @@ class EvalRun:
                     "sampleIndex": sample.get("sampleIndex"),
                 }
                 await store.upsert_thread(str(thread_id), thread_title(prompt or str(thread_id)))
-                await store.add_message(str(thread_id), "user", prompt, metadata)
+                await store.append_message(str(thread_id), "user", prompt, metadata)
                 answer = sample.get("responseText") or ""
-                await store.add_message(str(thread_id), "assistant", str(answer), metadata)
+                await store.append_message(str(thread_id), "assistant", str(answer), metadata)

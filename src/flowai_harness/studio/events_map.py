@@ -1,24 +1,30 @@
-"""From runtime events to Studio events (studio.md §3.3), and the assistant message of a run.
+"""From runtime events to Studio events, and the assistant message of a chat run.
 
-:class:`ChatEventMapper` turns each raw runtime event dict of a chat run into at most one
-:class:`StudioEvent` (its ``kind`` and ``payload``, and whether the browser is sent it), keeping
-the little state the shaping rules need:
+:func:`project_runtime_event` maps one raw runtime event dict to its Studio ``(kind, payload)``
+on its own. :class:`ChatEventMapper` maps the events of one chat run in order, keeping the
+little state the shaping rules need:
 
 * a repeated tool or sub-agent lifecycle event (same kind, call id and name) is dropped;
 * sub-agent events about the chatting agent itself are recorded but not sent;
 * while a nested sub-agent call is open, its text is downgraded to ``runtime.event`` and an
-  ``error`` it reports is not terminal (the parent agent carries on, engine.md §4.5);
+  ``error`` it reports is not terminal (the parent agent carries on);
 * a top-level ``error`` ends the run as ``run.failed``, or ``run.cancelled`` for "request
   cancelled".
 
+Raw events come from runtimes we do not control, so field spellings vary: a call id may be
+``toolInvocationId``, ``tool_invocation_id``, ``toolCallId`` or ``tool_call_id`` (sub-agent
+events also ``invocationId`` / ``invocation_id``), a tool name ``toolName`` / ``tool_name``,
+arguments ``args`` / ``arguments``, an agent ``agentName`` / ``agent_name`` and a sub-agent
+message ``prompt`` / ``message``.
+
 :class:`AssistantTranscript` collects the parts of the one assistant message stored per run.
-Both are pure: no I/O, so they are tested from event lists alone.
+All of it is pure: no I/O, so it is tested from event lists alone.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -30,14 +36,25 @@ __all__ = [
     "ChatEventMapper",
     "StudioEvent",
     "as_mapping",
+    "decision_status",
     "envelope",
+    "project_runtime_event",
 ]
 
 #: Kinds after which a run's stream ends.
 TERMINAL_KINDS: Final = frozenset({"run.completed", "run.failed", "run.cancelled"})
 
-_DECISION_STATUS: Final = {"approve": "approved", "reject": "rejected", "revise": "revised"}
 _CANCELLED_MESSAGES: Final = ("request cancelled", "request canceled")
+_TOOL_CALL_IDS: Final = ("toolInvocationId", "tool_invocation_id", "toolCallId", "tool_call_id")
+_AGENT_CALL_IDS: Final = (*_TOOL_CALL_IDS, "invocationId", "invocation_id")
+_LIFECYCLE_KINDS: Final = frozenset(
+    {
+        "tool.call.started",
+        "tool.call.completed",
+        "sub_agent.call.started",
+        "sub_agent.call.completed",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +62,7 @@ class StudioEvent:
     """One Studio event before it gets its sequence number.
 
     Attributes:
-        kind: ``message.delta``, ``tool.call.started``, … (studio.md §3.3).
+        kind: ``message.delta``, ``tool.call.started``, ...
         payload: The event payload.
         send: Whether the browser gets it (every event is recorded).
         raw: The runtime event it came from (``None`` for server events).
@@ -90,8 +107,134 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _first(raw: Mapping[str, Any], names: tuple[str, ...], default: Any = "") -> Any:
+    for name in names:
+        value = raw.get(name)
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def decision_status(data: Mapping[str, Any]) -> str:
+    """The decision verb of an ``approval-decision`` event's data (``approve``, ...).
+
+    ``outcome.outcome`` verbatim, or ``outcome`` when it is a string, else ``"resolved"``.
+    """
+    outcome = data.get("outcome")
+    if isinstance(outcome, Mapping) and isinstance(outcome.get("outcome"), str):
+        return str(outcome["outcome"])
+    if isinstance(outcome, str):
+        return outcome
+    return "resolved"
+
+
 def _is_error_result(result: Any) -> bool:
     return isinstance(result, Mapping) and "error" in result
+
+
+def _tool_event(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    call_id = str(_first(raw, _TOOL_CALL_IDS))
+    name = str(_first(raw, ("toolName", "tool_name")))
+    state = raw.get("state")
+    if state == "call":
+        args = _first(raw, ("args", "arguments"), None)
+        return "tool.call.started", {"toolCallId": call_id, "toolName": name, "arguments": args}
+    if state == "result":
+        result = raw.get("result")
+        payload = {
+            "toolCallId": call_id,
+            "toolName": name,
+            "status": "completed",
+            "result": result,
+            "isError": _is_error_result(result),
+        }
+        return "tool.call.completed", payload
+    return "tool.call.event", {"raw": dict(raw)}
+
+
+def _sub_agent_event(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    call_id = str(_first(raw, _AGENT_CALL_IDS))
+    agent = str(_first(raw, ("agentName", "agent_name")))
+    state = raw.get("state")
+    if state == "call":
+        message = str(_first(raw, ("prompt", "message")))
+        payload = {"toolCallId": call_id, "targetAgentId": agent, "message": message}
+        return "sub_agent.call.started", payload
+    if state == "result":
+        return "sub_agent.call.completed", {
+            "toolCallId": call_id,
+            "targetAgentId": agent,
+            "status": "completed",
+        }
+    return "sub_agent.call.event", {"raw": dict(raw)}
+
+
+def _approval_required(raw: Mapping[str, Any]) -> dict[str, Any]:
+    data = as_mapping(raw.get("data"))
+    title = data.get("title") or data.get("target") or "Approval required"
+    payload: dict[str, Any] = {
+        "approvalId": data.get("id"),
+        "kind": data.get("kind") or "custom",
+        "title": str(title),
+        "raw": dict(raw),
+    }
+    if data.get("kind") == "tool" and data.get("target"):
+        payload["toolName"] = data["target"]
+    if data.get("kind") == "plan" and data.get("target"):
+        payload["planId"] = data["target"]
+    if isinstance(data.get("payload"), Mapping):
+        payload["payload"] = data["payload"]
+    if data.get("threadId"):
+        payload["runtimeThreadId"] = data["threadId"]
+    return payload
+
+
+def _error_event(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    error = as_mapping(raw.get("error"))
+    message = str(error.get("message", "runtime error"))
+    if message.strip().lower() in _CANCELLED_MESSAGES:
+        return "run.cancelled", {"status": "cancelled"}
+    details = {"code": error["code"]} if error.get("code") else {}
+    payload = {
+        "error": {
+            "code": "runtime.error",
+            "message": message,
+            "retryable": False,
+            "details": details,
+        }
+    }
+    return "run.failed", payload
+
+
+def project_runtime_event(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Map one raw runtime event to its Studio ``(kind, payload)``, on its own.
+
+    ``text`` -> ``message.delta``; ``tool-invocation`` -> ``tool.call.started`` /
+    ``.completed`` / ``tool.call.event``; ``tool-agent`` -> ``sub_agent.call.started`` /
+    ``.completed`` / ``sub_agent.call.event``; ``approval-required`` -> ``approval.required``;
+    ``approval-decision`` -> ``approval.decision`` with ``status`` the decision verb and
+    ``raw`` the event's ``data``; ``finish`` -> ``runtime.finish``; ``error`` ->
+    ``run.failed`` (``run.cancelled`` for "request cancelled"); anything else ->
+    ``runtime.event``.
+    """
+    kind = raw.get("type")
+    if kind == "text":
+        return "message.delta", {"role": "assistant", "text": str(raw.get("text", ""))}
+    if kind == "tool-invocation":
+        return _tool_event(raw)
+    if kind == "tool-agent":
+        return _sub_agent_event(raw)
+    if kind == "approval-required":
+        return "approval.required", _approval_required(raw)
+    if kind == "approval-decision":
+        data = as_mapping(raw.get("data"))
+        payload = {"approvalId": data.get("id"), "status": decision_status(data), "raw": data}
+        return "approval.decision", payload
+    if kind == "finish":
+        return "runtime.finish", {"raw": dict(raw)}
+    if kind == "error":
+        return _error_event(raw)
+    return "runtime.event", {"raw": dict(raw)}
 
 
 def _usage_totals(usage: Any) -> tuple[int, int]:
@@ -111,7 +254,7 @@ class _OpenSubAgent:
 
 
 class ChatEventMapper:
-    """Maps the raw events of one chat run to Studio events.
+    """Maps the raw events of one chat run to Studio events (see the module doc).
 
     Args:
         agent_id: The agent the user chats with (coordinator or specialist).
@@ -119,7 +262,9 @@ class ChatEventMapper:
         clock: Monotonic clock in seconds (injectable for tests).
     """
 
-    def __init__(self, agent_id: str, thread_id: str, *, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self, agent_id: str, thread_id: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.agent_id = agent_id
         self.thread_id = thread_id
         self._clock = clock
@@ -139,43 +284,26 @@ class ChatEventMapper:
 
     def map(self, raw: Mapping[str, Any]) -> StudioEvent | None:
         """Map one runtime event; ``None`` when it is a duplicate to drop."""
-        kind = raw.get("type")
-        if kind == "text":
-            return self._text(raw)
-        if kind == "tool-invocation":
-            return self._tool(raw)
-        if kind == "tool-agent":
-            return self._sub_agent(raw)
-        if kind == "approval-required":
-            return self._approval_required(raw)
-        if kind == "approval-decision":
-            data = as_mapping(raw.get("data"))
-            outcome = data.get("outcome")
-            verb = outcome.get("outcome") if isinstance(outcome, Mapping) else outcome
-            payload = {
-                "approvalId": data.get("id"),
-                "status": _DECISION_STATUS.get(str(verb), str(verb)),
-                "outcome": verb,
-                "raw": dict(raw),
-            }
-            return StudioEvent("approval.decision", payload, raw=raw)
-        if kind == "finish":
+        kind, payload = project_runtime_event(raw)
+        if kind == "message.delta" and self._open:
+            for call in self._open.values():
+                call.text.append(payload["text"])
+            return StudioEvent("runtime.event", {"raw": dict(raw)}, raw=raw)
+        if kind in ("tool.call.started", "tool.call.completed"):
+            return self._tool(kind, payload, raw)
+        if kind in ("sub_agent.call.started", "sub_agent.call.completed", "sub_agent.call.event"):
+            return self._sub_agent(kind, payload, raw)
+        if kind == "runtime.finish":
             self._last_finish = dict(raw)
             tokens = _usage_totals(raw.get("usage"))
             self._input_tokens += tokens[0]
             self._output_tokens += tokens[1]
-            return StudioEvent("runtime.finish", {"raw": dict(raw)}, raw=raw)
-        if kind == "error":
-            return self._error(raw)
-        return StudioEvent("runtime.event", {"raw": dict(raw)}, raw=raw)
-
-    def _text(self, raw: Mapping[str, Any]) -> StudioEvent:
-        text = str(raw.get("text", ""))
-        if self._open:
-            for call in self._open.values():
-                call.text.append(text)
+        elif kind == "run.cancelled":
+            return self.cancelled(raw)
+        elif kind == "run.failed" and self._open:
+            # A sub-agent failure is relayed mid-run; the parent gets an error result and goes on.
             return StudioEvent("runtime.event", {"raw": dict(raw)}, raw=raw)
-        return StudioEvent("message.delta", {"role": "assistant", "text": text}, raw=raw)
+        return StudioEvent(kind, payload, raw=raw)
 
     def _first_time(self, kind: str, call_id: str, name: str) -> bool:
         key = (kind, call_id, name)
@@ -184,100 +312,43 @@ class ChatEventMapper:
         self._seen.add(key)
         return True
 
-    def _tool(self, raw: Mapping[str, Any]) -> StudioEvent | None:
-        call_id = str(raw.get("toolInvocationId", ""))
-        name = str(raw.get("toolName", ""))
-        state = raw.get("state")
-        if state == "call":
-            if not self._first_time("tool.call.started", call_id, name):
-                return None
-            args = raw.get("args")
+    def _tool(
+        self, kind: str, payload: dict[str, Any], raw: Mapping[str, Any]
+    ) -> StudioEvent | None:
+        call_id, name = payload["toolCallId"], payload["toolName"]
+        if not self._first_time(kind, call_id, name):
+            return None
+        if kind == "tool.call.started":
+            args = payload["arguments"]
             if name == "call_agent" and isinstance(args, Mapping):
-                self._prompts[call_id] = str(args.get("prompt", args.get("message", "")))
+                self._prompts[call_id] = str(_first(args, ("prompt", "message")))
             self._tool_started[(call_id, name)] = self._clock()
-            payload = {"toolCallId": call_id, "toolName": name, "arguments": args}
-            return StudioEvent("tool.call.started", payload, raw=raw)
-        if state == "result":
-            if not self._first_time("tool.call.completed", call_id, name):
-                return None
-            result = raw.get("result")
-            payload = {
-                "toolCallId": call_id,
-                "toolName": name,
-                "status": "completed",
-                "result": result,
-                "isError": _is_error_result(result),
-            }
+        else:
             started = self._tool_started.pop((call_id, name), None)
             if started is not None:
                 payload["durationMs"] = max(0, round((self._clock() - started) * 1000))
-            return StudioEvent("tool.call.completed", payload, raw=raw)
-        return StudioEvent("tool.call.event", {"raw": dict(raw)}, raw=raw)
+        return StudioEvent(kind, payload, raw=raw)
 
-    def _sub_agent(self, raw: Mapping[str, Any]) -> StudioEvent | None:
-        call_id = str(raw.get("toolInvocationId", ""))
-        agent = str(raw.get("agentName", ""))
-        state = raw.get("state")
+    def _sub_agent(
+        self, kind: str, payload: dict[str, Any], raw: Mapping[str, Any]
+    ) -> StudioEvent | None:
+        if kind == "sub_agent.call.event":
+            agent = str(_first(raw, ("agentName", "agent_name")))
+            return StudioEvent(kind, payload, send=agent != self.agent_id, raw=raw)
+        call_id, agent = payload["toolCallId"], payload["targetAgentId"]
         own = agent == self.agent_id and call_id not in self._prompts
-        if state == "call":
-            if not self._first_time("sub_agent.call.started", call_id, agent):
-                return None
-            payload: dict[str, Any] = {
-                "toolCallId": call_id,
-                "targetAgentId": agent,
-                "message": self._prompts.get(call_id, ""),
-            }
+        if not self._first_time(kind, call_id, agent):
+            return None
+        if kind == "sub_agent.call.started":
+            payload["message"] = self._prompts.get(call_id) or payload["message"]
             if not own:
                 payload["childThreadId"] = f"{self.thread_id}-{agent}"
                 self._open[call_id] = _OpenSubAgent(agent)
-            return StudioEvent("sub_agent.call.started", payload, send=not own, raw=raw)
-        if state == "result":
-            if not self._first_time("sub_agent.call.completed", call_id, agent):
-                return None
+        else:
             opened = self._open.pop(call_id, None)
-            payload = {"toolCallId": call_id, "targetAgentId": agent, "status": "completed"}
             if opened is not None:
                 payload["result"] = {"response": "".join(opened.text)}
-            return StudioEvent("sub_agent.call.completed", payload, send=not own, raw=raw)
-        return StudioEvent("sub_agent.call.event", {"raw": dict(raw)}, send=not own, raw=raw)
-
-    def _approval_required(self, raw: Mapping[str, Any]) -> StudioEvent:
-        data = as_mapping(raw.get("data"))
-        title = data.get("title") or data.get("target") or "Approval required"
-        payload: dict[str, Any] = {
-            "approvalId": data.get("id"),
-            "kind": data.get("kind") or "custom",
-            "title": str(title),
-            "raw": dict(raw),
-        }
-        if data.get("kind") == "tool" and data.get("target"):
-            payload["toolName"] = data["target"]
-        if data.get("kind") == "plan" and data.get("target"):
-            payload["planId"] = data["target"]
-        if isinstance(data.get("payload"), Mapping):
-            payload["payload"] = data["payload"]
-        if data.get("threadId"):
-            payload["runtimeThreadId"] = data["threadId"]
-        return StudioEvent("approval.required", payload, raw=raw)
-
-    def _error(self, raw: Mapping[str, Any]) -> StudioEvent:
-        error = as_mapping(raw.get("error"))
-        message = str(error.get("message", "runtime error"))
-        if message.strip().lower() in _CANCELLED_MESSAGES:
-            return self.cancelled(raw)
-        if self._open:
-            # A sub-agent failure is relayed mid-run; the parent gets an error result and goes on.
-            return StudioEvent("runtime.event", {"raw": dict(raw)}, raw=raw)
-        details = {"code": error["code"]} if error.get("code") else {}
-        payload = {
-            "error": {
-                "code": "runtime.error",
-                "message": message,
-                "retryable": False,
-                "details": details,
-            }
-        }
-        return StudioEvent("run.failed", payload, raw=raw)
+        return StudioEvent(kind, payload, send=not own, raw=raw)
 
     # ------------------------------------------------------------------ server events
 
@@ -311,73 +382,80 @@ class ChatEventMapper:
 
 
 class AssistantTranscript:
-    """The assistant message of one chat run: its text and its parts, in order."""
+    """The assistant message of one chat run: its text and its parts, in completion order.
+
+    Only events the browser is sent count. Text deltas are buffered and become one ``text``
+    part whenever a tool or sub-agent call starts or ends, and at the end. A tool call becomes a
+    ``tool-invocation`` part (with the arguments of its start) when it completes, a sub-agent
+    call a ``tool-agent`` part when it completes. Calls still open when the run is cancelled
+    are added last, in start order, with ``state: "cancelled"``.
+    """
 
     def __init__(self) -> None:
         self._parts: list[dict[str, Any]] = []
-        self._tools: dict[tuple[str, str], dict[str, Any]] = {}
-        self._agents: dict[tuple[str, str], dict[str, Any]] = {}
+        self._text: list[str] = []
+        self._open: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def _flush(self) -> None:
+        text = "".join(self._text)
+        self._text.clear()
+        if text:
+            self._parts.append({"type": "text", "text": text})
 
     def add(self, event: StudioEvent) -> None:
         """Fold one recorded Studio event into the message."""
+        if not event.send:
+            return
         payload = event.payload
         if event.kind == "message.delta":
-            text = str(payload.get("text", ""))
-            if self._parts and self._parts[-1]["type"] == "text":
-                self._parts[-1]["text"] += text
-            elif text:
-                self._parts.append({"type": "text", "text": text})
-        elif event.kind == "tool.call.started":
-            part = {
-                "type": "tool-invocation",
-                "toolCallId": payload["toolCallId"],
-                "toolName": payload["toolName"],
-                "args": payload.get("arguments"),
-                "state": "call",
-                "result": None,
-            }
-            self._tools[(part["toolCallId"], part["toolName"])] = part
-            self._parts.append(part)
-        elif event.kind == "tool.call.completed":
-            key = (payload["toolCallId"], payload["toolName"])
-            tool = self._tools.get(key)
-            if tool is None:
-                tool = {
+            self._text.append(str(payload.get("text", "")))
+            return
+        if event.kind not in _LIFECYCLE_KINDS:
+            return
+        self._flush()
+        tool = event.kind.startswith("tool.")
+        name = str(payload.get("toolName" if tool else "targetAgentId", ""))
+        key = ("tool" if tool else "agent", str(payload.get("toolCallId", "")), name)
+        if event.kind.endswith(".started"):
+            if tool:
+                self._open[key] = {
                     "type": "tool-invocation",
-                    "toolCallId": key[0],
-                    "toolName": key[1],
-                    "args": None,
+                    "toolCallId": key[1],
+                    "toolName": name,
+                    "args": payload.get("arguments"),
                 }
-                self._tools[key] = tool
-                self._parts.append(tool)
-            tool.update(state="result", result=payload.get("result"))
-        elif event.kind in ("sub_agent.call.started", "sub_agent.call.completed") and event.send:
-            key = (payload["toolCallId"], payload["targetAgentId"])
-            agent = self._agents.get(key)
-            if agent is None:
-                agent = {"type": "tool-agent", "toolCallId": key[0], "agentName": key[1]}
-                self._agents[key] = agent
-                self._parts.append(agent)
-            agent["state"] = "call" if event.kind.endswith("started") else "result"
-
-    @property
-    def text(self) -> str:
-        """The answer text (the run's top-level text deltas, joined)."""
-        return "".join(part["text"] for part in self._parts if part["type"] == "text")
+            else:
+                self._open[key] = {"type": "tool-agent", "toolCallId": key[1], "agentName": name}
+            return
+        part = self._open.pop(key, None)
+        if part is None:
+            part = (
+                {"type": "tool-invocation", "toolCallId": key[1], "toolName": name, "args": None}
+                if tool
+                else {"type": "tool-agent", "toolCallId": key[1], "agentName": name}
+            )
+        part["state"] = "result"
+        if tool:
+            part["result"] = payload.get("result")
+        self._parts.append(part)
 
     def message(self, run_id: str, status: str | None = None) -> tuple[str, dict[str, Any]]:
         """Return ``(content, metadata)`` of the stored assistant message.
 
         Args:
             run_id: The run the message answers.
-            status: ``cancelled`` or ``failed`` when the run did not complete; open tool and
-                sub-agent calls are then marked ``cancelled``.
+            status: ``cancelled`` or ``failed`` when the run did not complete; on
+                ``cancelled`` the calls still open are added with ``state: "cancelled"``.
+
+        Returns:
+            The joined text parts, and ``{runId, parts}`` plus ``status`` when given.
         """
-        if status is not None:
-            for part in [*self._tools.values(), *self._agents.values()]:
-                if part.get("state") == "call":
-                    part["state"] = "cancelled"
-        metadata: dict[str, Any] = {"runId": run_id, "parts": [dict(p) for p in self._parts]}
+        self._flush()
+        parts = [dict(part) for part in self._parts]
+        if status == "cancelled":
+            parts += [{**part, "state": "cancelled"} for part in self._open.values()]
+        content = "".join(part["text"] for part in parts if part["type"] == "text")
+        metadata: dict[str, Any] = {"runId": run_id, "parts": parts}
         if status is not None:
             metadata["status"] = status
-        return self.text, metadata
+        return content, metadata

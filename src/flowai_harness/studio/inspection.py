@@ -1,4 +1,4 @@
-"""What the Studio shows about a workspace's runtime spec (studio.md §3.2, §3.6, §3.8).
+"""What the Studio shows about a workspace's runtime spec.
 
 Pure functions of the :class:`~flowai_harness.specs.runtime.RuntimeSpec` and the binding: the
 runtime summary, agent summaries, provider credentials (as references, never values), the
@@ -43,10 +43,9 @@ _ENTERPRISE_REASON: Final = "Enterprise control plane is not configured."
 _DATA_REASON: Final = "No data environment is configured for this workspace."
 _OFF_REASON: Final = "Not enabled for this workspace."
 _MODE_TEXT: Final = {
-    "sequential": ("Sequential", "Run each test through the coordinator, end to end."),
-    "planner": ("Planner", "Run each test through the planner and score its plan."),
-    "executor": ("Executor", "Run each test through the executor and score its actions."),
-    "specialist": ("Specialist", "Run each test directly against one specialist."),
+    "sequential": ("Sequential", "Evaluate the coordinator-led workflow."),
+    "planner": ("Planner", "Evaluate planned actions."),
+    "executor": ("Executor", "Evaluate executed actions."),
 }
 
 
@@ -139,30 +138,40 @@ def capabilities(binding: WorkspaceRuntimeBinding) -> list[dict[str, Any]]:
     return out
 
 
+def _specialist_mode(agent: AgentSpec) -> dict[str, Any]:
+    label = agent.name.replace("_", " ").replace("-", " ").title()
+    return {
+        "mode": "specialist",
+        "label": label,
+        "description": f"Evaluate the {agent.name} specialist directly.",
+        "agentId": agent.name,
+        "role": "specialist",
+        "targetAgentId": agent.name,
+    }
+
+
 def eval_modes(spec: RuntimeSpec) -> list[dict[str, Any]]:
-    """The eval modes the workspace can run: coordinator, planner, executor, each specialist."""
+    """The eval modes the workspace can run: ``sequential`` (the first coordinator),
+    ``planner`` and ``executor`` (the first agent of each role), then one ``specialist`` mode
+    per specialist, labelled with its title-cased name."""
     modes: list[dict[str, Any]] = []
     seen_roles: set[str] = set()
     for agent in spec.agents:
-        role = agent.role
-        mode = {"coordinator": "sequential"}.get(role, role)
-        if mode not in _MODE_TEXT:
+        mode = {"coordinator": "sequential"}.get(agent.role, agent.role)
+        if mode not in _MODE_TEXT or agent.role in seen_roles:
             continue
-        if role != "specialist":
-            if role in seen_roles:
-                continue
-            seen_roles.add(role)
+        seen_roles.add(agent.role)
         label, description = _MODE_TEXT[mode]
-        row: dict[str, Any] = {
-            "mode": mode,
-            "label": label if role != "specialist" else f"{label}: {agent.name}",
-            "description": description,
-            "agentId": agent.name,
-            "role": role,
-        }
-        if role == "specialist":
-            row["targetAgentId"] = agent.name
-        modes.append(row)
+        modes.append(
+            {
+                "mode": mode,
+                "label": label,
+                "description": description,
+                "agentId": agent.name,
+                "role": agent.role,
+            }
+        )
+    modes += [_specialist_mode(agent) for agent in spec.agents if agent.role == "specialist"]
     return modes
 
 

@@ -236,6 +236,13 @@ def create_studio_app(
 create_studio_server = create_studio_app
 
 
+async def _stream_chat(workspace: Any, agent_id: str, body: Any) -> Any:
+    """Start a chat run and return its event-stream response (the chat route's handler)."""
+    from flowai_harness.studio.routes.chat import start_chat
+
+    return await start_chat(workspace, agent_id, body)
+
+
 def _origins_for(host: str, port: int) -> list[str]:
     origins = list(DEFAULT_CORS_ORIGINS)
     for name in ("127.0.0.1", "localhost"):

@@ -1,4 +1,5 @@
-"""Server-sent events: frame encoding and the streaming response (studio.md §3.1).
+"""Server-sent events: frame encoding, the streaming response, and the projection of runtime
+events to Studio events (:func:`project_runtime_event`, defined with the chat mapping).
 
 Responses are ``text/event-stream`` with ``Cache-Control: no-store`` and
 ``X-Accel-Buffering: no``. A frame is ``id: <seq>`` (when numbered), ``event: <name>`` (when
@@ -12,12 +13,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from flowai_harness.studio.events_map import project_runtime_event
 from flowai_harness.studio.live_runs import Frame
 
 if TYPE_CHECKING:
     from starlette.responses import StreamingResponse
 
-__all__ = ["SSE_HEADERS", "encode_frame", "json_text", "sse_response"]
+__all__ = ["SSE_HEADERS", "encode_frame", "json_text", "project_runtime_event", "sse_response"]
 
 SSE_HEADERS: Final = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 

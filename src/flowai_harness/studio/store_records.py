@@ -1,117 +1,33 @@
-"""Studio store rows that are not about chat: traces, test cases, eval definitions, artifacts;
-and the shared pieces of the store (row keys, JSON columns, run summaries).
+"""Studio rows about evaluation: traces, test cases, eval definitions and eval artifacts.
 
-:class:`EvalRecords` is the base of :class:`~flowai_harness.studio.store.WorkspaceStore`;
-it only sees the rows of its own ``(app_id, workspace_key)``.
+:class:`EvalRecords` sees the rows of one ``(app_id, workspace_key)`` only. Its methods are
+synchronous; a missing row raises ``KeyError``. Payloads (traces, test cases, eval configs,
+artifacts) are stored as given and returned as stored.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final
 
-import orjson
+from flowai_harness.studio.store_db import (
+    StoreDatabase,
+    WorkspaceKey,
+    decode_json,
+    encode_json,
+    utc_now,
+)
 
-if TYPE_CHECKING:
-    from flowai_harness.studio.store import _Database
+__all__ = ["EvalRecords", "trace_index"]
 
-__all__ = [
-    "OPERATION_CATEGORIES",
-    "EvalRecords",
-    "WorkspaceKey",
-    "decode_json",
-    "encode_json",
-    "run_status",
-    "run_summary",
-]
-
-
-class WorkspaceKey(NamedTuple):
-    """The leading key of every Studio row."""
-
-    app_id: str
-    workspace_key: str
-
-
-def encode_json(value: Any) -> str:
-    """JSON text of a column value (non-JSON values become strings, never an error)."""
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
-
-
-def decode_json(text: str | None, default: Any) -> Any:
-    """Decode a JSON column; ``default`` when it is empty or unreadable."""
-    if not text:
-        return default
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return default
-
-
-_COMPLETED: Final = frozenset({"run.completed", "evalCompleted", "runtime.finish", "finish"})
-_COMPLETED_DATA: Final = frozenset({"completed"})
-_FAILED: Final = frozenset({"run.failed", "evalFailed", "error"})
-_CANCELLED: Final = frozenset({"run.cancelled", "evalCancelled", "run.aborted"})
-_WAITING: Final = frozenset({"approval.required"})
-
-#: Stored operation name -> the contract's ``RunSummary.operation`` category.
-OPERATION_CATEGORIES: Final = {
-    "chat": "chat",
-    "eval": "eval",
-    "tool": "tool",
-    "data.profile.table": "profile",
-    "data.profile.database": "profile",
-    "data.knowledge.ingest": "ingest",
-}
-
-
-def run_status(last_kind: str, operation: str) -> str:
-    """The status of a run whose last recorded event has kind ``last_kind``."""
-    if last_kind in _COMPLETED or (operation.startswith("data.") and last_kind in _COMPLETED_DATA):
-        return "completed"
-    if last_kind in _FAILED:
-        return "failed"
-    if last_kind in _CANCELLED:
-        return "cancelled"
-    if last_kind in _WAITING:
-        return "waiting"
-    return "running"
-
-
-def run_summary(stats: Sequence[Any], first: Sequence[Any], last: Sequence[Any]) -> dict[str, Any]:
-    """Build a run row from its event statistics and its first and last events.
-
-    Args:
-        stats: ``(run_id, min_id, max_id, min_seq, max_seq, count, first_at, last_at)``.
-        first: ``(thread_id, operation, agent_id, kind)`` of the first event.
-        last: The same for the last event.
-    """
-    operation = str(first[1] or "chat")
-    status = run_status(str(last[3]), operation)
-    row: dict[str, Any] = {
-        "runId": stats[0],
-        "operation": OPERATION_CATEGORIES.get(operation, "custom"),
-        "operationName": operation,
-        "threadId": first[0],
-        "agentId": first[2],
-        "status": status,
-        "firstSeq": stats[3],
-        "lastSeq": stats[4],
-        "eventCount": stats[5],
-        "lastKind": last[3],
-        "createdAt": stats[6],
-        "updatedAt": stats[7],
-        "startedAt": stats[6],
-    }
-    if status in ("completed", "failed", "cancelled"):
-        row["completedAt"] = stats[7]
-    return row
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+_TRACE_COLUMNS: Final = (
+    "trace_id, eval_run_id, test_case_id, thread_id, sample_index, trace, created_at, updated_at"
+)
+_TEST_COLUMNS: Final = "id, test_case, created_at, updated_at"
+_EVAL_COLUMNS: Final = "id, definition, test_case_ids, status, created_at, updated_at"
+_ARTIFACT_COLUMNS: Final = "eval_id, run_id, artifact, created_at"
+_SCOPE: Final = "app_id = ? AND workspace_key = ?"
 
 
 def _trace(row: Sequence[Any]) -> dict[str, Any]:
@@ -158,64 +74,82 @@ def _artifact(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-_TRACE_COLUMNS: Final = (
-    "trace_id, eval_run_id, test_case_id, thread_id, sample_index, trace, created_at, updated_at"
-)
-_EVAL_COLUMNS: Final = "id, definition, test_case_ids, status, created_at, updated_at"
-_ARTIFACT_COLUMNS: Final = "eval_id, run_id, artifact, created_at"
+def trace_index(trace: Mapping[str, Any]) -> tuple[Any, Any, Any, int | None]:
+    """The ``(evalRunId, testCaseId, threadId, sampleIndex)`` a trace is filed under.
+
+    They are read from ``trace["scope"]``; an id the scope lacks is taken from the top level of
+    the trace (traces recorded before ids moved into the scope).
+    """
+    scope = trace.get("scope")
+    scope = scope if isinstance(scope, Mapping) else {}
+
+    def pick(name: str) -> Any:
+        value = scope.get(name)
+        return trace.get(name) if value is None else value
+
+    sample = pick("sampleIndex")
+    sample_index = sample if isinstance(sample, int) and not isinstance(sample, bool) else None
+    return pick("evalRunId"), pick("testCaseId"), pick("threadId"), sample_index
 
 
 class EvalRecords:
     """Traces, test cases, eval definitions and eval artifacts of one workspace."""
 
-    def __init__(self, db: _Database, key: WorkspaceKey) -> None:
+    def __init__(self, db: StoreDatabase, key: WorkspaceKey) -> None:
         self.db = db
         self.key = key
 
-    @property
-    def workspace_key(self) -> str:
-        """The workspace these rows belong to."""
-        return self.key.workspace_key
+    def _one(self, sql: str, params: Sequence[Any], missing: str) -> Sequence[Any]:
+        row = self.db.run(lambda conn: conn.execute(sql, (*self.key, *params)).fetchone())
+        if row is None:
+            raise KeyError(missing)
+        return row  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ traces
 
-    async def put_trace(self, trace: Mapping[str, Any]) -> dict[str, Any]:
-        """Store (or replace) an eval sample trace; its ids come from the trace itself."""
-        now = _now()
-        trace_id = str(trace["traceId"])
-        sample = trace.get("sampleIndex")
-        row = (
-            *self.key,
-            trace_id,
-            trace.get("evalRunId"),
-            trace.get("testCaseId"),
-            trace.get("threadId"),
-            sample if isinstance(sample, int) else None,
-            encode_json(dict(trace)),
-            now,
-            now,
-        )
+    def upsert_trace(self, trace: Mapping[str, Any]) -> dict[str, Any]:
+        """Store (or replace) a trace, filed under the ids of its scope (see :func:`trace_index`).
+
+        Raises:
+            ValueError: The trace has no ``traceId``.
+        """
+        trace_id = trace.get("traceId") if isinstance(trace, Mapping) else None
+        if not isinstance(trace_id, str) or not trace_id:
+            raise ValueError("trace must include traceId")
+        now = utc_now()
+        encoded = encode_json(dict(trace))
+        row = (*self.key, trace_id, *trace_index(trace), encoded, now, now)
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             conn.execute(
                 "INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-                "(app_id, workspace_key, trace_id) DO UPDATE SET trace = excluded.trace, "
-                "updated_at = excluded.updated_at",
+                "(app_id, workspace_key, trace_id) DO UPDATE SET "
+                "eval_run_id = excluded.eval_run_id, test_case_id = excluded.test_case_id, "
+                "thread_id = excluded.thread_id, sample_index = excluded.sample_index, "
+                "trace = excluded.trace, updated_at = excluded.updated_at",
                 row,
             )
-            return _trace(row[2:])
+            stored = conn.execute(
+                f"SELECT {_TRACE_COLUMNS} FROM traces WHERE {_SCOPE} AND trace_id = ?",
+                (*self.key, trace_id),
+            ).fetchone()
+            return _trace(stored)
 
-        return await self.db.call(work, write=True)
+        return self.db.run(work, write=True)
 
-    async def list_traces(
+    def get_trace(self, trace_id: str) -> dict[str, Any]:
+        """Return one stored trace row; ``KeyError`` when absent."""
+        sql = f"SELECT {_TRACE_COLUMNS} FROM traces WHERE {_SCOPE} AND trace_id = ?"
+        return _trace(self._one(sql, (trace_id,), trace_id))
+
+    def list_traces(
         self,
-        *,
         eval_run_id: str | None = None,
         test_case_id: str | None = None,
         thread_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Return the traces matching every given filter, oldest first."""
-        sql = f"SELECT {_TRACE_COLUMNS} FROM traces WHERE app_id = ? AND workspace_key = ?"
+        sql = f"SELECT {_TRACE_COLUMNS} FROM traces WHERE {_SCOPE}"
         params: list[Any] = list(self.key)
         for column, value in (
             ("eval_run_id", eval_run_id),
@@ -226,104 +160,66 @@ class EvalRecords:
                 sql += f" AND {column} = ?"
                 params.append(value)
         sql += " ORDER BY created_at, rowid"
-        return await self.db.call(lambda conn: [_trace(r) for r in conn.execute(sql, params)])
+        return self.db.run(lambda conn: [_trace(r) for r in conn.execute(sql, params)])
 
-    async def get_trace(self, trace_id: str) -> dict[str, Any] | None:
-        """Return one stored trace row, or ``None``."""
+    # ------------------------------------------------------------------ test cases
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(
-                f"SELECT {_TRACE_COLUMNS} FROM traces "
-                "WHERE app_id = ? AND workspace_key = ? AND trace_id = ?",
-                (*self.key, trace_id),
-            ).fetchone()
-            return None if row is None else _trace(row)
+    def upsert_test_case(self, test_case_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Insert or update a test case in place (its creation time is kept)."""
+        now = utc_now()
+        encoded = encode_json(dict(payload))
 
-        return await self.db.call(work)
-
-    # ------------------------------------------------------------------ tests
-
-    async def put_test(
-        self, test_id: str, test_case: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], bool]:
-        """Insert or replace a test case (stored verbatim).
-
-        Returns:
-            ``(row, created)``: ``created`` is false when an existing test was replaced.
-        """
-        now = _now()
-        encoded = encode_json(dict(test_case))
-
-        def work(conn: sqlite3.Connection) -> tuple[dict[str, Any], bool]:
-            existing = conn.execute(
-                "SELECT created_at FROM test_cases WHERE app_id = ? AND workspace_key = ? "
-                "AND id = ?",
-                (*self.key, test_id),
-            ).fetchone()
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             conn.execute(
                 "INSERT INTO test_cases VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
                 "(app_id, workspace_key, id) DO UPDATE SET test_case = excluded.test_case, "
                 "updated_at = excluded.updated_at",
-                (*self.key, test_id, encoded, now, now),
+                (*self.key, test_case_id, encoded, now, now),
             )
-            created_at = now if existing is None else existing[0]
-            return _test((test_id, encoded, created_at, now)), existing is None
-
-        return await self.db.call(work, write=True)
-
-    async def list_tests(self) -> list[dict[str, Any]]:
-        """Return every test case, oldest first."""
-
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = conn.execute(
-                "SELECT id, test_case, created_at, updated_at FROM test_cases "
-                "WHERE app_id = ? AND workspace_key = ? ORDER BY created_at, rowid",
-                self.key,
-            )
-            return [_test(row) for row in rows]
-
-        return await self.db.call(work)
-
-    async def get_test(self, test_id: str) -> dict[str, Any] | None:
-        """Return one test case row, or ``None``."""
-
-        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(
-                "SELECT id, test_case, created_at, updated_at FROM test_cases "
-                "WHERE app_id = ? AND workspace_key = ? AND id = ?",
-                (*self.key, test_id),
+            stored = conn.execute(
+                f"SELECT {_TEST_COLUMNS} FROM test_cases WHERE {_SCOPE} AND id = ?",
+                (*self.key, test_case_id),
             ).fetchone()
-            return None if row is None else _test(row)
+            return _test(stored)
 
-        return await self.db.call(work)
+        return self.db.run(work, write=True)
 
-    async def delete_test(self, test_id: str) -> bool:
-        """Delete one test case; return whether it existed."""
-        return await self.db.call(
+    def get_test_case(self, test_case_id: str) -> dict[str, Any]:
+        """Return one test case row; ``KeyError`` when absent."""
+        sql = f"SELECT {_TEST_COLUMNS} FROM test_cases WHERE {_SCOPE} AND id = ?"
+        return _test(self._one(sql, (test_case_id,), test_case_id))
+
+    def list_test_cases(self) -> list[dict[str, Any]]:
+        """Return every test case, oldest first."""
+        sql = f"SELECT {_TEST_COLUMNS} FROM test_cases WHERE {_SCOPE} ORDER BY created_at, rowid"
+        return self.db.run(lambda conn: [_test(row) for row in conn.execute(sql, self.key)])
+
+    def delete_test_case(self, test_case_id: str) -> None:
+        """Delete one test case; ``KeyError`` when absent."""
+        deleted = self.db.run(
             lambda conn: (
                 conn.execute(
-                    "DELETE FROM test_cases WHERE app_id = ? AND workspace_key = ? AND id = ?",
-                    (*self.key, test_id),
+                    f"DELETE FROM test_cases WHERE {_SCOPE} AND id = ?", (*self.key, test_case_id)
                 ).rowcount
-                > 0
             ),
             write=True,
         )
+        if not deleted:
+            raise KeyError(test_case_id)
 
-    # ------------------------------------------------------------------ evals
+    # ------------------------------------------------------------------ eval definitions
 
-    async def put_eval(
+    def upsert_eval_run(
         self,
         eval_id: str,
-        *,
         config: Mapping[str, Any],
-        scorer_preset: Any,
         test_case_ids: Sequence[str],
-        status: str,
+        status: str = "created",
+        scorer_preset: Any = None,
     ) -> dict[str, Any]:
-        """Insert or replace an eval definition (its creation time is kept)."""
-        now = _now()
-        definition = encode_json({"config": dict(config), "scorerPreset": scorer_preset})
+        """Insert or update an eval definition (its creation time is kept)."""
+        now = utc_now()
+        definition = encode_json({"config": config, "scorerPreset": scorer_preset})
         ids = encode_json(list(test_case_ids))
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -334,108 +230,101 @@ class EvalRecords:
                 "updated_at = excluded.updated_at",
                 (*self.key, eval_id, definition, ids, status, now, now),
             )
-            return self._eval_row(conn, eval_id) or {}
+            stored = conn.execute(
+                f"SELECT {_EVAL_COLUMNS} FROM eval_runs WHERE {_SCOPE} AND id = ?",
+                (*self.key, eval_id),
+            ).fetchone()
+            return _eval(stored)
 
-        return await self.db.call(work, write=True)
+        return self.db.run(work, write=True)
 
-    def _eval_row(self, conn: sqlite3.Connection, eval_id: str) -> dict[str, Any] | None:
-        row = conn.execute(
-            f"SELECT {_EVAL_COLUMNS} FROM eval_runs "
-            "WHERE app_id = ? AND workspace_key = ? AND id = ?",
-            (*self.key, eval_id),
-        ).fetchone()
-        return None if row is None else _eval(row)
+    def get_eval_run(self, eval_id: str) -> dict[str, Any]:
+        """Return one eval definition; ``KeyError`` when absent."""
+        sql = f"SELECT {_EVAL_COLUMNS} FROM eval_runs WHERE {_SCOPE} AND id = ?"
+        return _eval(self._one(sql, (eval_id,), eval_id))
 
-    async def get_eval(self, eval_id: str) -> dict[str, Any] | None:
-        """Return one eval definition, or ``None``."""
-        return await self.db.call(lambda conn: self._eval_row(conn, eval_id))
-
-    async def list_evals(self) -> list[dict[str, Any]]:
+    def list_eval_runs(self) -> list[dict[str, Any]]:
         """Return every eval definition, most recently updated first."""
+        sql = (
+            f"SELECT {_EVAL_COLUMNS} FROM eval_runs WHERE {_SCOPE} "
+            "ORDER BY updated_at DESC, rowid DESC"
+        )
+        return self.db.run(lambda conn: [_eval(row) for row in conn.execute(sql, self.key)])
 
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = conn.execute(
-                f"SELECT {_EVAL_COLUMNS} FROM eval_runs WHERE app_id = ? AND workspace_key = ? "
-                "ORDER BY updated_at DESC, rowid DESC",
-                self.key,
-            )
-            return [_eval(row) for row in rows]
-
-        return await self.db.call(work)
-
-    async def set_eval_status(self, eval_id: str, status: str) -> bool:
-        """Change an eval's status; return whether it exists."""
-        return await self.db.call(
+    def update_eval_run_status(self, eval_id: str, status: str) -> dict[str, Any]:
+        """Set an eval's status; ``KeyError`` when it does not exist."""
+        updated = self.db.run(
             lambda conn: (
                 conn.execute(
-                    "UPDATE eval_runs SET status = ?, updated_at = ? "
-                    "WHERE app_id = ? AND workspace_key = ? AND id = ?",
-                    (status, _now(), *self.key, eval_id),
+                    f"UPDATE eval_runs SET status = ?, updated_at = ? WHERE {_SCOPE} AND id = ?",
+                    (status, utc_now(), *self.key, eval_id),
                 ).rowcount
-                > 0
             ),
             write=True,
         )
+        if not updated:
+            raise KeyError(eval_id)
+        return self.get_eval_run(eval_id)
 
-    async def delete_eval(self, eval_id: str) -> bool:
-        """Delete an eval definition and its artifacts; return whether it existed."""
+    def delete_eval_run(self, eval_id: str) -> None:
+        """Delete an eval definition and its artifacts; ``KeyError`` when absent."""
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: sqlite3.Connection) -> int:
             params = (*self.key, eval_id)
-            conn.execute(
-                "DELETE FROM eval_artifacts WHERE app_id = ? AND workspace_key = ? AND eval_id = ?",
-                params,
-            )
-            return (
-                conn.execute(
-                    "DELETE FROM eval_runs WHERE app_id = ? AND workspace_key = ? AND id = ?",
-                    params,
-                ).rowcount
-                > 0
-            )
+            conn.execute(f"DELETE FROM eval_artifacts WHERE {_SCOPE} AND eval_id = ?", params)
+            return conn.execute(f"DELETE FROM eval_runs WHERE {_SCOPE} AND id = ?", params).rowcount
 
-        return await self.db.call(work, write=True)
+        if not self.db.run(work, write=True):
+            raise KeyError(eval_id)
 
-    async def put_artifact(
+    # ------------------------------------------------------------------ eval artifacts
+
+    def append_eval_artifact(
         self, eval_id: str, run_id: str, artifact: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Store an eval run's artifact (the same run id overwrites)."""
-        row = (*self.key, eval_id, run_id, encode_json(dict(artifact)), _now())
-
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
-            conn.execute(
+        """Store an eval run's artifact (the same ``(eval_id, run_id)`` overwrites)."""
+        row = (eval_id, run_id, encode_json(dict(artifact)), utc_now())
+        self.db.run(
+            lambda conn: conn.execute(
                 "INSERT INTO eval_artifacts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
                 "(app_id, workspace_key, eval_id, run_id) DO UPDATE SET "
                 "artifact = excluded.artifact, created_at = excluded.created_at",
-                row,
-            )
-            return _artifact(row[2:])
+                (*self.key, *row),
+            ),
+            write=True,
+        )
+        return _artifact(row)
 
-        return await self.db.call(work, write=True)
+    def get_eval_artifact(self, eval_id: str, run_id: str) -> dict[str, Any]:
+        """Return the artifact of one run of an eval; ``KeyError`` when absent."""
+        sql = (
+            f"SELECT {_ARTIFACT_COLUMNS} FROM eval_artifacts "
+            f"WHERE {_SCOPE} AND eval_id = ? AND run_id = ?"
+        )
+        return _artifact(self._one(sql, (eval_id, run_id), run_id))
 
-    async def list_artifacts(self, eval_id: str) -> list[dict[str, Any]]:
-        """Return an eval's artifacts, newest first."""
+    def get_eval_artifact_by_run(self, run_id: str) -> dict[str, Any]:
+        """Return the artifact of an eval run id, whatever eval it belongs to."""
+        sql = (
+            f"SELECT {_ARTIFACT_COLUMNS} FROM eval_artifacts WHERE {_SCOPE} AND run_id = ? "
+            "ORDER BY created_at DESC, rowid DESC"
+        )
+        return _artifact(self._one(sql, (run_id,), run_id))
 
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = conn.execute(
-                f"SELECT {_ARTIFACT_COLUMNS} FROM eval_artifacts "
-                "WHERE app_id = ? AND workspace_key = ? AND eval_id = ? "
-                "ORDER BY created_at DESC, rowid DESC",
-                (*self.key, eval_id),
-            )
-            return [_artifact(row) for row in rows]
+    def list_eval_artifacts(self, eval_id: str) -> list[dict[str, Any]]:
+        """Return an eval's artifacts, oldest first (then by run id)."""
+        sql = (
+            f"SELECT {_ARTIFACT_COLUMNS} FROM eval_artifacts WHERE {_SCOPE} AND eval_id = ? "
+            "ORDER BY created_at, run_id"
+        )
+        return self.db.run(
+            lambda conn: [_artifact(row) for row in conn.execute(sql, (*self.key, eval_id))]
+        )
 
-        return await self.db.call(work)
-
-    async def find_artifact(self, run_id: str) -> dict[str, Any] | None:
-        """Return the artifact of an eval run id, whatever eval it belongs to, or ``None``."""
-
-        def work(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(
-                f"SELECT {_ARTIFACT_COLUMNS} FROM eval_artifacts "
-                "WHERE app_id = ? AND workspace_key = ? AND run_id = ?",
-                (*self.key, run_id),
-            ).fetchone()
-            return None if row is None else _artifact(row)
-
-        return await self.db.call(work)
+    def latest_eval_summary(self, eval_id: str) -> Any:
+        """The ``summary`` of an eval's newest artifact, or ``None`` before its first run."""
+        artifacts = self.list_eval_artifacts(eval_id)
+        if not artifacts:
+            return None
+        artifact = artifacts[-1]["artifact"]
+        return artifact.get("summary") if isinstance(artifact, Mapping) else None

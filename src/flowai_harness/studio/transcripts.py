@@ -1,11 +1,12 @@
 """Reading a thread back: its messages as the UI shows them, and what its runs did.
 
-* :func:`message_view`: the stored messages with ``parts`` mirrored from metadata, empty tool
-  arguments filled in from the recorded start events, eval answers given tool parts from their
-  stored trace, and ``tool-agent`` parts about entrypoint agents left out (studio.md §3.3).
+* :func:`message_view`: the stored messages with ``metadata.parts`` edited and mirrored as
+  ``parts``: ``tool-agent`` parts about entrypoint agents are left out, empty tool arguments
+  are filled in from the run's recorded start events, and an eval sample's answer gets its tool
+  parts from the sample's stored trace.
 * :func:`thread_trace`: the builder trace of a thread (trajectory, tool calls, sub-agent calls)
   from its recorded events, or from the stored eval trace of an eval sample thread.
-* :func:`draft_test_case`: a test case drafted from a chat thread (studio.md §3.6).
+* :func:`draft_test_case`: a test case drafted from a chat thread.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flowai_harness.studio.context import Workspace
+    from flowai_harness.studio.workspace_store import WorkspaceStore
 
 __all__ = ["draft_test_case", "message_view", "planned_actions", "thread_trace"]
 
@@ -25,26 +27,25 @@ def _inline(record: Any) -> Any:
     return None
 
 
-def _trace_parts(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = []
-    for step in trace.get("steps") or []:
-        if not isinstance(step, Mapping):
-            continue
-        finished = step.get("result") is not None
-        parts.append(
-            {
-                "type": "tool-invocation",
-                "toolCallId": step.get("toolCallId"),
-                "toolName": step.get("toolName"),
-                "args": _inline(step.get("arguments")),
-                "state": "result" if finished else "call",
-                "result": _inline(step.get("result")),
-            }
-        )
-    response = trace.get("responseText")
-    if isinstance(response, str) and response:
-        parts.append({"type": "text", "text": response})
-    return parts
+def _ordinal(step: Mapping[str, Any]) -> int:
+    ordinal = step.get("ordinal")
+    return ordinal if isinstance(ordinal, int) else 0
+
+
+def _step_parts(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
+    steps = [step for step in trace.get("steps") or [] if isinstance(step, Mapping)]
+    steps.sort(key=_ordinal)
+    return [
+        {
+            "type": "tool-invocation",
+            "toolCallId": step.get("toolCallId"),
+            "toolName": step.get("toolName"),
+            "args": _inline(step.get("arguments")),
+            "state": "result",
+            "result": _inline(step.get("result")),
+        }
+        for step in steps
+    ]
 
 
 def _started_arguments(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -56,81 +57,148 @@ def _started_arguments(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return arguments
 
 
-async def message_view(workspace: Workspace, thread_id: str) -> list[dict[str, Any]]:
-    """The messages of a thread as ``GET W/threads/{id}/messages`` returns them."""
-    store = workspace.store
-    messages = await store.list_messages(thread_id)
-    entrypoints = {
-        agent.name for agent in workspace.binding.runtime_spec.agents if agent.role == "coordinator"
-    }
-    started: dict[str, Any] | None = None
-    for message in messages:
+async def _eval_trace(
+    store: WorkspaceStore, thread_id: str, metadata: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    """The stored trace of the eval sample an answer came from, or ``None``."""
+    run_id, case_id = metadata.get("runId"), metadata.get("testCaseId")
+    if not isinstance(run_id, str) or not isinstance(case_id, str):
+        return None
+    rows = await store.list_traces(eval_run_id=run_id, test_case_id=case_id, thread_id=thread_id)
+    sample = metadata.get("sampleIndex")
+    if isinstance(sample, int):
+        rows = [row for row in rows if row["sampleIndex"] == sample]
+    return rows[-1] if rows else None
+
+
+class _MessageEditor:
+    """Edits the parts of the assistant messages of one thread (see :func:`message_view`)."""
+
+    def __init__(self, workspace: Workspace, thread_id: str) -> None:
+        self.store = workspace.store
+        self.thread_id = thread_id
+        self.entrypoints = {
+            agent.name
+            for agent in workspace.binding.runtime_spec.agents
+            if agent.role == "coordinator"
+        }
+        self._arguments: dict[str, dict[str, Any]] = {}
+
+    async def _started(self, run_id: Any) -> dict[str, Any]:
+        if not isinstance(run_id, str) or not run_id:
+            return {}
+        if run_id not in self._arguments:
+            events = await self.store.list_run_events(run_id)
+            self._arguments[run_id] = _started_arguments(events)
+        return self._arguments[run_id]
+
+    async def edit(self, message: dict[str, Any]) -> None:
         metadata = message["metadata"]
+        if not isinstance(metadata, dict):
+            return
         parts = metadata.get("parts")
-        if message["role"] != "assistant":
-            continue
-        if not parts and metadata.get("source") == "eval":
-            traces = await store.list_traces(thread_id=thread_id)
-            parts = _trace_parts(traces[-1]["trace"]) if traces else []
+        has_tools = isinstance(parts, list) and any(
+            isinstance(p, Mapping) and p.get("type") == "tool-invocation" for p in parts
+        )
+        if metadata.get("source") == "eval" and not has_tools:
+            row = await _eval_trace(self.store, self.thread_id, metadata)
+            if row is not None:
+                parts = [*_step_parts(row["trace"]), {"type": "text", "text": message["content"]}]
+                metadata["traceId"] = row["traceId"]
         if not isinstance(parts, list):
-            continue
+            return
         kept: list[dict[str, Any]] = []
         for part in parts:
             if not isinstance(part, Mapping):
                 continue
             part = dict(part)
-            if part.get("type") == "tool-agent" and part.get("agentName") in entrypoints:
+            if part.get("type") == "tool-agent" and part.get("agentName") in self.entrypoints:
                 continue
             if part.get("type") == "tool-invocation" and part.get("args") in (None, {}):
-                if started is None:
-                    started = _started_arguments(await store.thread_events(thread_id))
+                started = await self._started(metadata.get("runId"))
                 part["args"] = started.get(str(part.get("toolCallId")), part.get("args"))
             kept.append(part)
-        message["parts"] = kept
+        metadata["parts"] = kept
+        message["parts"] = [dict(part) for part in kept]
+
+
+async def message_view(workspace: Workspace, thread_id: str) -> list[dict[str, Any]]:
+    """The messages of a thread as ``GET W/threads/{id}/messages`` returns them."""
+    messages = await workspace.store.list_messages(thread_id)
+    editor = _MessageEditor(workspace, thread_id)
+    for message in messages:
+        if message["role"] == "assistant":
+            await editor.edit(message)
     return messages
+
+
+def _tool_calls(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The tool calls of a thread's recorded events, in order, one per call id.
+
+    A start or end without a call id counts as its own call, except that an end pairs with the
+    latest start of the same tool that had no id either.
+    """
+    calls: dict[tuple[str, ...], dict[str, Any]] = {}
+    anonymous: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for number, event in enumerate(events):
+        kind = event["kind"]
+        if kind not in ("tool.call.started", "tool.call.completed"):
+            continue
+        payload = event.get("event", {}).get("payload", {})
+        run_id, name = str(event.get("runId", "")), str(payload.get("toolName", ""))
+        call_id = str(payload.get("toolCallId") or "")
+        key: tuple[str, ...] = (run_id, call_id)
+        if not call_id:
+            waiting = anonymous.setdefault((run_id, name), [])
+            if kind == "tool.call.completed" and waiting:
+                key = waiting.pop()
+            else:
+                key = (run_id, "", str(number))
+                if kind == "tool.call.started":
+                    waiting.append(key)
+        call = calls.setdefault(key, {"toolCallId": call_id, "toolName": name, "runId": run_id})
+        if kind == "tool.call.started":
+            call["arguments"] = payload.get("arguments")
+        else:
+            call["result"] = payload.get("result")
+            call["status"] = "error" if payload.get("isError") else "completed"
+    return list(calls.values())
+
+
+def _sub_agent_calls(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for event in events:
+        kind = event["kind"]
+        payload = event.get("event", {}).get("payload", {})
+        key = (
+            str(event.get("runId", "")),
+            str(payload.get("toolCallId", "")),
+            str(payload.get("targetAgentId", "")),
+        )
+        if kind == "sub_agent.call.started" and payload.get("childThreadId"):
+            found[key] = {
+                "toolCallId": key[1],
+                "targetAgentId": key[2],
+                "runId": key[0],
+                "message": payload.get("message", ""),
+                "childThreadId": payload["childThreadId"],
+                "status": "running",
+            }
+        elif kind == "sub_agent.call.completed" and key in found:
+            found[key]["status"] = "completed"
+            found[key]["result"] = payload.get("result")
+    return list(found.values())
 
 
 async def thread_trace(workspace: Workspace, thread_id: str) -> dict[str, Any]:
     """The builder trace of a thread.
 
     Returns:
-        ``{trajectory, toolCalls, subAgentCalls, resolvedActions}``.
+        ``{trajectory, toolCalls, subAgentCalls, resolvedActions}``: the trajectory is the
+        tool names of the thread's calls in the order they started, one per call.
     """
-    events = await workspace.store.thread_events(thread_id)
-    tool_calls: dict[tuple[str, str, str], dict[str, Any]] = {}
-    sub_agents: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for event in events:
-        kind = event["kind"]
-        payload = event.get("event", {}).get("payload", {})
-        run_id = str(event.get("runId", ""))
-        call_id = str(payload.get("toolCallId", ""))
-        if kind in ("tool.call.started", "tool.call.completed"):
-            key = (run_id, call_id, str(payload.get("toolName", "")))
-            call = tool_calls.setdefault(
-                key,
-                {"toolCallId": call_id, "toolName": key[2], "runId": run_id, "arguments": None},
-            )
-            if kind == "tool.call.started":
-                call["arguments"] = payload.get("arguments")
-            else:
-                call["result"] = payload.get("result")
-                call["status"] = "error" if payload.get("isError") else "completed"
-        elif kind == "sub_agent.call.started" and payload.get("childThreadId"):
-            key = (run_id, call_id, str(payload.get("targetAgentId", "")))
-            sub_agents[key] = {
-                "toolCallId": call_id,
-                "targetAgentId": key[2],
-                "runId": run_id,
-                "message": payload.get("message", ""),
-                "childThreadId": payload["childThreadId"],
-                "status": "running",
-            }
-        elif kind == "sub_agent.call.completed":
-            key = (run_id, call_id, str(payload.get("targetAgentId", "")))
-            if key in sub_agents:
-                sub_agents[key]["status"] = "completed"
-                sub_agents[key]["result"] = payload.get("result")
-    calls = list(tool_calls.values())
+    events = await workspace.store.list_thread_run_events(thread_id)
+    calls = _tool_calls(events)
     if not events:
         traces = await workspace.store.list_traces(thread_id=thread_id)
         if traces:
@@ -139,22 +207,15 @@ async def thread_trace(workspace: Workspace, thread_id: str) -> dict[str, Any]:
                     "toolCallId": part["toolCallId"],
                     "toolName": part["toolName"],
                     "arguments": part["args"],
+                    "status": "completed",
                     "result": part["result"],
                 }
-                for part in _trace_parts(traces[-1]["trace"])
-                if part["type"] == "tool-invocation"
+                for part in _step_parts(traces[-1]["trace"])
             ]
-    trajectory: list[str] = []
-    seen: set[tuple[str, str]] = set()
-    for call in calls:
-        call_key = (str(call.get("runId", "")), str(call["toolCallId"]))
-        if call_key not in seen:
-            seen.add(call_key)
-            trajectory.append(str(call["toolName"]))
     return {
-        "trajectory": trajectory,
+        "trajectory": [str(call["toolName"]) for call in calls],
         "toolCalls": calls,
-        "subAgentCalls": list(sub_agents.values()),
+        "subAgentCalls": _sub_agent_calls(events),
         "resolvedActions": [],
     }
 
@@ -205,12 +266,12 @@ def planned_actions(trace: Mapping[str, Any], approvals: Sequence[Mapping[str, A
 async def draft_test_case(
     workspace: Workspace, thread_id: str, *, input_text: str | None, test_id: str
 ) -> dict[str, Any]:
-    """Draft a test case from a chat thread (not stored; the UI saves it).
+    """Draft a test case from a chat thread.
 
     Returns:
         The ``EvalTestCase`` wire dict: input (given, else the first user message), expected
         trajectory from the thread's tool calls, planned actions (subset match) from the last
-        stored plan, ``sourceThreadId``.
+        stored plan (``structuredGroundTruth`` is ``None`` without a plan), ``sourceThreadId``.
     """
     from flowai_harness.specs.eval_cases import EvalTestCase
 
@@ -229,10 +290,13 @@ async def draft_test_case(
     }
     actions = planned_actions(trace, approvals)
     if actions:
-        case["expectedActions"] = {
-            "kind": "flat",
-            "plannedActions": actions,
-            "executedActions": [],
-            "payloadMatch": "subset",
+        case["structuredGroundTruth"] = {
+            "kind": "structured",
+            "data": {
+                "kind": "flat",
+                "plannedActions": actions,
+                "executedActions": [],
+                "payloadMatch": "subset",
+            },
         }
     return EvalTestCase.model_validate(case).to_wire()

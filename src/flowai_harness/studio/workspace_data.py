@@ -1,4 +1,4 @@
-"""The data side of a Studio workspace (studio.md §3.8): its one source, schema discovery,
+"""The data side of a Studio workspace: its one source, schema discovery,
 samples, knowledge lists, catalog search, metrics and the catalog tools.
 
 :class:`WorkspaceData` wraps the workspace's data environment with the data adapters
@@ -11,12 +11,16 @@ use and closed with the Studio. Errors are scrubbed of connection secrets.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from flowai_harness.errors import HarnessError
 from flowai_harness.studio.api_errors import StudioApiError, scrub_secrets
+from flowai_harness.studio.store_db import utc_now
 from flowai_harness.studio.workspaces import WorkspaceRuntimeBinding
 
 if TYPE_CHECKING:
@@ -66,6 +70,19 @@ def _credential(descriptor: Mapping[str, Any]) -> dict[str, Any]:
     return {"kind": "none"}
 
 
+def _database_name(descriptor: Mapping[str, Any]) -> str | None:
+    """The database file or name of a target URL (no credentials), or ``None`` if unknown."""
+    url = descriptor.get("url")
+    if not url and descriptor.get("urlEnv"):
+        url = os.environ.get(str(descriptor["urlEnv"]))
+    if not isinstance(url, str) or not url:
+        return None
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:").lstrip("/").split("?", 1)[0]
+        return PurePosixPath(path).name or None
+    return urlsplit(url).path.lstrip("/") or None
+
+
 class WorkspaceData:
     """Data services of one workspace; see the module doc.
 
@@ -82,6 +99,7 @@ class WorkspaceData:
         self._own_kv = False
         self._toolkit: CatalogToolkit | None = None
         self._lock = asyncio.Lock()
+        self._opened_at = utc_now()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -183,17 +201,26 @@ class WorkspaceData:
         if schema is None:
             schema = "main" if kind == "sqlite" else "public"
         descriptor = target or ({"url": legacy} if legacy else {})
+        database_type = "postgresql" if kind == "postgres" else kind
         return [
             {
+                "id": SOURCE_ID,
                 "sourceId": SOURCE_ID,
                 "name": "Workspace runtime",
                 "displayName": "Workspace runtime",
                 "kind": kind,
-                "type": "postgresql" if kind == "postgres" else kind,
+                "type": database_type,
+                "databaseType": database_type,
                 "status": "configured",
                 "state": "ready",
-                "databaseName": self.binding.resource_id,
+                "host": SOURCE_ID,
+                "port": 0,
+                "databaseName": _database_name(descriptor) or self.binding.resource_id,
                 "schemaName": schema,
+                "encryptedCredentials": None,
+                "isActive": True,
+                "createdAt": self._opened_at,
+                "updatedAt": self._opened_at,
                 "credential": _credential(descriptor),
                 "metadata": {
                     "readOnly": True,

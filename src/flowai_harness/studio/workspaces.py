@@ -364,12 +364,8 @@ class WorkspaceRuntimeBinding:
         Raises:
             SpecValueError: The binding has no workspace key yet.
         """
-        if self._workspace_key is None:
-            raise SpecValueError(
-                "binding has no workspace_key; register it with define_app(workspaces={...})"
-            )
         summary: dict[str, Any] = {
-            "workspaceKey": self._workspace_key,
+            "workspaceKey": self._registered_key(),
             "displayName": self.display_name,
         }
         if self._description is not None:
@@ -381,6 +377,67 @@ class WorkspaceRuntimeBinding:
             capabilities=list(self._capabilities),
         )
         return summary
+
+    def _registered_key(self) -> str:
+        if self._workspace_key is None:
+            raise SpecValueError(
+                "binding has no workspace_key; register it with define_app(workspaces={...})"
+            )
+        return self._workspace_key
+
+    @property
+    def has_data_environment(self) -> bool:
+        """Whether the workspace has a data environment (the data screens need one)."""
+        return self._data_environment is not None
+
+    def data_environment_json(self) -> str | None:
+        """The normalized data environment as JSON text, or ``None`` without one."""
+        if self._data_environment is None:
+            return None
+        return json.dumps(self._data_environment, sort_keys=True)
+
+    def runtime_summary(self) -> dict[str, Any]:
+        """Return the body of ``GET /api/workspaces/{key}/runtime``.
+
+        Returns:
+            ``{workspaceKey, tenant: {tenantId, version}, agents, providers, plans,
+            references}``; provider credentials appear as references (``env``,
+            ``secretRef``, ``serverManaged``, ``missing``), never as values.
+
+        Raises:
+            SpecValueError: The binding has no workspace key yet.
+        """
+        from flowai_harness.studio.inspection import runtime_summary
+
+        return runtime_summary(self._registered_key(), self._runtime_spec)
+
+    def capability_registry(self) -> list[dict[str, Any]]:
+        """Every known capability id, enabled or not; disabled ones say why."""
+        from flowai_harness.studio.inspection import capabilities
+
+        return capabilities(self)
+
+    def agents_response(self) -> dict[str, Any]:
+        """Return the body of ``GET /api/workspaces/{key}/agents``: ``{workspaceKey, agents}``.
+
+        Raises:
+            SpecValueError: The binding has no workspace key yet.
+        """
+        from flowai_harness.studio.inspection import agent_summary
+
+        agents = [agent_summary(agent) for agent in self._runtime_spec.agents]
+        return {"workspaceKey": self._registered_key(), "agents": agents}
+
+    def eval_capabilities_response(self) -> dict[str, Any]:
+        """Return the body of ``GET /api/workspaces/{key}/eval-capabilities``:
+        ``{workspaceKey, modes}``.
+
+        Raises:
+            SpecValueError: The binding has no workspace key yet.
+        """
+        from flowai_harness.studio.inspection import eval_modes
+
+        return {"workspaceKey": self._registered_key(), "modes": eval_modes(self._runtime_spec)}
 
     def __repr__(self) -> str:
         # Data-environment URLs may carry passwords: keep them out of the repr.

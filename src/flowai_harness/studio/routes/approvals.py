@@ -1,13 +1,14 @@
-"""Approvals (studio.md §3.5): the inbox, one approval, and answering it.
+"""Approvals: the inbox, one approval, and answering it.
 
-Rows are captured from recorded ``approval.required`` events. The store keeps the decision verb
-(``approve`` / ``reject`` / ``revise``) or ``pending`` / ``expired``; responses carry both the
-contract's ``status`` (``pending | approved | rejected | expired``; a revision counts as
-``rejected``) and the verb as ``outcome``. There is no ``.../decision`` route.
+Rows are captured from recorded ``approval.required`` events. An approval's ``status`` is
+``pending``, the decision verb once answered (``approve`` / ``reject`` / ``revise``), or
+``expired`` when its run ended without an answer. Answering accepts ``approved`` /
+``rejected`` for the verbs. There is no ``.../decision`` route.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -17,19 +18,12 @@ from flowai_harness.errors import ApprovalAlreadyResolvedError, ApprovalNotFound
 from flowai_harness.studio.api_errors import StudioApiError, not_found
 from flowai_harness.studio.context import Workspace, workspace_scope
 from flowai_harness.studio.events_map import as_mapping
-from flowai_harness.studio.store import utc_now
+from flowai_harness.studio.store_db import utc_now
 
 __all__ = ["approval_summary", "router"]
 
 W = "/api/workspaces/{workspace_key}"
 
-_STATUS: Final = {
-    "pending": "pending",
-    "approve": "approved",
-    "reject": "rejected",
-    "revise": "rejected",
-    "expired": "expired",
-}
 _OUTCOMES: Final = {
     "approve": "approve",
     "reject": "reject",
@@ -42,14 +36,12 @@ _OUTCOMES: Final = {
 def approval_summary(workspace_key: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """An approval row in the contract's ``ApprovalSummary`` shape (plus the row fields)."""
     payload = as_mapping(row.get("payload"))
-    stored = str(row.get("status", "pending"))
     summary: dict[str, Any] = {
         "workspaceKey": workspace_key,
         "approvalId": row["approvalId"],
         "threadId": row.get("threadId", ""),
         "runId": row.get("runId", ""),
-        "status": _STATUS.get(stored, "pending"),
-        "outcome": stored if stored in ("approve", "reject", "revise") else None,
+        "status": str(row.get("status", "pending")),
         "kind": payload.get("kind") if payload.get("kind") in ("tool", "plan") else "custom",
         "agentId": payload.get("agentId", ""),
         "title": payload.get("title", "Approval required"),
@@ -119,10 +111,18 @@ def _parse_response(body: Any) -> tuple[str, str | None, Any]:
 async def respond(workspace: Workspace, approval_id: str, body: Any) -> dict[str, Any]:
     """Answer an approval on the runtime, then record the decision."""
     outcome, feedback, partial = _parse_response(body)
-    row = await workspace.store.get_approval(approval_id)
+    store = workspace.store
+    try:
+        row: dict[str, Any] | None = await store.get_approval(approval_id)
+    except KeyError:
+        row = None
     runtime = await workspace.runtime()
     try:
-        await runtime.respond_to_approval(approval_id, outcome, feedback, partial)
+        answered = runtime.respond_to_approval(
+            approval_id, outcome, feedback=feedback, partial=partial
+        )
+        if inspect.isawaitable(answered):
+            await answered
     except ApprovalAlreadyResolvedError:
         raise StudioApiError(
             409,
@@ -136,7 +136,7 @@ async def respond(workspace: Workspace, approval_id: str, body: Any) -> dict[str
         if row["status"] == "pending":
             # Recorded, but the runtime no longer waits for it (its run ended or the server
             # restarted with an in-memory store).
-            await workspace.store.set_approval_status(approval_id, "expired")
+            await store.update_approval_ref(approval_id, "expired")
         raise StudioApiError(
             409,
             "approval.expired",
@@ -144,13 +144,11 @@ async def respond(workspace: Workspace, approval_id: str, body: Any) -> dict[str
             {"approvalId": approval_id},
         ) from None
     if row is None:
-        await workspace.store.upsert_approval(
-            approval_id, thread_id="", run_id="", status=outcome, payload={}
+        # Answered on the runtime although no Studio run recorded the request.
+        await store.upsert_approval_ref(
+            thread_id="", run_id="", approval_id=approval_id, payload={}
         )
-    else:
-        await workspace.store.set_approval_status(approval_id, outcome)
-    updated = await workspace.store.get_approval(approval_id)
-    assert updated is not None
+    updated = await store.update_approval_ref(approval_id, outcome)
     return approval_summary(workspace.key, updated)
 
 
@@ -170,8 +168,10 @@ def router() -> APIRouter:
     async def get_approval(
         approval_id: str, workspace: Workspace = Depends(workspace_scope)
     ) -> dict[str, Any]:
-        row = await workspace.store.get_approval(approval_id)
-        if row is None:
+        row: dict[str, Any] | None
+        try:
+            row = await workspace.store.get_approval(approval_id)
+        except KeyError:
             found = _runtime_pending(workspace, set())
             row = next((r for r in found if r["approvalId"] == approval_id), None)
         if row is None:

@@ -1,4 +1,8 @@
-"""Chat routes (studio.md §3.3): stream a run, cancel it, and read or delete threads."""
+"""Chat routes: stream a run, cancel it, and read or delete threads.
+
+The user message of a chat turn is stored with the metadata ``{"legacyMessages": bool}``:
+``true`` when its text came from the last user item of ``messages[]``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from flowai_harness.studio.context import (
 )
 from flowai_harness.studio.live_runs import Frame, LiveRun, Subscription
 from flowai_harness.studio.sse import sse_response
-from flowai_harness.studio.store import thread_title
+from flowai_harness.studio.store_chat import thread_title
 from flowai_harness.studio.transcripts import message_view
 
 __all__ = ["ChatRequest", "parse_chat_request", "router"]
@@ -56,17 +60,17 @@ def _last_user_text(messages: Any) -> str:
 
 
 class ChatRequest:
-    """A parsed chat request body."""
+    """A parsed chat request body (``legacy_messages``: the prompt came from ``messages[]``)."""
 
-    __slots__ = ("metadata", "prompt", "run_id", "thread_id")
+    __slots__ = ("legacy_messages", "prompt", "run_id", "thread_id")
 
     def __init__(
-        self, prompt: str, thread_id: str | None, run_id: str | None, metadata: dict[str, Any]
+        self, prompt: str, thread_id: str | None, run_id: str | None, *, legacy_messages: bool
     ) -> None:
         self.prompt = prompt
         self.thread_id = thread_id
         self.run_id = run_id
-        self.metadata = metadata
+        self.legacy_messages = legacy_messages
 
 
 def _optional_id(body: Mapping[str, Any], *names: str) -> str | None:
@@ -83,12 +87,16 @@ def _optional_id(body: Mapping[str, Any], *names: str) -> str | None:
 def parse_chat_request(body: Any) -> ChatRequest:
     """Read ``{prompt | message | messages[], threadId?, runId?, metadata?}`` (snake ok).
 
+    ``metadata``, when given, must be an object; it is accepted for compatibility and not
+    stored.
+
     Raises:
         StudioApiError: 400 ``chat.invalid_request``.
     """
     if not isinstance(body, Mapping):
         raise _invalid("The chat request body must be a JSON object.")
     prompt: Any = None
+    legacy_messages = False
     for key in ("prompt", "message"):
         if body.get(key) is not None:
             prompt = body[key]
@@ -96,6 +104,7 @@ def parse_chat_request(body: Any) -> ChatRequest:
     else:
         if body.get("messages") is not None:
             prompt = _last_user_text(body["messages"])
+            legacy_messages = True
     if not isinstance(prompt, str) or not prompt.strip():
         raise _invalid(
             "The chat request needs a non-empty `prompt`, `message`, or a user message in "
@@ -108,7 +117,7 @@ def parse_chat_request(body: Any) -> ChatRequest:
         prompt,
         _optional_id(body, "threadId", "thread_id"),
         _optional_id(body, "runId", "run_id"),
-        dict(metadata or {}),
+        legacy_messages=legacy_messages,
     )
 
 
@@ -154,8 +163,8 @@ async def start_chat(workspace: Workspace, agent_id: str, body: Any) -> Any:
     thread_id = chat.thread_id or mint_id("thread_")
     store = workspace.store
     await store.upsert_thread(thread_id, thread_title(chat.prompt))
-    await store.add_message(
-        thread_id, "user", chat.prompt, {**chat.metadata, "runId": run_id, "agentId": agent_id}
+    await store.append_message(
+        thread_id, "user", chat.prompt, {"legacyMessages": chat.legacy_messages}
     )
     if agent.role == "coordinator":
         stream = runtime.query(chat.prompt, thread_id)
@@ -174,10 +183,10 @@ async def start_chat(workspace: Workspace, agent_id: str, body: Any) -> Any:
 
 
 async def _thread_or_404(workspace: Workspace, thread_id: str) -> dict[str, Any]:
-    thread = await workspace.store.get_thread(thread_id)
-    if thread is None:
-        raise not_found(workspace.key, "thread", "threadId", thread_id)
-    return thread
+    try:
+        return await workspace.store.get_thread(thread_id)
+    except KeyError:
+        raise not_found(workspace.key, "thread", "threadId", thread_id) from None
 
 
 def router() -> APIRouter:

@@ -1,5 +1,5 @@
-"""Discovery and inspection routes (studio.md §3.2): status, workspaces, runtime, capabilities,
-agents, eval modes and toolkits, with the default-workspace aliases."""
+"""Discovery and inspection routes: status, workspaces, runtime, capabilities, agents, eval
+modes and toolkits, with the default-workspace aliases."""
 
 from __future__ import annotations
 
@@ -18,13 +18,7 @@ from flowai_harness.studio.context import (
     studio_context,
     workspace_scope,
 )
-from flowai_harness.studio.inspection import (
-    agent_summary,
-    capabilities,
-    eval_modes,
-    runtime_summary,
-    toolkit_summaries,
-)
+from flowai_harness.studio.inspection import agent_summary, toolkit_summaries
 
 __all__ = ["router"]
 
@@ -43,11 +37,6 @@ def status_body() -> dict[str, Any]:
             "mode": "local",
         },
     }
-
-
-def _agents(workspace: Workspace) -> dict[str, Any]:
-    spec = workspace.binding.runtime_spec
-    return {"workspaceKey": workspace.key, "agents": [agent_summary(a) for a in spec.agents]}
 
 
 def router() -> APIRouter:
@@ -70,29 +59,30 @@ def router() -> APIRouter:
 
     @api.get(f"{W}/runtime")
     async def get_runtime(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        return runtime_summary(workspace.key, workspace.binding.runtime_spec)
+        return workspace.binding.runtime_summary()
 
     @api.get("/api/runtime")
     async def get_default_runtime(
         workspace: Workspace = Depends(default_workspace_scope),
     ) -> dict[str, Any]:
-        return runtime_summary(workspace.key, workspace.binding.runtime_spec)
+        return workspace.binding.runtime_summary()
 
     @api.get(f"{W}/capabilities")
     async def list_capabilities(
         workspace: Workspace = Depends(workspace_scope),
     ) -> dict[str, Any]:
-        return {"workspaceKey": workspace.key, "capabilities": capabilities(workspace.binding)}
+        capabilities = workspace.binding.capability_registry()
+        return {"workspaceKey": workspace.key, "capabilities": capabilities}
 
     @api.get(f"{W}/agents")
     async def list_agents(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        return _agents(workspace)
+        return workspace.binding.agents_response()
 
     @api.get("/api/agents")
     async def list_default_agents(
         workspace: Workspace = Depends(default_workspace_scope),
     ) -> dict[str, Any]:
-        return _agents(workspace)
+        return workspace.binding.agents_response()
 
     @api.get(f"{W}/agents/{{agent_id}}")
     async def get_agent(
@@ -105,7 +95,7 @@ def router() -> APIRouter:
 
     @api.get(f"{W}/eval-capabilities")
     async def list_eval_modes(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        return {"workspaceKey": workspace.key, "modes": eval_modes(workspace.binding.runtime_spec)}
+        return workspace.binding.eval_capabilities_response()
 
     @api.get(f"{W}/toolkits")
     async def list_toolkits(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:

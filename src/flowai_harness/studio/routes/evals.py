@@ -1,8 +1,10 @@
-"""Evals (studio.md §3.7): saved definitions, runs (synchronous or streamed), cancel, compare.
+"""Evals: saved definitions, runs (synchronous or streamed), cancel, compare.
 
 Rows are ``{id, config, scorerPreset, testCaseIds, status, latestSummary, createdAt,
 updatedAt}`` plus the contract's ``EvalSummary`` fields (``evalId``, ``mode``, ``summary``).
-A saved eval that never ran has status ``queued`` (the contract has no ``created``).
+Saving answers 200 with the row; a saved eval that never ran has status ``created``. A run's
+artifacts are listed oldest first. Cancelling records ``cancelled`` on the eval and stops the
+runs of it that are live in this server.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from flowai_harness.studio.api_errors import StudioApiError, not_found
@@ -26,7 +27,8 @@ W = "/api/workspaces/{workspace_key}"
 
 
 def eval_view(row: Mapping[str, Any], latest: Mapping[str, Any] | None) -> dict[str, Any]:
-    """An eval row with its latest summary and the contract's ``EvalSummary`` fields."""
+    """An eval row with its latest artifact's summary and the contract's ``EvalSummary``
+    fields."""
     summary = None
     if latest is not None:
         summary = (latest.get("artifact") or {}).get("summary")
@@ -82,10 +84,10 @@ async def _json(request: Request) -> Any:
 
 
 async def _eval_or_404(workspace: Workspace, eval_id: str) -> dict[str, Any]:
-    row = await workspace.store.get_eval(eval_id)
-    if row is None:
-        raise not_found(workspace.key, "eval", "evalId", eval_id)
-    return row
+    try:
+        return await workspace.store.get_eval_run(eval_id)
+    except KeyError:
+        raise not_found(workspace.key, "eval", "evalId", eval_id) from None
 
 
 async def _start(workspace: Workspace, row: Mapping[str, Any]) -> tuple[LiveRun, EvalRun]:
@@ -129,27 +131,27 @@ def router() -> APIRouter:
     @api.get(f"{W}/evals")
     async def list_evals(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
         views = []
-        for row in await workspace.store.list_evals():
-            artifacts = await workspace.store.list_artifacts(row["id"])
-            views.append(eval_view(row, artifacts[0] if artifacts else None))
+        for row in await workspace.store.list_eval_runs():
+            artifacts = await workspace.store.list_eval_artifacts(row["id"])
+            views.append(eval_view(row, artifacts[-1] if artifacts else None))
         return {"workspaceKey": workspace.key, "evals": views}
 
     @api.post(f"{W}/evals")
     async def create_eval(
         request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> JSONResponse:
+    ) -> dict[str, Any]:
         eval_id, config, ids, preset = _check_definition(await _json(request))
-        existing = None if eval_id is None else await workspace.store.get_eval(eval_id)
-        row = await workspace.store.put_eval(
-            eval_id or mint_id("eval-"),
-            config=config,
-            scorer_preset=preset,
-            test_case_ids=ids,
-            status="queued" if existing is None else existing["status"],
+        eval_id = eval_id or mint_id("eval-")
+        try:
+            status = (await workspace.store.get_eval_run(eval_id))["status"]
+        except KeyError:
+            status = "created"
+        row = await workspace.store.upsert_eval_run(
+            eval_id, config=config, test_case_ids=ids, status=status, scorer_preset=preset
         )
-        view = eval_view(row, None)
-        body = {"workspaceKey": workspace.key, **view, "eval": view}
-        return JSONResponse(body, status_code=201 if existing is None else 200)
+        artifacts = await workspace.store.list_eval_artifacts(eval_id)
+        view = eval_view(row, artifacts[-1] if artifacts else None)
+        return {"workspaceKey": workspace.key, **view, "eval": view}
 
     @api.get(f"{W}/evals/compare")
     async def compare_evals(
@@ -159,15 +161,15 @@ def router() -> APIRouter:
     ) -> dict[str, Any]:
         found = []
         for run_id in (left, right):
-            artifact = await workspace.store.find_artifact(run_id)
-            if artifact is None:
+            try:
+                found.append(await workspace.store.get_eval_artifact_by_run(run_id))
+            except KeyError:
                 raise StudioApiError(
                     404,
                     "eval.run_not_found",
                     f"Eval run `{run_id}` has no stored artifact in workspace `{workspace.key}`.",
                     {"runId": run_id},
-                )
-            found.append(artifact)
+                ) from None
         return {"workspaceKey": workspace.key, "comparison": _compare(found[0], found[1])}
 
     @api.get(f"{W}/evals/{{eval_id}}")
@@ -175,8 +177,8 @@ def router() -> APIRouter:
         eval_id: str, workspace: Workspace = Depends(workspace_scope)
     ) -> dict[str, Any]:
         row = await _eval_or_404(workspace, eval_id)
-        runs = await workspace.store.list_artifacts(eval_id)
-        view = eval_view(row, runs[0] if runs else None)
+        runs = await workspace.store.list_eval_artifacts(eval_id)
+        view = eval_view(row, runs[-1] if runs else None)
         return {"workspaceKey": workspace.key, **view, "eval": view, "runs": runs}
 
     async def run_now(eval_id: str, workspace: Workspace) -> dict[str, Any]:
@@ -224,14 +226,13 @@ def router() -> APIRouter:
     async def cancel_eval(
         eval_id: str, workspace: Workspace = Depends(workspace_scope)
     ) -> dict[str, Any]:
-        row = await _eval_or_404(workspace, eval_id)
+        await _eval_or_404(workspace, eval_id)
         cancelled = False
         for live in workspace.runs.for_thread(workspace.key, f"eval:{eval_id}"):
             cancelled = live.cancel("cancelled from the Studio") or cancelled
             await live.wait(10.0)
-        if not cancelled and row["status"] == "running":
-            # Left "running" by a server that stopped mid-run: nothing runs it any more.
-            await workspace.store.set_eval_status(eval_id, "cancelled")
+        # Recorded after the live runs stopped, so no run can overwrite it with its own end.
+        await workspace.store.update_eval_run_status(eval_id, "cancelled")
         return {
             "workspaceKey": workspace.key,
             "evalId": eval_id,
@@ -247,7 +248,7 @@ def router() -> APIRouter:
         for live in workspace.runs.for_thread(workspace.key, f"eval:{eval_id}"):
             live.cancel("eval deleted")
             await live.wait(10.0)
-        await workspace.store.delete_eval(eval_id)
+        await workspace.store.delete_eval_run(eval_id)
         return {"workspaceKey": workspace.key, "evalId": eval_id, "deleted": True}
 
     return api

@@ -1,9 +1,16 @@
-"""Runs, run events, run replay and traces (studio.md §3.4)."""
+"""Runs, run events, run replay and traces.
+
+A run row is the store's (operation, thread and agent from its first event, status from its
+last) plus the contract's ``RunSummary`` fields: ``operation`` becomes the contract category
+(``chat``, ``eval``, ``profile``, ``ingest``, ``tool`` or ``custom``) with the stored name kept
+as ``operationName``; ``startedAt`` and, once ended, ``completedAt``; and a run whose last
+event asks for an approval is ``waiting``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Header, Query
 
@@ -15,6 +22,40 @@ from flowai_harness.studio.sse import sse_response
 __all__ = ["router"]
 
 W = "/api/workspaces/{workspace_key}"
+
+_OPERATION_CATEGORIES: Final = {
+    "chat": "chat",
+    "eval": "eval",
+    "tool": "tool",
+    "data.profile.table": "profile",
+    "data.profile.database": "profile",
+    "data.knowledge.ingest": "ingest",
+}
+
+
+def run_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored run row with the contract's ``RunSummary`` fields (see the module doc)."""
+    operation = str(row.get("operation") or "chat")
+    status = row["status"]
+    if status == "running" and row.get("lastKind") == "approval.required":
+        status = "waiting"
+    view = {
+        **row,
+        "operation": _OPERATION_CATEGORIES.get(operation, "custom"),
+        "operationName": operation,
+        "status": status,
+        "startedAt": row["createdAt"],
+    }
+    if status in ("completed", "failed", "cancelled"):
+        view["completedAt"] = row["updatedAt"]
+    return view
+
+
+async def _run_or_404(workspace: Workspace, run_id: str) -> dict[str, Any]:
+    try:
+        return await workspace.store.get_run(run_id)
+    except KeyError:
+        raise not_found(workspace.key, "run", "runId", run_id) from None
 
 
 def _since(last_event_id: str | None, since_seq: int | None) -> int:
@@ -41,7 +82,7 @@ async def _replay(
 ) -> AsyncIterator[Frame]:
     try:
         last = since
-        for event in await workspace.store.list_events(run_id, since, sent_only=True):
+        for event in await workspace.store.list_run_events(run_id, since, sent_only=True):
             last = event["seq"]
             yield Frame(event["kind"], event["event"], event["seq"])
         if subscription is not None:
@@ -52,7 +93,7 @@ async def _replay(
             if subscription.lagged and live is not None:
                 # Fell behind the live feed: send what was missed from the record, then stop;
                 # the client reconnects with Last-Event-ID for the rest.
-                for event in await workspace.store.list_events(run_id, last, sent_only=True):
+                for event in await workspace.store.list_run_events(run_id, last, sent_only=True):
                     yield Frame(event["kind"], event["event"], event["seq"])
     finally:
         if subscription is not None:
@@ -68,15 +109,14 @@ def router() -> APIRouter:
         workspace: Workspace = Depends(workspace_scope),
         limit: int | None = Query(None, ge=1, le=10_000),
     ) -> dict[str, Any]:
-        return {"workspaceKey": workspace.key, "runs": await workspace.store.list_runs(limit)}
+        runs = [run_view(row) for row in await workspace.store.list_runs(limit)]
+        return {"workspaceKey": workspace.key, "runs": runs}
 
     @api.get(f"{W}/runs/{{run_id}}")
     async def get_run(
         run_id: str, workspace: Workspace = Depends(workspace_scope)
     ) -> dict[str, Any]:
-        run = await workspace.store.get_run(run_id)
-        if run is None:
-            raise not_found(workspace.key, "run", "runId", run_id)
+        run = run_view(await _run_or_404(workspace, run_id))
         # The run row at the top level (contract RunSummary) and wrapped (reference server).
         return {**run, "workspaceKey": workspace.key, "run": run}
 
@@ -86,9 +126,8 @@ def router() -> APIRouter:
         workspace: Workspace = Depends(workspace_scope),
         since_seq: int = Query(0, ge=0),
     ) -> dict[str, Any]:
-        if await workspace.store.get_run(run_id) is None:
-            raise not_found(workspace.key, "run", "runId", run_id)
-        events = await workspace.store.list_events(run_id, since_seq)
+        await _run_or_404(workspace, run_id)
+        events = await workspace.store.list_run_events(run_id, since_seq)
         return {"workspaceKey": workspace.key, "runId": run_id, "events": events}
 
     @api.get(f"{W}/runs/{{run_id}}/stream")
@@ -103,8 +142,8 @@ def router() -> APIRouter:
         subscription = None
         if live is not None and not live.done.is_set():
             subscription = live.subscribe(lossless=False)
-        elif await workspace.store.get_run(run_id) is None:
-            raise not_found(workspace.key, "run", "runId", run_id)
+        else:
+            await _run_or_404(workspace, run_id)
         return sse_response(_replay(workspace, run_id, since, live, subscription))
 
     @api.get(f"{W}/traces")
@@ -123,13 +162,16 @@ def router() -> APIRouter:
     async def get_trace(
         trace_id: str, workspace: Workspace = Depends(workspace_scope)
     ) -> dict[str, Any]:
-        row = await workspace.store.get_trace(trace_id)
-        if row is None and workspace.binding.runtime_constructed:
-            runtime = workspace.binding.get_runtime()
-            get = getattr(runtime, "get_trace", None)
-            found = get(trace_id) if callable(get) else None
-            if isinstance(found, dict):
-                row = await workspace.store.put_trace(found)
+        row: dict[str, Any] | None = None
+        try:
+            row = await workspace.store.get_trace(trace_id)
+        except KeyError:
+            if workspace.binding.runtime_constructed:
+                runtime = workspace.binding.get_runtime()
+                get = getattr(runtime, "get_trace", None)
+                found = get(trace_id) if callable(get) else None
+                if isinstance(found, dict) and found.get("traceId") == trace_id:
+                    row = await workspace.store.upsert_trace(found)
         if row is None:
             raise StudioApiError(
                 404,

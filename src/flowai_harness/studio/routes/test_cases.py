@@ -1,9 +1,10 @@
-"""Test cases (studio.md §3.6): CRUD, offline validation, the tool palette, drafts from chat.
+"""Test cases: CRUD, offline validation, the tool palette, drafts from chat.
 
-A test is an ``EvalTestCase`` wire object stored verbatim; rows are
+A test body is validated as an ``EvalTestCase`` and stored as its normalised wire dump (so
+``groundTruth`` input is stored as ``structuredGroundTruth``); rows are
 ``{id, testCase, createdAt, updatedAt}`` and also carry the contract's ``TestCaseSummary``
-fields (``testId``, ``name`` = the id, ``status`` = ``ready``, ``tags``). Creating answers 201,
-replacing an existing id through ``POST`` answers 200.
+fields (``testId``, ``name`` = the id, ``status`` = ``ready``, ``tags``). Saving answers 200,
+whether the id is new or not. A test drafted from a chat thread is saved too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from flowai_harness.errors import HarnessError
@@ -69,16 +69,22 @@ async def _json(request: Request, code: str) -> Any:
 
 
 async def _existing(workspace: Workspace, test_id: str) -> dict[str, Any]:
-    row = await workspace.store.get_test(test_id)
-    if row is None:
-        raise not_found(workspace.key, "test", "testId", test_id)
-    return row
+    try:
+        return await workspace.store.get_test_case(test_id)
+    except KeyError:
+        raise not_found(workspace.key, "test", "testId", test_id) from None
 
 
-def _saved(workspace: Workspace, row: dict[str, Any], created: bool) -> JSONResponse:
+async def _thread_or_404(workspace: Workspace, thread_id: str) -> None:
+    try:
+        await workspace.store.get_thread(thread_id)
+    except KeyError:
+        raise not_found(workspace.key, "thread", "threadId", thread_id) from None
+
+
+def _saved(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     view = test_view(row)
-    body = {"workspaceKey": workspace.key, **view, "test": view}
-    return JSONResponse(body, status_code=201 if created else 200)
+    return {"workspaceKey": workspace.key, **view, "test": view}
 
 
 def _score(case: Mapping[str, Any], body: Any) -> dict[str, Any]:
@@ -108,16 +114,15 @@ def router() -> APIRouter:
 
     @api.get(f"{W}/tests")
     async def list_tests(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        rows = await workspace.store.list_tests()
+        rows = await workspace.store.list_test_cases()
         return {"workspaceKey": workspace.key, "tests": [test_view(row) for row in rows]}
 
     @api.post(f"{W}/tests")
     async def create_test(
         request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> JSONResponse:
+    ) -> dict[str, Any]:
         case = _check_test(await _json(request, "test.invalid"), default_id=mint_id("tc-", 8))
-        row, created = await workspace.store.put_test(case["id"], case)
-        return _saved(workspace, row, created)
+        return _saved(workspace, await workspace.store.upsert_test_case(case["id"], case))
 
     @api.get(f"{W}/tests/tools")
     async def list_test_tools(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
@@ -135,13 +140,7 @@ def router() -> APIRouter:
         if not isinstance(body, Mapping) or not isinstance(body.get("threadId"), str):
             raise StudioApiError(400, "test.invalid", "The request needs a `threadId` string.")
         thread_id = body["threadId"]
-        if await workspace.store.get_thread(thread_id) is None:
-            raise StudioApiError(
-                404,
-                "thread.not_found",
-                f"Thread `{thread_id}` was not found in workspace `{workspace.key}`.",
-                {"workspaceKey": workspace.key, "threadId": thread_id},
-            )
+        await _thread_or_404(workspace, thread_id)
         input_text = body.get("input") if isinstance(body.get("input"), str) else None
         given_id = body.get("id")
         test_id = given_id if isinstance(given_id, str) and given_id else mint_id("tc-", 8)
@@ -151,12 +150,13 @@ def router() -> APIRouter:
             )
         except (ValidationError, ValueError) as exc:
             raise StudioApiError(400, "test.invalid", _validation_message(exc)) from None
-        return {"workspaceKey": workspace.key, "test": case}
+        return _saved(workspace, await workspace.store.upsert_test_case(case["id"], case))
 
     @api.get(f"{W}/tests/builder/threads/{{thread_id}}/trace")
     async def builder_trace(
         thread_id: str, workspace: Workspace = Depends(workspace_scope)
     ) -> dict[str, Any]:
+        await _thread_or_404(workspace, thread_id)
         trace = await thread_trace(workspace, thread_id)
         return {"workspaceKey": workspace.key, "threadId": thread_id, "trace": trace}
 
@@ -170,7 +170,7 @@ def router() -> APIRouter:
     @api.put(f"{W}/tests/{{test_id}}")
     async def replace_test(
         test_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> JSONResponse:
+    ) -> dict[str, Any]:
         body = await _json(request, "test.invalid")
         if isinstance(body, Mapping) and body.get("id") not in (None, "", test_id):
             raise StudioApiError(
@@ -180,15 +180,14 @@ def router() -> APIRouter:
                 {"testId": test_id},
             )
         case = _check_test(body, default_id=test_id)
-        row, created = await workspace.store.put_test(test_id, case)
-        return _saved(workspace, row, created)
+        return _saved(workspace, await workspace.store.upsert_test_case(test_id, case))
 
     @api.delete(f"{W}/tests/{{test_id}}")
     async def delete_test(
         test_id: str, workspace: Workspace = Depends(workspace_scope)
     ) -> dict[str, Any]:
         await _existing(workspace, test_id)
-        await workspace.store.delete_test(test_id)
+        await workspace.store.delete_test_case(test_id)
         return {"workspaceKey": workspace.key, "testId": test_id, "deleted": True}
 
     @api.post(f"{W}/tests/{{test_id}}/validate")

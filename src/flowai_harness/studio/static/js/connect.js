@@ -1,6 +1,6 @@
 // Connect: the workspace's data source, table discovery (columns with PK/FK, relationships,
 // sample rows), database profiling, catalog search, and the catalog tools with a JSON input to
-// execute them. Field names follow the data routes (studio.md §3.8) as the server returns them.
+// execute them. Field names follow the data routes as the server returns them.
 import { get, post, stream, ws } from "./api.js";
 import { banner, errorText, foldJson, h, jsonBlock, mount } from "./dom.js";
 import { capable } from "./shell.js";

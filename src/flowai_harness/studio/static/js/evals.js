@@ -124,10 +124,10 @@ export function renderEvalDetail(root, evalId) {
         Object.entries(row.config || {}).map(([k, v]) => h("span", { className: "chip" }, `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`)),
         h("span", { className: "muted" }, `tests: ${(row.testCaseIds || []).join(", ")}`)));
       if (!controller) {
-        const latest = body.runs && body.runs[0];
+        const latest = body.runs && body.runs[body.runs.length - 1]; // runs are oldest first
         mount(result, h("h2", {}, "Latest summary"), summaryView(row.latestSummary || (latest && latest.artifact && latest.artifact.summary)),
           latest ? resultsMatrix(latest.artifact) : null,
-          body.runs && body.runs.length ? [h("h2", {}, "Runs"), h("ul", {}, body.runs.map((r) => h("li", {}, h("code", {}, r.runId), " ", when(r.createdAt))))] : null);
+          body.runs && body.runs.length ? [h("h2", {}, "Runs"), h("ul", {}, [...body.runs].reverse().map((r) => h("li", {}, h("code", {}, r.runId), " ", when(r.createdAt))))] : null);
       }
     } catch (err) {
       mount(header, banner(errorText(err)));

@@ -192,9 +192,9 @@ export function renderPlayground(root, threadId, query) {
       return;
     }
     try {
-      const draft = (await post(ws("/tests/from-chat"), { threadId: state.threadId })).test;
-      await post(ws("/tests"), draft);
-      navigate(`/tests/${encodeURIComponent(draft.id)}`);
+      // The server saves the drafted test and answers with its row.
+      const saved = (await post(ws("/tests/from-chat"), { threadId: state.threadId })).test;
+      navigate(`/tests/${encodeURIComponent(saved.id)}`);
     } catch (err) {
       errors.replaceChildren(banner(errorText(err)));
     }
