@@ -166,7 +166,7 @@ async def test_a_judge_run_reports_its_verdict_hashes_and_usage() -> None:
     (request,) = client.requests
     assert (request.agent, request.tools, request.max_turns) == ("judge", [], 1)
     entry = outcome.entry
-    assert (entry["passed"], entry["selectedRubricScore"], entry["reason"]) == (False, 0, "curt")
+    assert (entry["passed"], entry["selected_rubric_score"], entry["reason"]) == (False, 0, "curt")
     run = entry["judgeRun"]
     assert run["promptSha256"] == hashlib.sha256(request.prompt.encode()).hexdigest()
     again = await judged(StubClient(ModelText("{}"), ModelFinish("stop")))
@@ -186,7 +186,7 @@ async def test_a_judge_run_reports_its_verdict_hashes_and_usage() -> None:
 async def test_judge_failures_fail_closed(client: Any, kind: str, reason: str) -> None:
     outcome = await judged(client, timeout_secs=0.05, include_trace=True)
     entry = outcome.entry
-    assert (entry["passed"], entry["selectedRubricScore"], entry["errorKind"]) == (False, 0, kind)
+    assert (entry["passed"], entry["selected_rubric_score"], entry["errorKind"]) == (False, 0, kind)
     assert reason in entry["reason"]
     assert entry["reason"].startswith("Judge failed closed: ")
     assert "prompt" in entry["judgeTrace"]

@@ -560,7 +560,7 @@ def test_judge_scorers_read_precomputed_verdicts() -> None:
     assert polite["passed"] is True
     assert polite["reason"] == "Courteous."
     assert polite["details"] == {
-        "verdict": {"passed": True, "selectedRubricScore": 1, "reason": "Courteous."}
+        "verdict": {"passed": True, "selected_rubric_score": 1, "reason": "Courteous."}
     }
     assert short["passed"] is False
     assert short["details"] == {"missingVerdict": True}

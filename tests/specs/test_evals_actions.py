@@ -103,7 +103,10 @@ def test_define_expected_actions_accepts_resolved_actions_in_a_bucket() -> None:
     [{}, {"planned_actions": []}, {"planned_actions": [], "executed_actions": None}],
 )
 def test_define_expected_actions_needs_a_non_empty_bucket(buckets: dict[str, object]) -> None:
-    with pytest.raises(SpecValueError, match="at least one non-empty bucket"):
+    with pytest.raises(
+        ValidationError,
+        match="expected actions must declare at least one of planned_actions or executed_actions",
+    ):
         define_expected_actions(**buckets)  # type: ignore[arg-type]
 
 
@@ -126,7 +129,7 @@ def test_define_action_ground_truth_equals_define_expected_actions() -> None:
 
 
 def test_define_action_ground_truth_only_knows_the_flat_kind() -> None:
-    with pytest.raises(SpecValueError, match="kind must be 'flat', got 'nested'"):
+    with pytest.raises(ValidationError, match="Input should be 'flat'"):
         define_action_ground_truth(
             planned_actions=[define_expected_action("a")],
             kind="nested",  # type: ignore[arg-type]
@@ -139,17 +142,19 @@ def test_define_ground_truth_wraps_a_mapping() -> None:
     assert truth.actions is None
 
 
-def test_define_ground_truth_normalises_and_keeps_the_schema() -> None:
-    truth = define_ground_truth({"answer": 42}, schema={"answer": int})
+def test_define_ground_truth_keeps_the_schema_identifier_as_given() -> None:
+    truth = define_ground_truth({"answer": 42}, schema="quiz.answer.v1")
+    assert truth.schema_ == "quiz.answer.v1"
     assert truth.to_wire() == {
         "kind": "structured",
         "data": {"answer": 42},
-        "schema": {
-            "type": "object",
-            "properties": {"answer": {"type": "integer"}},
-            "required": ["answer"],
-        },
+        "schema": "quiz.answer.v1",
     }
+
+
+def test_ground_truth_schema_must_be_a_string_identifier() -> None:
+    with pytest.raises(ValidationError, match="schema must be a string identifier"):
+        define_ground_truth({"answer": 42}, schema={"answer": int})  # type: ignore[arg-type]
 
 
 def test_define_ground_truth_rejects_a_non_mapping_payload() -> None:
@@ -178,7 +183,23 @@ def test_define_ground_truth_validates_flat_payloads_as_actions() -> None:
 def test_ground_truth_with_another_data_kind_stays_free_form() -> None:
     truth = GroundTruth.model_validate({"kind": "structured", "data": {"kind": "table", "rows": 2}})
     assert truth.actions is None
-    assert truth.data == {"kind": "table", "rows": 2}
+    assert truth.payload == {"kind": "table", "rows": 2}
+
+
+def test_ground_truth_accepts_its_payload_under_payload_or_data() -> None:
+    by_payload = GroundTruth.model_validate({"kind": "structured", "payload": {"rows": 2}})
+    by_data = GroundTruth.model_validate({"kind": "structured", "data": {"rows": 2}})
+    assert by_payload == by_data
+    assert by_payload.to_wire() == {"kind": "structured", "data": {"rows": 2}}
+    with pytest.raises(ValidationError, match="'payload' or 'data', not both"):
+        GroundTruth.model_validate({"kind": "structured", "payload": {}, "data": {}})
+
+
+def test_empty_flat_ground_truth_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="at least one of planned_actions or executed"):
+        GroundTruth.model_validate(
+            {"kind": "structured", "data": {"kind": "flat", "plannedActions": []}}
+        )
 
 
 def test_ground_truth_rejects_another_kind_and_unknown_keys() -> None:
@@ -194,7 +215,7 @@ def test_ground_truth_round_trips_through_the_wire() -> None:
         executed_actions=[define_expected_action("b")],
     )
     assert GroundTruth.model_validate(truth.to_wire()) == truth
-    with_schema = define_ground_truth({"n": 1}, schema={"n": int})
+    with_schema = define_ground_truth({"n": 1}, schema="counts.v2")
     assert GroundTruth.model_validate(with_schema.to_wire()) == with_schema
 
 

@@ -22,10 +22,11 @@ from flowai_harness.specs.evals import (
 )
 
 
-def test_scorer_result_omits_absent_details() -> None:
+def test_scorer_result_keeps_absent_details_as_null() -> None:
     assert ScorerResult(scorer_name="trajectory", score=1).to_wire() == {
         "scorerName": "trajectory",
         "score": 1.0,
+        "details": None,
     }
     with_details = ScorerResult(scorer_name="composite", score=0.5, details={"weights": {}})
     assert with_details.to_wire() == {
@@ -53,25 +54,25 @@ def test_scored_sample_wire_shape_and_component_lookup() -> None:
     assert sample.to_wire() == {
         "aggregate": 1.0,
         "componentScores": [
-            {"scorerName": "final_response", "score": 1.0},
-            {"scorerName": "composite", "score": 1.0},
+            {"scorerName": "final_response", "score": 1.0, "details": None},
+            {"scorerName": "composite", "score": 1.0, "details": None},
         ],
     }
     assert sample.component("final_response") == sample.component_scores[0]
     assert sample.component("trajectory") is None
 
 
-def test_token_usage_derives_and_checks_the_total() -> None:
+def test_token_usage_has_exactly_four_keys_and_derives_the_total() -> None:
     usage = TokenUsageSummary.model_validate({"inputTokens": 50, "outputTokens": 25})
     assert usage.to_wire() == {
         "inputTokens": 50,
         "outputTokens": 25,
         "cachedTokens": 0,
         "cacheCreationTokens": 0,
-        "totalTokens": 75,
     }
-    with pytest.raises(ValidationError, match=r"total_tokens \(70\) must equal"):
-        TokenUsageSummary.model_validate({"inputTokens": 50, "outputTokens": 25, "totalTokens": 70})
+    assert usage.total_tokens == 75
+    legacy = {"inputTokens": 50, "outputTokens": 25, "totalTokens": 75}
+    assert TokenUsageSummary.model_validate(legacy) == usage
     with pytest.raises(ValidationError, match="greater than or equal to 0"):
         TokenUsageSummary(input_tokens=-1)
 
@@ -86,9 +87,11 @@ def test_token_usages_add_up() -> None:
     assert total.total_tokens == 33
 
 
-def test_model_invocation_omits_absent_provider_and_cost() -> None:
+def test_model_invocation_keeps_absent_provider_and_cost_as_null() -> None:
     assert ModelInvocation(agent="judge", model="claude-haiku-4-5").to_wire() == {
         "agent": "judge",
+        "provider": None,
+        "estimatedCostUsd": None,
         "model": "claude-haiku-4-5",
         "inputTokens": 0,
         "outputTokens": 0,
@@ -100,7 +103,7 @@ def test_model_invocation_omits_absent_provider_and_cost() -> None:
     assert priced.to_wire()["estimatedCostUsd"] == 0.01
 
 
-def test_failed_sample_artifact_wire_shape_omits_absent_keys() -> None:
+def test_failed_sample_artifact_keeps_absent_keys_as_null_but_omits_response_text() -> None:
     sample = SampleArtifact(
         sample_index=0, passed=False, aggregate_score=0, response_text="", error="timed out"
     )
@@ -119,9 +122,13 @@ def test_failed_sample_artifact_wire_shape_omits_absent_keys() -> None:
             "outputTokens": 0,
             "cachedTokens": 0,
             "cacheCreationTokens": 0,
-            "totalTokens": 0,
         },
-        "metadata": {},
+        "finalResponseEval": None,
+        "cost": None,
+        "latency": None,
+        "threadId": None,
+        "trace": None,
+        "metadata": None,
         "error": "timed out",
     }
     assert SampleArtifact.model_validate(sample.to_wire()) == sample
@@ -143,6 +150,7 @@ def _artifact_wire() -> dict[str, Any]:
         "passed": True,
         "aggregateScore": 1.0,
         "componentScores": [
+            {"scorerName": "trajectory", "score": 1.0, "details": None},
             {"scorerName": "final_response", "score": 1.0, "details": {"passed": True}},
             {
                 "scorerName": "composite",
@@ -159,6 +167,8 @@ def _artifact_wire() -> dict[str, Any]:
         "modelInvocations": [
             {
                 "agent": "support_coordinator",
+                "provider": None,
+                "estimatedCostUsd": None,
                 "model": "mock",
                 "inputTokens": 50,
                 "outputTokens": 25,
@@ -171,7 +181,6 @@ def _artifact_wire() -> dict[str, Any]:
             "outputTokens": 25,
             "cachedTokens": 0,
             "cacheCreationTokens": 0,
-            "totalTokens": 75,
         },
         "cost": {"estimatedCostUsd": 0.0, "pricedInvocations": 1, "unpricedInvocations": 0},
         "latency": {"totalMs": 12, "firstTokenMs": None, "modelMs": 5, "toolMs": 0},
@@ -183,6 +192,7 @@ def _artifact_wire() -> dict[str, Any]:
             "metadata": {},
         },
         "metadata": {"trajectoryEvents": []},
+        "error": None,
     }
     pass_at_1 = {
         "k": 1,
@@ -215,6 +225,7 @@ def _artifact_wire() -> dict[str, Any]:
                 ],
             },
             "latency": {"p50Ms": None, "p90Ms": None, "p95Ms": None, "p99Ms": None},
+            "metadata": None,
         },
         "testCases": [
             {
@@ -250,7 +261,8 @@ def test_artifact_accepts_snake_case_input() -> None:
     )
     assert artifact.summary == EvalArtifactSummary()
     assert artifact.to_wire()["summary"]["passAtK"] == []
-    assert "cost" not in artifact.to_wire()["summary"]
+    summary = artifact.to_wire()["summary"]
+    assert (summary["cost"], summary["latency"], summary["metadata"]) == (None, None, None)
 
 
 def test_artifact_metadata_checks_schema_version_and_scorer_names() -> None:
@@ -290,47 +302,66 @@ def test_test_case_artifact_and_pass_at_k_wire_shapes() -> None:
     }
 
 
+def _sample_wire() -> dict[str, Any]:
+    return _artifact_wire()["testCases"][0]["samples"][0]
+
+
+def _case_wire() -> dict[str, Any]:
+    return _artifact_wire()["testCases"][0]
+
+
 @pytest.mark.parametrize(
-    ("event_type", "data"),
+    ("event_type", "data", "attribute", "model"),
     [
-        ("evalStarted", {"artifact": {}}),
-        ("testCaseStarted", {"testCaseId": "t"}),
-        ("testCaseStarted", {"test_case_id": "t"}),
-        ("sampleCompleted", {"sample": {}}),
-        ("testCaseCompleted", {"testCase": {}}),
-        ("testCaseCompleted", {"test_case": {}}),
-        ("evalCompleted", {"artifact": {}}),
-        ("evalFailed", {"error": "boom"}),
-        ("evalCancelled", {"reason": "dropped"}),
+        ("evalStarted", lambda: {"artifact": _artifact_wire()}, "artifact", EvalArtifact),
+        ("testCaseStarted", lambda: {"testCaseId": "t"}, "test_case_id", str),
+        ("sampleCompleted", lambda: {"sample": _sample_wire()}, "sample", SampleArtifact),
+        ("testCaseCompleted", lambda: {"testCase": _case_wire()}, "test_case", TestCaseArtifact),
+        ("evalCompleted", lambda: {"artifact": _artifact_wire()}, "artifact", EvalArtifact),
+        ("evalFailed", lambda: {"error": "boom"}, "error", str),
+        ("evalCancelled", lambda: {"reason": "dropped"}, "reason", str),
     ],
 )
-def test_envelope_dumps_flat_and_accepts_each_event_type(
-    event_type: str, data: dict[str, Any]
+def test_envelope_types_its_data_and_dumps_flat(
+    event_type: str, data: Any, attribute: str, model: type
 ) -> None:
+    wire = {"runId": "eval-1", "sequence": 4, "type": event_type, "data": data()}
+    envelope = HarnessEvalEventEnvelope.model_validate(wire)
+    assert (envelope.run_id, envelope.sequence, envelope.event.type) == ("eval-1", 4, event_type)
+    assert isinstance(getattr(envelope.event.data, attribute), model)
+    assert envelope.type == event_type
+    assert envelope.to_wire() == wire
+    assert envelope.model_dump(by_alias=True, mode="json") == wire
+
+
+def test_envelope_accepts_snake_case_data_keys() -> None:
     envelope = HarnessEvalEventEnvelope.model_validate(
-        {"runId": "eval-1", "sequence": 4, "type": event_type, "data": data}
+        {"runId": "r", "sequence": 0, "type": "testCaseStarted", "data": {"test_case_id": "t"}}
     )
-    assert envelope.to_wire() == {
-        "runId": "eval-1",
-        "sequence": 4,
-        "type": event_type,
-        "data": data,
-    }
+    assert envelope.to_wire()["data"] == {"testCaseId": "t"}
 
 
 def test_envelope_data_must_carry_the_key_of_its_type() -> None:
-    with pytest.raises(ValidationError, match="testCaseStarted data must carry 'testCaseId'"):
-        HarnessEvalEventEnvelope(run_id="r", sequence=0, type="testCaseStarted", data={})
+    with pytest.raises(ValidationError, match=r"test_case_id|testCaseId"):
+        HarnessEvalEventEnvelope.model_validate(
+            {"runId": "r", "sequence": 0, "type": "testCaseStarted", "data": {}}
+        )
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        HarnessEvalEventEnvelope.model_validate(
+            {"runId": "r", "sequence": 0, "type": "evalFailed", "data": {"error": "x", "y": 1}}
+        )
 
 
 def test_envelope_sequence_and_type_are_checked() -> None:
-    failed = HarnessEvalEventEnvelope(
-        run_id="r", sequence=-1, type="evalFailed", data={"error": "x"}
+    failed = HarnessEvalEventEnvelope.model_validate(
+        {"runId": "r", "sequence": -1, "type": "evalFailed", "data": {"error": "x"}}
     )
     assert failed.sequence == -1
-    with pytest.raises(ValidationError, match="sequence must be >= -1, got -2"):
-        HarnessEvalEventEnvelope(run_id="r", sequence=-2, type="evalFailed", data={"error": "x"})
-    with pytest.raises(ValidationError, match="'evalStarted'"):
+    with pytest.raises(ValidationError, match="greater than or equal to -1"):
+        HarnessEvalEventEnvelope.model_validate(
+            {"runId": "r", "sequence": -2, "type": "evalFailed", "data": {"error": "x"}}
+        )
+    with pytest.raises(ValidationError, match="evalPaused"):
         HarnessEvalEventEnvelope.model_validate(
             {"runId": "r", "sequence": 0, "type": "evalPaused", "data": {}}
         )

@@ -73,9 +73,16 @@ def test_define_test_case_full_wire_dict() -> None:
                 {
                     "id": "r",
                     "method": "regex",
-                    "required": False,
                     "weight": 1.0,
+                    "required": False,
+                    "instructions": None,
+                    "referenceResponse": None,
+                    "rubric": None,
+                    "context": None,
+                    "expected": None,
+                    "text": None,
                     "pattern": "6\\.49",
+                    "caseSensitive": True,
                 }
             ],
             "passThreshold": 1.0,
@@ -85,7 +92,9 @@ def test_define_test_case_full_wire_dict() -> None:
 
 
 def test_define_test_case_rejects_both_action_arguments() -> None:
-    with pytest.raises(SpecValueError, match="takes expected_actions or ground_truth, not both"):
+    with pytest.raises(
+        SpecValueError, match="provide either expected_actions or ground_truth, not both"
+    ):
         define_test_case("t", "i", expected_actions=PLANNED, ground_truth=define_ground_truth({}))
 
 
@@ -127,7 +136,8 @@ def test_model_reads_every_ground_truth_key_and_writes_structured_ground_truth(k
 
 def test_model_rejects_two_ground_truth_keys() -> None:
     with pytest.raises(
-        ValidationError, match=r"takes one ground truth.*'groundTruth' and 'expectedActions'"
+        ValidationError,
+        match=r"expected_actions or ground_truth, not both.*'groundTruth' and 'expectedActions'",
     ):
         EvalTestCase.model_validate(
             {"id": "t", "input": "i", "groundTruth": {"a": 1}, "expectedActions": PLANNED.to_wire()}
@@ -219,7 +229,7 @@ def test_with_judge_verdicts_sets_the_extra_key_and_keeps_the_rest() -> None:
     assert updated.extra == {
         "plannedActions": [],
         "finalResponseJudgeVerdicts": {
-            "polite": {"passed": False, "selectedRubricScore": 0, "reason": "rude"}
+            "polite": {"passed": False, "selected_rubric_score": 0, "reason": "rude"}
         },
     }
     assert output.extra["finalResponseJudgeVerdicts"] == {"old": 1}

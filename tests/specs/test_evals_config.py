@@ -102,7 +102,7 @@ def test_config_accepts_camel_case_and_snake_case_keys() -> None:
             "'planner', 'executor', 'sequential', 'specialist' or 'testCaseBuilder'",
         ),
         ({"aggregation_strategy": "median"}, "'passRate' or 'meanScore'"),
-        ({"score_weights": {"final_response": -1}}, "finite number >= 0"),
+        ({"score_weights": {"final_response": -1}}, "must be non-negative"),
         ({"provider": ""}, "expected a non-blank string"),
     ],
 )
@@ -309,7 +309,7 @@ def test_define_eval_request_accepts_wire_mappings() -> None:
             },
             "weights were given twice",
         ),
-        ({"score_weights": {"final_response": 0}}, "at least one positive weight"),
+        ({"score_weights": {"final_response": 0}}, "at least one score weight must be positive"),
         ({"scorer_preset": "specialist"}, "goes with mode 'specialist' only"),
     ],
 )

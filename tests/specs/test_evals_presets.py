@@ -44,21 +44,22 @@ def test_score_weights_dump_as_the_bare_mapping_of_given_keys() -> None:
 
 
 def test_score_weights_keys_are_the_snake_case_scorer_names_only() -> None:
-    with pytest.raises(
-        ValidationError, match=r"unknown score weight key\(s\) \['plannedActions'\]"
-    ):
+    with pytest.raises(ValidationError, match=r"unknown scorer weight key 'plannedActions'"):
         ScoreWeights.model_validate({"plannedActions": 1})
-    with pytest.raises(ValidationError, match="accepted keys: trajectory, planned_actions"):
+    with pytest.raises(
+        ValidationError,
+        match="expected one of: trajectory, planned_actions, executed_actions, final_response",
+    ):
         ScoreWeights.model_validate({"composite": 1})
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (-0.5, "must be a finite number >= 0, got -0.5"),
-        (float("inf"), "expected a finite number"),
-        (True, "expected a number, got bool"),
-        ("1", "expected a number, got str"),
+        (-0.5, "score weight 'trajectory' must be non-negative, got -0.5"),
+        (float("inf"), "score weights must be finite"),
+        (True, "must be a number, got bool"),
+        ("1", "must be a number, got str"),
     ],
 )
 def test_score_weight_values_are_finite_non_negative_numbers(value: Any, message: str) -> None:
@@ -68,7 +69,7 @@ def test_score_weight_values_are_finite_non_negative_numbers(value: Any, message
 
 @pytest.mark.parametrize("data", [{}, {"trajectory": 0, "final_response": 0.0}])
 def test_score_weights_need_one_positive_weight(data: dict[str, float]) -> None:
-    with pytest.raises(ValidationError, match="at least one positive weight"):
+    with pytest.raises(ValidationError, match="at least one score weight must be positive"):
         ScoreWeights.model_validate(data)
 
 

@@ -16,9 +16,21 @@ from flowai_harness.specs.evals import (
     final_response_judge_verdicts_extra,
 )
 
+NULLS: dict[str, Any] = {
+    "instructions": None,
+    "referenceResponse": None,
+    "rubric": None,
+    "context": None,
+    "expected": None,
+    "text": None,
+    "pattern": None,
+    "caseSensitive": True,
+}
 
-def test_exact_scorer_wire_shape() -> None:
+
+def test_exact_scorer_wire_shape_keeps_every_key() -> None:
     assert ResponseScorer.exact("greeting", "Hello!").to_wire() == {
+        **NULLS,
         "id": "greeting",
         "method": "exact",
         "required": False,
@@ -30,18 +42,19 @@ def test_exact_scorer_wire_shape() -> None:
 def test_contains_scorer_wire_shape_and_keyword_form() -> None:
     scorer = ResponseScorer.contains(id="mentions_30_days", text="30 days", required=True, weight=2)
     assert scorer.to_wire() == {
+        **NULLS,
         "id": "mentions_30_days",
         "method": "contains",
         "required": True,
         "weight": 2.0,
         "text": "30 days",
-        "caseSensitive": True,
     }
     assert ResponseScorer.contains("c", "x", case_sensitive=False).case_sensitive is False
 
 
 def test_regex_scorer_wire_shape() -> None:
     assert ResponseScorer.regex(id="offer", pattern="refunds?").to_wire() == {
+        **NULLS,
         "id": "offer",
         "method": "regex",
         "required": False,
@@ -50,8 +63,9 @@ def test_regex_scorer_wire_shape() -> None:
     }
 
 
-def test_judge_scorer_wire_shape_omits_absent_options() -> None:
+def test_judge_scorer_wire_shape_keeps_absent_options_as_null() -> None:
     assert ResponseScorer.judge("polite", "Be polite.").to_wire() == {
+        **NULLS,
         "id": "polite",
         "method": "judge",
         "required": False,
@@ -68,6 +82,7 @@ def test_judge_scorer_wire_shape_omits_absent_options() -> None:
         weight=0.5,
     )
     assert full.to_wire() == {
+        **NULLS,
         "id": "polite",
         "method": "judge",
         "required": True,
@@ -97,37 +112,42 @@ def test_contains_from_a_mapping_is_case_sensitive_by_default() -> None:
 
 @pytest.mark.parametrize("weight", [0, -1, float("inf"), float("nan")])
 def test_scorer_weight_must_be_finite_and_positive(weight: float) -> None:
-    with pytest.raises(ValidationError, match="finite number"):
+    with pytest.raises(
+        ValidationError,
+        match="response scorer weight must be positive and finite",
+    ):
         ResponseScorer.exact("e", "x", weight=weight)
 
 
 def test_scorer_weight_rejects_booleans() -> None:
-    with pytest.raises(ValidationError, match="expected a number, got bool"):
+    with pytest.raises(ValidationError, match="response scorer weight must be a number, got bool"):
         ResponseScorer.exact("e", "x", weight=True)
 
 
 def test_regex_pattern_must_compile() -> None:
-    with pytest.raises(ValidationError, match=r"pattern '\(' does not compile"):
+    with pytest.raises(
+        ValidationError, match=r"regex response scorer 'r' has an invalid regex '\('"
+    ):
         ResponseScorer.regex("r", "(")
 
 
 def test_scorer_id_must_not_be_blank() -> None:
-    with pytest.raises(ValidationError, match="expected a non-blank string"):
+    with pytest.raises(ValidationError, match="response scorer id must be non-empty"):
         ResponseScorer.exact(" ", "x")
 
 
 def test_contains_text_must_not_be_empty() -> None:
-    with pytest.raises(ValidationError, match="contains text must be non-empty"):
+    with pytest.raises(ValidationError, match="contains response scorer text must be non-empty"):
         ResponseScorer.contains("c", "")
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"id": "e", "method": "exact"}, "needs expected"),
-        ({"id": "r", "method": "regex"}, "needs pattern"),
-        ({"id": "j", "method": "judge"}, "needs instructions"),
-        ({"id": "c", "method": "contains"}, "needs text"),
+        ({"id": "e", "method": "exact"}, "exact response scorer expected text must be provided"),
+        ({"id": "r", "method": "regex"}, "regex response scorer pattern must be non-empty"),
+        ({"id": "j", "method": "judge"}, "judge response scorer instructions must be non-empty"),
+        ({"id": "c", "method": "contains"}, "contains response scorer text must be non-empty"),
     ],
 )
 def test_each_method_needs_its_own_field(data: dict[str, Any], message: str) -> None:
@@ -155,22 +175,28 @@ def test_judge_rubric_needs_exactly_keys_0_and_1() -> None:
     assert ResponseScorer.model_validate(
         {"id": "j", "method": "judge", "instructions": "i", "rubric": {"0": "a", "1": "b"}}
     ).rubric == {0: "a", 1: "b"}
-    with pytest.raises(ValidationError, match=r"exactly the keys 0 and 1, got \[0\]"):
+    with pytest.raises(ValidationError, match=r"rubric must define exactly 0 and 1, got \[0\]"):
         ResponseScorer.judge("j", "i", rubric={0: "a"})
-    with pytest.raises(ValidationError, match=r"exactly the keys 0 and 1, got \[0, 1, 2\]"):
+    with pytest.raises(ValidationError, match=r"exactly 0 and 1, got \[0, 1, 2\]"):
         ResponseScorer.judge("j", "i", rubric={0: "a", 1: "b", 2: "c"})
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"instructions": " "},
-        {"instructions": "i", "reference_response": ""},
-        {"instructions": "i", "rubric": {0: "a", 1: " "}},
+        ({"instructions": " "}, "judge response scorer instructions must be non-empty"),
+        (
+            {"instructions": "i", "reference_response": ""},
+            "judge response scorer referenceResponse must be non-empty",
+        ),
+        (
+            {"instructions": "i", "rubric": {0: "a", 1: " "}},
+            "judge response scorer rubric descriptions must be non-empty",
+        ),
     ],
 )
-def test_judge_texts_must_not_be_blank(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError, match="expected a non-blank string"):
+def test_judge_texts_must_not_be_blank(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
         ResponseScorer.judge("j", **kwargs)
 
 
@@ -186,6 +212,7 @@ def test_define_final_response_eval_wire_shape() -> None:
     assert evaluation.to_wire() == {
         "scorers": [
             {
+                **NULLS,
                 "id": "c",
                 "method": "contains",
                 "required": False,
@@ -213,7 +240,9 @@ def test_define_final_response_eval_needs_unique_scorer_ids() -> None:
 
 @pytest.mark.parametrize("threshold", [-0.01, 1.01])
 def test_define_final_response_eval_threshold_within_0_and_1(threshold: float) -> None:
-    with pytest.raises(ValidationError, match=r"pass_threshold must be within \[0, 1\]"):
+    with pytest.raises(
+        ValidationError, match="final response pass_threshold must be between 0 and 1"
+    ):
         define_final_response_eval(
             scorers=[ResponseScorer.exact("a", "x")], pass_threshold=threshold
         )
@@ -231,11 +260,22 @@ def test_final_response_eval_accepts_wire_mappings_of_scorers() -> None:
     assert evaluation.scorers == [ResponseScorer.exact("e", "x")]
 
 
-def test_judge_verdict_wire_shape_and_snake_case_input() -> None:
+def test_judge_verdict_wire_shape_is_snake_case_and_camel_case_input_is_accepted() -> None:
     verdict = JudgeVerdict.model_validate(
         {"passed": True, "selected_rubric_score": 1, "reason": "fine"}
     )
-    assert verdict.to_wire() == {"passed": True, "selectedRubricScore": 1, "reason": "fine"}
+    assert verdict.to_wire() == {"passed": True, "selected_rubric_score": 1, "reason": "fine"}
+    camel = JudgeVerdict.model_validate(
+        {"passed": True, "selectedRubricScore": 1, "reason": "fine"}
+    )
+    assert camel == verdict
+
+
+def test_judge_verdict_reason_is_stripped_and_must_not_be_blank() -> None:
+    verdict = JudgeVerdict(passed=False, selected_rubric_score=0, reason="  too long \n")
+    assert verdict.reason == "too long"
+    with pytest.raises(ValidationError, match="judge verdict reason must be non-empty"):
+        JudgeVerdict(passed=False, selected_rubric_score=0, reason="   ")
 
 
 def test_judge_verdict_derives_passed_from_the_score() -> None:
@@ -244,12 +284,15 @@ def test_judge_verdict_derives_passed_from_the_score() -> None:
 
 
 def test_judge_verdict_passed_must_match_the_score() -> None:
-    with pytest.raises(ValidationError, match="passed is true exactly when the score is 1"):
+    with pytest.raises(
+        ValidationError,
+        match="judge verdict passed must be true exactly when selected_rubric_score is 1",
+    ):
         JudgeVerdict(passed=True, selected_rubric_score=0, reason="r")
 
 
 def test_judge_verdict_score_is_0_or_1() -> None:
-    with pytest.raises(ValidationError, match=r"selectedRubricScore|selected_rubric_score"):
+    with pytest.raises(ValidationError, match="selected_rubric_score must be 0 or 1, got 2"):
         JudgeVerdict.model_validate({"passed": True, "selectedRubricScore": 2, "reason": "r"})
 
 
@@ -262,8 +305,8 @@ def test_final_response_judge_verdicts_extra_wire_shape() -> None:
     )
     assert extra == {
         "finalResponseJudgeVerdicts": {
-            "polite": {"passed": True, "selectedRubricScore": 1, "reason": "ok"},
-            "accurate": {"passed": False, "selectedRubricScore": 0, "reason": "wrong"},
+            "polite": {"passed": True, "selected_rubric_score": 1, "reason": "ok"},
+            "accurate": {"passed": False, "selected_rubric_score": 0, "reason": "wrong"},
         }
     }
 
@@ -271,7 +314,7 @@ def test_final_response_judge_verdicts_extra_wire_shape() -> None:
 def test_final_response_judge_verdicts_extra_rejects_bad_input() -> None:
     with pytest.raises(SpecTypeError, match="must be a mapping of scorer id"):
         final_response_judge_verdicts_extra([])  # type: ignore[arg-type]
-    with pytest.raises(SpecValueError, match="non-blank scorer ids, got ''"):
+    with pytest.raises(SpecValueError, match="response scorer ids must be non-empty"):
         final_response_judge_verdicts_extra({"": {"selectedRubricScore": 1, "reason": "r"}})
     with pytest.raises(ValidationError):
         final_response_judge_verdicts_extra({"j": {"reason": "no score"}})

@@ -357,7 +357,7 @@ async def run_judge(
     except JudgeFailure as failure:
         entry = {
             "passed": False,
-            "selectedRubricScore": 0,
+            "selected_rubric_score": 0,
             "reason": f"Judge failed closed: {failure}",
             "errorKind": failure.kind,
         }

@@ -111,8 +111,9 @@ class _Execution:
     # ------------------------------------------------------------------ envelopes
 
     def _envelope(self, kind: EvalEventType, data: dict[str, Any]) -> dict[str, Any]:
+        # data holds models (artifacts, samples) that pydantic takes without revalidating
         envelope = HarnessEvalEventEnvelope(
-            run_id=self.run_id, sequence=self.sequence, type=kind, data=data
+            run_id=self.run_id, sequence=self.sequence, event={"type": kind, "data": data}
         )
         self.sequence += 1
         return envelope.to_wire()
@@ -137,7 +138,7 @@ class _Execution:
     async def envelopes(self) -> AsyncGenerator[dict[str, Any], None]:
         """Run the eval, yielding its envelope dicts."""
         started = self._artifact([], EvalArtifactSummary())
-        yield self._envelope("evalStarted", {"artifact": started.to_wire()})
+        yield self._envelope("evalStarted", {"artifact": started})
         try:
             done: list[TestCaseArtifact] = []
             for case in self.setup.cases:
@@ -149,12 +150,12 @@ class _Execution:
                 async with aclosing(self._run_case(case)) as finished:
                     async for sample in finished:
                         samples.append(sample)
-                        yield self._envelope("sampleCompleted", {"sample": sample.to_wire()})
+                        yield self._envelope("sampleCompleted", {"sample": sample})
                 if self.cancel.is_set():
                     break
                 artifact = self._case_artifact(case, samples)
                 done.append(artifact)
-                yield self._envelope("testCaseCompleted", {"testCase": artifact.to_wire()})
+                yield self._envelope("testCaseCompleted", {"testCase": artifact})
             if self.cancel.is_set():
                 yield self._envelope("evalCancelled", {"reason": self.cancel_reason})
                 return
@@ -165,8 +166,7 @@ class _Execution:
                 k_values=self.config.k_values,
                 skipped=len(self.setup.request.test_cases) - len(self.setup.cases),
             )
-            artifact_wire = self._artifact(done, summary).to_wire()
-            yield self._envelope("evalCompleted", {"artifact": artifact_wire})
+            yield self._envelope("evalCompleted", {"artifact": self._artifact(done, summary)})
         except _EvalAborted as error:
             yield self._envelope("evalFailed", {"error": str(error)})
         except Exception as error:  # a defect must end the stream with evalFailed, not hang

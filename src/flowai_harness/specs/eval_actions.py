@@ -5,9 +5,9 @@ Wire shapes (guides §4.2)::
     ExpectedAction / ResolvedAction  {"type": str, "payload": JSON}
     ActionGroundTruth                {"kind": "flat", "plannedActions": [...],
                                       "executedActions": [...], "payloadMatch": "exact"|"subset"}
-    GroundTruth                      {"kind": "structured", "data": {...}, "schema"?: {...}}
+    GroundTruth                      {"kind": "structured", "data": {...}, "schema"?: "<id>"}
 
-A ground truth whose ``data`` has ``kind: "flat"`` is validated as an :class:`ActionGroundTruth`;
+A ground truth whose payload has ``kind: "flat"`` is validated as an :class:`ActionGroundTruth`;
 any other mapping is kept as free-form structured data.
 """
 
@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field, Tag, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
 from flowai_harness.specs._eval_common import (
@@ -27,7 +35,6 @@ from flowai_harness.specs._eval_common import (
     OptionalKeysWireModel,
 )
 from flowai_harness.specs._wire import WireModel
-from flowai_harness.specs.schema import normalize_schema
 
 __all__ = [
     "ActionGroundTruth",
@@ -73,7 +80,7 @@ class ActionGroundTruth(WireModel):
     """Expected planned and executed actions plus how payloads are compared.
 
     Wire form: ``{"kind": "flat", "plannedActions", "executedActions", "payloadMatch"}``.
-    Either bucket may be empty here; :func:`define_expected_actions` requires one non-empty.
+    A missing bucket is empty, but at least one bucket must hold an action.
     """
 
     kind: Literal["flat"] = "flat"
@@ -86,38 +93,60 @@ class ActionGroundTruth(WireModel):
     def _absent_bucket_is_empty(cls, bucket: Any) -> Any:
         return [] if bucket is None else [_as_action_input(item) for item in _items(bucket)]
 
+    @model_validator(mode="after")
+    def _need_one_action(self) -> ActionGroundTruth:
+        if not self.planned_actions and not self.executed_actions:
+            raise ValueError(
+                "expected actions must declare at least one of planned_actions or executed_actions"
+            )
+        return self
 
-def _ground_truth_data_tag(data: Any) -> str:
-    kind = data.get("kind") if isinstance(data, Mapping) else getattr(data, "kind", None)
+
+def _ground_truth_payload_tag(payload: Any) -> str:
+    kind = payload.get("kind") if isinstance(payload, Mapping) else getattr(payload, "kind", None)
     return "flat" if kind == "flat" else "structured"
 
 
 class GroundTruth(OptionalKeysWireModel):
     """Structured ground truth of a test case: ``{"kind": "structured", "data", "schema"?}``.
 
-    ``data`` is a JSON object; when its ``kind`` is ``"flat"`` it must be a valid
-    :class:`ActionGroundTruth`. ``schema`` (optional, omitted from the wire when absent) goes
-    through ``normalize_schema``.
+    The Python attribute is ``payload``; input accepts the key ``payload`` or ``data`` and the
+    wire form writes ``data``. A payload whose ``kind`` is ``"flat"`` is validated as an
+    :class:`ActionGroundTruth`; any other payload is kept as a free-form JSON object.
+    ``schema`` is an optional opaque string naming the payload's schema (for example
+    ``"inventory.price_change.v1"``); it is kept as given and written to the wire when set.
     """
 
     _omit_when_none = frozenset({"schema_"})
 
     kind: Literal["structured"] = "structured"
-    data: Annotated[
+    payload: Annotated[
         Annotated[ActionGroundTruth, Tag("flat")] | Annotated[JsonObject, Tag("structured")],
-        Discriminator(_ground_truth_data_tag),
-    ]
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+        Discriminator(_ground_truth_payload_tag),
+    ] = Field(validation_alias=AliasChoices("payload", "data"), serialization_alias="data")
+    schema_: str | None = Field(default=None, alias="schema")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_payload_key(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "payload" in data and "data" in data:
+            raise ValueError("ground truth takes its payload as 'payload' or 'data', not both")
+        return data
 
     @field_validator("schema_", mode="before")
     @classmethod
-    def _normalize_schema(cls, schema: Any) -> dict[str, Any] | None:
-        return None if schema is None else normalize_schema(schema)
+    def _schema_is_an_identifier(cls, schema: Any) -> Any:
+        if schema is not None and not isinstance(schema, str):
+            raise ValueError(
+                "ground truth schema must be a string identifier (e.g. 'orders.refund.v1'), "
+                f"got {type(schema).__name__}"
+            )
+        return schema
 
     @property
     def actions(self) -> ActionGroundTruth | None:
-        """The action ground truth when ``data`` is ``kind: "flat"``, else ``None``."""
-        return self.data if isinstance(self.data, ActionGroundTruth) else None
+        """The action ground truth when the payload is ``kind: "flat"``, else ``None``."""
+        return self.payload if isinstance(self.payload, ActionGroundTruth) else None
 
 
 def _items(bucket: Any) -> list[Any]:
@@ -183,8 +212,8 @@ def define_expected_actions(
         "plannedActions", "executedActions", "payloadMatch"}}``.
 
     Raises:
-        SpecValueError: both buckets are empty or missing.
-        pydantic.ValidationError: an invalid action or ``payload_match``.
+        pydantic.ValidationError: both buckets are empty or missing, an invalid action or
+            ``payload_match``.
     """
     return define_action_ground_truth(
         planned_actions=planned_actions,
@@ -212,28 +241,24 @@ def define_action_ground_truth(
         The structured :class:`GroundTruth` wrapping an :class:`ActionGroundTruth`.
 
     Raises:
-        SpecValueError: ``kind`` is not ``"flat"`` or both buckets are empty.
-        pydantic.ValidationError: an invalid action or ``payload_match``.
+        pydantic.ValidationError: ``kind`` is not ``"flat"``, both buckets are empty, an
+            invalid action or ``payload_match``.
     """
-    if kind != "flat":
-        raise SpecValueError(f"action ground truth kind must be 'flat', got {kind!r}")
-    actions = ActionGroundTruth(
-        planned_actions=planned_actions,
-        executed_actions=executed_actions,
-        payload_match=payload_match,
+    actions = ActionGroundTruth.model_validate(
+        {
+            "kind": kind,
+            "planned_actions": planned_actions,
+            "executed_actions": executed_actions,
+            "payload_match": payload_match,
+        }
     )
-    if not actions.planned_actions and not actions.executed_actions:
-        raise SpecValueError(
-            "expected actions need at least one non-empty bucket: pass planned_actions or "
-            "executed_actions with at least one action"
-        )
-    return GroundTruth(data=actions)
+    return GroundTruth(payload=actions)
 
 
 def define_ground_truth(
     payload: Mapping[str, Any] | ActionGroundTruth,
     *,
-    schema: Any = None,
+    schema: str | None = None,
     kind: Literal["structured"] = "structured",
 ) -> GroundTruth:
     """Wrap a mapping as structured ground truth.
@@ -241,7 +266,8 @@ def define_ground_truth(
     Args:
         payload: The expected structured data (a JSON object). A payload with
             ``"kind": "flat"`` is validated as action ground truth.
-        schema: Optional schema of the payload (any ``normalize_schema`` input).
+        schema: Optional opaque identifier of the payload's schema (a string, kept as given;
+            it is not a JSON Schema).
         kind: The ground truth kind; only ``"structured"`` exists.
 
     Returns:
@@ -252,10 +278,10 @@ def define_ground_truth(
         SpecValueError: ``kind`` is not ``"structured"``.
         SpecTypeError: ``payload`` is not a mapping.
         pydantic.ValidationError: a ``kind: "flat"`` payload that is not valid action ground
-            truth, or a payload that is not JSON-compatible.
+            truth, a payload that is not JSON-compatible, or a ``schema`` that is not a string.
     """
     if kind != "structured":
         raise SpecValueError(f"ground truth kind must be 'structured', got {kind!r}")
     if not isinstance(payload, Mapping | ActionGroundTruth):
         raise SpecTypeError(f"ground truth payload must be a mapping, got {type(payload).__name__}")
-    return GroundTruth.model_validate({"data": payload, "schema": schema})
+    return GroundTruth.model_validate({"payload": payload, "schema": schema})

@@ -1,7 +1,9 @@
-"""Scoring results, eval artifacts and the eval event envelope (guides §4.1, §4.9).
+"""Scoring results, eval artifacts and the eval event envelope.
 
-Keys marked optional in the contract (``details?``, ``cost?``, ``error?`` ...) are left out of
-the wire dict when absent; every other ``None`` is kept as ``null``.
+Every key of these models is always present on the wire, ``null`` when unset (``details``,
+``cost``, ``latency``, ``metadata``, ``error``, ...), so an artifact round-trips exactly through
+``model_validate`` / ``model_dump(by_alias=True, mode="json")``. The one exception is a
+sample's ``responseText``, left out when the sample has no answer.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from flowai_harness.specs._eval_common import (
-    EvalEventType,
     EvalMode,
     Integer,
     JsonObject,
@@ -31,7 +32,6 @@ __all__ = [
     "CostAgentBreakdown",
     "EvalArtifact",
     "EvalArtifactSummary",
-    "HarnessEvalEventEnvelope",
     "ModelInvocation",
     "PassAtKResult",
     "SampleArtifact",
@@ -50,14 +50,12 @@ __all__ = [
 Count = Annotated[Integer, Field(ge=0)]
 
 
-class ScorerResult(OptionalKeysWireModel):
-    """One component score: ``{"scorerName", "score", "details"?}``.
+class ScorerResult(WireModel):
+    """One component score: ``{"scorerName", "score", "details"}`` (``details`` may be null).
 
     ``scorer_name`` is a :data:`ScorerName` or ``"composite"`` (the weighted mean, reported
     last); ``score`` is within [0, 1].
     """
-
-    _omit_when_none = frozenset({"details"})
 
     scorer_name: ScorerName | Literal["composite"]
     score: Number
@@ -102,14 +100,13 @@ class PassAtKResult(WireModel):
     num_correct: Count
 
 
-class ModelInvocation(OptionalKeysWireModel):
+class ModelInvocation(WireModel):
     """One model call made for a sample (judge calls use ``agent="judge"``).
 
-    Wire: ``{"agent", "provider"?, "model", "inputTokens", "outputTokens", "cachedTokens",
-    "cacheCreationTokens", "estimatedCostUsd"?}``.
+    Wire: ``{"agent", "provider", "model", "inputTokens", "outputTokens", "cachedTokens",
+    "cacheCreationTokens", "estimatedCostUsd"}``; ``provider`` and ``estimatedCostUsd`` may be
+    null.
     """
-
-    _omit_when_none = frozenset({"provider", "estimated_cost_usd"})
 
     agent: str
     provider: str | None = None
@@ -122,45 +119,34 @@ class ModelInvocation(OptionalKeysWireModel):
 
 
 class TokenUsageSummary(WireModel):
-    """Summed token usage: ``{"inputTokens", "outputTokens", "cachedTokens",
-    "cacheCreationTokens", "totalTokens"}``; ``total_tokens`` = input + output (derived when
-    omitted)."""
+    """Summed token usage: exactly ``{"inputTokens", "outputTokens", "cachedTokens",
+    "cacheCreationTokens"}``.
+
+    A ``totalTokens`` key written by earlier pre-releases of this package is accepted on input
+    and dropped; :attr:`total_tokens` derives the total.
+    """
 
     input_tokens: Count = 0
     output_tokens: Count = 0
     cached_tokens: Count = 0
     cache_creation_tokens: Count = 0
-    total_tokens: Count = 0
 
     @model_validator(mode="before")
     @classmethod
-    def _derive_total(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and "total_tokens" not in data and "totalTokens" not in data:
-            given = (data.get(name, data.get(alias, 0)) for name, alias in _IN_OUT)
-            total = 0
-            for value in given:
-                if not isinstance(value, int) or isinstance(value, bool):
-                    return data
-                total += value
-            data = {**data, "total_tokens": total}
+    def _drop_legacy_total(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and ("totalTokens" in data or "total_tokens" in data):
+            return {k: v for k, v in data.items() if k not in ("totalTokens", "total_tokens")}
         return data
 
-    @model_validator(mode="after")
-    def _check_counts(self) -> TokenUsageSummary:
-        if self.total_tokens != self.input_tokens + self.output_tokens:
-            raise ValueError(
-                f"total_tokens ({self.total_tokens}) must equal input_tokens + output_tokens "
-                f"({self.input_tokens + self.output_tokens})"
-            )
-        return self
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
 
     def __add__(self, other: TokenUsageSummary) -> TokenUsageSummary:
         """Sum two usages field by field."""
         fields = type(self).model_fields
         return TokenUsageSummary(**{n: getattr(self, n) + getattr(other, n) for n in fields})
-
-
-_IN_OUT = (("input_tokens", "inputTokens"), ("output_tokens", "outputTokens"))
 
 
 class SampleCost(WireModel):
@@ -224,14 +210,13 @@ class SampleArtifact(OptionalKeysWireModel):
     """One sample of a test case in an eval artifact.
 
     A failed execution (timeout, agent error) has ``passed`` false, no component scores,
-    aggregate 0 and ``error`` set. ``response_text`` is omitted when empty; ``finalResponseEval``,
-    ``cost``, ``latency``, ``threadId``, ``trace`` and ``error`` are omitted when absent.
-    ``metadata`` carries scorer extras such as ``trajectoryEvents``.
+    aggregate 0 and ``error`` set. ``response_text`` is omitted from the wire when empty;
+    ``finalResponseEval``, ``cost``, ``latency``, ``threadId``, ``trace``, ``metadata`` and
+    ``error`` are written as ``null`` when unset. ``metadata`` carries scorer extras such as
+    ``trajectoryEvents``.
     """
 
-    _omit_when_none = frozenset(
-        {"response_text", "final_response_eval", "cost", "latency", "thread_id", "trace", "error"}
-    )
+    _omit_when_none = frozenset({"response_text"})
 
     sample_index: Count
     passed: bool
@@ -249,7 +234,7 @@ class SampleArtifact(OptionalKeysWireModel):
     latency: SampleLatency | None = None
     thread_id: str | None = None
     trace: SampleTrace | None = None
-    metadata: JsonObject = Field(default_factory=dict)
+    metadata: JsonObject | None = None
     error: str | None = None
 
     @field_validator("response_text")
@@ -266,25 +251,25 @@ class SampleArtifact(OptionalKeysWireModel):
 
 class TestCaseArtifact(WireModel):
     """All samples of one test case: ``{"testCaseId", "input", "samples", "passAtK",
-    "aggregateScore"}``; the aggregate follows the config's aggregation strategy."""
+    "aggregateScore"}``; the aggregate follows the config's aggregation strategy and ``input``
+    may be null."""
 
     __test__ = False  # not a pytest test class despite the name
 
     test_case_id: NonBlankStr
-    input: str
+    input: str | None = None
     samples: list[SampleArtifact] = Field(default_factory=list)
     pass_at_k: list[PassAtKResult] = Field(default_factory=list)
     aggregate_score: Number
 
 
-class EvalArtifactSummary(OptionalKeysWireModel):
+class EvalArtifactSummary(WireModel):
     """Totals of an eval run.
 
     Wire: ``{"totalTestCases", "passed", "failed", "skipped", "aggregateScore", "passRate",
-    "passAtK", "totalDurationMs", "totalUsage", "cost"?, "latency"?, "metadata"?}``.
+    "passAtK", "totalDurationMs", "totalUsage", "cost", "latency", "metadata"}``; the last three
+    are null when unset.
     """
-
-    _omit_when_none = frozenset({"cost", "latency", "metadata"})
 
     total_test_cases: Count = 0
     passed: Count = 0
@@ -319,41 +304,3 @@ class EvalArtifact(WireModel):
     summary: EvalArtifactSummary = Field(default_factory=EvalArtifactSummary)
     test_cases: list[TestCaseArtifact] = Field(default_factory=list)
     metadata: ArtifactMetadata
-
-
-# The key every event type's data must carry (camelCase; the snake_case spelling is accepted).
-_EVENT_DATA_KEYS: dict[str, tuple[str, ...]] = {
-    "evalStarted": ("artifact",),
-    "testCaseStarted": ("testCaseId", "test_case_id"),
-    "sampleCompleted": ("sample",),
-    "testCaseCompleted": ("testCase", "test_case"),
-    "evalCompleted": ("artifact",),
-    "evalFailed": ("error",),
-    "evalCancelled": ("reason",),
-}
-
-
-class HarnessEvalEventEnvelope(WireModel):
-    """One event of ``stream_eval``: flat ``{"runId", "sequence", "type", "data"}``.
-
-    ``sequence`` starts at 0 and grows by one (-1 marks an error raised before the stream
-    started). ``data`` must carry the key of its type: ``artifact`` (evalStarted,
-    evalCompleted), ``testCaseId``, ``sample``, ``testCase``, ``error`` (evalFailed) or
-    ``reason`` (evalCancelled).
-    """
-
-    run_id: str
-    sequence: int
-    type: EvalEventType
-    data: JsonObject
-
-    @model_validator(mode="after")
-    def _check_data(self) -> HarnessEvalEventEnvelope:
-        if self.sequence < -1:
-            raise ValueError(f"sequence must be >= -1, got {self.sequence}")
-        keys = _EVENT_DATA_KEYS[self.type]
-        if not any(key in self.data for key in keys):
-            raise ValueError(
-                f"{self.type} data must carry {keys[0]!r}, got keys {sorted(self.data)}"
-            )
-        return self

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
 from flowai_harness.specs._eval_common import (
@@ -25,7 +25,7 @@ from flowai_harness.specs._eval_common import (
     TrajectoryMode,
 )
 from flowai_harness.specs._wire import WireModel
-from flowai_harness.specs.eval_actions import ActionGroundTruth, GroundTruth
+from flowai_harness.specs.eval_actions import ActionGroundTruth, GroundTruth, ResolvedAction
 from flowai_harness.specs.eval_responses import (
     JUDGE_VERDICTS_EXTRA_KEY,
     FinalResponseEval,
@@ -53,16 +53,16 @@ def _ground_truth_input(key: str, value: Any) -> Any:
         ground_truth = value
     else:
         # A bare payload: action buckets or free-form data to wrap as structured ground truth.
-        ground_truth = {"kind": "structured", "data": value}
+        ground_truth = {"kind": "structured", "payload": value}
     if key in ("expectedActions", "expected_actions"):
-        data = (
-            ground_truth.data
+        payload = (
+            ground_truth.payload
             if isinstance(ground_truth, GroundTruth)
-            else ground_truth.get("data")
+            else ground_truth.get("payload", ground_truth.get("data"))
             if isinstance(ground_truth, Mapping)
             else None
         )
-        if not _looks_like_actions(data):
+        if not _looks_like_actions(payload):
             raise ValueError(
                 "expected_actions must be action ground truth (kind 'flat' with plannedActions "
                 "/ executedActions), e.g. from define_expected_actions(...)"
@@ -108,8 +108,8 @@ class EvalTestCase(WireModel):
         given = [key for key in _GROUND_TRUTH_KEYS if data.get(key) is not None]
         if len(given) > 1:
             raise ValueError(
-                "a test case takes one ground truth (expected actions or structured ground "
-                f"truth), got {' and '.join(repr(key) for key in given)}"
+                "provide either expected_actions or ground_truth, not both (a test case takes "
+                f"one ground truth; got {' and '.join(repr(key) for key in given)})"
             )
         merged = {key: value for key, value in data.items() if key not in _GROUND_TRUTH_KEYS}
         if given:
@@ -161,7 +161,9 @@ class RawSampleOutput(WireModel):
     answer (``None`` or empty = no answer). ``extra`` keys read by the scorers (camelCase only,
     anything else is ignored): ``plannedActions`` and ``resolvedActions`` (lists of
     ``{type, payload}``), ``trajectoryEvents`` (``{kind, name, agent, invocationId, depth}``)
-    and ``finalResponseJudgeVerdicts`` (verdict per judge scorer id).
+    and ``finalResponseJudgeVerdicts`` (verdict per judge scorer id). Each
+    ``resolvedActions`` item is validated as a :class:`ResolvedAction` (other keys rejected)
+    and stored in its wire form; the other ``extra`` keys are kept as given.
     """
 
     actual_trajectory: list[str] = Field(default_factory=list)
@@ -174,6 +176,30 @@ class RawSampleOutput(WireModel):
         if value is None:
             return {} if info.field_name == "extra" else []
         return value
+
+    @field_validator("extra")
+    @classmethod
+    def _check_resolved_actions(cls, extra: dict[str, Any]) -> dict[str, Any]:
+        if "resolvedActions" not in extra:
+            return extra
+        items = extra["resolvedActions"]
+        if not isinstance(items, list):
+            raise ValueError(
+                "extra.resolvedActions must be a list of {type, payload} actions, got "
+                f"{type(items).__name__}"
+            )
+        resolved: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                resolved.append(ResolvedAction.model_validate(item).to_wire())
+            except ValidationError as error:
+                problems = "; ".join(
+                    f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}" for e in error.errors()
+                )
+                raise ValueError(
+                    f"extra.resolvedActions[{index}] must be a {{type, payload}} action: {problems}"
+                ) from None
+        return {**extra, "resolvedActions": resolved}
 
     def with_judge_verdicts(
         self, verdicts: Mapping[str, JudgeVerdict | Mapping[str, Any]]
@@ -235,8 +261,8 @@ def define_test_case(
     """
     if expected_actions is not None and ground_truth is not None:
         raise SpecValueError(
-            "define_test_case takes expected_actions or ground_truth, not both: action "
-            "ground truth is itself structured ground truth"
+            "provide either expected_actions or ground_truth, not both (action ground truth "
+            "is itself structured ground truth)"
         )
     for name, value in (("tags", tags), ("expected_trajectory", expected_trajectory)):
         if isinstance(value, str):

@@ -11,14 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, RootModel, model_validator
 
 from flowai_harness.errors import SpecValueError
 from flowai_harness.specs._eval_common import (
     SCORER_NAMES,
     EvalMode,
-    Number,
-    OptionalKeysWireModel,
     ScorerName,
     ScorerPresetName,
 )
@@ -65,51 +63,79 @@ _FIXED_DEFAULTS: dict[ScorerPresetName, dict[ScorerName, float]] = {
 _DEFAULT_FINAL_RESPONSE_WEIGHT = 0.5
 
 
-class ScoreWeights(OptionalKeysWireModel):
-    """Relative weights of the four scorers; dumps as the bare mapping of the given keys.
+class ScoreWeights(RootModel[dict[ScorerName, float]]):
+    """Relative weights of the four scorers; dumps as the bare ``{name: weight}`` mapping.
 
-    Keys are exactly ``trajectory``, ``planned_actions``, ``executed_actions`` and
-    ``final_response`` (snake_case on the wire too); values are finite and >= 0, and at least
-    one is positive. Weights are normalised by their positive total when resolved.
+    Build it from one mapping, positionally or as ``weights=``
+    (``ScoreWeights({"trajectory": 0.5, "executed_actions": 0.5})``), or with one keyword per
+    scorer (``ScoreWeights(trajectory=1.0)``). Keys are exactly ``trajectory``,
+    ``planned_actions``, ``executed_actions`` and ``final_response`` (snake_case on the wire
+    too); values are finite and non-negative, and at least one is positive. Weights are
+    normalised by their positive total when resolved.
+
+    Raises:
+        pydantic.ValidationError: an unknown key, a negative, non-finite or non-numeric weight,
+            or no positive weight.
+        TypeError: both a positional mapping and ``weights=`` (or per-scorer keywords) given.
     """
 
-    _omit_when_none = frozenset(SCORER_NAMES)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
-    trajectory: Number | None = Field(default=None, alias="trajectory")
-    planned_actions: Number | None = Field(default=None, alias="planned_actions")
-    executed_actions: Number | None = Field(default=None, alias="executed_actions")
-    final_response: Number | None = Field(default=None, alias="final_response")
+    def __init__(
+        self,
+        root: Mapping[str, float] | None = None,
+        /,
+        *,
+        weights: Mapping[str, float] | None = None,
+        **per_scorer: float,
+    ) -> None:
+        given = [value for value in (root, weights, per_scorer or None) if value is not None]
+        if len(given) > 1:
+            raise TypeError(
+                "ScoreWeights takes one mapping: pass it positionally, as weights=, or as "
+                "per-scorer keywords, not several of these"
+            )
+        super().__init__(given[0] if given else {})
 
     @model_validator(mode="before")
     @classmethod
-    def _check_keys(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = [key for key in data if key not in SCORER_NAMES]
-            if unknown:
+    def _check_entries(cls, data: Any) -> Any:
+        if isinstance(data, ScoreWeights):
+            return data.root
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                f"score weights must be a mapping of scorer name to weight, got "
+                f"{type(data).__name__}"
+            )
+        for key, weight in data.items():
+            if key not in SCORER_NAMES:
                 raise ValueError(
-                    f"unknown score weight key(s) {unknown}; accepted keys: "
-                    f"{', '.join(SCORER_NAMES)}"
+                    f"unknown scorer weight key {key!r}; expected one of: {', '.join(SCORER_NAMES)}"
                 )
-        return data
-
-    @field_validator(*SCORER_NAMES)
-    @classmethod
-    def _check_weight(cls, weight: float | None) -> float | None:
-        if weight is not None and (weight < 0 or not math.isfinite(weight)):
-            raise ValueError(f"a score weight must be a finite number >= 0, got {weight!r}")
-        return weight
-
-    @model_validator(mode="after")
-    def _need_one_positive(self) -> ScoreWeights:
-        if not any(weight > 0 for weight in self.weights.values()):
-            raise ValueError(f"score weights need at least one positive weight, got {self.weights}")
-        return self
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                raise ValueError(
+                    f"score weight {key!r} must be a number, got {type(weight).__name__} {weight!r}"
+                )
+            if not math.isfinite(weight):
+                raise ValueError(f"score weights must be finite, got {key!r}: {weight!r}")
+            if weight < 0:
+                raise ValueError(f"score weight {key!r} must be non-negative, got {weight!r}")
+        if not any(weight > 0 for weight in data.values()):
+            raise ValueError(f"at least one score weight must be positive, got {dict(data)!r}")
+        return {name: float(data[name]) for name in SCORER_NAMES if name in data}
 
     @property
     def weights(self) -> dict[ScorerName, float]:
         """The given weights (zeros included) in canonical scorer order."""
-        given = {name: getattr(self, name) for name in SCORER_NAMES}
-        return {name: weight for name, weight in given.items() if weight is not None}
+        return dict(self.root)
+
+    def as_dict(self) -> dict[ScorerName, float]:
+        """Return the plain ``{scorer name: weight}`` mapping (a copy, canonical order)."""
+        return dict(self.root)
+
+    def to_wire(self) -> dict[str, float]:
+        """Return the wire form: the bare mapping of the given weights."""
+        return {str(name): weight for name, weight in self.root.items()}
 
 
 class ScorerPreset(WireModel):

@@ -2,31 +2,28 @@
 
 Wire shapes::
 
-    ResponseScorer     {"id", "method", "required", "weight", <method fields>}
-                       exact: "expected"; contains: "text", "caseSensitive"; regex: "pattern";
-                       judge: "instructions", "referenceResponse"?, "rubric"?, "context"?
+    ResponseScorer     {"id", "method", "weight", "required", "instructions",
+                        "referenceResponse", "rubric", "context", "expected", "text",
+                        "pattern", "caseSensitive"}  (every key present, null when unused)
     FinalResponseEval  {"scorers": [...], "passThreshold"}
-    JudgeVerdict       {"passed", "selectedRubricScore", "reason"}
+    JudgeVerdict       {"passed", "selected_rubric_score", "reason"}
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from pydantic import field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
 from flowai_harness.specs._eval_common import (
     JsonValue,
-    NonBlankStr,
     Number,
-    OptionalKeysWireModel,
     ResponseScorerMethod,
     check_distinct,
-    check_unit_interval,
 )
 from flowai_harness.specs._wire import WireModel
 
@@ -52,84 +49,85 @@ _METHOD_FIELDS: dict[str, tuple[str, ...]] = {
 _METHOD_SPECIFIC = frozenset(name for names in _METHOD_FIELDS.values() for name in names)
 
 
-class ResponseScorer(OptionalKeysWireModel):
+class ResponseScorer(WireModel):
     """One scorer of the final response; build it with the ``exact``/``contains``/``regex``/
     ``judge`` class methods.
 
     Deterministic methods score 1.0 or 0.0: ``exact`` compares the whole string (no trimming),
     ``contains`` looks for a substring (lower-cased when not case-sensitive), ``regex`` searches
-    with Python's :mod:`re`. A ``judge`` scorer needs a live model and is scored by the eval
-    runner. ``weight`` is a finite number > 0; a ``required`` scorer that fails fails the
-    whole final-response eval. Fields of other methods are rejected; absent optional fields are
-    left out of the wire dict.
+    with Python's :mod:`re`. A ``judge`` scorer is scored by the eval runner with a live model
+    (with an offline interpreter it fails closed). ``weight`` is positive and finite; a
+    ``required`` scorer that fails fails the whole final-response eval. The wire dict always
+    holds all twelve keys, ``null`` for fields the method does not use; ``caseSensitive``
+    defaults to ``true`` and only ``contains`` reads it. Values for another method's fields are
+    rejected.
     """
 
-    _omit_when_none = _METHOD_SPECIFIC
-
-    id: NonBlankStr
+    id: str
     method: ResponseScorerMethod
+    weight: float = 1.0
     required: bool = False
-    weight: Number = 1.0
+    instructions: str | None = None
+    reference_response: str | None = None
+    rubric: dict[int, str] | None = None
+    context: JsonValue = None
     expected: str | None = None
     text: str | None = None
-    case_sensitive: bool | None = None
     pattern: str | None = None
-    instructions: NonBlankStr | None = None
-    reference_response: NonBlankStr | None = None
-    rubric: dict[int, NonBlankStr] | None = None
-    context: JsonValue = None
+    case_sensitive: bool = True
 
-    @model_validator(mode="before")
+    @field_validator("id")
     @classmethod
-    def _contains_is_case_sensitive_by_default(cls, data: Any) -> Any:
-        if (
-            isinstance(data, Mapping)
-            and data.get("method") == "contains"
-            and data.get("case_sensitive", data.get("caseSensitive")) is None
-        ):
-            data = {
-                **{k: v for k, v in data.items() if k not in ("caseSensitive", "case_sensitive")},
-                "case_sensitive": True,
-            }
-        return data
+    def _check_id(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("response scorer id must be non-empty")
+        return value
 
-    @field_validator("weight")
+    @field_validator("case_sensitive", mode="before")
     @classmethod
-    def _check_weight(cls, weight: float) -> float:
+    def _default_case_sensitive(cls, value: Any) -> Any:
+        return True if value is None else value
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _check_weight(cls, weight: Any) -> Any:
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise ValueError(
+                f"response scorer weight must be a number, got {type(weight).__name__} {weight!r}"
+            )
         if weight <= 0 or not math.isfinite(weight):
-            raise ValueError(f"response scorer weight must be a finite number > 0, got {weight!r}")
+            raise ValueError(f"response scorer weight must be positive and finite, got {weight!r}")
         return weight
 
     @field_validator("rubric")
     @classmethod
     def _check_rubric(cls, rubric: dict[int, str] | None) -> dict[int, str] | None:
-        if rubric is not None and set(rubric) != {0, 1}:
+        if rubric is None:
+            return None
+        if set(rubric) != {0, 1}:
             raise ValueError(
-                f"judge rubric must have exactly the keys 0 and 1, got {sorted(rubric)!r}"
+                f"judge response scorer rubric must define exactly 0 and 1, got {sorted(rubric)!r}"
             )
+        if any(not description.strip() for description in rubric.values()):
+            raise ValueError("judge response scorer rubric descriptions must be non-empty")
         return rubric
 
     @model_validator(mode="after")
     def _check_method_fields(self) -> ResponseScorer:
         own = _METHOD_FIELDS[self.method]
-        foreign = sorted(n for n in _METHOD_SPECIFIC - set(own) if getattr(self, n) is not None)
+        # case_sensitive always has a value (default true); only false counts as set.
+        unset = {name: None for name in _METHOD_SPECIFIC} | {"case_sensitive": True}
+        foreign = sorted(
+            name for name in _METHOD_SPECIFIC - set(own) if getattr(self, name) != unset[name]
+        )
         if foreign:
             raise ValueError(
                 f"response scorer {self.id!r} (method {self.method!r}) does not take "
                 f"{', '.join(foreign)}; {self.method} takes: {', '.join(own)}"
             )
-        if getattr(self, own[0]) is None:
-            raise ValueError(f"response scorer {self.id!r} (method {self.method!r}) needs {own[0]}")
-        if self.method == "contains" and not self.text:
-            raise ValueError(f"response scorer {self.id!r}: contains text must be non-empty")
-        if self.method == "regex" and self.pattern is not None:
-            try:
-                re.compile(self.pattern)
-            except re.error as error:
-                raise ValueError(
-                    f"response scorer {self.id!r}: pattern {self.pattern!r} does not compile "
-                    f"as a regular expression ({error})"
-                ) from None
+        problem = _METHOD_CHECKS[self.method](self)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @classmethod
@@ -248,6 +246,46 @@ class ResponseScorer(OptionalKeysWireModel):
         )
 
 
+def _exact_problem(scorer: ResponseScorer) -> str | None:
+    if scorer.expected is None:
+        return "exact response scorer expected text must be provided"
+    return None
+
+
+def _contains_problem(scorer: ResponseScorer) -> str | None:
+    if not scorer.text:
+        return "contains response scorer text must be non-empty"
+    return None
+
+
+def _regex_problem(scorer: ResponseScorer) -> str | None:
+    if not scorer.pattern:
+        return "regex response scorer pattern must be non-empty"
+    try:
+        re.compile(scorer.pattern)
+    except re.error as error:
+        return (
+            f"regex response scorer {scorer.id!r} has an invalid regex {scorer.pattern!r}: {error}"
+        )
+    return None
+
+
+def _judge_problem(scorer: ResponseScorer) -> str | None:
+    if scorer.instructions is None or not scorer.instructions.strip():
+        return "judge response scorer instructions must be non-empty"
+    if scorer.reference_response is not None and not scorer.reference_response.strip():
+        return "judge response scorer referenceResponse must be non-empty when given"
+    return None
+
+
+_METHOD_CHECKS: dict[str, Callable[[ResponseScorer], str | None]] = {
+    "exact": _exact_problem,
+    "contains": _contains_problem,
+    "regex": _regex_problem,
+    "judge": _judge_problem,
+}
+
+
 class FinalResponseEval(WireModel):
     """The authored final-response check of a test case: ``{"scorers", "passThreshold"}``.
 
@@ -270,18 +308,28 @@ class FinalResponseEval(WireModel):
     @field_validator("pass_threshold")
     @classmethod
     def _check_threshold(cls, threshold: float) -> float:
-        return check_unit_interval(threshold, "pass_threshold")
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(
+                f"final response pass_threshold must be between 0 and 1, got {threshold!r}"
+            )
+        return threshold
 
 
 class JudgeVerdict(WireModel):
-    """A judge's decision for one scorer: ``{"passed", "selectedRubricScore", "reason"}``.
+    """A judge's decision for one scorer: ``{"passed", "selected_rubric_score", "reason"}``.
 
-    ``selected_rubric_score`` is 0 or 1 and ``passed`` is true exactly when it is 1; when
-    ``passed`` is left out it is derived from the score.
+    The wire form keeps the snake_case ``selected_rubric_score`` (the shape a judge answers
+    in and the shape of ``extra.finalResponseJudgeVerdicts``); ``selectedRubricScore`` is
+    accepted on input too. ``selected_rubric_score`` is 0 or 1 and ``passed`` is true exactly
+    when it is 1; when ``passed`` is left out it is derived from the score. ``reason`` is
+    stripped and must not be blank.
     """
 
     passed: bool
-    selected_rubric_score: Literal[0, 1]
+    selected_rubric_score: int = Field(
+        alias="selected_rubric_score",
+        validation_alias=AliasChoices("selected_rubric_score", "selectedRubricScore"),
+    )
     reason: str
 
     @model_validator(mode="before")
@@ -293,12 +341,26 @@ class JudgeVerdict(WireModel):
                 data = {**data, "passed": score == 1}
         return data
 
+    @field_validator("selected_rubric_score", mode="before")
+    @classmethod
+    def _check_score(cls, score: Any) -> int:
+        if isinstance(score, bool) or not isinstance(score, int | float) or score not in (0, 1):
+            raise ValueError(f"selected_rubric_score must be 0 or 1, got {score!r}")
+        return int(score)
+
+    @field_validator("reason")
+    @classmethod
+    def _strip_reason(cls, reason: str) -> str:
+        if not reason.strip():
+            raise ValueError("judge verdict reason must be non-empty")
+        return reason.strip()
+
     @model_validator(mode="after")
     def _check_passed_matches_score(self) -> JudgeVerdict:
         if self.passed != (self.selected_rubric_score == 1):
             raise ValueError(
-                f"judge verdict passed={self.passed} contradicts selected_rubric_score="
-                f"{self.selected_rubric_score}; passed is true exactly when the score is 1"
+                "judge verdict passed must be true exactly when selected_rubric_score is 1 "
+                f"(got passed={self.passed}, selected_rubric_score={self.selected_rubric_score})"
             )
         return self
 
@@ -335,7 +397,8 @@ def final_response_judge_verdicts_extra(
         verdicts: Judge verdict (or its mapping) per judge scorer id.
 
     Returns:
-        ``{"finalResponseJudgeVerdicts": {scorer_id: verdict_wire_dict}}``.
+        ``{"finalResponseJudgeVerdicts": {scorer_id: {"passed", "selected_rubric_score",
+        "reason"}}}`` (snake_case inner keys, reasons stripped).
 
     Raises:
         SpecTypeError: ``verdicts`` is not a mapping.
@@ -351,7 +414,7 @@ def final_response_judge_verdicts_extra(
     for scorer_id, verdict in verdicts.items():
         if not isinstance(scorer_id, str) or not scorer_id.strip():
             raise SpecValueError(
-                f"judge verdict keys must be non-blank scorer ids, got {scorer_id!r}"
+                f"response scorer ids must be non-empty (judge verdict keys), got {scorer_id!r}"
             )
         checked = (
             verdict if isinstance(verdict, JudgeVerdict) else JudgeVerdict.model_validate(verdict)

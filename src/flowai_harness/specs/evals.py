@@ -35,7 +35,6 @@ from flowai_harness.specs.eval_artifacts import (
     CostAgentBreakdown,
     EvalArtifact,
     EvalArtifactSummary,
-    HarnessEvalEventEnvelope,
     ModelInvocation,
     PassAtKResult,
     SampleArtifact,
@@ -61,6 +60,7 @@ from flowai_harness.specs.eval_config import (
     define_final_response_scorer_config,
     define_trajectory_scorer_config,
 )
+from flowai_harness.specs.eval_events import HarnessEvalEventEnvelope
 from flowai_harness.specs.eval_presets import (
     MODE_PRESETS,
     PRESET_ALLOWED_SCORERS,
