@@ -111,7 +111,7 @@ def create_runtime(
         if client is not None
         else build_model_clients(wire, str(interpreter), mock_response),
         kv=open_key_value_store(env),
-        builtin_handlers=catalog_tool_handlers(env, resource_id),
+        builtin_handlers=catalog_tool_handlers(env, resource_id, verify_target=True),
         agent_tools=agent_tools,
         tool_specs=[_tool_wire(t) for t in tools.values()],
         handlers={key: t.handler for key, t in tools.items() if t.handler is not None},

@@ -18,6 +18,7 @@ __all__ = [
     "DataEnvironmentError",
     "HarnessError",
     "MissingDependencyError",
+    "PrivilegedTargetRoleError",
     "ProviderError",
     "ReferenceNotFoundError",
     "ReferenceValidationError",
@@ -26,6 +27,7 @@ __all__ = [
     "SpecValueError",
     "SqlRejectedError",
     "StoreError",
+    "TargetDatabaseBusyError",
 ]
 
 
@@ -47,6 +49,10 @@ class ConfigurationError(SpecValueError):
 
 class DataEnvironmentError(ConfigurationError):
     """A data environment descriptor is invalid or its backend cannot be opened."""
+
+
+class PrivilegedTargetRoleError(DataEnvironmentError):
+    """The target database role can write or is privileged, and ``allow_privileged`` is unset."""
 
 
 class MissingDependencyError(HarnessError, ImportError):
@@ -87,3 +93,7 @@ class ProviderError(RunError):
 
 class StoreError(RunError):
     """A storage backend failed to read or write."""
+
+
+class TargetDatabaseBusyError(StoreError):
+    """Every pooled target database connection stayed busy for the whole pool timeout."""

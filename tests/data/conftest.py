@@ -1,7 +1,10 @@
 """Fixtures of the data tests: the sample catalog, SQLite files, and PostgreSQL schemas.
 
 Tests needing PostgreSQL use the server on 127.0.0.1:5432 (database ``test``). Locally they are
-skipped when it is not running; in CI (``CI=true``) they fail instead.
+skipped when it is not running; in CI (``CI=true``) they fail instead. ``reader_url`` connects
+as ``flowai_reader``, a SELECT-only role created on demand (the recipe of docs/security.md);
+``pg_extensions`` installs ``dblink``, ``tablefunc`` and ``xml2`` where the server has them, so
+attacks through them are real.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tests.data.sample_catalog import create_target_database, sample_entries
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SCOPE = CatalogScope("acme", "default")
+READER_ROLE = "flowai_reader"
 
 
 def _postgres_available() -> bool:
@@ -65,6 +69,64 @@ def pg_schema(postgres_url: str) -> Iterator[PgSchema]:
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def ensure_role(name: str, *member_of: str) -> None:
+    """Create a login role with no privileges (idempotent, safe when tests race to create it)."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        try:
+            conn.execute(
+                f'CREATE ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION '
+                "NOBYPASSRLS"
+            )
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+            pass
+        for role in member_of:
+            conn.execute(f'GRANT "{role}" TO "{name}"')
+
+
+def grant_select(schema: str, role: str) -> None:
+    """Let ``role`` read every table of ``schema``, present and future (created by postgres)."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+        conn.execute(
+            f'ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA "{schema}" '
+            f'GRANT SELECT ON TABLES TO "{role}"'
+        )
+
+
+def role_url(role: str, schema: str) -> str:
+    """The test server's URL for ``role`` with ``schema`` on its search path."""
+    return f"postgresql://{role}@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def reader_url(pg_schema: PgSchema) -> str:
+    """A URL of the SELECT-only role ``flowai_reader``, allowed to read ``pg_schema``."""
+    ensure_role(READER_ROLE)
+    grant_select(pg_schema.name, READER_ROLE)
+    return role_url(READER_ROLE, pg_schema.name)
+
+
+@pytest.fixture(scope="session")
+def pg_extensions(postgres_url: str) -> frozenset[str]:
+    """Install dblink, tablefunc and xml2 in the test database where available; return the
+    installed ones (the attacks through them then run for real)."""
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        for name in ("dblink", "tablefunc", "xml2"):
+            try:
+                conn.execute(f"CREATE EXTENSION IF NOT EXISTS {name}")
+            except psycopg.Error:
+                pass  # not shipped with this server, or created by a concurrent session
+        rows = conn.execute("SELECT extname FROM pg_extension").fetchall()
+    return frozenset(str(row[0]) for row in rows)
 
 
 @pytest.fixture

@@ -1,7 +1,12 @@
 """The adversarial SQL corpus of the execute_query tests.
 
-``REFUSED`` must be refused on both dialects. ``HARMLESS`` are tricky statements that may be
-accepted (they are really read-only) or refused, but must never change anything.
+``REFUSED`` must be refused on both dialects; ``REFUSED_POSTGRES`` on PostgreSQL (system
+catalogs and views, which do not exist on SQLite). ``HARMLESS`` are tricky statements that may
+be accepted (they are really read-only) or refused, but must never change anything.
+
+``BYPASS_POSTGRES`` are hostile statements run *past* the statement check, straight on a pooled
+connection: what must hold them is the database (read-only transaction, a SELECT-only role) and
+the connection reset. ``{schema}`` is replaced by the test schema.
 """
 
 from __future__ import annotations
@@ -73,6 +78,42 @@ REFUSED: tuple[str, ...] = (
     "SELECT nextval('evil_seq')",
     "SELECT pg_advisory_lock(1)",
     "SELECT pg_notify('x', 'y')",
+    # functions that run SQL text handed to them, or have side effects
+    "SELECT * FROM ts_stat($q$SELECT to_tsvector(dblink_exec('dbname=test', "
+    "'DELETE FROM orders WHERE order_id = 10'))$q$)",
+    "SELECT * FROM ts_stat('SELECT to_tsvector(name) FROM customers')",
+    "SELECT ts_rewrite('a'::tsquery, 'SELECT ''a''::tsquery, ''b''::tsquery')",
+    "SELECT query_to_xml('SELECT 1', true, true, '')",
+    "SELECT query_to_xmlschema('SELECT pg_read_file(''/etc/passwd'')', true, true, '')",
+    "SELECT query_to_xml_and_xmlschema('SELECT 1', true, true, '')",
+    "SELECT cursor_to_xml('c', 1, true, true, '')",
+    "SELECT table_to_xml('orders', true, true, '')",
+    "SELECT schema_to_xml('public', true, true, '')",
+    "SELECT database_to_xml(true, true, '')",
+    "SELECT * FROM dblink('dbname=test', 'SELECT 1') AS t(x int)",
+    "SELECT dblink_connect('evil', 'dbname=test')",
+    "SELECT * FROM crosstab('SELECT 1, 2, 3') AS t(a int, b int)",
+    "SELECT * FROM xpath_table('id', 'x', 'orders', '/a', 'true') AS t(id int, a text)",
+    "SELECT set_config('role', 'postgres', false)",
+    "SELECT set_config('statement_timeout', '0', false)",
+    "SELECT pg_stat_reset()",
+    "SELECT pg_stat_reset_shared('bgwriter')",
+    "SELECT pg_logical_emit_message(true, 'x', 'y')",
+    "SELECT pg_try_advisory_lock(1)",
+    "SELECT setseed(0.5)",
+    "SELECT current_setting('data_directory')",
+    "SELECT lo_create(0)",
+    "SELECT lo_from_bytea(0, 'x')",
+    "SELECT pg_read_binary_file('/etc/hostname', 0, 10, true)",
+    "SELECT pg_ls_waldir()",
+    "SELECT pg_catalog.set_config('role', 'postgres', false)",
+    "SELECT \"set_config\"('role', 'postgres', false)",
+    "SELECT public.lower('x')",
+    "SELECT evil_schema.any_function(1)",
+    "SELECT xmlparse(document '<a/>')",
+    "SELECT count(*) FROM orders WHERE order_id IN (SELECT nextval('s'))",
+    "SELECT * FROM orders o JOIN LATERAL "
+    "(SELECT query_to_xml('SELECT 1', true, true, '')) x ON true",
     "SELECT * FROM pg_shadow",
     "SELECT rolpassword FROM pg_authid",
     # locking
@@ -132,6 +173,46 @@ REFUSED: tuple[str, ...] = (
     # very long statements
     "SELECT 1" + " UNION ALL SELECT 1" * 6000,
     "SELECT " + "1 + " * 20000 + "1; DELETE FROM orders",
+)
+
+REFUSED_POSTGRES: tuple[str, ...] = (
+    "SELECT * FROM pg_hba_file_rules",
+    "SELECT * FROM pg_catalog.pg_hba_file_rules",
+    "SELECT sourcefile, setting FROM pg_file_settings",
+    "SELECT query FROM pg_stat_activity",
+    "SELECT usename, query FROM pg_catalog.pg_stat_activity WHERE pid <> 0",
+    "SELECT name, setting FROM pg_settings",
+    "SELECT * FROM pg_authid",
+    "SELECT * FROM PG_CATALOG.PG_AUTHID",
+    'SELECT * FROM "pg_catalog"."pg_authid"',
+    "SELECT * FROM pg_user_mappings",
+    "SELECT * FROM pg_roles",
+    "SELECT * FROM pg_toast.pg_toast_1255",
+    "SELECT o.* FROM orders o WHERE EXISTS (SELECT 1 FROM pg_shadow)",
+    "WITH x AS (SELECT * FROM pg_stat_activity) SELECT * FROM x",
+)
+
+BYPASS_POSTGRES: tuple[str, ...] = (
+    "SELECT * FROM ts_stat($q$SELECT to_tsvector(dblink_exec("
+    "'host=127.0.0.1 dbname=test user=postgres', "
+    "'DELETE FROM {schema}.orders WHERE order_id = 10'))$q$)",
+    "SELECT dblink_exec('host=127.0.0.1 dbname=test user=postgres', 'DELETE FROM {schema}.orders')",
+    "SELECT query_to_xml('DELETE FROM {schema}.orders RETURNING 1', true, true, '')",
+    "SELECT pg_read_file('/etc/hostname')",
+    "SELECT rolpassword FROM pg_authid",
+    "SELECT lo_import('/etc/hostname')",
+    "SELECT pg_stat_reset()",
+    "SELECT pg_logical_emit_message(true, 'x', 'y')",
+    "SELECT set_config('role', 'postgres', false)",
+    "SELECT set_config('work_mem', '77MB', false)",
+    "SELECT set_config('search_path', 'pg_temp', false)",
+    "SELECT pg_advisory_lock(4242)",
+    "SELECT nextval('{schema}.order_ids')",
+    "DELETE FROM {schema}.orders",
+    "CREATE TABLE {schema}.evil (x int)",
+    "COPY (SELECT 1) TO PROGRAM 'true'",
+    "DO $$ BEGIN DELETE FROM {schema}.orders; END $$",
+    "SELECT 1; DELETE FROM {schema}.orders",
 )
 
 HARMLESS: tuple[str, ...] = (

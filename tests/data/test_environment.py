@@ -163,23 +163,27 @@ def test_a_broken_inline_entry_fails_create_runtime(tmp_path: Path) -> None:
         _runtime(env, ScriptedModel())
 
 
-async def test_credentials_never_reach_events(tmp_path: Path, postgres_url: str) -> None:
+async def test_credentials_never_reach_events_or_errors(tmp_path: Path, postgres_url: str) -> None:
     secret = "pa55-w0rd-xyz"
-    env = {
+    env: dict[str, Any] = {
         "catalog": {"kind": "postgres", "url": f"postgresql://postgres:{secret}@127.0.0.1:1/x"},
         "catalog_search": {"index_path": str(tmp_path / "idx")},
         "target_database_url": f"postgresql://postgres:{secret}@127.0.0.1:1/x?password={secret}",
     }
+    # the target database is opened (and its role checked) by create_runtime
+    with pytest.raises(DataEnvironmentError) as info:
+        _runtime(env, ScriptedModel())
+    assert "cannot connect" in str(info.value) and "postgres:***@127.0.0.1:1" in str(info.value)
+    assert secret not in str(info.value)
+    del env["target_database_url"]
     model = (
         ScriptedModel()
         .add_turn(tool_calls=[("get_catalog_entities", {"refs": [{"id": "x"}]})])
-        .add_turn(tool_calls=[("execute_query", {"sql": "SELECT 1"})])
         .add_turn("failed")
     )
     events = await collect_events(_runtime(env, model).run_specialist("analyst", "go"))
-    catalog_error, query_error = _results(events)
+    (catalog_error,) = _results(events)
     assert "postgres:***@127.0.0.1:1" in catalog_error["error"]
-    assert "cannot connect" in query_error["error"]
     assert secret not in json.dumps(events)
 
 

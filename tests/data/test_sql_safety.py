@@ -1,10 +1,12 @@
 """execute_query's SQL rules: an adversarial corpus and generated statements are refused on
-SQLite and PostgreSQL, the data is unchanged afterwards, and read-only queries still work."""
+SQLite and PostgreSQL (as a superuser and as a SELECT-only role), the data and the session are
+unchanged afterwards, and read-only queries still work."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -14,10 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flowai_harness.data.sql_functions import (
+    POSTGRES_FUNCTIONS,
+    SQLITE_FUNCTIONS,
+    is_function_allowed,
+)
 from flowai_harness.data.sql_safety import (
     MAX_SQL_CHARS,
     check_read_only,
-    denied_function,
     prepare_query,
 )
 from flowai_harness.data.target_db import TargetDatabase
@@ -26,7 +32,7 @@ from flowai_harness.data.target_sqlite import SqliteTargetDatabase
 from flowai_harness.errors import HarnessError, SqlRejectedError
 from tests.data.conftest import PgSchema
 from tests.data.sample_catalog import create_target_database
-from tests.data.sql_corpus import HARMLESS, REFUSED
+from tests.data.sql_corpus import HARMLESS, REFUSED, REFUSED_POSTGRES
 
 DIALECTS = ("sqlite", "postgres")
 
@@ -44,6 +50,12 @@ def test_every_corpus_statement_is_refused(sql: str, dialect: str) -> None:
         prepare_query(sql, dialect=dialect)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("sql", REFUSED_POSTGRES, ids=lambda s: s[:40])
+def test_system_catalogs_are_refused_on_postgres(sql: str) -> None:
+    with pytest.raises(SqlRejectedError, match=r"Table \S*pg_\w+ is not allowed in a read-only"):
+        prepare_query(sql, dialect="postgres")
+
+
 @pytest.mark.parametrize(
     ("sql", "message"),
     [
@@ -59,30 +71,93 @@ def test_every_corpus_statement_is_refused(sql: str, dialect: str) -> None:
         ),
         ("SELECT * INTO x FROM t", "SELECT INTO is not allowed"),
         ("SELECT * FROM t FOR UPDATE", "Locking clauses"),
-        ("SELECT pg_catalog.pg_sleep(1)", "Function pg_sleep is not allowed"),
+        ("SELECT pg_catalog.pg_sleep(1)", "Function pg_catalog.pg_sleep is not allowed"),
         ("SELECT x FROM t WHERE y IN (SELECT lo_import('/x'))", "Function lo_import"),
         ("SELECT 1" + " " * MAX_SQL_CHARS, "SQL statement is too long"),
+        (
+            "SELECT * FROM ts_stat('SELECT 1')",
+            "Function ts_stat is not allowed in a read-only query (it runs SQL text",
+        ),
+        (
+            "SELECT my_udf(1)",
+            "Function my_udf is not allowed in a read-only query (only documented built-in "
+            "functions and target_database.allowed_functions may be called)",
+        ),
+        (
+            "SELECT * FROM pg_hba_file_rules",
+            "Table pg_hba_file_rules is not allowed in a read-only",
+        ),
+        ("SELECT * FROM pg_catalog.pg_settings", "Table pg_catalog.pg_settings is not allowed"),
     ],
 )
 def test_refusals_say_why(sql: str, message: str) -> None:
-    with pytest.raises(SqlRejectedError, match=message.replace("(", r"\(").replace("*", r"\*")):
+    with pytest.raises(SqlRejectedError, match=re.escape(message)):
         prepare_query(sql, dialect="postgres")
 
 
-def test_the_deny_list_matches_prefixes_and_ignores_case_and_schema() -> None:
+def test_the_allow_list_refuses_side_effects_whatever_the_case_or_schema() -> None:
     for name in (
         "pg_read_file",
         "PG_LS_DIR",
         "lo_unlink",
         "dblink_connect",
         "pg_sleep_for",
-        "pg_catalog.pg_sleep",
+        "pg_sleep",
         "xml_is_well_formed",
         "LOAD_EXTENSION",
+        "ts_stat",
+        "query_to_xmlschema",
+        "set_config",
+        "current_setting",
+        "pg_stat_reset",
+        "pg_logical_emit_message",
+        "crosstab",
+        "xpath_table",
+        "my_udf",
     ):
-        assert denied_function(name), name
-    for name in ("count", "lower", "pg_backend_pid", "coalesce", "date_trunc"):
-        assert not denied_function(name), name
+        for dialect in DIALECTS:
+            assert not is_function_allowed(name, dialect), (name, dialect)  # type: ignore[arg-type]
+        assert not is_function_allowed(name, "postgres", schema="pg_catalog"), name
+    for name in ("count", "lower", "coalesce", "date_trunc", "json_build_object", "row_number"):
+        assert is_function_allowed(name, "postgres"), name
+        assert is_function_allowed(name, "postgres", schema="PG_CATALOG"), name
+        assert not is_function_allowed(name, "postgres", schema="public"), name
+    assert is_function_allowed("my_udf", "postgres", ("my_udf",))
+    assert is_function_allowed("my_udf", "postgres", ("app.my_udf",), schema="app")
+    assert not is_function_allowed("my_udf", "postgres", ("my_udf",), schema="app")
+    assert not is_function_allowed("dblink_exec", "postgres", ("dblink_exec",))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_allowed_function_survives_its_own_rewrite(dialect: str) -> None:
+    """The check runs on the SQL sqlglot regenerates: an allowed function must not come out
+    under a name the allow-list refuses."""
+    names = POSTGRES_FUNCTIONS if dialect == "postgres" else SQLITE_FUNCTIONS
+    refused: dict[str, str] = {}
+    for name in sorted(n for n in names if n.replace("_", "").isalnum()):
+        problems = []
+        for args in ("x", "x, y", "x, y, z", ""):
+            try:
+                prepare_query(f"SELECT {name}({args}) FROM t", dialect=dialect)  # type: ignore[arg-type]
+                break
+            except SqlRejectedError as exc:
+                problems.append(str(exc))
+        else:
+            refusals = [p for p in problems if "is not allowed" in p]
+            if refusals:
+                refused[name] = refusals[0]
+    assert refused == {}
+
+
+def test_user_functions_are_allowed_through_the_descriptor() -> None:
+    with pytest.raises(SqlRejectedError, match="Function fiscal_quarter is not allowed"):
+        prepare_query("SELECT fiscal_quarter(order_date) FROM orders", dialect="postgres")
+    prepared = prepare_query(
+        "SELECT fiscal_quarter(order_date), app.margin(total) FROM orders",
+        dialect="postgres",
+        allowed_functions=("fiscal_quarter", "app.margin"),
+    )
+    assert "FISCAL_QUARTER(order_date)" in prepared.sql and "app.margin(total)" in prepared.sql
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -99,6 +174,17 @@ def test_read_only_queries_are_wrapped_with_a_limit_placeholder(dialect: str) ->
     assert prepared.sql.startswith("SELECT * FROM (WITH big AS")
     assert prepared.sql.endswith(f") AS agent_fw_limited LIMIT {placeholder}")
     assert prepared.params == (5, 1001) and prepared.limit == 1000
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_length_limit_applies_to_the_text_written_not_the_rewrite(dialect: str) -> None:
+    padding = MAX_SQL_CHARS - len("SELECT '' AS note")
+    sql = f"SELECT '{'x' * padding}' AS note"
+    assert len(sql) == MAX_SQL_CHARS
+    prepared = prepare_query(sql, dialect=dialect)  # type: ignore[arg-type]
+    assert len(prepared.sql) > MAX_SQL_CHARS
+    with pytest.raises(SqlRejectedError, match="SQL statement is too long"):
+        prepare_query(sql + " ", dialect=dialect)  # type: ignore[arg-type]
 
 
 def test_comments_are_dropped_from_the_statement_that_runs() -> None:
@@ -149,8 +235,12 @@ def _pg_snapshot(url: str, schema: str) -> str:
             parts.append(
                 repr(conn.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY 1').fetchall())
             )
+        parts.append(
+            repr(conn.execute(f'SELECT last_value, is_called FROM "{schema}".order_ids').fetchall())
+        )
         parts.append(repr(conn.execute("SELECT count(*) FROM pg_largeobject_metadata").fetchall()))
         parts.append(repr(conn.execute("SHOW default_transaction_read_only").fetchall()))
+        parts.append(repr(conn.execute("SELECT rolname FROM pg_roles ORDER BY 1").fetchall()))
     parts.append(repr(sorted(p.name for p in Path("/tmp").glob("fh_evil*"))))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -165,6 +255,7 @@ def _create_pg_shop(schema: PgSchema) -> None:
             "customers, status text, total numeric(10,2));"
             "CREATE TABLE products (product_id text PRIMARY KEY, product_name text, "
             "price numeric(10,2));"
+            "CREATE SEQUENCE order_ids;"
             "INSERT INTO customers VALUES (1, 'Ada', 'north'), (2, 'Grace', 'south');"
             "INSERT INTO orders VALUES (10, 1, 'shipped', 12.5), (11, 1, 'open', 3),"
             " (12, 2, 'shipped', 99);"
@@ -172,12 +263,32 @@ def _create_pg_shop(schema: PgSchema) -> None:
         )
 
 
+#: Session state of the pooled connection, read past the statement check (it uses catalogs).
+SESSION_STATE_SQL = (
+    "SELECT current_user AS usr, session_user AS session_usr, current_setting('role') AS role, "
+    "current_setting('work_mem') AS work_mem, current_setting('search_path') AS search_path, "
+    "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) "
+    "AS advisory_locks"
+)
+
+
+def pg_session_state(target: PostgresTargetDatabase) -> dict[str, Any]:
+    """What the next statement on the (single) pooled connection would see."""
+    return target._run(SESSION_STATE_SQL, (), 1).rows[0]
+
+
 class LiveTarget:
     """A target database with the shop data and a way to fingerprint everything it holds."""
 
-    def __init__(self, target: TargetDatabase, snapshot: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        target: TargetDatabase,
+        snapshot: Callable[[], str],
+        state: Callable[[], Any] = lambda: None,
+    ) -> None:
         self.target = target
         self.snapshot = snapshot
+        self.state = state
 
     async def attempt(self, sql: str) -> Any:
         try:
@@ -186,30 +297,49 @@ class LiveTarget:
             return exc
 
 
-@pytest.fixture(params=DIALECTS)
+def pg_live_target(url: str, schema: PgSchema, **settings: Any) -> LiveTarget:
+    """A one-connection PostgreSQL target on ``schema`` (so the session state is observable)."""
+    timeout = settings.pop("statement_timeout_s", 2)
+    target = PostgresTargetDatabase(
+        {"kind": "postgres", "url": url, "schema": schema.name, "poolSize": 1, **settings},
+        statement_timeout_s=timeout,
+    )
+    return LiveTarget(
+        target, lambda: _pg_snapshot(schema.url, schema.name), lambda: pg_session_state(target)
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgres-superuser", "postgres-reader"])
 async def live(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The shop on SQLite, on PostgreSQL as a superuser (``allow_privileged``), and on
+    PostgreSQL as the SELECT-only ``flowai_reader`` role."""
     if request.param == "sqlite":
         path = create_target_database(tmp_path / "target.db")
         yield LiveTarget(
             SqliteTargetDatabase(str(path), statement_timeout_s=2), lambda: _sqlite_snapshot(path)
         )
         return
+    request.getfixturevalue("pg_extensions")
     schema: PgSchema = request.getfixturevalue("pg_schema")
+    url = schema.url
+    if request.param == "postgres-reader":
+        url = request.getfixturevalue("reader_url")
     _create_pg_shop(schema)
-    target = PostgresTargetDatabase(
-        {"kind": "postgres", "url": schema.url, "schema": schema.name}, statement_timeout_s=2
-    )
-    yield LiveTarget(target, lambda: _pg_snapshot(schema.url, schema.name))
-    await target.close()
+    live = pg_live_target(url, schema, allowPrivileged=request.param == "postgres-superuser")
+    live.target.verify()  # type: ignore[attr-defined]
+    yield live
+    await live.target.close()
 
 
-async def test_corpus_leaves_the_data_unchanged(live: LiveTarget) -> None:
-    before = live.snapshot()
-    for sql in REFUSED:
+async def test_corpus_leaves_the_data_and_the_session_unchanged(live: LiveTarget) -> None:
+    before, session = live.snapshot(), live.state()
+    refused = REFUSED + (REFUSED_POSTGRES if live.target.dialect == "postgres" else ())
+    for sql in refused:
         outcome = await live.attempt(sql)
         assert isinstance(outcome, SqlRejectedError), (sql, outcome)
     for sql in HARMLESS:
         await live.attempt(sql)
+        assert live.state() == session, sql
     assert live.snapshot() == before
 
 
@@ -219,9 +349,9 @@ async def test_read_only_queries_run_with_truncation(live: LiveTarget) -> None:
     )
     assert result.columns == ["order_id", "status"]
     assert [row["order_id"] for row in result.rows] == [10, 11]
-    assert result.truncated and result.row_count == 2
+    assert result.truncated and result.row_count == 2 and result.truncated_reason == "rows"
     whole = await live.target.execute_query("SELECT count(*) AS n FROM orders")
-    assert whole.rows[0]["n"] >= 3 and not whole.truncated
+    assert whole.rows[0]["n"] >= 3 and not whole.truncated and whole.truncated_reason is None
 
 
 async def test_user_params_are_bound_before_the_limit(live: LiveTarget) -> None:
@@ -394,4 +524,34 @@ def test_generated_read_queries_return_what_the_database_returns(
     expected = conn.execute(sql.split(" -- ")[0].rstrip(";")).fetchall()
     conn.close()
     assert [tuple(row.values()) for row in result.rows] == expected[:3]
+    assert result.truncated == (len(expected) > 3)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sql=read_queries())
+def test_generated_read_queries_succeed_on_postgres_as_the_reader(
+    sql: str, pg_schema: PgSchema, reader_url: str
+) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_schema.url) as conn:
+        if conn.execute("SELECT to_regclass('orders')").fetchone() == (None,):
+            _create_pg_shop(pg_schema)
+        expected = conn.execute(sql.split(" -- ")[0].rstrip(";")).fetchall()
+    target = PostgresTargetDatabase(
+        {"kind": "postgres", "url": reader_url, "schema": pg_schema.name}
+    )
+
+    async def run() -> Any:
+        try:
+            return await target.execute_query(sql, limit=3)
+        finally:
+            await target.close()
+
+    result = asyncio.run(run())
+    assert [tuple(row.values()) for row in result.rows] == [
+        tuple(float(v) if hasattr(v, "as_tuple") else v for v in row) for row in expected[:3]
+    ]
     assert result.truncated == (len(expected) > 3)

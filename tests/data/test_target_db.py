@@ -4,7 +4,9 @@ the statement check, timeouts, value conversion and secret-free errors."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import sqlite3
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from flowai_harness.data.target_db import (
+    MAX_VALUE_BYTES,
     QueryResult,
+    ResultCollector,
     json_value,
     open_target_database,
     quoted_table_name,
@@ -123,6 +127,57 @@ async def test_postgres_transaction_refuses_writes_even_past_the_statement_check
     await target.close()
 
 
+async def test_sqlite_results_stop_at_the_byte_cap_and_cut_wide_values(tmp_path: Path) -> None:
+    path = tmp_path / "wide.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.executemany("INSERT INTO docs VALUES (?, ?)", [(i, "x" * 200_000) for i in range(1, 101)])
+    conn.commit()
+    conn.close()
+    target = SqliteTargetDatabase(str(path), descriptor={"maxResultBytes": 300_000})
+    result = await target.execute_query("SELECT id, body FROM docs ORDER BY id", limit=1000)
+    assert result.truncated and result.truncated_reason == "bytes"
+    assert result.row_count == 4 and len(json.dumps(result.rows)) <= 300_000
+    assert all(row["body"].endswith("…[truncated]") for row in result.rows)
+    assert result.warnings[0].startswith("4 value(s) of column body were longer than")
+    ids = await target.execute_query("SELECT id FROM docs ORDER BY id", limit=7)
+    assert ids.row_count == 7 and ids.truncated_reason == "rows"
+
+
+async def test_sqlite_refuses_to_build_a_huge_value(target_db_path: Path) -> None:
+    target = SqliteTargetDatabase(str(target_db_path))
+    with pytest.raises(StoreError, match="a value is larger than 16777216 bytes"):
+        await target.execute_query("SELECT zeroblob(100000000) AS blob")
+
+
+async def test_sqlite_authorizer_allows_only_listed_functions(target_db_path: Path) -> None:
+    target = SqliteTargetDatabase(str(target_db_path))
+    with pytest.raises(StoreError, match="not authorized"):
+        target._run("SELECT sqlite_compileoption_used('THREADSAFE') AS x", (), 1)
+    assert target._run("SELECT upper('a') AS x", (), 1).rows == [{"x": "A"}]
+    custom = SqliteTargetDatabase(
+        str(target_db_path), descriptor={"allowedFunctions": ["sqlite_compileoption_used"]}
+    )
+    assert custom._run("SELECT sqlite_compileoption_used('X') AS x", (), 1).rows == [{"x": 0}]
+
+
+def test_never_allowed_functions_cannot_be_configured(target_db_path: Path) -> None:
+    with pytest.raises(DataEnvironmentError, match="load_extension cannot be allowed"):
+        SqliteTargetDatabase(
+            str(target_db_path), descriptor={"allowedFunctions": ["load_extension"]}
+        )
+    with pytest.raises(DataEnvironmentError, match="dblink_exec cannot be allowed"):
+        open_target_database(
+            {
+                "targetDatabase": {
+                    "kind": "postgres",
+                    "url": "postgresql://u@127.0.0.1/db",
+                    "allowedFunctions": ["Dblink_Exec"],
+                }
+            }
+        )
+
+
 # --------------------------------------------------------------------------- opening
 
 
@@ -182,7 +237,35 @@ def test_values_become_json() -> None:
 
 def test_rows_to_result_reports_truncation() -> None:
     result = rows_to_result(["a"], [(1,), (2,), (3,)], 2)
-    assert result == QueryResult(["a"], [{"a": 1}, {"a": 2}], truncated=True)
+    assert result == QueryResult(
+        ["a"], [{"a": 1}, {"a": 2}], truncated=True, truncated_reason="rows"
+    )
+
+
+def test_the_byte_cap_stops_the_result_and_says_so() -> None:
+    rows = [(i, "x" * 400) for i in range(100)]
+    result = rows_to_result(["id", "body"], rows, 1000, max_bytes=4096)
+    assert 0 < result.row_count < 10 and result.truncated and result.truncated_reason == "bytes"
+    assert len(json.dumps(result.rows)) <= 4096
+    assert "4096-byte result cap" in result.warnings[-1]
+
+
+def test_values_longer_than_the_value_cap_are_cut_and_named() -> None:
+    result = rows_to_result(["id", "body"], [(1, "é" * MAX_VALUE_BYTES), (2, "short")], 10)
+    body = result.rows[0]["body"]
+    assert body.endswith("…[truncated]") and len(body.encode()) <= MAX_VALUE_BYTES + 20
+    assert result.rows[1]["body"] == "short" and not result.truncated
+    assert result.warnings == [
+        f"1 value(s) of column body were longer than {MAX_VALUE_BYTES} bytes and were cut "
+        "(marked …[truncated])"
+    ]
+
+
+def test_collector_batches_shrink_for_wide_rows() -> None:
+    collector = ResultCollector(["body"], 1000, 10_000)
+    assert collector.batch_size() == 100
+    collector.add(("x" * 3000,))
+    assert collector.batch_size() <= 3
 
 
 def test_quoted_table_name_splits_segments() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -405,6 +406,7 @@ async def test_execute_query_returns_rows_and_truncation(tools: Handlers) -> Non
         "rows": [{"order_id": 10}],
         "row_count": 1,
         "truncated": True,
+        "truncated_reason": "rows",
     }
     assert await _error(tools, "execute_query", {"sql": "DROP TABLE orders"}) == (
         "Only read-only SELECT/WITH queries are allowed; DROP statements are refused"
@@ -415,6 +417,18 @@ async def test_execute_query_returns_rows_and_truncation(tools: Handlers) -> Non
     assert "params[0] must be a string" in await _error(
         tools, "execute_query", {"sql": "SELECT ?", "params": [[1]]}
     )
+
+
+async def test_execute_query_reports_a_result_cut_at_the_byte_cap(tools: Handlers) -> None:
+    sql = (
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 100) "
+        "SELECT n, printf('%.*c', 60000, 'x') AS body FROM r"
+    )
+    out = await _ok(tools, "execute_query", {"sql": sql, "limit": 1000})
+    assert out["truncated"] is True and out["truncated_reason"] == "bytes"
+    assert 10 < out["row_count"] < 20 and out["row_count"] == len(out["rows"])
+    assert len(json.dumps(out["rows"])) <= 1_048_576
+    assert "1048576-byte result cap" in out["warnings"][-1]
 
 
 # --------------------------------------------------------------------------- placeholders

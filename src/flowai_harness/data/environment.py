@@ -182,6 +182,18 @@ class DataBackends:
         )
         return deleted, warnings
 
+    def verify_target(self) -> None:
+        """Open the target database now and check its connection role (``create_runtime``).
+
+        Raises:
+            PrivilegedTargetRoleError: The PostgreSQL role could write or is privileged and
+                ``allow_privileged`` is unset.
+            DataEnvironmentError: The target cannot be reached.
+        """
+        verify = getattr(self.target, "verify", None)
+        if verify is not None:
+            verify()
+
     def scrub(self, text: str) -> str:
         """Mask the connection secrets of every backend in ``text``."""
         for backend in (self.catalog, self.target):

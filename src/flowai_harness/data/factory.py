@@ -15,6 +15,7 @@ def catalog_tool_handlers(
     resource_id: str,
     *,
     kv: KeyValueStore | None = None,
+    verify_target: bool = False,
 ) -> dict[str, Callable[..., Any]]:
     """Return the handlers of the seven catalog tools, keyed by tool name.
 
@@ -29,14 +30,21 @@ def catalog_tool_handlers(
         resource_id: The runtime tenant.
         kv: The KV store for document and knowledge bodies; by default the runtime's KV store
             is used at call time.
+        verify_target: Open the target database now and refuse a PostgreSQL connection role
+            that could write or is privileged (what ``create_runtime`` does).
 
     Raises:
         DataEnvironmentError: A descriptor cannot be used (``rebuild_on_start`` without a
             catalog, an unset ``url_env`` variable, …).
         SpecValueError: An inline catalog entry is malformed.
         MissingDependencyError: A ``postgres`` backend without ``psycopg`` installed.
+        PrivilegedTargetRoleError: ``verify_target`` and the target role is privileged.
     """
     from flowai_harness.data.environment import DataBackends
     from flowai_harness.data.toolkit import CatalogToolkit
 
-    return dict(CatalogToolkit(DataBackends(env, resource_id, kv=kv)).handlers())
+    backends = DataBackends(env, resource_id, kv=kv)
+    toolkit = CatalogToolkit(backends)
+    if verify_target:
+        backends.verify_target()
+    return dict(toolkit.handlers())

@@ -33,12 +33,18 @@ class PostgresConnector:
         section: str,
         max_size: int = 4,
         on_open: Callable[[Any], None] | None = None,
+        reset: Callable[[Any], None] | None = None,
+        autocommit: bool = False,
+        pool_timeout_s: float = _CONNECT_TIMEOUT_S,
     ) -> None:
         require_psycopg(f"data_environment.{section} kind postgres")
         self.target = target
         self.section = section
-        self._max_size = max_size
+        self.max_size = max_size
+        self.pool_timeout_s = pool_timeout_s
         self._on_open = on_open
+        self._reset = reset
+        self._autocommit = autocommit
         self._lock = threading.Lock()
         self._pool: Any = None
 
@@ -62,10 +68,11 @@ class PostgresConnector:
         pool = ConnectionPool(
             self.target.url,
             min_size=1,
-            max_size=self._max_size,
+            max_size=self.max_size,
             open=False,
-            timeout=_CONNECT_TIMEOUT_S,
-            kwargs={"connect_timeout": int(_CONNECT_TIMEOUT_S)},
+            timeout=self.pool_timeout_s,
+            kwargs={"connect_timeout": int(_CONNECT_TIMEOUT_S), "autocommit": self._autocommit},
+            reset=self._reset,
             name=f"flowai-{self.section}",
         )
         try:
@@ -102,8 +109,16 @@ class PostgresConnector:
             ) from exc
 
     def connection(self) -> Any:
-        """Return the pool's connection context manager (for callers managing transactions)."""
-        return self._get_pool().connection()
+        """Return the pool's connection context manager (for callers managing transactions).
+
+        Waiting for a free connection lasts at most ``pool_timeout_s``; then
+        ``psycopg_pool.PoolTimeout`` is raised.
+        """
+        return self._get_pool().connection(timeout=self.pool_timeout_s)
+
+    def open(self) -> None:
+        """Open the pool now (connecting, and running ``on_open``) rather than on first use."""
+        self._get_pool()
 
     def close(self) -> None:
         """Close the pool; a later call reopens it."""

@@ -4,6 +4,11 @@ Two backends, chosen by the data environment: ``sqlite`` (a file opened read-onl
 ``postgres`` (pooled, every statement in a ``READ ONLY`` transaction with a 30 s statement
 timeout). Both accept only what :mod:`flowai_harness.data.sql_safety` lets through, and both
 return rows as JSON-safe dicts.
+
+Results are bounded twice: at most ``limit`` rows, and at most ``max_result_bytes`` of JSON
+(1 MiB by default). Rows are fetched incrementally and fetching stops at whichever cap is hit
+first; :attr:`QueryResult.truncated_reason` says which. A single value longer than 64 KiB is cut
+(its text form, marked ``…[truncated]``) and a warning names the columns concerned.
 """
 
 from __future__ import annotations
@@ -18,16 +23,23 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
+import orjson
+
+from flowai_harness.data.sql_functions import check_allowed_function_names
 from flowai_harness.data.sql_safety import Dialect, prepare_query
 from flowai_harness.errors import DataEnvironmentError, SqlRejectedError
+from flowai_harness.specs.data_environment import TARGET_MAX_RESULT_BYTES
 
 __all__ = [
     "MAX_SAMPLE_ROWS",
+    "MAX_VALUE_BYTES",
     "STATEMENT_TIMEOUT_S",
     "BlockingTargetDatabase",
+    "CutText",
     "QueryResult",
+    "ResultCollector",
     "TargetDatabase",
     "json_value",
     "open_target_database",
@@ -39,6 +51,9 @@ __all__ = [
 STATEMENT_TIMEOUT_S = 30.0
 #: Backends never return more sample rows than this.
 MAX_SAMPLE_ROWS = 100
+#: A value whose JSON text is longer than this is cut.
+MAX_VALUE_BYTES = 65_536
+_CUT_MARK = "…[truncated]"
 
 _NAME_SEGMENT = re.compile(r"[A-Za-z0-9_]+")
 _FORBIDDEN_SEGMENTS = frozenset(
@@ -48,12 +63,17 @@ _FORBIDDEN_SEGMENTS = frozenset(
 
 @dataclass(slots=True)
 class QueryResult:
-    """Rows of a query: column names, rows as ``{column: value}``, and whether more existed."""
+    """Rows of a query: column names, rows as ``{column: value}``, and whether more existed.
+
+    ``truncated_reason`` is ``"rows"`` when more than ``limit`` rows existed and ``"bytes"``
+    when the next row would have passed the result's byte cap (``None`` when not truncated).
+    """
 
     columns: list[str]
     rows: list[dict[str, Any]]
     truncated: bool = False
     warnings: list[str] = field(default_factory=list)
+    truncated_reason: Literal["rows", "bytes"] | None = None
 
     @property
     def row_count(self) -> int:
@@ -132,18 +152,118 @@ def _unique_names(names: Sequence[str]) -> list[str]:
     return out
 
 
-def rows_to_result(names: Sequence[str], rows: Sequence[Sequence[Any]], limit: int) -> QueryResult:
+@dataclass(frozen=True, slots=True)
+class CutText:
+    """The leading part of a value the database already cut because it was too long."""
+
+    text: str
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    head = text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+    return head + _CUT_MARK
+
+
+class ResultCollector:
+    """Turns driver rows into a :class:`QueryResult` under a row limit and a byte cap.
+
+    Feed rows with :meth:`add` until it returns ``False``; :meth:`batch_size` suggests how many
+    rows to fetch next so a batch of wide rows does not overshoot the byte cap by much.
+
+    Args:
+        names: The column names reported by the driver (duplicates get ``_1``, ``_2`` …).
+        limit: Rows to return; one more row is enough to know the result is truncated.
+        max_bytes: Cap on the JSON size of the returned rows.
+    """
+
+    def __init__(self, names: Sequence[str], limit: int, max_bytes: int) -> None:
+        self.columns = _unique_names([str(name) for name in names])
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self.max_value_bytes = min(MAX_VALUE_BYTES, max_bytes)
+        self._rows: list[dict[str, Any]] = []
+        self._bytes = 2
+        self._reason: Literal["rows", "bytes"] | None = None
+        self._cut_columns: dict[str, int] = {}
+
+    def _value(self, raw: Any) -> tuple[Any, bool]:
+        """The JSON form of a value, and whether it was cut."""
+        if isinstance(raw, CutText):
+            return _cut(raw.text, self.max_value_bytes), True
+        value = json_value(raw)
+        # a character takes at most 4 bytes: shorter values need no exact measure
+        if isinstance(value, str | list | dict) and len(value) * 4 > self.max_value_bytes:
+            text = value if isinstance(value, str) else orjson.dumps(value).decode()
+            if len(text.encode("utf-8")) > self.max_value_bytes:
+                return _cut(text, self.max_value_bytes), True
+        return value, False
+
+    def add(self, row: Sequence[Any]) -> bool:
+        """Add one driver row; return whether more rows are wanted."""
+        if len(self._rows) >= self.limit:
+            self._reason = "rows"
+            return False
+        converted: dict[str, Any] = {}
+        cut: list[str] = []
+        for column, raw in zip(self.columns, row, strict=False):
+            converted[column], was_cut = self._value(raw)
+            if was_cut:
+                cut.append(column)
+        size = len(orjson.dumps(converted, option=orjson.OPT_NON_STR_KEYS)) + 1
+        if self._bytes + size > self.max_bytes:
+            self._reason = "bytes"
+            return False
+        self._bytes += size
+        self._rows.append(converted)
+        for column in cut:
+            self._cut_columns[column] = self._cut_columns.get(column, 0) + 1
+        return True
+
+    def batch_size(self) -> int:
+        """How many rows to fetch next (at least one, at most 100)."""
+        wanted = self.limit + 1 - len(self._rows)
+        if self._rows:
+            average = max(1, (self._bytes - 2) // len(self._rows))
+            wanted = min(wanted, (self.max_bytes - self._bytes) // average + 1)
+        return max(1, min(wanted, 100))
+
+    def result(self) -> QueryResult:
+        """The rows collected so far, with truncation and warnings."""
+        warnings = [
+            f"{count} value(s) of column {column} were longer than {self.max_value_bytes} bytes "
+            "and were cut (marked …[truncated])"
+            for column, count in self._cut_columns.items()
+        ]
+        if self._reason == "bytes":
+            warnings.append(
+                f"result cut at {len(self._rows)} row(s): the next row would pass the "
+                f"{self.max_bytes}-byte result cap; select fewer or narrower columns, or "
+                "aggregate"
+            )
+        return QueryResult(
+            columns=self.columns,
+            rows=self._rows,
+            truncated=self._reason is not None,
+            warnings=warnings,
+            truncated_reason=self._reason,
+        )
+
+
+def rows_to_result(
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    limit: int,
+    max_bytes: int = TARGET_MAX_RESULT_BYTES,
+) -> QueryResult:
     """Build a :class:`QueryResult` from driver rows fetched with ``LIMIT limit + 1``.
 
     Duplicate column names (``a.id, b.id``) get ``_1``, ``_2`` suffixes so no value is lost.
     """
-    columns = _unique_names([str(name) for name in names])
-    kept = rows[:limit]
-    return QueryResult(
-        columns=columns,
-        rows=[dict(zip(columns, (json_value(v) for v in row), strict=False)) for row in kept],
-        truncated=len(rows) > limit,
-    )
+    collector = ResultCollector(names, limit, max_bytes)
+    for row in rows:
+        if not collector.add(row):
+            break
+    return collector.result()
 
 
 def quoted_table_name(table: str) -> list[str]:
@@ -181,10 +301,28 @@ class BlockingTargetDatabase(ABC):
     dialect: Dialect
     #: the driver's placeholder for the one parameter (the row limit) of a sample statement
     sample_placeholder: str
+    #: functions allowed beyond the built-in allow-list (lower case)
+    allowed_functions: tuple[str, ...] = ()
+    #: cap on the JSON size of one result
+    max_result_bytes: int = TARGET_MAX_RESULT_BYTES
+
+    def _read_settings(self, descriptor: Mapping[str, Any]) -> None:
+        """Take ``allowedFunctions`` and ``maxResultBytes`` from a descriptor (wire form).
+
+        Raises:
+            DataEnvironmentError: ``allowedFunctions`` names a function that can never be
+                allowed.
+        """
+        self.allowed_functions = check_allowed_function_names(
+            descriptor.get("allowedFunctions") or (),
+            "data_environment.target_database.allowed_functions",
+        )
+        self.max_result_bytes = int(descriptor.get("maxResultBytes") or TARGET_MAX_RESULT_BYTES)
 
     @abstractmethod
     def _run(self, sql: str, params: Sequence[Any], limit: int) -> QueryResult:
-        """Execute one checked statement; fetch at most ``limit + 1`` rows."""
+        """Execute one checked statement; fetch incrementally, at most ``limit + 1`` rows and
+        no more than the byte cap allows (see :class:`ResultCollector`)."""
 
     async def execute_query(
         self, sql: str, params: Sequence[Any] = (), *, limit: int = 100
@@ -197,7 +335,13 @@ class BlockingTargetDatabase(ABC):
             StoreError: The database refused or failed the statement (or timed out).
             DataEnvironmentError: The database cannot be opened or reached.
         """
-        prepared = prepare_query(sql, dialect=self.dialect, params=params, limit=limit)
+        prepared = prepare_query(
+            sql,
+            dialect=self.dialect,
+            params=params,
+            limit=limit,
+            allowed_functions=self.allowed_functions,
+        )
         return await asyncio.to_thread(self._run, prepared.sql, prepared.params, prepared.limit)
 
     async def sample_table(
@@ -215,7 +359,8 @@ class BlockingTargetDatabase(ABC):
         name = ".".join(_quote(s) for s in segments)
         sql = f"SELECT {selected} FROM {name} LIMIT {self.sample_placeholder}"
         result = await asyncio.to_thread(self._run, sql, (limit,), limit)
-        result.truncated = False
+        if result.truncated_reason == "rows":
+            result.truncated, result.truncated_reason = False, None
         return result
 
 
@@ -231,7 +376,8 @@ def open_target_database(env: Mapping[str, Any] | None) -> TargetDatabase | None
     lazily, on first use.
 
     Raises:
-        DataEnvironmentError: The descriptor cannot be used (unknown kind, unset ``url_env``).
+        DataEnvironmentError: The descriptor cannot be used (unknown kind, unset ``url_env``,
+            a never-allowed name in ``allowed_functions``).
         MissingDependencyError: The ``postgres`` kind needs ``psycopg``.
     """
     env = env or {}
@@ -250,7 +396,7 @@ def open_target_database(env: Mapping[str, Any] | None) -> TargetDatabase | None
     if kind == "sqlite":
         from flowai_harness.data.target_sqlite import SqliteTargetDatabase
 
-        return SqliteTargetDatabase(str(descriptor["url"]))
+        return SqliteTargetDatabase(str(descriptor["url"]), descriptor=descriptor)
     if kind == "postgres":
         from flowai_harness.data.target_postgres import PostgresTargetDatabase
 

@@ -3,8 +3,9 @@
 ``sample_table_data`` samples a catalog table on the target database under its physical name
 (the qualified name, or ``schema.table``); requested columns must be known to the catalog, and
 without ``columns`` rows are projected to the catalog's columns. ``execute_query`` runs one
-checked, read-only SELECT and reports whether more rows existed than ``limit``; its ``purpose``
-is only logged.
+checked, read-only SELECT and reports whether the result was cut (``truncated``), and if so
+whether by the row limit or the byte cap (``truncated_reason``: ``"rows"`` or ``"bytes"``);
+``warnings`` names values that were cut; its ``purpose`` is only logged.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ async def sample_table_data(
             selected.append(known[column.lower()])
     result = await target.sample_table(name, selected, limit)
     columns, rows = result.columns, result.rows
+    warnings += result.warnings
     if selected is None and known:
         missing = [c for c in columns if c.lower() not in known]
         if missing:
@@ -131,9 +133,14 @@ async def execute_query(target: TargetDatabase, raw: Any) -> dict[str, Any]:
     if purpose:
         logger.info("execute_query purpose: %s", purpose)
     result = await target.execute_query(sql, params, limit=limit)
-    return {
+    out: dict[str, Any] = {
         "columns": result.columns,
         "rows": result.rows,
         "row_count": result.row_count,
         "truncated": result.truncated,
     }
+    if result.truncated_reason is not None:
+        out["truncated_reason"] = result.truncated_reason
+    if result.warnings:
+        out["warnings"] = result.warnings
+    return out

@@ -34,6 +34,9 @@ from flowai_harness.specs._wire import WireModel
 
 __all__ = [
     "DESCRIPTOR_KINDS",
+    "TARGET_MAX_RESULT_BYTES",
+    "TARGET_POOL_SIZE",
+    "TARGET_POOL_TIMEOUT_SECS",
     "CatalogDescriptor",
     "CatalogSearch",
     "EmptyCatalog",
@@ -355,19 +358,68 @@ class PostgresCatalog(_RemoteDescriptor):
     ensure_schema: bool = False
 
 
-class SqliteTargetDatabase(_SqliteDescriptor):
-    """Target database kind ``sqlite``: the read-only source database file."""
+TARGET_MAX_RESULT_BYTES = 1_048_576
+"""Default ``max_result_bytes`` of a target database: the JSON size cap of one query result."""
+TARGET_POOL_SIZE = 4
+"""Default ``pool_size`` of a ``postgres`` target database."""
+TARGET_POOL_TIMEOUT_SECS = 10.0
+"""Default ``pool_timeout_secs`` of a ``postgres`` target: the wait for a free connection."""
+
+_FUNCTION_NAME = re.compile(r"[a-z_][a-z0-9_$]*(\.[a-z_][a-z0-9_$]*)?")
+
+
+class _TargetDatabaseDescriptor(_Descriptor):
+    """Settings shared by the target database kinds.
+
+    ``allowed_functions`` adds functions (``name`` or ``schema.name``, any case, stored lower
+    case) to the built-in allow-list of ``execute_query``; ``max_result_bytes`` caps the JSON
+    size of one result (default 1 MiB). Unset settings are left out of the wire form and take
+    their defaults in the backend.
+    """
 
     section: ClassVar[str] = "target_database"
+    allowed_functions: list[str] | None = None
+    max_result_bytes: int | None = Field(default=None, ge=1024, le=64 * 1_048_576)
+
+    @field_validator("allowed_functions")
+    @classmethod
+    def _function_names(cls, names: list[str] | None) -> list[str] | None:
+        if names is None:
+            return None
+        out: list[str] = []
+        for name in names:
+            lowered = name.strip().lower()
+            if _FUNCTION_NAME.fullmatch(lowered) is None:
+                raise ValueError(
+                    f"{cls._field_path('allowed_functions')} entries must be function names like "
+                    f"'my_func' or 'my_schema.my_func'; got {name!r}"
+                )
+            if lowered not in out:
+                out.append(lowered)
+        return out
+
+
+class SqliteTargetDatabase(_TargetDatabaseDescriptor, _SqliteDescriptor):
+    """Target database kind ``sqlite``: the read-only source database file."""
+
     kind: Literal["sqlite"] = "sqlite"
 
 
-class PostgresTargetDatabase(_RemoteDescriptor):
-    """Target database kind ``postgres``: ``url`` xor ``url_env``; ``schema`` is introspected."""
+class PostgresTargetDatabase(_TargetDatabaseDescriptor, _RemoteDescriptor):
+    """Target database kind ``postgres``: ``url`` xor ``url_env``; ``schema`` is introspected.
 
-    section: ClassVar[str] = "target_database"
+    ``allow_privileged`` accepts a connection role that is a superuser, can write to the schemas
+    it reads, or holds privileged roles (``create_runtime`` refuses such a role otherwise and
+    logs a warning when it is accepted). ``pool_size`` (default 4, at most 100) bounds the
+    concurrent queries; ``pool_timeout_secs`` (default 10) bounds the wait for a free
+    connection.
+    """
+
     kind: Literal["postgres"] = "postgres"
     schema_: str = Field(default="public", alias="schema")
+    allow_privileged: bool | None = None
+    pool_size: int | None = Field(default=None, ge=1, le=100)
+    pool_timeout_secs: float | None = Field(default=None, gt=0, le=600)
 
     @field_validator("schema_")
     @classmethod

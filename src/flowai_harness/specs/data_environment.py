@@ -8,7 +8,11 @@ echoes a connection URL).
 
 Wire decision: keys whose value is ``None`` are dropped; defaults are emitted (for example
 ``"ensureSchema": false``, ``"table": "kv_store"``, ``"prefix": "afw:"``, ``"schema": "public"``),
-so a backend never needs to know the defaults.
+so a backend never needs to know the defaults. The exception is the optional target database
+settings added beyond the reference descriptor (``allowedFunctions``, ``maxResultBytes``,
+``allowPrivileged``, ``poolSize``, ``poolTimeoutSecs``): they appear on the wire only when set,
+so a plain descriptor keeps the reference wire shape; their defaults are the ``TARGET_*``
+constants exported here.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from pydantic.alias_generators import to_camel
 from flowai_harness.errors import DataEnvironmentError, SpecTypeError, SpecValueError
 from flowai_harness.specs._descriptors import (
     DESCRIPTOR_KINDS,
+    TARGET_MAX_RESULT_BYTES,
+    TARGET_POOL_SIZE,
+    TARGET_POOL_TIMEOUT_SECS,
     CatalogDescriptor,
     CatalogSearch,
     EmptyCatalog,
@@ -47,6 +54,9 @@ from flowai_harness.specs._descriptors import (
 __all__ = [
     "DEFAULT_WORKSPACE",
     "LEGACY_URL_PREFIXES",
+    "TARGET_MAX_RESULT_BYTES",
+    "TARGET_POOL_SIZE",
+    "TARGET_POOL_TIMEOUT_SECS",
     "CatalogDescriptor",
     "CatalogSearch",
     "DataEnvironment",
