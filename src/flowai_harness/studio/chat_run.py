@@ -34,7 +34,7 @@ class RuntimeStream(Protocol):
     """What a chat run needs of a runtime event stream: an async iterator of event dicts.
 
     A ``cancel()`` method, when the stream has one, is called to stop the runtime; a plain
-    async generator has none and is simply no longer read.
+    async generator has none, and a cancelled run then stops reading it.
     """
 
     def __aiter__(self) -> Any: ...
@@ -125,7 +125,8 @@ class ChatRun:
 
     async def drive(self, live: LiveRun) -> None:
         """Run the chat to its terminal event (see the module doc)."""
-        live.on_cancel(lambda _reason: self._cancel_stream())
+        task = asyncio.current_task()
+        live.on_cancel(lambda _reason: self._stop_runtime(task))
         try:
             async for raw in self.stream:
                 event = self.mapper.map(raw)
@@ -148,10 +149,18 @@ class ChatRun:
             self._cancel_stream()
             await self._store_answer()
 
-    def _cancel_stream(self) -> None:
+    def _cancel_stream(self) -> bool:
         cancel = getattr(self.stream, "cancel", None)
-        if callable(cancel):
-            cancel()
+        if not callable(cancel):
+            return False
+        cancel()
+        return True
+
+    def _stop_runtime(self, task: asyncio.Task[Any] | None) -> None:
+        # A stream without cancel() (a plain async generator) may be waiting on anything:
+        # stopping the driving task is the only way to end the run.
+        if not self._cancel_stream() and task is not None:
+            task.cancel()
 
     async def _finish_quietly(self, live: LiveRun, event: StudioEvent) -> None:
         if self.status is not None:
