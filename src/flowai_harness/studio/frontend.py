@@ -1,5 +1,5 @@
 """Running the Studio UI's dev server from source next to the API (``flowai-harness dev
---studio-dir``, studio.md §2).
+--studio-dir``).
 
 The UI source folder needs a ``package.json``; its ``dev`` script is run with ``bun`` in its own
 process group, with ``FLOWAI_STUDIO_BACKEND_URL`` pointing at the API (a wildcard bind address
