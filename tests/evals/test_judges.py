@@ -75,10 +75,14 @@ def test_the_config_model_and_provider_win() -> None:
     assert (judge.model, judge.provider, judge.client) == ("gpt-4o", "openai", live)
 
 
-def test_an_offline_interpreter_cannot_judge() -> None:
+def test_an_offline_interpreter_gives_a_judge_without_client() -> None:
     compiled = compiled_of(define_specialist("s", model="claude-haiku-4-5", prompt="s"))
-    with pytest.raises(ValueError, match="judge scorers require a live model interpreter"):
-        select_judge_model(compiled, define_eval_config())
+    judge = select_judge_model(compiled, define_eval_config())
+    assert judge.client is None
+    assert judge.unavailable is not None
+    assert "provider 'anthropic' is not configured as a judge-capable interpreter" in (
+        judge.unavailable
+    )
 
 
 def test_the_prompt_lists_everything_the_judge_needs() -> None:
@@ -177,7 +181,7 @@ async def test_a_judge_run_reports_its_verdict_hashes_and_usage() -> None:
 @pytest.mark.parametrize(
     ("client", "kind", "reason"),
     [
-        (None, "judge_provider_unavailable", "no model client serves the judge provider"),
+        (None, "judge_provider_unavailable", "is not configured as a judge-capable interpreter"),
         (StubClient(ModelError("overloaded")), "judge_execution_failed", "overloaded"),
         (StubClient(hang=True), "judge_execution_failed", "timed out after 0.05s"),
         (StubClient(ModelFinish("stop")), "judge_no_text", "returned no text"),

@@ -392,7 +392,7 @@ async def test_tags_filter_and_test_case_ids_select_the_cases_that_run() -> None
         request_of(runtime, cases, tags_filter=["slow"], test_case_ids=["a", "c"])
     )
     assert [c["testCaseId"] for c in both["testCases"]] == ["c"]
-    threads = {t["testCaseId"] for t in runtime.list_traces(eval_run_id=both["runId"])}
+    threads = {t["scope"]["testCaseId"] for t in runtime.list_traces(eval_run_id=both["runId"])}
     assert threads == {"c"}
 
 
@@ -590,7 +590,7 @@ async def test_traces_are_recorded_per_sample_and_filtered() -> None:
     assert len(runtime.list_traces()) == 8
     run_traces = runtime.list_traces(eval_run_id=first["runId"])
     assert len(run_traces) == 4
-    assert {t["evalRunId"] for t in run_traces} == {first["runId"]}
+    assert {t["scope"]["evalRunId"] for t in run_traces} == {first["runId"]}
     assert len(runtime.list_traces(test_case_id="a")) == 4
     assert len(runtime.list_traces(eval_run_id=second["runId"], test_case_id="b")) == 2
     sample = second["testCases"][1]["samples"][1]
@@ -601,15 +601,24 @@ async def test_traces_are_recorded_per_sample_and_filtered() -> None:
     trace = runtime.get_trace(sample["trace"]["traceId"])
     assert trace == by_thread
     assert trace is not None
-    assert (trace["testCaseId"], trace["sampleIndex"], trace["status"]) == ("b", 1, "completed")
+    assert trace["status"] == "completed"
     assert trace["scope"] == {
-        "tenantId": "acme",
-        "workspaceId": "ws",
+        "evalRunId": second["runId"],
+        "testCaseId": "b",
+        "threadId": sample["threadId"],
+        "sampleIndex": 1,
+    }
+    assert (trace["tenantId"], trace["workspaceId"]) == ("acme", "ws")
+    assert trace["provenance"] == {
+        "kind": "eval_sample",
+        "evalRunId": second["runId"],
+        "testCaseId": "b",
+        "sampleIndex": 1,
         "mode": "specialist",
         "entryAgent": "probe_agent",
     }
     (step,) = trace["steps"]
-    assert step["ordinal"] == 1 and step["toolName"] == "probe"
+    assert step["ordinal"] == 0 and step["toolName"] == "probe"
     assert step["arguments"] == {"kind": "inline", "value": {}}
     assert step["result"] == {"kind": "inline", "value": {"ok": True}}
     trace["steps"].clear()  # a copy: the record is unchanged
@@ -636,13 +645,16 @@ def judge_case(**scorer: Any) -> Any:
     )
 
 
-def test_judge_scorers_need_a_live_interpreter() -> None:
+async def test_judge_scorers_on_an_offline_interpreter_fail_closed_and_the_eval_completes() -> None:
     runtime = mock_runtime()
-    request = request_of(runtime, [judge_case()])
-    with pytest.raises(ValueError, match="judge scorers require a live model interpreter"):
-        runtime.run_eval(request)
-    with pytest.raises(ValueError, match="judge scorers require a live model interpreter"):
-        runtime.stream_eval(request)
+    artifact = await runtime.run_eval(request_of(runtime, [judge_case()]))
+    (sample,) = artifact["testCases"][0]["samples"]
+    assert sample["finalResponseEval"]["passed"] is False
+    (entry,) = sample["finalResponseEval"]["responseScorers"]
+    assert entry["passed"] is False
+    assert entry["details"]["errorKind"] == "judge_provider_unavailable"
+    assert "judge-capable interpreter" in entry["reason"]
+    assert [i for i in sample["modelInvocations"] if i["agent"] == "judge"] == []
 
 
 def live_runtime(judge_reply: str) -> tuple[Runtime, list[ModelRequest]]:

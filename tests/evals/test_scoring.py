@@ -663,9 +663,9 @@ def test_score_sample_rejects_weights_from_both_preset_and_argument() -> None:
 
 
 def test_score_sample_rejects_a_preset_contradicting_the_mode() -> None:
-    with pytest.raises(SpecValueError, match="contradicts mode"):
+    with pytest.raises(SpecValueError, match="conflicts with scorerPreset"):
         score_sample(case(), output(), mode="executor", scorer_preset="planner")
-    with pytest.raises(SpecValueError, match="cannot be combined with a mode"):
+    with pytest.raises(SpecValueError, match="valid only when mode is omitted"):
         score_sample(case(), output(), mode="executor", scorer_preset="trajectory_only")
 
 

@@ -180,13 +180,14 @@ def test_large_payloads_are_omitted_from_traces() -> None:
 def test_the_trace_store_keeps_the_newest_traces_and_hands_out_copies() -> None:
     store = TraceStore(capacity=2)
     for index in range(3):
-        store.record({"traceId": f"t{index}", "evalRunId": "r", "steps": []})
+        store.record({"traceId": f"t{index}", "scope": {"evalRunId": "r"}, "steps": []})
     assert len(store) == 2
     assert store.get("t0") is None
     trace = store.get("t1")
     assert trace is not None
     trace["steps"].append("x")
-    assert store.get("t1") == {"traceId": "t1", "evalRunId": "r", "steps": []}
+    assert store.get("t1") == {"traceId": "t1", "scope": {"evalRunId": "r"}, "steps": []}
     assert [t["traceId"] for t in store.select(eval_run_id="r")] == ["t1", "t2"]
+    assert store.select(eval_run_id="other") == []
     with pytest.raises(ValueError, match="trace capacity must be >= 1, got 0"):
         TraceStore(capacity=0)

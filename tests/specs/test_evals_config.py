@@ -310,7 +310,7 @@ def test_define_eval_request_accepts_wire_mappings() -> None:
             "weights were given twice",
         ),
         ({"score_weights": {"final_response": 0}}, "at least one score weight must be positive"),
-        ({"scorer_preset": "specialist"}, "goes with mode 'specialist' only"),
+        ({"scorer_preset": "specialist"}, "conflicts with scorerPreset 'specialist'"),
     ],
 )
 def test_eval_request_validation(kwargs: dict[str, Any], message: str) -> None:

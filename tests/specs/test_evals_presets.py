@@ -163,7 +163,9 @@ def test_default_weights_per_preset_are_normalised(
 
 
 def test_specialist_defaults_refuse_a_case_authoring_nothing() -> None:
-    with pytest.raises(SpecValueError, match="test case 'empty' authors nothing to score"):
+    with pytest.raises(
+        SpecValueError, match="specialist eval test case 'empty' has no scoreable expectations"
+    ):
         resolve_scoring_plan(
             [case("ok", final_response=FINAL), case("empty")],
             mode="specialist",
@@ -227,7 +229,7 @@ def test_explicit_weights_must_be_allowed_by_the_preset() -> None:
 
 def test_explicit_specialist_final_response_weight_needs_it_on_every_case() -> None:
     cases = [case("a", final_response=FINAL), case("b", expected_trajectory=["x"])]
-    with pytest.raises(SpecValueError, match="test case 'b' does not"):
+    with pytest.raises(SpecValueError, match="requires test case 'b' to author finalResponse"):
         resolve_scoring_plan(cases, mode="specialist", score_weights={"final_response": 1})
     plan = resolve_scoring_plan(cases, mode="specialist", score_weights={"trajectory": 1})
     assert plan.weights == {"trajectory": 1.0}
@@ -262,14 +264,16 @@ def test_offline_preset_defaults_to_the_modes_then_sequential(mode: Any, expecte
 
 
 def test_offline_refuses_trajectory_only_with_a_mode() -> None:
-    with pytest.raises(SpecValueError, match="cannot be combined with a mode, got mode 'planner'"):
+    with pytest.raises(SpecValueError, match="trajectory_only' is valid only when mode is omitted"):
         resolve_scoring_plan(
             [case()], mode="planner", scorer_preset="trajectory_only", offline=True
         )
 
 
 def test_offline_refuses_a_preset_contradicting_the_mode() -> None:
-    with pytest.raises(SpecValueError, match="'executor' contradicts mode 'planner'"):
+    with pytest.raises(
+        SpecValueError, match="mode 'planner' conflicts with scorerPreset 'executor'"
+    ):
         resolve_scoring_plan([case()], mode="planner", scorer_preset="executor", offline=True)
 
 
@@ -282,7 +286,7 @@ def test_runs_allow_another_non_specialist_preset_than_the_modes() -> None:
     ("mode", "preset"), [("specialist", "sequential"), ("sequential", "specialist")]
 )
 def test_runs_pair_the_specialist_preset_with_the_specialist_mode(mode: Any, preset: Any) -> None:
-    with pytest.raises(SpecValueError, match="goes with mode 'specialist' only"):
+    with pytest.raises(SpecValueError, match="conflicts with scorerPreset"):
         resolve_scoring_plan([case(final_response=FINAL)], mode=mode, scorer_preset=preset)
 
 

@@ -7,7 +7,9 @@ entry handed to the scorer also carries ``judgeRun`` (provider, model and SHA-25
 prompt and of its context) and, when asked for, ``judgeTrace`` (prompt and response).
 
 Judges talk to the model through the same ``ModelClient`` port as agents, so any live provider
-the runtime has can judge; the offline interpreters (noop, scripted, testing mock) cannot.
+the runtime has can judge; the offline interpreters (noop, scripted, testing mock) cannot, and
+with them every judge scorer fails closed with ``judge_provider_unavailable`` while the eval
+itself completes.
 """
 
 from __future__ import annotations
@@ -81,11 +83,13 @@ _FENCED = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 
 @dataclass(frozen=True, slots=True)
 class JudgeModel:
-    """The model judges use; ``client`` is ``None`` when no client serves its provider."""
+    """The model judges use; ``client`` is ``None`` when no judge-capable client serves its
+    provider, and ``unavailable`` then says why."""
 
     provider: str
     model: str
     client: ModelClient | None
+    unavailable: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +127,13 @@ def select_judge_model(compiled: CompiledRuntime, config: EvalConfig) -> JudgeMo
         config: The eval config.
 
     Returns:
-        The :class:`JudgeModel` (``client`` ``None`` when no client serves the provider: the
-        judge runs then fail closed with ``judge_provider_unavailable``).
+        The :class:`JudgeModel`. Its ``client`` is ``None`` when no client serves the provider
+        or the client is an offline interpreter (noop, scripted, testing mock, or a
+        ``ModelClient`` that is not live): the judge runs then fail closed with
+        ``judge_provider_unavailable``.
 
     Raises:
-        SpecValueError: the chosen client is an offline interpreter, or the runtime has no
-            agent to take the model from.
+        SpecValueError: the runtime has no agent to take the model from.
     """
     agents = list(compiled.agents.values())
     if not agents:
@@ -143,14 +148,19 @@ def select_judge_model(compiled: CompiledRuntime, config: EvalConfig) -> JudgeMo
     client = next((a.client for a in agents if a.provider == provider), None)
     if client is None and len({id(a.client) for a in agents}) == 1:
         client = agents[0].client
-    if client is not None and not getattr(client, "live", False):
-        raise SpecValueError(
-            "judge scorers require a live model interpreter: this runtime answers with an "
-            "offline interpreter (noop, scripted or the testing mock), which cannot judge a "
-            "response; create the runtime with a live provider, or score judge verdicts "
-            "offline with score_sample and final_response_judge_verdicts_extra"
-        )
-    return JudgeModel(provider=provider, model=model, client=client)
+    if client is not None and getattr(client, "live", False):
+        return JudgeModel(provider=provider, model=model, client=client)
+    # The answer of an offline interpreter (a mock response) must never count as a verdict.
+    why = (
+        "no model client serves it in this runtime"
+        if client is None
+        else "this runtime answers with an offline interpreter: noop, scripted or the testing mock"
+    )
+    unavailable = (
+        f"cannot execute judge scorer: provider {provider!r} is not configured as a "
+        f"judge-capable interpreter ({why})"
+    )
+    return JudgeModel(provider=provider, model=model, client=None, unavailable=unavailable)
 
 
 def _canonical_json(value: Any, *, pretty: bool = False) -> str:
@@ -326,7 +336,9 @@ async def run_judge(
         if judge.client is None:
             raise JudgeFailure(
                 "judge_provider_unavailable",
-                f"no model client serves the judge provider {judge.provider!r} in this runtime",
+                judge.unavailable
+                or f"cannot execute judge scorer: provider {judge.provider!r} is not configured "
+                "as a judge-capable interpreter",
             )
         try:
             async with asyncio.timeout(timeout_secs):

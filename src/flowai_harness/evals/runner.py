@@ -403,15 +403,21 @@ class _Execution:
         self.traces.record(
             {
                 "traceId": sample.trace_id,
-                "evalRunId": self.run_id,
-                "testCaseId": sample.case.id,
-                "threadId": sample.thread_id,
-                "sampleIndex": sample.index,
+                "tenantId": request.tenant_id,
+                "workspaceId": request.workspace_id,
                 "status": sample.status,
                 "stage": sample.stage,
                 "scope": {
-                    "tenantId": request.tenant_id,
-                    "workspaceId": request.workspace_id,
+                    "evalRunId": self.run_id,
+                    "testCaseId": sample.case.id,
+                    "threadId": sample.thread_id,
+                    "sampleIndex": sample.index,
+                },
+                "provenance": {
+                    "kind": "eval_sample",
+                    "evalRunId": self.run_id,
+                    "testCaseId": sample.case.id,
+                    "sampleIndex": sample.index,
                     "mode": self.config.mode,
                     "entryAgent": self.setup.entry_agent,
                 },

@@ -59,9 +59,10 @@ class EvalMethods:
 
         Raises:
             ValueError: the request cannot be parsed, names another tenant, uses an
-                offline-only mode or preset, has weights that do not resolve, the mode's entry
-                agent is missing, or a judge scorer meets an offline interpreter (raised at
-                call time).
+                offline-only mode or preset, has weights that do not resolve, or the mode's
+                entry agent is missing (raised at call time). A judge scorer on an offline
+                interpreter does not raise: its verdict fails closed
+                (``judge_provider_unavailable``).
             RunError: the eval failed or was cancelled (a ``RuntimeError``; when awaited).
         """
         from flowai_harness.evals.runner import collect_artifact
@@ -92,9 +93,14 @@ class EvalMethods:
             trace_id: A sample's ``trace.traceId``.
 
         Returns:
-            ``{"traceId", "evalRunId", "testCaseId", "threadId", "sampleIndex", "status",
-            "stage", "scope", "input", "responseText", "steps", "error", "startedAt",
-            "completedAt", "durationMs"}`` or ``None``.
+            ``{"traceId", "tenantId", "workspaceId", "status", "stage", "scope",
+            "provenance", "input", "responseText", "steps", "error", "startedAt",
+            "completedAt", "durationMs"}`` or ``None``. ``scope`` holds the sample's ids
+            ``{"evalRunId", "testCaseId", "threadId", "sampleIndex"}``; ``provenance`` is
+            ``{"kind": "eval_sample", "evalRunId", "testCaseId", "sampleIndex", "mode",
+            "entryAgent"}``; each step is ``{"ordinal", "toolName", "toolCallId", "agent",
+            "depth", "arguments", "result", "error"}`` with ``{"kind": "inline", "value"}``
+            (or ``{"kind": "omitted", "reason"}``) payloads.
 
         Raises:
             SpecTypeError: ``trace_id`` is not a string.

@@ -2,9 +2,10 @@
 
 Every check that can fail without running a sample happens here, so ``run_eval`` and
 ``stream_eval`` raise ``ValueError`` at call time: an unparsable request, another tenant, an
-offline-only mode or preset, weights that do not resolve, a missing entry agent (sequential:
-the coordinator; planner / executor: the first agent of that role; specialist:
-``target_agent_id``), and judge scorers on a runtime whose interpreter cannot judge.
+offline-only mode or preset, weights that do not resolve, and a missing entry agent
+(sequential: the coordinator; planner / executor: the first agent of that role; specialist:
+``target_agent_id``). Judge scorers on a runtime whose interpreter cannot judge do not stop the
+eval: each judge run fails closed with ``judge_provider_unavailable``.
 """
 
 from __future__ import annotations
@@ -118,8 +119,7 @@ def prepare_eval(runtime: EngineRuntime, request: EvalRequest) -> EvalSetup:
 
     Raises:
         SpecValueError: the request's tenant is not the runtime's; the mode or preset is
-            offline-only; the weights do not resolve; the mode's entry agent is missing; or
-            a judge scorer meets an offline interpreter.
+            offline-only; the weights do not resolve; or the mode's entry agent is missing.
     """
     if request.tenant_id != runtime.resource_id:
         raise SpecValueError(

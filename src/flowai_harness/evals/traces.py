@@ -54,7 +54,7 @@ class AgentModel:
 
 @dataclass(slots=True)
 class CapturedStep:
-    """One tool call of a sample, in call order."""
+    """One tool call of a sample, in call order (``ordinal`` counts from 0)."""
 
     ordinal: int
     tool_name: str
@@ -244,7 +244,7 @@ class SampleCapture:
         name = str(event.get("toolName") or "")
         agent = self._frames[-1].agent if self._frames else self.entry_agent
         depth = max(1, len(self._frames))
-        step = CapturedStep(len(self.steps) + 1, name, call_id, agent, depth, event.get("args"))
+        step = CapturedStep(len(self.steps), name, call_id, agent, depth, event.get("args"))
         self.steps.append(step)
         self._open_steps[key] = step
         self.trajectory_events.append(
@@ -383,11 +383,11 @@ class TraceStore:
         test_case_id: str | None = None,
         thread_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The traces matching every given filter, oldest first."""
+        """The traces whose ``scope`` matches every given filter, oldest first."""
         wanted = {"evalRunId": eval_run_id, "testCaseId": test_case_id, "threadId": thread_id}
         filters = {key: value for key, value in wanted.items() if value is not None}
         return [
             copy.deepcopy(trace)
             for trace in self._traces.values()
-            if all(trace.get(key) == value for key, value in filters.items())
+            if all((trace.get("scope") or {}).get(k) == v for k, v in filters.items())
         ]

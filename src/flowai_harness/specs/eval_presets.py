@@ -262,12 +262,13 @@ def _choose_preset(
             return MODE_PRESETS[mode] if mode is not None else "sequential"
         if mode is not None and scorer_preset == "trajectory_only":
             raise SpecValueError(
-                f"scorer preset 'trajectory_only' cannot be combined with a mode, got mode {mode!r}"
+                "scorerPreset='trajectory_only' is valid only when mode is omitted "
+                f"(got mode {mode!r})"
             )
         if mode is not None and scorer_preset != MODE_PRESETS[mode]:
             raise SpecValueError(
-                f"scorer preset {scorer_preset!r} contradicts mode {mode!r}, whose preset is "
-                f"{MODE_PRESETS[mode]!r}"
+                f"mode {mode!r} conflicts with scorerPreset {scorer_preset!r} (mode {mode!r} "
+                f"scores with preset {MODE_PRESETS[mode]!r})"
             )
         return scorer_preset
     if mode is None:
@@ -275,8 +276,8 @@ def _choose_preset(
     preset = scorer_preset or MODE_PRESETS[mode]
     if (preset == "specialist") != (mode == "specialist"):
         raise SpecValueError(
-            f"scorer preset 'specialist' goes with mode 'specialist' only, got preset {preset!r} "
-            f"with mode {mode!r}"
+            f"mode {mode!r} conflicts with scorerPreset {preset!r} (the specialist preset goes "
+            "with mode 'specialist' only)"
         )
     return preset
 
@@ -292,9 +293,9 @@ def _default_weights(
             own = case.authored_scorers()
             if not own:
                 raise SpecValueError(
-                    f"test case {case.id!r} authors nothing to score (expected_trajectory, "
-                    "expected actions or final_response); the specialist preset needs evidence "
-                    "on every case"
+                    f"specialist eval test case {case.id!r} has no scoreable expectations; "
+                    "author expectedTrajectory, finalResponse, plannedActions, or "
+                    "executedActions, or configure explicit scoreWeights"
                 )
             authored.update(own)
         return {name: 1.0 for name in SCORER_NAMES if name in authored}, False
@@ -381,8 +382,8 @@ def resolve_scoring_plan(
             for case in test_cases:
                 if case.final_response is None:
                     raise SpecValueError(
-                        "specialist weights include final_response, so every case must author "
-                        f"one; test case {case.id!r} does not"
+                        f"specialist scorer 'final_response' requires test case {case.id!r} to "
+                        "author finalResponse"
                     )
     else:
         weights, with_trajectory = _default_weights(preset, test_cases)
