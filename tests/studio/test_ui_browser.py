@@ -218,6 +218,19 @@ def test_a_test_case_created_from_json_runs_in_an_eval(page: Any) -> None:
     expect(page.locator('aside[aria-label="Evals sidebar"] li')).to_contain_text(["completed"])
 
 
+def test_save_as_test_case_saves_the_chat_draft_and_opens_it(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/playground")
+    _send(page, "hi there")
+    expect(page.locator("article.msg.assistant").last).to_have_attribute("data-status", "completed")
+    page.get_by_role("button", name="Save as test case").click()
+    expect(page).to_have_url(re.compile(r"/tests/tc-[0-9a-f]{8}$"))
+    expect(page.locator("h1 code")).to_have_text(re.compile(r"^tc-[0-9a-f]{8}$"))
+    page.goto("/tests")
+    expect(page.locator('a[href^="/tests/tc-"]')).to_have_count(1)
+
+
 def test_unknown_pages_show_the_not_found_screen(page: Any) -> None:
     from playwright.sync_api import expect
 
