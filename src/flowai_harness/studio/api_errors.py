@@ -1,7 +1,7 @@
 """Studio API errors: the one error envelope every failing route answers with.
 
 ``{"error": {"code", "message", "retryable": false, "details": {...}}}`` with
-``Cache-Control: no-store`` (studio.md §3.1). Routes raise :class:`StudioApiError`; the server
+``Cache-Control: no-store``. Routes raise :class:`StudioApiError`; the server
 installs :func:`install_error_handlers` so framework errors (unknown routes, malformed bodies,
 defects) get the same envelope, with secrets scrubbed from every message.
 """

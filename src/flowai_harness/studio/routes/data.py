@@ -1,4 +1,4 @@
-"""Data (Connect) routes (studio.md §3.8): the workspace source, discovery, profiling,
+"""Data (Connect) routes: the workspace source, discovery, profiling,
 knowledge ingestion and lists, catalog search and metrics. All need a data environment."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tools (studio.md §3.8, contract ``ToolsResponse``): list the workspace's tools and run one.
+"""Tools (contract ``ToolsResponse``): list the workspace's tools and run one.
 
 The list holds every tool of the workspace's agents (host tools, role and toolkit tools) and,
 with a data environment, the seven catalog tools. Catalog tools run directly against the data

@@ -1,4 +1,4 @@
-"""Serving the Studio UI (studio.md §3.1): the config script, ``index.html``, assets, and the
+"""Serving the Studio UI: the config script, ``index.html``, assets, and the
 503 answer when no UI is packaged or the server runs with ``--no-studio``."""
 
 from __future__ import annotations
