@@ -38,6 +38,9 @@ from flowai_harness.testing.fake_model import ModelTurn, ToolCallStep
 from tests.waiting import wait_until_sync
 
 CONTRACT = Path(__file__).resolve().parent / "contract"
+#: The base URL of in-process clients (the default ``testserver`` is not a host the Studio
+#: answers).
+LOCAL_URL = "http://127.0.0.1"
 
 
 @define_tool(
@@ -138,9 +141,12 @@ def mock_app(name: str = "eval-test") -> FlowAIApp:
 
 @contextmanager
 def studio_client(app: FlowAIApp, **options: Any) -> Iterator[TestClient]:
-    """A TestClient on one event loop for the whole test (live runs and requests share it)."""
+    """A TestClient on one event loop for the whole test (live runs and requests share it).
+
+    Requests go to ``http://127.0.0.1``: the Studio only answers its own host names.
+    """
     options.setdefault("store_path", None)
-    with TestClient(create_studio_app(app, **options)) as client:
+    with TestClient(create_studio_app(app, **options), base_url=LOCAL_URL) as client:
         yield client
 
 

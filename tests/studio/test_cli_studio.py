@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -159,14 +160,20 @@ def running(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> It
             process.wait(10)
 
 
-def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 30.0) -> None:
+def wait_ready(
+    url: str,
+    process: subprocess.Popen[str],
+    timeout: float = 30.0,
+    headers: dict[str, str] | None = None,
+) -> None:
     def answers() -> bool:
         if process.poll() is not None:
             raise AssertionError(
                 f"server exited early: {process.stderr.read() if process.stderr else ''}"
             )
         try:
-            return httpx.get(f"{url}/api/status", timeout=1).status_code == 200
+            response = httpx.get(f"{url}/api/status", timeout=1, headers=headers)
+            return response.status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -226,7 +233,13 @@ def test_dev_runs_the_ui_dev_server_in_its_own_group_and_stops_it(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = app_dir / "bun.log"
-    env = {"PATH": f"{fake_bun}{os.pathsep}{os.environ['PATH']}", "FAKE_BUN_LOG": str(log)}
+    token = "dev-token-0123456789abcdef"
+    env = {
+        "PATH": f"{fake_bun}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_BUN_LOG": str(log),
+        "FLOWAI_STUDIO_TOKEN": token,  # a wildcard bind needs one
+    }
+    auth = {"Authorization": f"Bearer {token}"}
     args = [
         "dev",
         "--app",
@@ -241,15 +254,92 @@ def test_dev_runs_the_ui_dev_server_in_its_own_group_and_stops_it(
         "3999",
     ]
     with running(args, app_dir, env) as proc:
-        wait_ready(url, proc)
+        wait_ready(url, proc, headers=auth)
+        # the UI dev server's proxy forwards the browser's Origin: that origin is allowed
+        proxied = httpx.post(
+            f"{url}/api/agents/coord/stream",
+            json={"prompt": "hi"},
+            headers={**auth, "Origin": "http://127.0.0.1:3999"},
+            timeout=20,
+        )
+        foreign = httpx.post(
+            f"{url}/api/agents/coord/stream",
+            json={"prompt": "hi"},
+            headers={**auth, "Origin": "http://127.0.0.1:4000"},
+        )
         code, stderr = stop(proc)
     lines = log.read_text().splitlines()
     assert code == 0, stderr
+    assert proxied.status_code == 200 and foreign.status_code == 403
     assert f"backend=http://127.0.0.1:{port}" in lines
     assert "args=run dev --host 127.0.0.1 --port 3999" in lines
     pgid = next(line.split("=", 1)[1] for line in lines if line.startswith("pgid="))
     assert int(pgid) != os.getpgid(0)
     assert lines[-1] == "terminated"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve", "--host", "0.0.0.0"],
+        ["serve", "--host", "192.0.2.10"],
+        ["dev", "--host", "::"],
+        ["dev", "--host", "0.0.0.0", "--studio-dir", "ui"],
+    ],
+)
+def test_a_network_host_without_a_token_is_refused_before_anything_starts(
+    args: list[str], app_dir: Path, fake_bun: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FLOWAI_STUDIO_TOKEN", raising=False)
+    monkeypatch.chdir(fake_bun.parent)
+    monkeypatch.setenv("PATH", f"{fake_bun}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_BUN_LOG", str(app_dir / "bun.log"))
+    result = invoke(*args, "--app", "my_studio_app:app", "--port", "0")
+    assert result.exit_code == 2
+    assert "without a token" in result.output
+    assert "--token or FLOWAI_STUDIO_TOKEN" in result.output
+    assert not (app_dir / "bun.log").exists()  # the UI dev server was never started
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--token", "two words", "printable ASCII"),
+        ("--allow-origin", "*", "does not accept '*'"),
+        ("--allowed-host", "http://x", "not a host name"),
+        ("--max-body-mb", "0", "0"),
+    ],
+)
+def test_malformed_security_flags_are_usage_errors(flag: str, value: str, message: str) -> None:
+    result = invoke("serve", "--app", "nothing:here", flag, value)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_serve_with_a_token_prints_the_real_url_once_and_requires_the_token(
+    app_dir: Path,
+) -> None:
+    token = "serve-token-0123456789abcdef"
+    args = ["serve", "--app", "my_studio_app:app", "--port", "0"]
+    with running(args, app_dir, {"FLOWAI_STUDIO_TOKEN": token}) as proc:
+        assert proc.stderr is not None
+        seen: list[str] = []
+        match = None
+        while match is None and (line := proc.stderr.readline()):
+            seen.append(line)
+            match = re.search(r"on (http://127\.0\.0\.1:(\d+))/#token=(\S+) ", line)
+        assert match is not None, "".join(seen)
+        url, shown_token = match.group(1), match.group(3)
+        assert int(match.group(2)) > 0 and shown_token == token
+        wait_ready(url, proc, headers={"Authorization": f"Bearer {token}"})
+        without = httpx.get(f"{url}/api/status")
+        wrong = httpx.get(f"{url}/api/status", headers={"Authorization": "Bearer x"})
+        page = httpx.get(f"{url}/")
+        code, rest = stop(proc)
+    assert without.status_code == wrong.status_code == 401
+    assert page.status_code == 200
+    assert code == 0
+    assert token not in "".join(seen[:-1]) + rest  # printed in the start-up line only
 
 
 def test_dev_fails_with_exit_2_when_the_ui_dev_server_dies_at_once(

@@ -158,8 +158,8 @@ def test_unknown_api_routes_are_route_not_found_for_any_method(method: str) -> N
         assert answer.json()["error"]["code"] == "route.not_found"
 
 
-def test_cors_allows_local_ui_origins_only() -> None:
-    with studio_client(chat_app()) as client:
+def test_cors_allows_configured_origins_only() -> None:
+    with studio_client(chat_app(), allowed_origins=["http://localhost:3000"]) as client:
         allowed = client.get("/api/status", headers={"Origin": "http://localhost:3000"})
         other = client.get("/api/status", headers={"Origin": "http://evil.example"})
     assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"

@@ -145,7 +145,7 @@ def test_traces_list_and_get_with_not_found() -> None:
     )
     from fastapi.testclient import TestClient
 
-    with TestClient(create_studio_app(app, store=store)) as client:
+    with TestClient(create_studio_app(app, store=store), base_url="http://127.0.0.1") as client:
         listed = client.get(f"{W}/traces", params={"evalRunId": "eval-x"}).json()["traces"]
         none = client.get(f"{W}/traces", params={"testCaseId": "other"}).json()["traces"]
         one = client.get(f"{W}/traces/tr-1").json()["trace"]

@@ -16,8 +16,8 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from flowai_harness.errors import SpecValueError
-from flowai_harness.studio.server import loopback_hosts, studio_server
+from flowai_harness.errors import ConfigurationError, SpecValueError
+from flowai_harness.studio.server import studio_server
 from flowai_harness.studio.store import StudioStore
 
 from .studio_apps import chat_app, wait_for
@@ -116,12 +116,11 @@ def test_the_server_refuses_foreign_host_headers(live_url: str) -> None:
     assert refused.status_code == 421 and allowed.status_code == 200
 
 
-def test_loopback_hosts_and_port_checks() -> None:
-    assert loopback_hosts("0.0.0.0") is None
-    assert loopback_hosts("127.0.0.1") == frozenset({"127.0.0.1", "localhost", "::1"})
-    assert "studio.local" in (loopback_hosts("studio.local") or ())
+def test_port_and_network_bind_checks() -> None:
     with pytest.raises(SpecValueError, match="port"):
         studio_server(chat_app(), port=70000)
+    with pytest.raises(ConfigurationError, match="without a token"):
+        studio_server(chat_app(), host="0.0.0.0", port=0, store_path=None)
 
 
 def test_the_server_stops_live_runs_on_shutdown(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def browser() -> Iterator[Any]:
 
 
 @contextmanager
-def _serve(app: FlowAIApp, tmp_path: Path) -> Iterator[str]:
+def _serve(app: FlowAIApp, tmp_path: Path, token: str | None = None) -> Iterator[str]:
     port = free_port()
     server = studio_server(
         app,
@@ -75,6 +75,7 @@ def _serve(app: FlowAIApp, tmp_path: Path) -> Iterator[str]:
         port=port,
         store_path=tmp_path / "studio.db",
         log_level="warning",
+        token=token,
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -329,3 +330,36 @@ def test_the_test_builder_form_round_trips_with_the_json_editor(page: Any) -> No
     expect(page.get_by_label("Trajectory mode", exact=True)).to_have_value("subsequence")
     expect(page.get_by_label("Expected trajectory", exact=True)).to_have_value("call_agent\nlookup")
     expect(page.get_by_label("Tags", exact=True)).to_have_value("smoke, pricing")
+
+
+def test_a_studio_with_a_token_opens_from_the_printed_url_and_streams(
+    browser: Any, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    token = "ui-token-5c1d2e3f4a5b6c7d"
+    with _serve(chat_app(), tmp_path, token=token) as url:
+        with _open_page(browser, url) as stranger:
+            stranger.goto("/workspace")  # no token: the API refuses, the page says why
+            expect(stranger.locator("#main")).to_contain_text("access token")
+            expect(stranger.locator("article.agent")).to_have_count(0)
+        with _open_page(browser, url) as page:
+            page.goto(f"/#token={token}")
+            expect(page).to_have_url(re.compile(r"/workspace$"))
+            expect(page.locator("article.agent")).to_have_count(4)
+            assert token not in page.url
+            stored = page.evaluate("() => sessionStorage.getItem('flowai.studioToken')")
+            assert stored == token
+            # the chat answer arrives over the fetch-based event stream
+            page.locator("#nav a", has_text="Playground").click()
+            _send(page, "hi there")
+            answer = page.locator("article.msg.assistant").last
+            expect(answer.locator(".text")).to_have_text("Hello: hi there")
+            expect(answer).to_have_attribute("data-status", "completed")
+            page.locator("#nav a", has_text="Runs").click()
+            rows = page.locator("table[aria-label=Runs] tbody tr")
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("completed")
+            # a reload keeps the token for this tab (session storage), not in the URL
+            page.reload()
+            expect(page.locator("table[aria-label=Runs] tbody tr")).to_have_count(1)

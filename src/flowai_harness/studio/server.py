@@ -3,23 +3,42 @@ with uvicorn (studio.md §2-§3).
 
 :func:`create_studio_app` assembles the route modules (:mod:`flowai_harness.studio.routes`)
 around one :class:`~flowai_harness.studio.context.StudioContext`; nothing is shared between two
-apps. The server is meant for local use: it binds ``127.0.0.1`` by default, allows browser
-origins ``127.0.0.1`` / ``localhost`` on ports 3000 and 4111 (plus the port it serves on), and
-:func:`run_studio_server` refuses ``Host`` headers other than loopback names or the bound host,
-which keeps DNS-rebinding pages out. Every response carries a report-only Content Security
-Policy.
+apps. Every request first goes through
+:class:`~flowai_harness.studio.request_guard.StudioRequestGuard`: the ``Host`` check
+(DNS rebinding), the bearer token when one is configured, the same-origin and JSON
+``Content-Type`` rules for state-changing requests, and the body size and JSON depth caps.
+
+The server binds ``127.0.0.1`` by default. Any other bind address (a network interface or the
+``0.0.0.0`` wildcard) needs a token. CORS is closed unless ``allowed_origins`` names origins.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
+import re
+import socket
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from flowai_harness.errors import MissingDependencyError, SpecTypeError, SpecValueError
+from flowai_harness.errors import MissingDependencyError, RunError, SpecTypeError, SpecValueError
+from flowai_harness.mcp.exposure import (
+    BindTarget,
+    HostPolicy,
+    check_allowed_hosts,
+    check_allowed_origins,
+    check_token,
+    require_token_for_network,
+    resolve_bind_host,
+)
 from flowai_harness.studio.apps import FlowAIApp
+from flowai_harness.studio.request_guard import (
+    CSP_REPORT_ONLY,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_JSON_DEPTH,
+    GuardSettings,
+    StudioRequestGuard,
+)
 from flowai_harness.studio.store import DEFAULT_STORE_PATH, StudioStore
 
 if TYPE_CHECKING:
@@ -28,26 +47,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CSP_REPORT_ONLY",
-    "DEFAULT_CORS_ORIGINS",
     "DEFAULT_HOST",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_JSON_DEPTH",
     "DEFAULT_PORT",
+    "bind_studio_socket",
     "create_studio_app",
     "create_studio_server",
-    "loopback_hosts",
     "run_studio_server",
     "studio_server",
+    "studio_url",
 ]
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 4111
-DEFAULT_CORS_ORIGINS: Final = tuple(
-    f"http://{host}:{port}" for host in ("127.0.0.1", "localhost") for port in (3000, 4111)
-)
-CSP_REPORT_ONLY: Final = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
-    "object-src 'none'; frame-src 'none'; frame-ancestors 'none'; base-uri 'self'"
-)
 #: How long a stopping server waits for open connections (event streams) before dropping them.
 SHUTDOWN_GRACE_SECS: Final = 3
 _INSTALL_HINT: Final = "pip install 'flowai-harness[studio]'"
@@ -65,76 +78,6 @@ def _require_web_stack() -> None:
         ) from exc
 
 
-class _SecurityHeaders:
-    """ASGI middleware: the CSP header on every response, and the ``Host`` check."""
-
-    def __init__(self, app: Any, allowed_hosts: frozenset[str] | None) -> None:
-        self.app = app
-        self.allowed_hosts = allowed_hosts
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if self.allowed_hosts is not None and not self._host_allowed(scope):
-            await self._refuse(send)
-            return
-
-        async def send_with_csp(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"content-security-policy-report-only", CSP_REPORT_ONLY.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_csp)
-
-    def _host_allowed(self, scope: Any) -> bool:
-        host = ""
-        for name, value in scope.get("headers", []):
-            if name == b"host":
-                host = value.decode("latin-1").strip().lower()
-                break
-        if host.startswith("["):
-            host = host[1:].split("]", 1)[0]
-        else:
-            host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-        assert self.allowed_hosts is not None
-        return host in self.allowed_hosts
-
-    @staticmethod
-    async def _refuse(send: Any) -> None:
-        body = (
-            b'{"error":{"code":"request.host_not_allowed","message":"This Studio server only '
-            b'answers requests addressed to its own host.","retryable":false,"details":{}}}'
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 421,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"cache-control", b"no-store"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-def loopback_hosts(bind_host: str) -> frozenset[str] | None:
-    """The ``Host`` names a server bound to ``bind_host`` answers, or ``None`` for any.
-
-    A wildcard bind (``0.0.0.0``, ``::``) was asked for on purpose: every host is accepted.
-    """
-    names = {"127.0.0.1", "localhost", "::1"}
-    host = bind_host.strip().lower().strip("[]")
-    if host in ("0.0.0.0", "::", ""):
-        return None
-    names.add(host)
-    return frozenset(names)
-
-
 def create_studio_app(
     app: FlowAIApp,
     *,
@@ -142,8 +85,12 @@ def create_studio_app(
     store: StudioStore | None = None,
     store_path: str | Path | Any | None = _UNSET,
     static_dir: str | Path | None = None,
-    cors_origins: Iterable[str] | None = None,
+    bind_host: str = DEFAULT_HOST,
+    token: str | None = None,
+    allowed_origins: Iterable[str] | None = None,
     allowed_hosts: Iterable[str] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
 ) -> FastAPI:
     """Build the Studio ASGI app for ``app``.
 
@@ -154,17 +101,27 @@ def create_studio_app(
         store_path: Without ``store``: the SQLite file to open (default
             ``.flowai/studio.db`` under the current directory); ``None`` keeps state in memory.
         static_dir: A UI build folder to serve instead of the packaged one.
-        cors_origins: Browser origins allowed to call the API (default: ``127.0.0.1`` and
-            ``localhost`` on ports 3000 and 4111).
-        allowed_hosts: ``Host`` header names to accept; ``None`` accepts any (the server
-            started by :func:`run_studio_server` passes the loopback names).
+        bind_host: The address the server listens on; it decides the accepted ``Host``
+            headers (loopback names only for a loopback or wildcard bind) and whether a token
+            is required (any address but loopback).
+        token: Bearer token every ``/api`` request must carry (``Authorization: Bearer``).
+        allowed_origins: Browser origins, besides the Studio's own, allowed to call the API
+            (CORS) and change state: ``scheme://host:port`` or ``scheme://host:*``. Default
+            none.
+        allowed_hosts: ``Host`` names accepted besides those of ``bind_host`` (for example
+            the DNS name of a network bind).
+        max_body_bytes: Largest accepted request body (413 above it).
+        max_json_depth: Deepest accepted JSON nesting of a request body (400 above it).
 
     Returns:
         The FastAPI app; its lifespan stops live runs and closes what it opened.
 
     Raises:
-        SpecTypeError: ``app`` is not a ``FlowAIApp`` or ``store`` is not a ``StudioStore``.
-        SpecValueError: Both ``store`` and ``store_path`` are given.
+        SpecTypeError: ``app`` is not a ``FlowAIApp``, ``store`` is not a ``StudioStore``, or
+            a security option has the wrong type.
+        SpecValueError: Both ``store`` and ``store_path`` are given, or a security option is
+            malformed (``bind_host`` that does not resolve, bad origin, host or limit).
+        ConfigurationError: ``bind_host`` is reachable from the network and ``token`` is unset.
         MissingDependencyError: FastAPI or uvicorn is not installed.
         StoreError: The store file cannot be opened.
     """
@@ -174,9 +131,16 @@ def create_studio_app(
         raise SpecTypeError(f"store must be a StudioStore, got {type(store).__name__}")
     if store is not None and store_path is not _UNSET:
         raise SpecValueError("pass either store or store_path to create_studio_app, not both")
+    settings = _guard_settings(
+        _bind_target(bind_host),
+        token=token,
+        allowed_origins=allowed_origins,
+        allowed_hosts=allowed_hosts,
+        max_body_bytes=max_body_bytes,
+        max_json_depth=max_json_depth,
+    )
     _require_web_stack()
     from fastapi import FastAPI
-    from fastapi.middleware.cors import CORSMiddleware
 
     from flowai_harness._version import installed_version
     from flowai_harness.studio.api_errors import install_error_handlers
@@ -220,15 +184,9 @@ def create_studio_app(
     install_error_handlers(api)
     for module in (discovery, chat, runs, approvals, test_cases, evals, tools, data, ui):
         api.include_router(module.router())
-    api.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(DEFAULT_CORS_ORIGINS if cors_origins is None else cors_origins),
-        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=["X-FlowAI-Run-Id", "X-FlowAI-Thread-Id"],
-    )
-    hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
-    api.add_middleware(_SecurityHeaders, allowed_hosts=hosts)
+    api.add_middleware(StudioRequestGuard, settings=settings)
+    if settings.allowed_origins:
+        _add_cors(api, settings.allowed_origins)
     return api
 
 
@@ -243,18 +201,96 @@ async def _stream_chat(workspace: Any, agent_id: str, body: Any) -> Any:
     return await start_chat(workspace, agent_id, body)
 
 
-def _origins_for(host: str, port: int) -> list[str]:
-    origins = list(DEFAULT_CORS_ORIGINS)
-    for name in ("127.0.0.1", "localhost"):
-        origin = f"http://{name}:{port}"
-        if origin not in origins:
-            origins.append(origin)
+def _bind_target(bind_host: object) -> BindTarget:
+    if not isinstance(bind_host, str):
+        raise SpecTypeError(f"bind_host must be a string, got {type(bind_host).__name__}")
+    return resolve_bind_host(bind_host)
+
+
+def _guard_settings(
+    target: BindTarget,
+    *,
+    token: object,
+    allowed_origins: object,
+    allowed_hosts: object,
+    max_body_bytes: object,
+    max_json_depth: object,
+) -> GuardSettings:
+    checked_token = check_token(token)
+    require_token_for_network(
+        target,
+        checked_token,
+        server="the Studio",
+        remedy="token= (CLI: --token or FLOWAI_STUDIO_TOKEN)",
+    )
+    return GuardSettings(
+        hosts=HostPolicy.for_bind(target, check_allowed_hosts(allowed_hosts)),
+        token=checked_token,
+        allowed_origins=check_allowed_origins(allowed_origins),
+        max_body_bytes=_positive_int(max_body_bytes, "max_body_bytes"),
+        max_json_depth=_positive_int(max_json_depth, "max_json_depth"),
+    )
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecTypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < 1:
+        raise SpecValueError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def _add_cors(api: FastAPI, origins: tuple[str, ...]) -> None:
+    from fastapi.middleware.cors import CORSMiddleware
+
+    exact = [origin for origin in origins if not origin.endswith(":*")]
+    any_port = [re.escape(origin[:-1]) + r"\d+" for origin in origins if origin.endswith(":*")]
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=exact,
+        allow_origin_regex="|".join(any_port) or None,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Accept", "Last-Event-ID"],
+        expose_headers=["X-FlowAI-Run-Id", "X-FlowAI-Thread-Id"],
+    )
+
+
+def bind_studio_socket(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> socket.socket:
+    """Bind and listen on ``host:port`` (``0`` picks a free port) for :meth:`Server.run`.
+
+    Binding first lets the caller print the real address before the server starts.
+
+    Raises:
+        SpecValueError: ``host`` does not resolve.
+        RunError: the address cannot be bound (in use, not an address of this machine).
+    """
     try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if host not in ("", "localhost"):
-            origins.append(f"http://{host}:{port}")
-    return origins
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise SpecValueError(
+            f"invalid Studio bind address {host!r}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    family, kind, proto, _name, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise RunError(f"cannot bind the Studio to {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def studio_url(host: str, port: int, token: str | None = None) -> str:
+    """The URL to open the Studio bound to ``host:port`` (loopback for a wildcard bind), with
+    the token in the fragment (``#token=...``) when one is set: browsers never send the
+    fragment to the server, and the UI moves it to session storage."""
+    from urllib.parse import quote
+
+    shown = resolve_bind_host(host).shown_host()
+    url = f"http://{shown}:{port}/"
+    return f"{url}#token={quote(token, safe='')}" if token else url
 
 
 def studio_server(
@@ -265,11 +301,22 @@ def studio_server(
     serve_studio: bool = True,
     store_path: str | Path | Any | None = _UNSET,
     log_level: str = "info",
+    token: str | None = None,
+    allowed_origins: Iterable[str] | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> uvicorn.Server:
     """Build (without starting) the uvicorn server of a Studio app.
 
+    ``host`` is both the bind address and the ``bind_host`` of :func:`create_studio_app`;
+    ``token``, ``allowed_origins``, ``allowed_hosts`` and ``max_body_bytes`` are passed to it.
+    Run it with ``server.run()``, or ``server.run(sockets=[bind_studio_socket(host, port)])``
+    to know the bound port first.
+
     Raises:
-        SpecValueError: ``port`` is outside 0-65535 (0 picks a free port).
+        SpecValueError: ``port`` is outside 0-65535 (0 picks a free port), or an option of
+            :func:`create_studio_app` is malformed.
+        ConfigurationError: ``host`` is reachable from the network and ``token`` is unset.
         MissingDependencyError: FastAPI or uvicorn is not installed.
     """
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -281,8 +328,11 @@ def studio_server(
     asgi = create_studio_app(
         app,
         serve_studio=serve_studio,
-        cors_origins=_origins_for(host, port),
-        allowed_hosts=loopback_hosts(host),
+        bind_host=host,
+        token=token,
+        allowed_origins=allowed_origins,
+        allowed_hosts=allowed_hosts,
+        max_body_bytes=max_body_bytes,
         **kwargs,
     )
     # Open event streams would hold a graceful shutdown forever: after a short grace period
@@ -306,14 +356,32 @@ def run_studio_server(
     port: int = DEFAULT_PORT,
     serve_studio: bool = True,
     store_path: str | Path | Any | None = _UNSET,
+    token: str | None = None,
+    allowed_origins: Iterable[str] | None = None,
+    allowed_hosts: Iterable[str] | None = None,
 ) -> None:
     """Serve the Studio for ``app`` with uvicorn until interrupted (blocking).
 
     Args:
         app: The Studio app.
-        host: Bind address (``127.0.0.1``: local only).
+        host: Bind address (``127.0.0.1``: local only; anything else needs ``token``).
         port: Port for both the UI and the API.
         serve_studio: Serve the UI (``False``: API only, UI paths answer 503).
         store_path: SQLite file of the Studio state (default ``.flowai/studio.db``).
+        token: Bearer token the API requires.
+        allowed_origins: Browser origins allowed besides the Studio's own (CORS).
+        allowed_hosts: ``Host`` names accepted besides the bind address.
+
+    Raises:
+        ConfigurationError: ``host`` is reachable from the network and ``token`` is unset.
     """
-    studio_server(app, host=host, port=port, serve_studio=serve_studio, store_path=store_path).run()
+    studio_server(
+        app,
+        host=host,
+        port=port,
+        serve_studio=serve_studio,
+        store_path=store_path,
+        token=token,
+        allowed_origins=allowed_origins,
+        allowed_hosts=allowed_hosts,
+    ).run()

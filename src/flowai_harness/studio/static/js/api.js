@@ -1,7 +1,42 @@
 // The Studio HTTP API client: JSON calls scoped to the active workspace, and SSE read from
-// fetch() bodies (POST streams cannot use EventSource).
+// fetch() bodies (POST streams cannot use EventSource, and fetch can send the token header).
 
 const boot = window.__FLOWAI__ || {};
+const TOKEN_KEY = "flowai.studioToken";
+let memoryToken = null;
+
+// A Studio started with a token prints one URL ending in #token=...: the fragment never reaches
+// the server. Keep the token for this tab only and take it out of the address bar and history.
+function adoptTokenFromFragment() {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const token = params.get("token");
+  if (token === null) return;
+  memoryToken = token;
+  try {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    /* storage unavailable: the token lasts for this page only */
+  }
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(history.state, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+}
+adoptTokenFromFragment();
+
+function accessToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || memoryToken;
+  } catch {
+    return memoryToken;
+  }
+}
+
+/** Request headers with the access token, when the Studio was opened with one. */
+function withAuth(headers) {
+  const token = accessToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return headers;
+}
 
 /** UI configuration from /__flowai_config.js, with the documented fallbacks. */
 export const config = Object.freeze({
@@ -58,7 +93,7 @@ async function failure(response) {
 
 /** Call the API and decode the JSON answer; throws ApiError on a non-2xx answer. */
 export async function api(method, path, body, { signal } = {}) {
-  const init = { method, headers: { Accept: "application/json" }, signal };
+  const init = { method, headers: withAuth({ Accept: "application/json" }), signal };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -78,7 +113,7 @@ export const del = (path, opts) => api("DELETE", path, undefined, opts);
  * `body` undefined -> GET, else POST with a JSON body. Abort with `signal`.
  */
 export async function* stream(path, body, { signal } = {}) {
-  const init = { method: body === undefined ? "GET" : "POST", headers: { Accept: "text/event-stream" }, signal };
+  const init = { method: body === undefined ? "GET" : "POST", headers: withAuth({ Accept: "text/event-stream" }), signal };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
