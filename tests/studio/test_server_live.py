@@ -116,6 +116,31 @@ def test_the_server_refuses_foreign_host_headers(live_url: str) -> None:
     assert refused.status_code == 421 and allowed.status_code == 200
 
 
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_oversized_body_is_refused_without_reading_it_all(live_url: str, declared: bool) -> None:
+    total = 300 * 1024 * 1024
+    sent = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal sent
+        chunk = b"a" * 65536
+        while sent < total:
+            sent += len(chunk)
+            yield chunk
+
+    headers = {"Content-Type": "application/json"}
+    if declared:
+        headers["Content-Length"] = str(total)
+    with httpx.Client(base_url=live_url, timeout=30) as client:
+        refused = client.post(f"{W}/tools/echo/execute", content=body(), headers=headers)
+    with httpx.Client(base_url=live_url, timeout=10) as client:
+        after = client.post(f"{W}/tools/echo/execute", json={"input": {"text": "alive"}})
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "request.body_too_large"
+    assert sent < 100 * 1024 * 1024  # the server closed the connection long before the end
+    assert after.json()["result"]["data"] == {"echo": "alive"}
+
+
 def test_port_and_network_bind_checks() -> None:
     with pytest.raises(SpecValueError, match="port"):
         studio_server(chat_app(), port=70000)

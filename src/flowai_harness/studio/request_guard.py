@@ -229,6 +229,8 @@ class StudioRequestGuard:
             "request.body_too_large",
             f"The request body is larger than this Studio accepts ({limit} bytes).",
             {"maxBytes": limit},
+            # The rest of the body is never read: close instead of draining it.
+            headers=((b"connection", b"close"),),
         )
 
     async def _read_body(self, receive: Receive) -> tuple[bytes | None, _Refusal | None]:
