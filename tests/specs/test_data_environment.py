@@ -325,7 +325,7 @@ def test_url_argument_that_is_not_a_string_is_a_type_error() -> None:
 def test_non_string_scalar_is_a_type_error_naming_the_key(key: str, snake: str) -> None:
     with pytest.raises(SpecTypeError) as caught:
         normalize({key: 42})
-    assert str(caught.value) == f"data_environment.{snake} must be a string; got int"
+    assert str(caught.value) == f"data_environment['{snake}'] must be a string; got int"
 
 
 @pytest.mark.parametrize("key", ["tenant_id", "tenantId", "workspace_id", "workspaceId"])
@@ -334,7 +334,7 @@ def test_blank_id_is_a_value_error(key: str, blank: str) -> None:
     snake = "tenant_id" if key.startswith("tenant") else "workspace_id"
     with pytest.raises(SpecValueError) as caught:
         normalize({key: blank})
-    assert str(caught.value) == f"data_environment.{snake} must be a non-blank string"
+    assert str(caught.value) == f"data_environment['{snake}'] must not be blank"
 
 
 def test_tenant_different_from_the_runtime_tenant_is_a_value_error() -> None:
@@ -372,9 +372,9 @@ def test_key_given_in_both_spellings_is_a_value_error() -> None:
 # --- descriptors ----------------------------------------------------------------------------
 
 SECTION_KINDS = {
-    "kv": "memory, sqlite, postgres, redis",
-    "target_database": "sqlite, postgres",
-    "catalog": "empty, inline, sqlite, postgres",
+    "kv": "memory, postgres, redis, sqlite",
+    "target_database": "postgres, sqlite",
+    "catalog": "empty, inline, postgres, sqlite",
 }
 
 
@@ -383,7 +383,7 @@ SECTION_KINDS = {
 def test_descriptor_that_is_not_a_mapping_is_a_type_error(section: str, value: Any) -> None:
     with pytest.raises(SpecTypeError) as caught:
         normalize({section: value})
-    assert str(caught.value).startswith(f"data_environment.{section} must be a mapping")
+    assert str(caught.value).startswith(f"data_environment['{section}'] must be a mapping")
 
 
 @pytest.mark.parametrize("section", list(SECTION_KINDS))
@@ -393,7 +393,7 @@ def test_descriptor_kind_that_is_not_a_string_is_a_type_error(
 ) -> None:
     with pytest.raises(SpecTypeError) as caught:
         normalize({section: descriptor})
-    assert str(caught.value).startswith(f"data_environment.{section}.kind must be a string")
+    assert str(caught.value).startswith(f"data_environment['{section}']['kind'] must be a string")
     assert SECTION_KINDS[section] in str(caught.value)
 
 
@@ -415,19 +415,23 @@ def test_unsupported_kind_is_a_value_error_listing_the_supported_kinds(
     with pytest.raises(SpecValueError) as caught:
         normalize({section: {"kind": kind}})
     assert str(caught.value) == (
-        f"data_environment.{section} does not support kind '{kind}'; "
+        f"data_environment['{section}'] does not support kind '{kind}'; "
         f"expected one of: {SECTION_KINDS[section]}"
     )
 
 
 def test_camel_case_section_name_is_checked_like_the_snake_case_one() -> None:
-    with pytest.raises(SpecValueError, match=r"data_environment\.target_database does not support"):
+    with pytest.raises(
+        SpecValueError, match=r"data_environment\['target_database'\] does not support"
+    ):
         normalize({"targetDatabase": {"kind": "oracle"}})
 
 
 @pytest.mark.parametrize("value", ["/idx", 1, ["/idx"]])
 def test_catalog_search_that_is_not_a_mapping_is_a_type_error(value: Any) -> None:
-    with pytest.raises(SpecTypeError, match=r"^data_environment\.catalog_search must be a mapping"):
+    with pytest.raises(
+        SpecTypeError, match=r"^data_environment\['catalog_search'\] must be a mapping"
+    ):
         normalize({"catalogSearch": value})
 
 
@@ -446,9 +450,15 @@ def test_catalog_search_that_is_not_a_mapping_is_a_type_error(value: Any) -> Non
             "conflicts with",
         ),
         # type checks run before the non-blank checks
-        ({"tenant_id": " ", "workspace_id": 5}, None, None, SpecTypeError, "workspace_id must be"),
+        (
+            {"tenant_id": " ", "workspace_id": 5},
+            None,
+            None,
+            SpecTypeError,
+            "workspace_id'] must be",
+        ),
         # ids are checked before the tenant match
-        ({"tenant_id": "other", "workspace_id": ""}, None, "acme", SpecValueError, "non-blank"),
+        ({"tenant_id": "other", "workspace_id": ""}, None, "acme", SpecValueError, "not be blank"),
         # the tenant match runs before descriptor checks
         ({"tenant_id": "other", "kv": 5}, None, "acme", SpecValueError, "must match"),
         # descriptors are checked before catalog_search
@@ -456,7 +466,7 @@ def test_catalog_search_that_is_not_a_mapping_is_a_type_error(value: Any) -> Non
         # catalog_search is checked before full model validation
         ({"catalog_search": 5, "bogus": 1}, None, None, SpecTypeError, "catalog_search"),
         # descriptor checks come before full model validation
-        ({"kv": 5, "bogus": 1}, None, None, SpecTypeError, "data_environment.kv must be"),
+        ({"kv": 5, "bogus": 1}, None, None, SpecTypeError, "data_environment['kv'] must be"),
     ],
 )
 def test_checks_run_in_the_documented_order(
@@ -587,15 +597,15 @@ def test_direct_model_construction_reports_the_spec_kind_message() -> None:
     with pytest.raises(ValidationError) as caught:
         DataEnvironment.model_validate({"kv": {"kind": "etcd"}})
     assert (
-        "data_environment.kv does not support kind 'etcd'; "
-        "expected one of: memory, sqlite, postgres, redis"
+        "data_environment['kv'] does not support kind 'etcd'; "
+        "expected one of: memory, postgres, redis, sqlite"
     ) in _message(caught.value)
-    with pytest.raises(ValidationError, match="kind must be a string"):
+    with pytest.raises(ValidationError, match=r"\['kind'\] must be a string"):
         DataEnvironment.model_validate({"catalog": {"url": "x"}})
 
 
 def test_direct_model_construction_rejects_blank_ids() -> None:
-    with pytest.raises(ValidationError, match="tenant_id must be a non-blank string"):
+    with pytest.raises(ValidationError, match=r"data_environment\['tenant_id'\] must not be blank"):
         DataEnvironment(tenant_id=" ")
 
 

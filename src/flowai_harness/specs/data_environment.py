@@ -46,7 +46,6 @@ from flowai_harness.specs._descriptors import (
     SqliteTargetDatabase,
     TargetDatabaseDescriptor,
     check_identifier,
-    check_non_blank,
     describe_type,
     redact_url,
 )
@@ -129,9 +128,9 @@ class DataEnvironment(EnvironmentModel):
     @field_validator("tenant_id", "workspace_id")
     @classmethod
     def _id_not_blank(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        return check_non_blank(value, f"data_environment.{info.field_name}")
+        if value is not None and not value.strip():
+            raise ValueError(f"data_environment[{info.field_name!r}] must not be blank")
+        return value
 
     @field_validator("kv", "catalog", "target_database", mode="before")
     @classmethod
@@ -217,7 +216,7 @@ def normalize_data_environment(
         search = _as_mapping(environment["catalog_search"])
         if search is None:
             raise SpecTypeError(
-                "data_environment.catalog_search must be a mapping with an index_path; "
+                "data_environment['catalog_search'] must be a mapping with an index_path; "
                 f"got {describe_type(environment['catalog_search'])}"
             )
         environment["catalog_search"] = search
@@ -291,19 +290,19 @@ def _escape_scope_component(component: str) -> str:
 
 
 def _kind_list(section: str) -> str:
-    return ", ".join(DESCRIPTOR_KINDS[section])
+    return ", ".join(sorted(DESCRIPTOR_KINDS[section]))
 
 
 def _kind_problem(section: str, kind: object) -> SpecTypeError | SpecValueError | None:
     """Return the error for a descriptor ``kind`` that is not a string or not supported."""
     if not isinstance(kind, str):
         return SpecTypeError(
-            f"data_environment.{section}.kind must be a string naming one of: "
+            f"data_environment[{section!r}]['kind'] must be a string naming one of: "
             f"{_kind_list(section)}; got {describe_type(kind)}"
         )
     if kind not in DESCRIPTOR_KINDS[section]:
         return SpecValueError(
-            f"data_environment.{section} does not support kind '{redact_url(kind)}'; "
+            f"data_environment[{section!r}] does not support kind '{redact_url(kind)}'; "
             f"expected one of: {_kind_list(section)}"
         )
     return None
@@ -365,19 +364,19 @@ def _check_scalar_keys(environment: Mapping[str, Any]) -> None:
         value = environment.get(key)
         if value is not None and not isinstance(value, str):
             raise SpecTypeError(
-                f"data_environment.{key} must be a string; got {describe_type(value)}"
+                f"data_environment[{key!r}] must be a string; got {describe_type(value)}"
             )
     for key in _ID_KEYS:
         value = environment.get(key)
         if value is not None and not value.strip():
-            raise SpecValueError(f"data_environment.{key} must be a non-blank string")
+            raise SpecValueError(f"data_environment[{key!r}] must not be blank")
 
 
 def _checked_descriptor(section: str, value: object) -> Mapping[str, Any]:
     descriptor = _as_mapping(value)
     if descriptor is None:
         raise SpecTypeError(
-            f"data_environment.{section} must be a mapping with a 'kind' key; "
+            f"data_environment[{section!r}] must be a mapping with a 'kind' key; "
             f"got {describe_type(value)}"
         )
     problem = _kind_problem(section, descriptor.get("kind"))
