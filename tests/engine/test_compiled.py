@@ -75,10 +75,10 @@ def test_a_valid_wire_spec_compiles_with_role_defaults() -> None:
         ),
         ([_agent("c", "coordinator")], "coordinator agents require at least one route"),
         ([_agent("w", routes=["w"])], "agent 'w' cannot route to itself"),
-        ([_agent("w", routes=["ghost"])], "agent 'w' routes to unregistered agent 'ghost'"),
+        ([_agent("w", routes=["ghost"])], "agent 'w' declares unknown route target 'ghost'"),
         (
             [_agent("c", "coordinator", routes=["w", "w"]), _agent("w")],
-            "agent 'c' lists a route twice",
+            "agent 'c' declares duplicate route 'w'",
         ),
         ([_agent("w", maxTurns=0)], "agent 'w' maxTurns must be >= 1"),
     ],

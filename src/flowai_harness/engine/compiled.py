@@ -248,10 +248,13 @@ def _check_topology(agents: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]
                 raise ConfigurationError(f"agent '{route}' cannot route to itself")
             if route not in seen:
                 raise ConfigurationError(
-                    f"agent '{agent['name']}' routes to unregistered agent '{route}'"
+                    f"agent '{agent['name']}' declares unknown route target '{route}'"
                 )
-        if len(set(routes)) != len(routes):
-            raise ConfigurationError(f"agent '{agent['name']}' lists a route twice")
+        duplicates = sorted({route for route in routes if routes.count(route) > 1})
+        if duplicates:
+            raise ConfigurationError(
+                f"agent '{agent['name']}' declares duplicate route '{duplicates[0]}'"
+            )
         max_turns = agent.get("maxTurns")
         if max_turns is not None and int(max_turns) < 1:
             raise ConfigurationError(f"agent '{agent['name']}' maxTurns must be >= 1")
