@@ -96,8 +96,10 @@ def score_sample(
 
     Raises:
         SpecTypeError: ``test_case`` or ``output`` has the wrong type.
-        SpecValueError: the preset contradicts the mode, ``trajectory_only`` is combined with
-            a mode, weights are given twice, or the weights do not resolve.
+        SpecValueError: the mode conflicts with the preset (``"mode 'planner' conflicts with
+            scorerPreset 'executor'"``), ``trajectory_only`` is combined with a mode, weights
+            are given twice, the weights do not resolve, or a specialist case has nothing to
+            score (``"... has no scoreable expectations ..."``).
         pydantic.ValidationError: an invalid mapping input.
     """
     case: EvalTestCase = _coerce(EvalTestCase, test_case, "test_case")
