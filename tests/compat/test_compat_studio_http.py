@@ -214,6 +214,8 @@ def test_eval_sample_traces_are_stored_and_found_by_their_ids() -> None:
         0,
     )
     assert trace_id.startswith("trace-") and row["trace"]["status"] == "completed"
+    scope = row["trace"]["scope"]
+    assert (scope["evalRunId"], scope["testCaseId"], scope["sampleIndex"]) == (run_id, "tc-1", 0)
     step = row["trace"]["steps"][0]
     assert step["toolName"] == "echo" and step["arguments"]["value"] == {"text": "hello"}
     assert [t["traceId"] for t in listed.json()["traces"]] == [trace_id]
