@@ -6,14 +6,14 @@ up, so the handle that users get from ``create_runtime`` is assembled here from 
 
 from __future__ import annotations
 
-from flowai_harness.engine.runtime import Runtime as EngineRuntime
+from flowai_harness.engine.core import EngineCore
 from flowai_harness.evals.runtime_methods import EvalMethods
 from flowai_harness.mcp.runtime_methods import McpMethods
 
 __all__ = ["Runtime"]
 
 
-class Runtime(EvalMethods, McpMethods, EngineRuntime):
+class Runtime(EvalMethods, McpMethods, EngineCore):
     """A live runtime built by ``create_runtime``; share one per application.
 
     Requests on different threads run concurrently; requests on the same ``thread_id`` are

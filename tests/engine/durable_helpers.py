@@ -164,7 +164,9 @@ async def crash(runtime: Runtime) -> None:
 def _run_tasks() -> list[asyncio.Task[Any]]:
     """The tasks still driving a run (a stream's background task), on this loop."""
     return [
-        task for task in other_tasks() if getattr(task.get_coro(), "__qualname__", "") == "_drive"
+        task
+        for task in other_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "_run_body"
     ]
 
 

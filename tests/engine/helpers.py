@@ -19,7 +19,7 @@ from flowai_harness import (
     define_tenant,
 )
 from flowai_harness.engine.compiled import EngineInputs, compile_runtime
-from flowai_harness.engine.runtime import Runtime
+from flowai_harness.handle import Runtime
 from flowai_harness.ports import KeyValueStore, ModelClient
 from flowai_harness.storage.memory import MemoryKeyValueStore
 

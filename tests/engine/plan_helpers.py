@@ -20,7 +20,7 @@ from flowai_harness import (
     define_runtime,
     define_tenant,
 )
-from flowai_harness.engine.runtime import Runtime
+from flowai_harness.handle import Runtime
 from flowai_harness.ports import KeyValueStore
 from flowai_harness.testing import collect_events
 

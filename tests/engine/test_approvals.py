@@ -18,8 +18,9 @@ from flowai_harness import (
     define_tool,
 )
 from flowai_harness.engine.approvals import ApprovalBroker, Decision, approval_required
-from flowai_harness.engine.context import AgentScope, EventSink, RunContext, ToolCall
+from flowai_harness.engine.context import AgentScope, RunContext, ToolCall
 from flowai_harness.engine.dispatch import dispatch_tool
+from flowai_harness.engine.emit import EventSink
 from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.engine.plans import execute_plan
 from flowai_harness.errors import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.engine.context import EventSink
+from flowai_harness.engine.emit import EventSink
 from flowai_harness.engine.runlog import (
     MemoryRunBook,
     RunRecord,

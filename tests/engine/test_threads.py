@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from flowai_harness import define_tool
-from flowai_harness.engine.runtime import Runtime
+from flowai_harness.handle import Runtime
 from flowai_harness.ports import ModelPart, ModelRequest
 from flowai_harness.testing import ModelTurn, ScriptedModel, collect_events
 from tests.engine.helpers import coordinator, runtime_of, specialist

@@ -13,8 +13,8 @@ import pytest
 from flowai_harness import define_reference, define_runtime, define_tool
 from flowai_harness.engine.compiled import EngineInputs, compile_runtime
 from flowai_harness.engine.limits import parse_limits
-from flowai_harness.engine.runtime import Runtime
 from flowai_harness.errors import ConfigurationError, SpecTypeError
+from flowai_harness.handle import Runtime
 from flowai_harness.storage.memory import MemoryKeyValueStore
 from flowai_harness.testing import ScriptedModel, collect_events
 from tests.engine.helpers import TENANT, runtime_of, specialist

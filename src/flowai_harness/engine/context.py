@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from flowai_harness.engine.emit import EventSink
 from flowai_harness.engine.locks import KeyedLocks
-from flowai_harness.events import RuntimeEvent
 
 if TYPE_CHECKING:
     from flowai_harness.engine.approvals import ApprovalBroker
@@ -17,119 +15,9 @@ if TYPE_CHECKING:
     from flowai_harness.engine.journal import InvocationJournal, RunJournal
     from flowai_harness.engine.references import ReferenceRegistry
 
-__all__ = ["AgentScope", "EventSink", "ReferenceClient", "RunContext", "ToolCall", "ToolContext"]
+__all__ = ["AgentScope", "ReferenceClient", "RunContext", "ToolCall", "ToolContext"]
 
 RESERVED_CONTEXT_KEYS = frozenset({"tool_use_id", "services", "references"})
-
-
-class EventSink:
-    """The request channel: a bounded buffer with back-pressure, numbering every event.
-
-    A full buffer makes the producer wait (a slow consumer slows the run); nothing is dropped.
-    Events enter as their public dict form; ``to_dict`` copies the JSON they share with user
-    code (tool arguments and results, plans), so neither side can change what the other saw.
-    A lean hand-written channel rather than ``asyncio.Queue``: one reader, one writer, and this
-    sits on the hot path of every event.
-
-    ``tap`` (set by a durable run's recorder) sees every numbered event dict before it is
-    queued and returns whether to deliver it: a resumed run does not deliver again what the
-    first stream already delivered. ``suspended`` marks a sink whose consumer dropped the stream
-    without cancelling it: a durable run then stays resumable instead of being cancelled.
-    """
-
-    __slots__ = (
-        "_capacity",
-        "_ended",
-        "_getter",
-        "_items",
-        "_putters",
-        "closed",
-        "sequence",
-        "suspended",
-        "tap",
-    )
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = max(1, capacity)
-        self._items: deque[dict[str, Any]] = deque()
-        self._getter: asyncio.Future[None] | None = None
-        self._putters: deque[asyncio.Future[None]] = deque()
-        self._ended = False
-        self.sequence = 0
-        self.closed = False
-        self.suspended = False
-        self.tap: Callable[[dict[str, Any]], bool] | None = None
-
-    async def emit(self, event: RuntimeEvent) -> None:
-        """Queue ``event``, waiting while the consumer is behind.
-
-        Raises:
-            ConnectionError: the consumer is gone (the stream was cancelled or dropped).
-        """
-        if self.closed:
-            raise ConnectionError("event sink closed")
-        self.sequence += 1
-        wire = event.to_dict(self.sequence)
-        tap = self.tap
-        if tap is not None and not tap(wire):
-            return
-        while len(self._items) >= self._capacity:
-            waiter = asyncio.get_running_loop().create_future()
-            self._putters.append(waiter)
-            await waiter
-            if self.closed:
-                raise ConnectionError("event sink closed")
-        self._items.append(wire)
-        getter = self._getter
-        if getter is not None:
-            self._getter = None
-            if not getter.done():
-                getter.set_result(None)
-
-    async def get(self) -> dict[str, Any] | None:
-        """Return the next event, or ``None`` once the run has ended and all were read."""
-        while not self._items:
-            if self._ended:
-                return None
-            getter = asyncio.get_running_loop().create_future()
-            self._getter = getter
-            try:
-                await getter
-            finally:
-                if self._getter is getter:
-                    self._getter = None
-        item = self._items.popleft()
-        while self._putters:
-            putter = self._putters.popleft()
-            if not putter.done():
-                putter.set_result(None)
-                break
-        return item
-
-    def end(self) -> None:
-        """Mark the end of the run; the reader gets ``None`` after the remaining events."""
-        self.closed = True
-        self._ended = True
-        self._wake_all()
-
-    def abandon(self, *, suspend: bool = False) -> None:
-        """Drop unread events and end now (the consumer cancelled or went away).
-
-        Args:
-            suspend: The consumer dropped the stream without cancelling it (see ``suspended``).
-        """
-        self.suspended = suspend
-        self._items.clear()
-        self.end()
-
-    def _wake_all(self) -> None:
-        getter, self._getter = self._getter, None
-        if getter is not None and not getter.done():
-            getter.set_result(None)
-        while self._putters:
-            putter = self._putters.popleft()
-            if not putter.done():
-                putter.set_result(None)
 
 
 @dataclass(slots=True)
@@ -163,10 +51,6 @@ class RunContext:
     def tenant(self) -> str:
         """The runtime tenant (resource id)."""
         return self.runtime.resource_id
-
-    async def emit(self, event: RuntimeEvent) -> None:
-        """Send ``event`` to the consumer."""
-        await self.sink.emit(event)
 
 
 @dataclass(slots=True)

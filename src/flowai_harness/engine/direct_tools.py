@@ -22,9 +22,10 @@ from typing import Any
 
 from flowai_harness.engine.approvals import ApprovalBroker
 from flowai_harness.engine.compiled import CompiledAgent, EngineTool
-from flowai_harness.engine.context import AgentScope, EventSink, RunContext
+from flowai_harness.engine.context import AgentScope, RunContext
+from flowai_harness.engine.core import EngineCore
 from flowai_harness.engine.dispatch import dispatch_tool, error_outcome
-from flowai_harness.engine.runtime import Runtime
+from flowai_harness.engine.emit import EventSink
 from flowai_harness.errors import ConfigurationError, SpecTypeError, SpecValueError
 from flowai_harness.events import ApprovalRequired, RuntimeEvent
 from flowai_harness.ports import ToolDefinition, ToolOutcome
@@ -72,7 +73,7 @@ class DirectTools:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: EngineCore,
         agent: str,
         *,
         expose_agent_tools: bool = False,

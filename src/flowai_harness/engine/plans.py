@@ -306,7 +306,7 @@ async def execute_plan(call: ToolCall, args: Any) -> ToolOutcome:
             plan = transition(plan, "approved", approvedBy="runtime")
             await _save(run, plan)
     if auto_approved:
-        await run.emit(_status_change(run, plan, "draft", "approved"))
+        await run.sink.emit(_status_change(run, plan, "draft", "approved"))
     elif gated:
         refusal = await _plan_gate(scope, plan)
         if refusal is not None:
@@ -349,7 +349,7 @@ async def _plan_gate(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome | N
         return _error(f"Plan {plan_id} approval channel closed before resolution")
     if decision.outcome == "approve":
         return await _approve_as_shown(run, plan)
-    await run.emit(_status_change(run, plan, PENDING_APPROVAL, "draft"))
+    await run.sink.emit(_status_change(run, plan, PENDING_APPROVAL, "draft"))
     if decision.outcome == "reject":
         return _error(f"Plan {plan_id} rejected: {decision.feedback or 'Plan rejected'}")
     # The reference omits the feedback here; issue 4 asks for it so the model can act on it.
@@ -378,13 +378,13 @@ async def _approve_as_shown(run: RunContext, shown: dict[str, Any]) -> ToolOutco
             await _save(run, current)
             status = "approved"
     if replaced:
-        await run.emit(_status_change(run, shown, PENDING_APPROVAL, "draft"))
+        await run.sink.emit(_status_change(run, shown, PENDING_APPROVAL, "draft"))
         return _error(
             f"Plan {plan_id} was stored again while awaiting approval, so the approval does not "
             f"apply to its new content; call executePlan again to review the new version"
         )
     if status == "approved":
-        await run.emit(_status_change(run, shown, PENDING_APPROVAL, "approved"))
+        await run.sink.emit(_status_change(run, shown, PENDING_APPROVAL, "approved"))
     # executing / executed / failed: a concurrent executePlan got there first and
     # _run_approved refuses this one.
     return None
@@ -403,7 +403,7 @@ async def _run_approved(scope: AgentScope, plan_id: str) -> ToolOutcome:
         # one process sharing the store claim the plan.
         if not await run.runtime.kv.compare_and_set(run.tenant, _key(plan_id), approved, plan):
             return _error(await _lost_claim(run, plan_id))
-    await run.emit(_status_change(run, plan, "approved", "executing"))
+    await run.sink.emit(_status_change(run, plan, "approved", "executing"))
     return await _dispatch(scope, plan)
 
 
@@ -449,7 +449,7 @@ async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
         result = await _call_dispatcher(run, plan["actions"], resolved)
     except _DispatchFailure as exc:
         await _fail(run, plan, str(exc))
-        await run.emit(_status_change(run, plan, "executing", "failed"))
+        await run.sink.emit(_status_change(run, plan, "executing", "failed"))
         return _error(f"Dispatch failed: {exc}")
     except asyncio.CancelledError:
         # The actions may be partly applied; never leave the plan executing forever.
@@ -465,7 +465,7 @@ async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
         "resolvedActions": resolved_actions,
     }
     await _save(run, transition(plan, "executed", outcome={"state": "executed", **final}))
-    await run.emit(_status_change(run, plan, "executing", "executed"))
+    await run.sink.emit(_status_change(run, plan, "executing", "executed"))
     return ToolOutcome(final)
 
 

@@ -123,7 +123,7 @@ async def invoke_agent(
     """
     agent = run.runtime.agents[agent_name]
     inv_id = invocation_id or f"inv-{uuid.uuid4()}"
-    await run.emit(ToolAgent(agent.name, inv_id, "call"))
+    await run.sink.emit(ToolAgent(agent.name, inv_id, "call"))
     kv = run.runtime.kv
     history = await load_history(kv, run.tenant, thread_id, agent.name) if agent.stateful else []
     prompt = prompt if prompt.strip() else "Hello"
@@ -142,15 +142,15 @@ async def invoke_agent(
     )
     transcript = _Transcript()
     started = time.perf_counter()
-    outcome = await _drive(scope, request, transcript)
+    outcome = await _turn_loop(scope, request, transcript)
     if isinstance(outcome, Failed):
-        await run.emit(ErrorEvent(outcome.message, outcome.code))
+        await run.sink.emit(ErrorEvent(outcome.message, outcome.code))
         raise AgentFailed(outcome.message)
     if agent.client.live:
         await _emit_summaries(scope, outcome, started, request.turn, transcript.latencies)
     elif outcome.latency is not None:
-        await run.emit(outcome.latency)
-    await run.emit(Finish(outcome.reason, outcome.usage))
+        await run.sink.emit(outcome.latency)
+    await run.sink.emit(Finish(outcome.reason, outcome.usage))
     response = "".join(transcript.text)
     if agent.stateful and not (journal is not None and journal.memory_appended):
         await append_turn(
@@ -158,18 +158,18 @@ async def invoke_agent(
         )
         if journal is not None:
             await journal.record_memory()
-    await run.emit(ToolAgent(agent.name, inv_id, "result"))
+    await run.sink.emit(ToolAgent(agent.name, inv_id, "result"))
     return InvocationResult(agent.name, inv_id, response, outcome.usage, agent.model)
 
 
-async def _drive(
+async def _turn_loop(
     scope: AgentScope, request: ModelRequest, transcript: _Transcript
 ) -> FinalAnswer | Failed:
     """The turn loop: ask the model until it finishes, fails, or exhausts its budget."""
     total = TokenUsage()
     while request.turn < request.max_turns:
         request.turn += 1
-        await scope.run.emit(StepStart())
+        await scope.run.sink.emit(StepStart())
         step = await _turn(scope, request, transcript)
         if isinstance(step, Failed):
             return step
@@ -273,7 +273,7 @@ async def _emit_summaries(
     }
     if usage.cost_usd is not None:
         entry["costUsd"] = round(usage.cost_usd, 8)
-    await scope.run.emit(
+    await scope.run.sink.emit(
         CostSummary(
             agents=[entry],
             usage=usage,
@@ -282,7 +282,7 @@ async def _emit_summaries(
     )
     total_ms = (time.perf_counter() - started) * 1000.0
     stats = scope.stats
-    await scope.run.emit(
+    await scope.run.sink.emit(
         LatencySummary(
             total_duration_ms=int(total_ms),
             llm_time_ms=max(0, int(total_ms - stats.tool_time_ms)),

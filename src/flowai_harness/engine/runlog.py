@@ -36,7 +36,7 @@ from flowai_harness.events import json_copy
 from flowai_harness.ports import KeyValueStore
 
 if TYPE_CHECKING:
-    from flowai_harness.engine.context import EventSink
+    from flowai_harness.engine.emit import EventSink
 
 __all__ = [
     "FINAL_STATUSES",

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from flowai_harness.engine.context import EventSink
+from flowai_harness.engine.emit import EventSink
 from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.errors import RunError
 
@@ -101,7 +101,7 @@ class RuntimeEventStream:
         self._body = None
         sink = EventSink(self._capacity)
         self._sink = sink
-        task = asyncio.get_running_loop().create_task(_drive(body, sink))
+        task = asyncio.get_running_loop().create_task(_run_body(body, sink))
         self._task = task
         self._finalizer = weakref.finalize(self, _abandon, task, sink, True)
         # At interpreter exit the loop is gone; asyncio.run has already cancelled the task.
@@ -129,7 +129,7 @@ class RuntimeEventStream:
             self._finalizer.detach()
 
 
-async def _drive(body: RunBody, sink: EventSink) -> None:
+async def _run_body(body: RunBody, sink: EventSink) -> None:
     try:
         await body(sink)
     except ConnectionError:

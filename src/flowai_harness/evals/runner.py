@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flowai_harness.engine.runtime import Runtime as EngineRuntime
+from flowai_harness.engine.core import EngineCore
 from flowai_harness.errors import RunError, SpecTypeError
 from flowai_harness.evals.aggregation import (
     case_aggregate_score,
@@ -93,7 +93,7 @@ class _Execution:
 
     def __init__(
         self,
-        runtime: EngineRuntime,
+        runtime: EngineCore,
         setup: EvalSetup,
         traces: TraceStore,
         run_id: str,
@@ -444,7 +444,7 @@ class EvalEventStream:
     ``evalCancelled{reason}``.
     """
 
-    def __init__(self, runtime: EngineRuntime, setup: EvalSetup, traces: TraceStore) -> None:
+    def __init__(self, runtime: EngineCore, setup: EvalSetup, traces: TraceStore) -> None:
         self.run_id = f"eval-{uuid.uuid4()}"
         self._cancel = asyncio.Event()
         self._execution = _Execution(runtime, setup, traces, self.run_id, self._cancel)
@@ -478,7 +478,7 @@ class EvalEventStream:
 
 
 def open_eval_stream(
-    runtime: EngineRuntime, eval_request: Any, traces: TraceStore
+    runtime: EngineCore, eval_request: Any, traces: TraceStore
 ) -> EvalEventStream:
     """Parse and check ``eval_request`` now; return the stream that runs it.
 

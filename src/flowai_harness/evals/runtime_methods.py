@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from flowai_harness.errors import SpecTypeError
 
 if TYPE_CHECKING:
-    from flowai_harness.engine.runtime import Runtime as EngineRuntime
+    from flowai_harness.engine.core import EngineCore
     from flowai_harness.evals.runner import EvalEventStream
     from flowai_harness.evals.traces import TraceStore
 
@@ -42,7 +42,7 @@ class EvalMethods:
     def _open_eval(self, eval_request: Any) -> EvalEventStream:
         from flowai_harness.evals.runner import open_eval_stream
 
-        return open_eval_stream(cast("EngineRuntime", self), eval_request, self._eval_traces())
+        return open_eval_stream(cast("EngineCore", self), eval_request, self._eval_traces())
 
     def run_eval(self, eval_request: Any) -> Awaitable[dict[str, Any]]:
         """Run an eval to completion and return its artifact.

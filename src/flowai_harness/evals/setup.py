@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flowai_harness.engine.runtime import Runtime as EngineRuntime
+from flowai_harness.engine.core import EngineCore
 from flowai_harness.errors import SpecValueError
 from flowai_harness.evals.judges import JudgeModel, judge_scorers, select_judge_model
 from flowai_harness.evals.traces import AgentModel
@@ -72,7 +72,7 @@ class EvalSetup:
     agent_models: Mapping[str, AgentModel]
 
 
-def _entry_agent(runtime: EngineRuntime, request: EvalRequest) -> str:
+def _entry_agent(runtime: EngineCore, request: EvalRequest) -> str:
     compiled = runtime._compiled
     mode = request.config.mode
     names = list(compiled.agents)
@@ -107,7 +107,7 @@ def _entry_agent(runtime: EngineRuntime, request: EvalRequest) -> str:
     raise SpecValueError(f"mode {mode!r} cannot run on a runtime; it is only available offline")
 
 
-def prepare_eval(runtime: EngineRuntime, request: EvalRequest) -> EvalSetup:
+def prepare_eval(runtime: EngineCore, request: EvalRequest) -> EvalSetup:
     """Check a request against a runtime before anything runs.
 
     Args:

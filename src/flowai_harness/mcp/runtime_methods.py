@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flowai_harness.engine.direct_tools import DirectTools
-from flowai_harness.engine.runtime import Runtime as EngineRuntime
+from flowai_harness.engine.core import EngineCore
 from flowai_harness.errors import MissingDependencyError, SpecTypeError
 from flowai_harness.mcp.serve_options import (
     DEFAULT_CALL_TIMEOUT_SECS,
@@ -183,8 +183,8 @@ class McpMethods:
             self._mcp_engine(), agent, expose_agent_tools=expose_agent_tools, thread_id=thread_id
         )
 
-    def _mcp_engine(self) -> EngineRuntime:
-        if not isinstance(self, EngineRuntime):
+    def _mcp_engine(self) -> EngineCore:
+        if not isinstance(self, EngineCore):
             raise TypeError("McpMethods must be mixed into the engine Runtime")
         return self
 

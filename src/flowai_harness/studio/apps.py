@@ -30,7 +30,7 @@ from flowai_harness.studio.workspaces import (
 )
 
 if TYPE_CHECKING:
-    from flowai_harness.engine.runtime import Runtime
+    from flowai_harness.handle import Runtime
 
 __all__ = [
     "DEFAULT_WORKSPACE_KEY",

@@ -126,7 +126,7 @@ class Workspace:
                 f"{type(exc).__name__}: {scrub_secrets(str(exc))}",
                 {"workspaceKey": self.key},
             ) from None
-        return runtime  # type: ignore[return-value]
+        return runtime
 
     def data(self) -> WorkspaceData:
         """The data services of this workspace."""

@@ -19,7 +19,7 @@ from flowai_harness.errors import SpecTypeError, SpecValueError
 from flowai_harness.specs.runtime import RuntimeSpec
 
 if TYPE_CHECKING:
-    from flowai_harness.engine.runtime import Runtime
+    from flowai_harness.handle import Runtime
 
 __all__ = [
     "BASE_CAPABILITIES",

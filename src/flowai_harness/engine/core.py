@@ -1,4 +1,6 @@
-"""The ``Runtime`` handle: start and resume runs, answer approvals, work with references.
+"""The engine core: start and resume runs, answer approvals, work with references.
+
+:class:`EngineCore` is what the public ``flowai_harness.Runtime`` handle is built on.
 
 Every run has a run id (``stream.run_id``) and a record (:mod:`flowai_harness.engine.runlog`).
 With a durable key-value store (SQLite, Postgres, Redis) the record, the event log and the
@@ -13,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from flowai_harness.engine.approvals import OUTCOMES, ApprovalBroker, Decision
 from flowai_harness.engine.compiled import CompiledRuntime
-from flowai_harness.engine.context import EventSink, RunContext
+from flowai_harness.engine.context import RunContext
+from flowai_harness.engine.emit import EventSink
 from flowai_harness.engine.gates import list_pending_in_store, record_decision_in_store
 from flowai_harness.engine.journal import RunJournal
 from flowai_harness.engine.locks import KeyedLocks
@@ -45,13 +48,13 @@ from flowai_harness.errors import (
 )
 from flowai_harness.events import ApprovalRequest, ErrorEvent
 
-__all__ = ["Runtime"]
+__all__ = ["EngineCore"]
 
 ApprovalMode = Literal["interactive", "bypass", "refuse"]
 
 
-class Runtime:
-    """A live runtime built by ``create_runtime``; share one per application.
+class EngineCore:
+    """The runs, approvals and references of one compiled runtime (the base of ``Runtime``).
 
     Requests on different threads run concurrently; requests on the same ``thread_id`` are
     serialized, so no turn of conversation memory is lost.
@@ -193,7 +196,7 @@ class Runtime:
         async def body(sink: EventSink) -> None:
             recorder = self._runs.open(record) if recorded else None
             async with self._thread_locks.hold(thread_id):
-                await self._drive(sink, record, recorder, None, approval_mode)
+                await self._run_entry(sink, record, recorder, None, approval_mode)
 
         return RuntimeEventStream(
             body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=record.run_id
@@ -232,7 +235,7 @@ class Runtime:
                 record.resume_count += 1
                 record.last_sequence = stored.last_sequence
                 recorder = self._runs.open(record, stored)
-                await self._drive(sink, record, recorder, stored, "interactive")
+                await self._run_entry(sink, record, recorder, stored, "interactive")
 
         return RuntimeEventStream(
             body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=run_id
@@ -268,7 +271,7 @@ class Runtime:
             )
         return None
 
-    async def _drive(
+    async def _run_entry(
         self,
         sink: EventSink,
         record: RunRecord,
@@ -476,14 +479,15 @@ class Runtime:
         """Release the runtime's stores (connections, files). The runtime is unusable after."""
         await self._compiled.kv.close()
 
-    async def __aenter__(self) -> Runtime:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"Runtime(resource_id={self.resource_id!r}, agents={self.agent_names!r})"
+        name = type(self).__name__
+        return f"{name}(resource_id={self.resource_id!r}, agents={self.agent_names!r})"
 
 
 def _require_str(name: str, value: Any, *, optional: bool = False) -> None:
