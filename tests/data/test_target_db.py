@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from flowai_harness.data.sql_functions import SQLITE_FUNCTIONS
 from flowai_harness.data.target_db import (
     MAX_VALUE_BYTES,
     QueryResult,
@@ -159,6 +160,23 @@ async def test_sqlite_authorizer_allows_only_listed_functions(target_db_path: Pa
         str(target_db_path), descriptor={"allowedFunctions": ["sqlite_compileoption_used"]}
     )
     assert custom._run("SELECT sqlite_compileoption_used('X') AS x", (), 1).rows == [{"x": 0}]
+
+
+def test_the_sqlite_authorizer_lets_every_listed_function_run(target_db_path: Path) -> None:
+    target = SqliteTargetDatabase(str(target_db_path))
+    denied = []
+    for name in sorted(n for n in SQLITE_FUNCTIONS if n.replace("_", "").isalnum()):
+        for args in ("", "1", "1, 1", "1, 1, 1"):
+            try:
+                target._run(f"SELECT {name}({args}) AS v", (), 1)
+                break
+            except StoreError as exc:
+                if "not authorized" in str(exc):
+                    denied.append(name)
+                    break
+    assert "->" in SQLITE_FUNCTIONS
+    assert target._run("""SELECT '{"a": 1}' ->> '$.a' AS v""", (), 1).rows == [{"v": 1}]
+    assert denied == []
 
 
 def test_never_allowed_functions_cannot_be_configured(target_db_path: Path) -> None:
