@@ -66,6 +66,7 @@ def create_runtime(
         TypeError: an argument has the wrong type.
     """
     from flowai_harness.data.factory import catalog_tool_handlers
+    from flowai_harness.engine.builtins import engine_tool_handlers
     from flowai_harness.engine.compiled import EngineInputs, compile_runtime
     from flowai_harness.engine.limits import parse_limits
     from flowai_harness.handle import Runtime
@@ -73,6 +74,8 @@ def create_runtime(
     from flowai_harness.specs.data_environment import normalize_data_environment
     from flowai_harness.storage.factory import open_key_value_store
 
+    # A wire dict (a file, Studio) becomes a RuntimeSpec here, once: the engine reads only
+    # the typed spec.
     if not isinstance(spec, RuntimeSpec):
         spec = RuntimeSpec.model_validate(spec)
     spec = augment_agent_prompts(spec)
@@ -98,29 +101,25 @@ def create_runtime(
         mock_response = None
     tools = _collect_tools(spec, tool_bindings)
     predicates = _collect_predicates(tools, approval_predicates)
-    _require_handlers(spec, tools)
-    agent_tools = {agent.name: [t.binding_key for t in agent.tools] for agent in spec.agents}
     hooks = _check_callables(event_hooks, "event_hooks")
     if action_dispatcher is not None and not callable(action_dispatcher):
         raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
-    wire = spec.to_wire()
     inputs = EngineInputs(
-        spec=wire,
-        resource_id=resource_id,
+        spec=spec,
         clients={"*": client}
         if client is not None
-        else build_model_clients(wire, str(interpreter), mock_response),
+        else build_model_clients(spec.to_wire(), str(interpreter), mock_response),
         kv=open_key_value_store(env),
-        builtin_handlers=catalog_tool_handlers(env, resource_id, verify_target=True),
-        agent_tools=agent_tools,
-        tool_specs=[_tool_wire(t) for t in tools.values()],
-        handlers={key: t.handler for key, t in tools.items() if t.handler is not None},
+        builtin_handlers={
+            **engine_tool_handlers(),
+            **catalog_tool_handlers(env, resource_id, verify_target=True),
+        },
+        tools=tools,
         predicates=predicates,
         action_dispatcher=action_dispatcher,
         event_hooks=hooks,
         services=checked_services,
         data_environment=env,
-        mock_response=mock_response,
         limits=parse_limits(limits),
     )
     return Runtime(compile_runtime(inputs))
@@ -194,17 +193,6 @@ def _collect_tools(spec: RuntimeSpec, extra: Iterable[ToolSpec] | None) -> dict[
     return tools
 
 
-def _require_handlers(spec: RuntimeSpec, tools: Mapping[str, ToolSpec]) -> None:
-    # Runs after the dynamic-predicate check, which reports a missing predicate first.
-    for agent in spec.agents:
-        for tool in agent.tools:
-            if tools[tool.binding_key].handler is None:
-                raise ConfigurationError(
-                    f"tool binding '{tool.binding_key}' for agent '{agent.name}' has no Python "
-                    f"handler"
-                )
-
-
 def _collect_predicates(
     tools: Mapping[str, ToolSpec],
     given: Mapping[str, Callable[..., Any]] | None,
@@ -216,16 +204,11 @@ def _collect_predicates(
         if not callable(fn):
             raise SpecTypeError(f"approval predicate '{key}' must be callable")
         predicates[key] = fn
+    # A callable ``approval=`` of a tool registers under its dynamic rule's id; whether every
+    # dynamic rule has a predicate is checked when the runtime is compiled.
     for tool in tools.values():
-        if tool.approval.get("kind") != "dynamic":
-            continue
-        predicate_id = tool.approval["value"]
-        if tool.approval_handler is not None:
-            predicates.setdefault(predicate_id, tool.approval_handler)
-        elif predicate_id not in predicates:
-            raise ConfigurationError(
-                f"dynamic approval predicate '{predicate_id}' is not registered"
-            )
+        if tool.approval_handler is not None and tool.approval.get("kind") == "dynamic":
+            predicates.setdefault(tool.approval["value"], tool.approval_handler)
     return predicates
 
 
@@ -235,13 +218,3 @@ def _check_callables(values: Iterable[Any] | None, name: str) -> list[Callable[.
         if not callable(value):
             raise SpecTypeError(f"{name} must contain callables; got {type(value).__name__}")
     return out
-
-
-def _tool_wire(tool: ToolSpec) -> dict[str, Any]:
-    return {
-        "bindingId": tool.binding_id,
-        "name": tool.name,
-        "description": tool.description,
-        "inputSchema": tool.input_schema,
-        "approval": tool.approval,
-    }

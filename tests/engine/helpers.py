@@ -18,6 +18,7 @@ from flowai_harness import (
     define_specialist,
     define_tenant,
 )
+from flowai_harness.engine.builtins import engine_tool_handlers
 from flowai_harness.engine.compiled import EngineInputs, compile_runtime
 from flowai_harness.handle import Runtime
 from flowai_harness.ports import KeyValueStore, ModelClient
@@ -83,24 +84,12 @@ def engine_runtime(
 ) -> Runtime:
     """A ``Runtime`` built straight from the engine inputs (to set the stream capacity)."""
     spec = define_runtime(TENANT, agents=list(agents), references=list(references))
-    tools = {t.binding_key: t for a in spec.agents for t in a.tools}
     inputs = EngineInputs(
-        spec=spec.to_wire(),
-        resource_id=TENANT.resource_id,
+        spec=spec,
         clients={"*": client},
         kv=kv or MemoryKeyValueStore(),
-        agent_tools={a.name: [t.binding_key for t in a.tools] for a in spec.agents},
-        tool_specs=[
-            {
-                "bindingId": t.binding_id,
-                "name": t.name,
-                "description": t.description,
-                "inputSchema": t.input_schema,
-                "approval": t.approval,
-            }
-            for t in tools.values()
-        ],
-        handlers={k: t.handler for k, t in tools.items() if t.handler is not None},
+        builtin_handlers=engine_tool_handlers(),
+        tools={t.binding_key: t for a in spec.agents for t in a.tools},
         services=services or {},
         event_hooks=event_hooks,
     )

@@ -17,7 +17,15 @@ from flowai_harness import (
     define_specialist,
     define_tool,
 )
-from flowai_harness.engine.approvals import ApprovalBroker, Decision, approval_required
+from flowai_harness.engine.approvals import (
+    ALWAYS,
+    NEVER,
+    ApprovalBroker,
+    ApprovalRule,
+    Decision,
+    Predicate,
+    approval_required,
+)
 from flowai_harness.engine.context import AgentScope, RunContext, ToolCall
 from flowai_harness.engine.dispatch import dispatch_tool
 from flowai_harness.engine.emit import EventSink
@@ -58,28 +66,24 @@ async def _coroutine(args: Any, ctx: Any) -> bool:
 
 
 RULES = [
-    ({"kind": "never"}, {}, False),
-    ({"kind": "always"}, {}, True),
-    ({"kind": "dynamic", "value": "p"}, {"p": lambda a, c: True}, True),
-    ({"kind": "dynamic", "value": "p"}, {"p": lambda a, c: False}, False),
-    ({"kind": "dynamic", "value": "p"}, {"p": _raises}, True),
-    ({"kind": "dynamic", "value": "p"}, {"p": lambda a, c: 0}, True),
-    ({"kind": "dynamic", "value": "p"}, {"p": lambda a, c: "no"}, True),
-    ({"kind": "dynamic", "value": "p"}, {"p": lambda a, c: None}, True),
-    ({"kind": "dynamic", "value": "p"}, {"p": _coroutine}, True),
-    ({"kind": "dynamic", "value": "p"}, {}, True),
-    ({"kind": "sometimes"}, {}, True),
-    ({}, {}, True),
+    (NEVER, False),
+    (ALWAYS, True),
+    (Predicate("p", lambda a, c: True), True),
+    (Predicate("p", lambda a, c: False), False),
+    (Predicate("p", _raises), True),
+    (Predicate("p", lambda a, c: 0), True),
+    (Predicate("p", lambda a, c: "no"), True),
+    (Predicate("p", lambda a, c: None), True),
+    (Predicate("p", _coroutine), True),
 ]
 
 
-@pytest.mark.parametrize(("rule", "predicates", "required"), RULES)
+@pytest.mark.parametrize(("rule", "required"), RULES)
 def test_approval_required_evaluates_rules_and_fails_closed(
-    rule: dict[str, Any], predicates: dict[str, Any], required: bool
+    rule: ApprovalRule, required: bool
 ) -> None:
     assert (
-        approval_required(rule, predicates, kind="tool", target="t", args={"x": 1}, tenant="acme")
-        is required
+        approval_required(rule, kind="tool", target="t", args={"x": 1}, tenant="acme") is required
     )
 
 
@@ -94,12 +98,7 @@ def test_a_predicate_gets_a_copy_of_the_args_and_the_call_context() -> None:
     args = {"amount": 500}
     assert (
         approval_required(
-            {"kind": "dynamic", "value": "p"},
-            {"p": predicate},
-            kind="plan",
-            target="p-1",
-            args=args,
-            tenant="acme",
+            Predicate("p", predicate), kind="plan", target="p-1", args=args, tenant="acme"
         )
         is False
     )
@@ -116,15 +115,28 @@ def test_a_failing_predicate_is_logged_as_a_warning(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="flowai_harness.approvals"):
         approval_required(
-            {"kind": "dynamic", "value": "risk"},
-            {"risk": predicate},
-            kind="tool",
-            target="t",
-            args={},
-            tenant="acme",
+            Predicate("risk", predicate), kind="tool", target="t", args={}, tenant="acme"
         )
     assert f"approval predicate 'risk' {logged}" in caplog.text
     assert "approval required" in caplog.text
+
+
+def test_a_rule_the_spec_does_not_know_is_refused_before_anything_runs() -> None:
+    # What an unknown kind or a missing predicate would mean at call time cannot happen: the
+    # spec refuses unknown kinds, and the compiler refuses an unregistered predicate.
+    with pytest.raises(ValueError, match="invalid approval rule kind 'sometimes'"):
+        define_runtime(
+            TENANT,
+            agents=[define_specialist("w", model="claude-haiku-4-5", prompt="p")],
+            approval_policies={"tools": {"kind": "sometimes"}},
+        )
+    spec = define_runtime(
+        TENANT,
+        agents=[define_specialist("w", model="claude-haiku-4-5", prompt="p")],
+        approval_policies={"tools": {"kind": "dynamic", "value": "p"}},
+    )
+    with pytest.raises(ValueError, match="dynamic approval predicate 'p' is not registered"):
+        create_runtime(spec)
 
 
 # --------------------------------------------------------------------------- precedence

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from flowai_harness import define_reference, define_runtime, define_tool
+from flowai_harness.engine.builtins import engine_tool_handlers
 from flowai_harness.engine.compiled import EngineInputs, compile_runtime
 from flowai_harness.engine.limits import parse_limits
 from flowai_harness.errors import ConfigurationError, SpecTypeError
@@ -115,13 +116,10 @@ async def test_a_result_that_cannot_be_stored_is_an_error_naming_size_and_limit(
     spec = define_runtime(TENANT, agents=[specialist("w", tools=[rows])])
     model = ScriptedModel().add_turn(tool_calls=[("rows", {})]).add_turn("done")
     inputs = EngineInputs(
-        spec=spec.to_wire(),
-        resource_id=TENANT.resource_id,
+        spec=spec,
         clients={"*": model},
         kv=_NoReferences(),
-        agent_tools={"w": ["rows"]},
-        tool_specs=[{"name": "rows", "inputSchema": rows.input_schema, "approval": rows.approval}],
-        handlers={"rows": rows.handler} if rows.handler else {},
+        builtin_handlers=engine_tool_handlers(),
         limits=parse_limits(SMALL),
     )
     runtime = Runtime(compile_runtime(inputs))

@@ -1,7 +1,9 @@
-"""Approval gates: rule evaluation, pending approvals, and the host's decisions.
+"""Approval rules, pending approvals, and the host's decisions.
 
-Which rule applies is decided once, when the runtime is compiled
-(:mod:`flowai_harness.engine.compiled`), in the spec's precedence order, most specific last:
+A rule is :class:`Never`, :class:`Always` or :class:`Predicate` (the spec's ``never``,
+``always`` and ``dynamic`` rules, with the predicate looked up once). Which rule applies is
+decided once, when the runtime is compiled (:mod:`flowai_harness.engine.compiled`), in the
+spec's precedence order, most specific last:
 
 * tools channel: runtime floor ``approval_policies.tools`` (or, when ``define_runtime`` got no
   ``approval_policies``, the defaults patched by the coordinator's ``approval=``) -> the agent's
@@ -23,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flowai_harness.engine.jsonvalues import json_copy
@@ -36,7 +38,19 @@ from flowai_harness.errors import (
 )
 from flowai_harness.events import ApprovalRequest
 
-__all__ = ["OUTCOMES", "ApprovalBroker", "Decision", "Outcome", "approval_required"]
+__all__ = [
+    "ALWAYS",
+    "NEVER",
+    "OUTCOMES",
+    "Always",
+    "ApprovalBroker",
+    "ApprovalRule",
+    "Decision",
+    "Never",
+    "Outcome",
+    "Predicate",
+    "approval_required",
+]
 
 log = logging.getLogger("flowai_harness.approvals")
 
@@ -60,9 +74,34 @@ class _Pending:
     loop: asyncio.AbstractEventLoop
 
 
+@dataclass(frozen=True, slots=True)
+class Never:
+    """A rule under which calls never wait for a human decision."""
+
+
+@dataclass(frozen=True, slots=True)
+class Always:
+    """A rule under which every call waits for a human decision."""
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    """A rule decided per call by a registered predicate (the wire's ``dynamic`` rule)."""
+
+    #: the id the rule names (``{"kind": "dynamic", "value": predicate_id}``)
+    predicate_id: str
+    #: the host's ``(args, ctx) -> bool``; ``True`` means approval is required
+    predicate: Callable[[Any, dict[str, Any]], Any] = field(compare=False)
+
+
+#: An approval rule as the engine holds it, resolved once when the runtime is compiled.
+ApprovalRule = Never | Always | Predicate
+NEVER = Never()
+ALWAYS = Always()
+
+
 def approval_required(
-    rule: Mapping[str, Any],
-    predicates: Mapping[str, Callable[..., Any]],
+    rule: ApprovalRule,
     *,
     kind: Literal["tool", "plan"],
     target: str,
@@ -71,19 +110,16 @@ def approval_required(
 ) -> bool:
     """Evaluate one approval rule for one tool call or plan execution.
 
-    ``never`` is not required, ``always`` is. A ``dynamic`` rule calls its predicate
+    :class:`Never` is not required, :class:`Always` is. A :class:`Predicate` is called
     synchronously as ``predicate(args, {"kind", "target", "tenant"})``; ``True`` means approval
     is required. The predicate gets a deep copy of ``args``, so it cannot change what the tool
-    or the dispatcher later receives. Anything unexpected fails closed (approval required): an
-    unknown rule kind, an unregistered predicate, a predicate that raises (anything,
-    ``SystemExit`` included), or one that returns something other than a ``bool`` (a coroutine
-    included; it is closed unawaited). The reason is logged as a warning on the
-    ``flowai_harness.approvals`` logger.
+    or the dispatcher later receives. A predicate that fails fails closed (approval required):
+    one that raises (anything, ``SystemExit`` included), or one that returns something other
+    than a ``bool`` (a coroutine included; it is closed unawaited). The reason is logged as a
+    warning on the ``flowai_harness.approvals`` logger.
 
     Args:
-        rule: The wire rule, ``{"kind": "never" | "always"}`` or ``{"kind": "dynamic",
-            "value": predicate id}``.
-        predicates: The registered predicates by id.
+        rule: The compiled rule.
         kind: ``"tool"`` or ``"plan"``.
         target: The tool name, or the plan id.
         args: The tool arguments, or the whole stored plan.
@@ -92,18 +128,24 @@ def approval_required(
     Returns:
         Whether the call must wait for a human decision.
     """
-    rule_kind = rule.get("kind")
-    if rule_kind == "never":
-        return False
-    if rule_kind != "dynamic":
-        return True
-    predicate_id = rule.get("value", "")
-    predicate = predicates.get(predicate_id)
-    if predicate is None:
-        log.warning("approval predicate %r is not registered; approval required", predicate_id)
-        return True
+    match rule:
+        case Never():
+            return False
+        case Always():
+            return True
+        case Predicate(predicate_id, predicate):
+            context = {"kind": kind, "target": target, "tenant": tenant}
+            return _ask_predicate(predicate_id, predicate, args, context)
+
+
+def _ask_predicate(
+    predicate_id: str,
+    predicate: Callable[[Any, dict[str, Any]], Any],
+    args: Any,
+    context: dict[str, Any],
+) -> bool:
     try:
-        answer = predicate(json_copy(args), {"kind": kind, "target": target, "tenant": tenant})
+        answer = predicate(json_copy(args), context)
     except BaseException as exc:  # SystemExit and friends too: the host must survive
         if not is_user_failure(exc):
             raise

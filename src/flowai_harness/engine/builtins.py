@@ -1,8 +1,10 @@
-"""Handlers of the built-in tools: routing (``call_agent``) and the reference tools.
+"""Handlers of the engine's built-in tools: routing (``call_agent``) and the reference tools.
 
-Plan tools live in :mod:`flowai_harness.engine.plans`; catalog tools are provided by the data
-environment. Each handler takes ``(call, args)`` with already-validated ``args`` and returns a
-:class:`ToolOutcome`.
+:func:`engine_tool_handlers` is the table of every built-in the engine implements itself (the
+plan tools live in :mod:`flowai_harness.engine.plans`); ``create_runtime`` hands it to the
+compiler together with the adapters' handlers (the catalog tools), so the compiled runtime does
+not import the code that runs on it. Each handler takes ``(call, args)`` with already-validated
+``args`` and returns a :class:`ToolOutcome`.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from flowai_harness.engine import plans
 from flowai_harness.engine.context import ToolCall
+from flowai_harness.engine.run import AgentFailed, invoke_agent
 from flowai_harness.errors import HarnessError
 from flowai_harness.ports import ToolOutcome
 
-__all__ = ["builtin_handler"]
+__all__ = ["engine_tool_handlers"]
 
 Handler = Callable[[ToolCall, Any], Awaitable[ToolOutcome]]
 
@@ -26,8 +30,6 @@ def _error(message: str) -> ToolOutcome:
 
 async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
     """Hand off to a routed agent; its events stream inline, its answer comes back."""
-    from flowai_harness.engine.run import AgentFailed, invoke_agent
-
     scope = call.scope
     target = args.get("agent") if isinstance(args, dict) else None
     if not isinstance(target, str) or not target:
@@ -86,21 +88,9 @@ async def glimpse_ref(call: ToolCall, args: Any) -> ToolOutcome:
     return ToolOutcome({"kind": args["kind"], "glimpse": record["glimpse"]})
 
 
-def _missing_backend(tool: str) -> Handler:
-    async def handler(call: ToolCall, args: Any) -> ToolOutcome:
-        return _error(
-            f"{tool} is unavailable: the catalog backends are not configured for this runtime "
-            f"(pass data_environment.catalog, catalog_search and target_database)"
-        )
-
-    return handler
-
-
-def builtin_handler(name: str) -> Handler:
-    """Return the handler of the built-in tool ``name``."""
-    from flowai_harness.engine import plans
-
-    table: dict[str, Handler] = {
+def engine_tool_handlers() -> dict[str, Handler]:
+    """Return the handlers of the built-in tools the engine implements, by tool name."""
+    return {
         "call_agent": call_agent,
         "resolveRef": resolve_ref,
         "glimpseRef": glimpse_ref,
@@ -108,4 +98,3 @@ def builtin_handler(name: str) -> Handler:
         "getPlan": plans.get_plan,
         "executePlan": plans.execute_plan,
     }
-    return table.get(name) or _missing_backend(name)

@@ -1,38 +1,50 @@
-"""The compiled runtime: the wire spec plus Python callbacks, checked once and ready to run.
+"""The compiled runtime: the typed runtime spec plus Python callbacks, checked once.
 
-``compile_runtime`` is the engine's only entry point for configuration. It takes the camelCase
-wire dict of a ``RuntimeSpec`` (so the engine can be driven from JSON in tests) and a table of
-callbacks, runs every construction-time check of engine.md §0.2, and returns immutable
-per-agent tool tables and approval policies that each request reuses without rebuilding.
+``compile_runtime`` is the engine's only entry point for configuration. It reads a validated
+:class:`~flowai_harness.specs.runtime.RuntimeSpec`, whose own validation already checked what
+the spec alone can tell (agent names, routes, the coordinator, overrides naming agents, turn
+budgets, duplicate kinds). It adds the checks that need the host's callbacks, the model clients
+and the data environment, and returns immutable per-agent tool tables and approval rules that
+every request reuses without rebuilding. A wire dict (a file, Studio) is validated into a
+``RuntimeSpec`` before it gets here; the engine never reads the wire form.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowai_harness.engine.builtins import builtin_handler
+from flowai_harness.engine.approvals import ALWAYS, NEVER, ApprovalRule, Predicate
 from flowai_harness.engine.limits import DEFAULT_LIMITS, TOOL_RESULT_KIND, RuntimeLimits
 from flowai_harness.engine.schemas import SchemaValidator, compile_schema
 from flowai_harness.errors import ConfigurationError
-from flowai_harness.ports import KeyValueStore, ModelClient, ToolDefinition
-from flowai_harness.specs.agents import (
-    DEFAULT_MAX_TURNS,
-    DEFAULT_STATEFUL,
-    ModelSpec,
-    resolve_model_provider,
-)
+from flowai_harness.ports import KeyValueStore, ModelClient, ToolDefinition, ToolOutcome
+from flowai_harness.specs.agents import DEFAULT_MAX_TURNS, AgentSpec, resolve_model_provider
 from flowai_harness.specs.builtin_tools import (
     BUILTIN_TOOLS,
     role_default_tools,
     toolkit_tools_for_role,
 )
+from flowai_harness.specs.runtime import RuntimeSpec
+from flowai_harness.specs.tools import ToolSpec
 
-__all__ = ["CompiledAgent", "CompiledRuntime", "EngineInputs", "EngineTool", "compile_runtime"]
+__all__ = [
+    "BuiltinHandler",
+    "CompiledAgent",
+    "CompiledPlan",
+    "CompiledReference",
+    "CompiledRuntime",
+    "EngineInputs",
+    "EngineTool",
+    "compile_runtime",
+]
 
-Rule = Mapping[str, Any]
+#: A built-in tool's handler: ``(call, args) -> outcome``, where ``call`` is the
+#: :class:`~flowai_harness.engine.context.ToolCall` of the dispatch.
+BuiltinHandler = Callable[[Any, Any], Awaitable[ToolOutcome]]
+WireRule = Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +56,12 @@ class EngineTool:
     handler: Callable[..., Any]
     is_async: bool
     validator: SchemaValidator
-    approval_rule: Rule
+    approval_rule: ApprovalRule
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledAgent:
-    """An agent ready to run: its model client, tools and approval policy."""
+    """An agent ready to run: its model client, tools and approval rules."""
 
     name: str
     role: str
@@ -61,7 +73,7 @@ class CompiledAgent:
     max_turns: int
     tools: Mapping[str, EngineTool]
     tool_definitions: tuple[ToolDefinition, ...]
-    plan_rule: Rule
+    plan_rule: ApprovalRule
     client: ModelClient
 
 
@@ -83,39 +95,36 @@ class CompiledPlan:
     display_aliases: Mapping[str, str]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class EngineInputs:
-    """What ``create_runtime`` hands the engine: the wire spec and the Python callbacks."""
+    """What ``create_runtime`` hands the engine: the typed spec and the Python callbacks."""
 
-    spec: Mapping[str, Any]
-    resource_id: str
+    spec: RuntimeSpec
     clients: Mapping[str, ModelClient]
     kv: KeyValueStore
-    agent_tools: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    tool_specs: Sequence[Mapping[str, Any]] = ()
-    handlers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    #: the handler of every built-in tool by name: the engine's own (routing, plans,
+    #: references; ``engine.builtins.engine_tool_handlers``) and the adapters' (catalog)
+    builtin_handlers: Mapping[str, BuiltinHandler]
+    #: bound Python tools by binding key, each the one carrying the handler
+    tools: Mapping[str, ToolSpec] = field(default_factory=dict)
     predicates: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     action_dispatcher: Callable[..., Any] | None = None
     event_hooks: Sequence[Callable[[dict[str, Any]], Any]] = ()
     services: Mapping[str, Any] = field(default_factory=dict)
     data_environment: Mapping[str, Any] | None = None
-    mock_response: str | None = None
-    #: handlers of built-in tools served by adapters (the catalog toolkit), by tool name
-    builtin_handlers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     #: size limits on tool results and arguments
     limits: RuntimeLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledRuntime:
-    """Everything a request needs, shared by all requests of one ``Runtime``."""
+    """Everything a request needs, shared by all requests of one runtime."""
 
     resource_id: str
     agents: Mapping[str, CompiledAgent]
     coordinator: str | None
     references: Mapping[str, CompiledReference]
     plans: Mapping[str, CompiledPlan]
-    predicates: Mapping[str, Callable[..., Any]]
     action_dispatcher: Callable[..., Any] | None
     event_hooks: tuple[Callable[[dict[str, Any]], Any], ...]
     services: Mapping[str, Any]
@@ -125,87 +134,26 @@ class CompiledRuntime:
 
 
 def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
-    """Check the configuration and build the shared runtime tables.
+    """Check the configuration against the callbacks and build the shared runtime tables.
 
     Raises:
-        ConfigurationError: any construction-time check of engine.md §0.2 fails.
+        ConfigurationError: a dynamic approval predicate is not registered; an agent uses a
+            toolkit the spec does not declare, or the catalog toolkit without catalog search;
+            a toolkit narrowing does not fit the agent's role; a bound tool has no handler or
+            shares its name with another tool of the agent; a built-in tool has no handler; a
+            reference kind is reserved; a schema is not valid JSON Schema; or no model client
+            serves an agent's provider.
     """
     spec = inputs.spec
-    tenant = spec.get("tenant") or {}
-    if tenant.get("resourceId") != inputs.resource_id:
-        raise ConfigurationError(
-            f"resource_id mismatch with runtime tenant: spec tenant "
-            f"{tenant.get('resourceId')!r} != {inputs.resource_id!r}"
-        )
-    agents_wire: list[Mapping[str, Any]] = list(spec.get("agents") or [])
-    _check_topology(agents_wire, spec)
-    references = _compile_references(spec, inputs.limits)
-    plans = _compile_plans(spec)
-    toolkit_configs = {t["id"]: t.get("config") for t in spec.get("toolkits") or []}
-    tool_specs = {s.get("bindingId") or s["name"]: s for s in inputs.tool_specs}
-    floor = spec.get("approvalPolicies") or {
-        "plans": {"kind": "always"},
-        "tools": {"kind": "never"},
-    }
-    overrides = spec.get("approvalOverrides") or {}
-    used_predicates = _dynamic_rule_ids(floor, overrides)
-
-    compiled: dict[str, CompiledAgent] = {}
-    for wire in agents_wire:
-        name = wire["name"]
-        patch = (overrides.get("agents") or {}).get(name) or {}
-        tool_rule = patch.get("tools") or floor["tools"]
-        plan_rule = patch.get("plans") or floor["plans"]
-        per_tool = dict((overrides.get("tools") or {}).get(name) or {})
-        tools = _compile_agent_tools(
-            wire,
-            toolkit_configs,
-            inputs.agent_tools.get(name, ()),
-            tool_specs,
-            inputs.handlers,
-            tool_rule,
-            per_tool,
-            inputs.data_environment,
-            inputs.builtin_handlers,
-        )
-        for rule in [plan_rule, *(t.approval_rule for t in tools.values())]:
-            if rule.get("kind") == "dynamic":
-                used_predicates.add(rule["value"])
-        model = ModelSpec.model_validate(wire["model"])
-        provider = resolve_model_provider(model)
-        client = inputs.clients.get(provider) or inputs.clients.get("*")
-        if client is None:
-            raise ConfigurationError(
-                f"agent '{name}' references provider '{provider}' for model '{model.id}', but no "
-                f"such provider is declared in RuntimeSpec.providers"
-            )
-        compiled[name] = CompiledAgent(
-            name=name,
-            role=wire["role"],
-            stateful=bool(
-                DEFAULT_STATEFUL[wire["role"]] if wire.get("stateful") is None else wire["stateful"]
-            ),
-            model=model.id,
-            provider=provider,
-            system_prompt=wire.get("systemPrompt") or "",
-            routes=tuple(wire.get("routes") or ()),
-            max_turns=int(wire.get("maxTurns") or DEFAULT_MAX_TURNS[wire["role"]]),
-            tools=tools,
-            tool_definitions=tuple(t.definition for t in tools.values()),
-            plan_rule=plan_rule,
-            client=client,
-        )
-    missing = sorted(used_predicates - set(inputs.predicates))
-    if missing:
-        raise ConfigurationError(f"dynamic approval predicate '{missing[0]}' is not registered")
-    coordinator = next((a["name"] for a in agents_wire if a["role"] == "coordinator"), None)
+    _require_predicates(spec, inputs.tools.values(), inputs.predicates)
+    rules = _RuleTable(spec, inputs.predicates)
+    agents = {agent.name: _compile_agent(agent, inputs, rules) for agent in spec.agents}
     return CompiledRuntime(
-        resource_id=inputs.resource_id,
-        agents=compiled,
-        coordinator=coordinator,
-        references=references,
-        plans=plans,
-        predicates=dict(inputs.predicates),
+        resource_id=spec.tenant.resource_id,
+        agents=agents,
+        coordinator=next((a.name for a in spec.agents if a.role == "coordinator"), None),
+        references=_compile_references(spec, inputs.limits),
+        plans=_compile_plans(spec),
         action_dispatcher=inputs.action_dispatcher,
         event_hooks=tuple(inputs.event_hooks),
         services=dict(inputs.services),
@@ -215,174 +163,180 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
     )
 
 
-def _dynamic_rule_ids(floor: Mapping[str, Any], overrides: Mapping[str, Any]) -> set[str]:
-    """Predicate ids of every dynamic rule in the floor and the overrides, used or not."""
-    rules: list[Any] = [floor.get("plans"), floor.get("tools")]
-    for patch in (overrides.get("agents") or {}).values():
-        rules += [(patch or {}).get("plans"), (patch or {}).get("tools")]
-    for per_tool in (overrides.get("tools") or {}).values():
-        rules += list((per_tool or {}).values())
-    return {
-        rule["value"]
-        for rule in rules
-        if isinstance(rule, Mapping) and rule.get("kind") == "dynamic"
-    }
-
-
-def _check_topology(agents: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]) -> None:
-    names = [a["name"] for a in agents]
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ConfigurationError(f"duplicate agent name '{name}'")
-        seen.add(name)
-    coordinators = [a["name"] for a in agents if a["role"] == "coordinator"]
-    if len(coordinators) > 1:
-        raise ConfigurationError("multiple coordinator agents are not supported")
-    for agent in agents:
-        routes = list(agent.get("routes") or [])
-        if agent["role"] == "coordinator" and not routes:
-            raise ConfigurationError("coordinator agents require at least one route")
-        for route in routes:
-            if route == agent["name"]:
-                raise ConfigurationError(f"agent '{route}' cannot route to itself")
-            if route not in seen:
-                raise ConfigurationError(
-                    f"agent '{agent['name']}' declares unknown route target '{route}'"
-                )
-        duplicates = sorted({route for route in routes if routes.count(route) > 1})
-        if duplicates:
-            raise ConfigurationError(
-                f"agent '{agent['name']}' declares duplicate route '{duplicates[0]}'"
-            )
-        max_turns = agent.get("maxTurns")
-        if max_turns is not None and int(max_turns) < 1:
-            raise ConfigurationError(f"agent '{agent['name']}' maxTurns must be >= 1")
-    overrides = spec.get("approvalOverrides") or {}
-    unknown = sorted(
-        (set(overrides.get("agents") or {}) | set(overrides.get("tools") or {})) - seen
-    )
-    if unknown:
-        raise ConfigurationError(f"approval_overrides references unknown agent(s): {unknown}")
-
-
-def _compile_references(
-    spec: Mapping[str, Any], limits: RuntimeLimits
-) -> dict[str, CompiledReference]:
-    out: dict[str, CompiledReference] = {}
-    for ref in spec.get("references") or []:
-        name = ref["name"]
-        if name in out:
-            raise ConfigurationError(f"duplicate reference kind '{name}'")
-        if name == TOOL_RESULT_KIND:
-            raise ConfigurationError(
-                f"reference kind '{name}' is reserved: the runtime stores tool results too "
-                f"large to send to the model under it; choose another name"
-            )
-        out[name] = CompiledReference(
-            name, _validator(ref["schema"], f"reference '{name}'"), ref.get("ttlMs")
+def _compile_agent(agent: AgentSpec, inputs: EngineInputs, rules: _RuleTable) -> CompiledAgent:
+    tools = _AgentTools(agent, inputs, rules).compile()
+    provider = resolve_model_provider(agent.model)
+    client = inputs.clients.get(provider) or inputs.clients.get("*")
+    if client is None:
+        raise ConfigurationError(
+            f"agent '{agent.name}' references provider '{provider}' for model "
+            f"'{agent.model.id}', but no such provider is declared in RuntimeSpec.providers"
         )
-    out[TOOL_RESULT_KIND] = CompiledReference(
-        TOOL_RESULT_KIND, compile_schema({}), limits.stored_result_ttl_ms
+    return CompiledAgent(
+        name=agent.name,
+        role=agent.role,
+        stateful=agent.stateful,
+        model=agent.model.id,
+        provider=provider,
+        system_prompt=agent.system_prompt,
+        routes=tuple(agent.routes),
+        max_turns=agent.max_turns or DEFAULT_MAX_TURNS[agent.role],
+        tools=tools,
+        tool_definitions=tuple(t.definition for t in tools.values()),
+        plan_rule=rules.plan_rule(agent.name),
+        client=client,
     )
-    return out
 
 
-def _compile_plans(spec: Mapping[str, Any]) -> dict[str, CompiledPlan]:
-    out: dict[str, CompiledPlan] = {}
-    for plan in spec.get("plans") or []:
-        name = plan["name"]
-        if name in out:
-            raise ConfigurationError(f"duplicate plan spec '{name}'")
-        aliases = {a["status"]: a["alias"] for a in plan.get("displayAliases") or []}
-        out[name] = CompiledPlan(name, _validator(plan["schema"], f"plan '{name}'"), aliases)
-    return out
+# --------------------------------------------------------------------------- approval rules
 
 
-def _validator(schema: Mapping[str, Any], what: str) -> SchemaValidator:
-    try:
-        return compile_schema(schema)
-    except Exception as exc:  # jsonschema.SchemaError and friends
-        raise ConfigurationError(f"{what} has an invalid JSON Schema: {exc}") from exc
+def _wire_rules(spec: RuntimeSpec, tools: Iterable[ToolSpec]) -> list[WireRule]:
+    """Every rule the spec and the bound tools declare, used or not."""
+    floor, overrides = spec.approval_policies, spec.approval_overrides
+    found: list[WireRule | None] = [floor.plans, floor.tools]
+    for patch in overrides.agents.values():
+        found += [patch.plans, patch.tools]
+    for per_tool in overrides.tools.values():
+        found += list(per_tool.values())
+    for agent in spec.agents:
+        found += [tool.approval for tool in agent.tools]
+    found += [tool.approval for tool in tools]
+    return [rule for rule in found if rule is not None]
 
 
-def _compile_agent_tools(
-    agent: Mapping[str, Any],
-    toolkit_configs: Mapping[str, Any],
-    bound_keys: Sequence[str],
-    tool_specs: Mapping[str, Mapping[str, Any]],
-    handlers: Mapping[str, Callable[..., Any]],
-    default_rule: Rule,
-    per_tool: Mapping[str, Rule],
-    data_environment: Mapping[str, Any] | None,
-    adapters: Mapping[str, Callable[..., Any]],
-) -> dict[str, EngineTool]:
-    name, role = agent["name"], agent["role"]
-    tools: dict[str, EngineTool] = {}
-    for tool_name in role_default_tools(role, has_routes=bool(agent.get("routes"))):
-        tools[tool_name] = _builtin(tool_name, per_tool.get(tool_name) or default_rule, adapters)
-    for toolkit_id in agent.get("toolkits") or []:
-        if toolkit_id not in toolkit_configs:
-            raise ConfigurationError(f"agent '{name}' uses unknown toolkit id '{toolkit_id}'")
-        if toolkit_id == "catalog":
-            _require_catalog(name, data_environment)
-        try:
-            names = toolkit_tools_for_role(
-                toolkit_id, role=role, config=toolkit_configs[toolkit_id]
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"agent '{name}': {exc}") from exc
-        for tool_name in names:
-            if tool_name not in tools:  # role defaults win silently
-                tools[tool_name] = _builtin(
-                    tool_name, per_tool.get(tool_name) or default_rule, adapters
-                )
-    for key in bound_keys:
-        spec = tool_specs.get(key)
-        if spec is None:
-            raise ConfigurationError(f"tool binding '{key}' for agent '{name}' is not declared")
-        handler = handlers.get(key) or handlers.get(spec["name"])
-        if handler is None:
-            raise ConfigurationError(
-                f"tool binding '{key}' for agent '{name}' has no Python handler"
-            )
-        tool_name = spec["name"]
-        if tool_name in tools:
-            raise ConfigurationError(
-                f"agent '{name}' has two tools named '{tool_name}' (tool names must be unique "
-                f"across role built-ins, toolkits and bound tools)"
-            )
-        rule = per_tool.get(key) or per_tool.get(tool_name) or spec.get("approval") or default_rule
-        tools[tool_name] = EngineTool(
-            definition=ToolDefinition(
-                tool_name, spec.get("description") or "", spec["inputSchema"]
-            ),
-            builtin=False,
-            handler=handler,
-            is_async=inspect.iscoroutinefunction(handler),
-            validator=_validator(spec["inputSchema"], f"tool '{tool_name}' input"),
-            approval_rule=rule,
-        )
-    return tools
+def _require_predicates(
+    spec: RuntimeSpec, tools: Iterable[ToolSpec], predicates: Mapping[str, Callable[..., Any]]
+) -> None:
+    # Checked before any tool is compiled: a missing predicate is reported before a missing
+    # handler, which is the order the reference reports them in.
+    named = {rule["value"] for rule in _wire_rules(spec, tools) if rule["kind"] == "dynamic"}
+    missing = sorted(named - set(predicates))
+    if missing:
+        raise ConfigurationError(f"dynamic approval predicate '{missing[0]}' is not registered")
 
 
-# Built-ins whose handlers check their own arguments and answer with the spec's exact
-# messages (engine.md §1.7: "Missing 'agent' name string", ...); generic schema validation
-# would pre-empt those messages.
+class _RuleTable:
+    """The spec's approval rules resolved per agent, most specific last (see ``approvals``)."""
+
+    __slots__ = ("_predicates", "_spec")
+
+    def __init__(self, spec: RuntimeSpec, predicates: Mapping[str, Callable[..., Any]]) -> None:
+        self._spec = spec
+        self._predicates = predicates
+
+    def rule(self, wire: WireRule) -> ApprovalRule:
+        """The typed form of a wire rule the spec has already normalized."""
+        match wire:
+            case {"kind": "never"}:
+                return NEVER
+            case {"kind": "always"}:
+                return ALWAYS
+            case {"kind": "dynamic", "value": str(predicate_id)}:
+                return Predicate(predicate_id, self._predicates[predicate_id])
+        raise ConfigurationError(f"unsupported approval rule {dict(wire)!r}")
+
+    def plan_rule(self, agent: str) -> ApprovalRule:
+        """The plans channel of ``agent``: its patch, else the floor."""
+        patch = self._spec.approval_overrides.agents.get(agent)
+        wire = patch.plans if patch is not None and patch.plans else None
+        return self.rule(wire or self._spec.approval_policies.plans)
+
+    def tool_rule(self, agent: str, keys: Sequence[str], own: WireRule | None) -> ApprovalRule:
+        """The rule of one tool: a per-tool override (first of ``keys``), else the tool's own
+        rule, else the agent's patch, else the floor."""
+        per_tool = self._spec.approval_overrides.tools.get(agent) or {}
+        for key in keys:
+            if per_tool.get(key):
+                return self.rule(per_tool[key])
+        if own:
+            return self.rule(own)
+        patch = self._spec.approval_overrides.agents.get(agent)
+        wire = patch.tools if patch is not None and patch.tools else None
+        return self.rule(wire or self._spec.approval_policies.tools)
+
+
+# --------------------------------------------------------------------------- tools
+
+
+# Built-ins whose handlers check their own arguments and answer with the reference's exact
+# messages ("Missing 'agent' name string", ...); generic schema validation would pre-empt them.
 _SELF_VALIDATING = frozenset({"call_agent"})
 
 
-def _builtin(tool_name: str, rule: Rule, adapters: Mapping[str, Callable[..., Any]]) -> EngineTool:
-    definition = BUILTIN_TOOLS[tool_name]
-    schema = {} if tool_name in _SELF_VALIDATING else definition.input_schema
-    return EngineTool(
-        definition=ToolDefinition(definition.name, definition.description, definition.input_schema),
-        builtin=True,
-        handler=adapters.get(tool_name) or builtin_handler(tool_name),
-        is_async=True,
-        validator=compile_schema(schema),
-        approval_rule=rule,
-    )
+class _AgentTools:
+    """Builds one agent's tool table: role defaults, then toolkits, then bound tools."""
+
+    __slots__ = ("_agent", "_inputs", "_rules", "_tools")
+
+    def __init__(self, agent: AgentSpec, inputs: EngineInputs, rules: _RuleTable) -> None:
+        self._agent = agent
+        self._inputs = inputs
+        self._rules = rules
+        self._tools: dict[str, EngineTool] = {}
+
+    def compile(self) -> dict[str, EngineTool]:
+        agent = self._agent
+        for name in role_default_tools(agent.role, has_routes=bool(agent.routes)):
+            self._tools[name] = self._builtin(name)
+        configs = {toolkit.id: toolkit.config for toolkit in self._inputs.spec.toolkits}
+        for toolkit_id in agent.toolkits:
+            for name in self._toolkit_tools(toolkit_id, configs):
+                if name not in self._tools:  # role defaults win silently
+                    self._tools[name] = self._builtin(name)
+        for tool in agent.tools:
+            self._add_bound(tool)
+        return self._tools
+
+    def _toolkit_tools(self, toolkit_id: str, configs: Mapping[str, Any]) -> tuple[str, ...]:
+        agent = self._agent
+        if toolkit_id not in configs:
+            raise ConfigurationError(f"agent '{agent.name}' uses unknown toolkit id '{toolkit_id}'")
+        if toolkit_id == "catalog":
+            _require_catalog(agent.name, self._inputs.data_environment)
+        try:
+            return toolkit_tools_for_role(toolkit_id, role=agent.role, config=configs[toolkit_id])
+        except ValueError as exc:
+            raise ConfigurationError(f"agent '{agent.name}': {exc}") from exc
+
+    def _builtin(self, name: str) -> EngineTool:
+        definition = BUILTIN_TOOLS[name]
+        handler = self._inputs.builtin_handlers.get(name)
+        if handler is None:
+            raise ConfigurationError(
+                f"built-in tool '{name}' of agent '{self._agent.name}' has no handler (the "
+                f"engine's own come from engine.builtins.engine_tool_handlers)"
+            )
+        schema = {} if name in _SELF_VALIDATING else definition.input_schema
+        return EngineTool(
+            definition=ToolDefinition(name, definition.description, definition.input_schema),
+            builtin=True,
+            handler=handler,
+            is_async=True,
+            validator=compile_schema(schema),
+            approval_rule=self._rules.tool_rule(self._agent.name, (name,), None),
+        )
+
+    def _add_bound(self, declared: ToolSpec) -> None:
+        agent, key = self._agent.name, declared.binding_key
+        tool = self._inputs.tools.get(key, declared)
+        if tool.handler is None:
+            raise ConfigurationError(
+                f"tool binding '{key}' for agent '{agent}' has no Python handler"
+            )
+        if tool.name in self._tools:
+            raise ConfigurationError(
+                f"agent '{agent}' has two tools named '{tool.name}' (tool names must be unique "
+                f"across role built-ins, toolkits and bound tools)"
+            )
+        self._tools[tool.name] = EngineTool(
+            definition=ToolDefinition(tool.name, tool.description, tool.input_schema),
+            builtin=False,
+            handler=tool.handler,
+            is_async=inspect.iscoroutinefunction(tool.handler),
+            validator=_validator(tool.input_schema, f"tool '{tool.name}' input"),
+            approval_rule=self._rules.tool_rule(agent, (key, tool.name), tool.approval),
+        )
 
 
 def _require_catalog(agent: str, data_environment: Mapping[str, Any] | None) -> None:
@@ -391,3 +345,40 @@ def _require_catalog(agent: str, data_environment: Mapping[str, Any] | None) -> 
             f"agent '{agent}' uses the catalog toolkit but catalog search is not configured: "
             f"add data_environment.catalog_search.index_path"
         )
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def _compile_references(spec: RuntimeSpec, limits: RuntimeLimits) -> dict[str, CompiledReference]:
+    out: dict[str, CompiledReference] = {}
+    for ref in spec.references:
+        if ref.name == TOOL_RESULT_KIND:
+            raise ConfigurationError(
+                f"reference kind '{ref.name}' is reserved: the runtime stores tool results too "
+                f"large to send to the model under it; choose another name"
+            )
+        validator = _validator(ref.schema_, f"reference '{ref.name}'")
+        out[ref.name] = CompiledReference(ref.name, validator, ref.ttl_ms)
+    out[TOOL_RESULT_KIND] = CompiledReference(
+        TOOL_RESULT_KIND, compile_schema({}), limits.stored_result_ttl_ms
+    )
+    return out
+
+
+def _compile_plans(spec: RuntimeSpec) -> dict[str, CompiledPlan]:
+    return {
+        plan.name: CompiledPlan(
+            plan.name,
+            _validator(plan.schema_, f"plan '{plan.name}'"),
+            {alias.status: alias.alias for alias in plan.display_aliases},
+        )
+        for plan in spec.plans
+    }
+
+
+def _validator(schema: Mapping[str, Any], what: str) -> SchemaValidator:
+    try:
+        return compile_schema(schema)
+    except Exception as exc:  # jsonschema.SchemaError and friends
+        raise ConfigurationError(f"{what} has an invalid JSON Schema: {exc}") from exc

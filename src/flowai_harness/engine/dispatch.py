@@ -159,16 +159,8 @@ async def _run_checked(
         return error_outcome("Cancelled")
     if run.approval_mode != "bypass" and (
         (scope.journal is not None and scope.journal.has_gate("tool"))
-        or (
-            tool.approval_rule.get("kind") != "never"
-            and approval_required(
-                tool.approval_rule,
-                run.runtime.predicates,
-                kind="tool",
-                target=name,
-                args=args,
-                tenant=run.tenant,
-            )
+        or approval_required(
+            tool.approval_rule, kind="tool", target=name, args=args, tenant=run.tenant
         )
     ):
         if run.approval_mode == "refuse":

@@ -322,7 +322,6 @@ def _plan_approval_required(scope: AgentScope, plan: dict[str, Any]) -> bool:
         return True  # a resumed run takes the gate it had opened, whatever a predicate says now
     return approval_required(
         scope.agent.plan_rule,
-        run.runtime.predicates,
         kind="plan",
         target=plan["id"],
         args=plan,

@@ -477,9 +477,7 @@ class EvalEventStream:
             await self._envelopes.aclose()
 
 
-def open_eval_stream(
-    runtime: EngineCore, eval_request: Any, traces: TraceStore
-) -> EvalEventStream:
+def open_eval_stream(runtime: EngineCore, eval_request: Any, traces: TraceStore) -> EvalEventStream:
     """Parse and check ``eval_request`` now; return the stream that runs it.
 
     Raises:
