@@ -336,6 +336,7 @@ async def test_corpus_leaves_the_data_and_the_session_unchanged(live: LiveTarget
     for sql in refused:
         outcome = await live.attempt(sql)
         assert isinstance(outcome, SqlRejectedError), (sql, outcome)
+    assert live.state() == session
     for sql in HARMLESS:
         await live.attempt(sql)
         assert live.state() == session, sql
