@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -425,7 +426,7 @@ def test_doctor_names_orphaned_links_and_a_stale_index(workdir: Path) -> None:
     assert profile(env).exit_code == 0  # a write after the rebuild: the index is stale
     import sqlite3
 
-    with sqlite3.connect(workdir / "catalog.db") as conn:
+    with closing(sqlite3.connect(workdir / "catalog.db")) as conn, conn:
         conn.execute(
             "UPDATE catalog_relations SET target_id = 'gone' WHERE relation_type = "
             "'belongs_to' AND rowid = (SELECT MIN(rowid) FROM catalog_relations "

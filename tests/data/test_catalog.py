@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -201,12 +202,9 @@ async def test_sqlite_catalog_creates_its_tables_even_without_ensure_schema(
     catalog = open_catalog({"kind": "sqlite", "url": f"sqlite:{path}", "ensureSchema": False})
     assert await catalog.count_entries(SCOPE) == 0
     await catalog.close()
-    tables = {
-        row[0]
-        for row in sqlite3.connect(path).execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'"
-        )
-    }
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    tables = {row[0] for row in rows}
     assert {"catalog_entries", "catalog_relations"} <= tables
 
 

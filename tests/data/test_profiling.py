@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ async def test_sqlite_reader_lists_tables_and_reads_keys(target_db_path: Path) -
 
 async def test_sqlite_reader_resolves_a_reference_to_the_primary_key(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.executescript(
             "CREATE TABLE a (code TEXT PRIMARY KEY); CREATE TABLE b (a_code TEXT REFERENCES a);"
         )
@@ -291,7 +292,7 @@ async def test_profiling_again_replaces_entries_and_drops_stale_ones(
         }
     )
     await backends.write_entries([manual])
-    with sqlite3.connect(tmp_path / "target.db") as conn:
+    with closing(sqlite3.connect(tmp_path / "target.db")) as conn, conn:
         conn.execute("UPDATE orders SET status = 'pending' WHERE status = 'open'")
     before = {e.id for e in await entries_of(backends)}
     await run_profile(env, backends, ProfileRequest(DB))
@@ -334,7 +335,7 @@ async def test_a_table_that_fails_is_reported_and_the_others_are_written(shop: A
 
 async def test_joins_without_foreign_keys_are_inferred_from_names(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.executescript(
             """
             CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
@@ -543,7 +544,7 @@ async def test_postgres_profiling_reads_keys_composite_keys_and_json(
 async def test_wide_tables_are_counted_in_several_queries(tmp_path: Path) -> None:
     path = tmp_path / "wide.db"
     names = [f"c{i}" for i in range(450)]
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute(f"CREATE TABLE wide ({', '.join(f'{n} INTEGER' for n in names)})")
         conn.execute(f"INSERT INTO wide VALUES ({', '.join('?' * len(names))})", range(450))
     reader = SqliteSchemaReader(str(path))

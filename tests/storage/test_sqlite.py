@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ class FakeClock:
 
 
 def rows(path: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         return conn.execute(
             "SELECT tenant, key, value, expires_at FROM kv_store ORDER BY tenant, key"
         ).fetchall()
@@ -68,7 +69,7 @@ async def test_layout_is_the_documented_kv_store_table(tmp_path: Path) -> None:
     await store.put("acme", "plan:p1", {"b": 1, "a": [True, None]})
     await store.put("acme", "reference:note:x", "v", ttl_ms=1500)
     await store.close()
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         columns = [(c[1], c[2], c[5]) for c in conn.execute("PRAGMA table_info(kv_store)")]
         journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert columns == [
@@ -87,7 +88,7 @@ async def test_layout_is_the_documented_kv_store_table(tmp_path: Path) -> None:
 
 async def test_an_existing_reference_table_is_used_as_is(tmp_path: Path) -> None:
     db = tmp_path / "kv.db"
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute(
             "CREATE TABLE kv_store (tenant TEXT, key TEXT, value TEXT, expires_at INTEGER,"
             " PRIMARY KEY (tenant, key))"
@@ -119,7 +120,7 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
 
 def test_a_kv_store_table_of_another_shape_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "kv.db"
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("CREATE TABLE kv_store (k TEXT PRIMARY KEY, v TEXT)")
     with pytest.raises(DataEnvironmentError, match=r"lacks the column\(s\) expires_at, key"):
         SqliteKeyValueStore(f"sqlite:{db}")
@@ -169,7 +170,7 @@ async def test_ttl_must_be_a_number(tmp_path: Path) -> None:
 async def test_a_foreign_value_that_is_not_json_is_a_store_error(tmp_path: Path) -> None:
     db = tmp_path / "kv.db"
     store = SqliteKeyValueStore(f"sqlite:{db}")
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("INSERT INTO kv_store VALUES ('t', 'k', 'not json', NULL)")
     with pytest.raises(StoreError, match=r"SQLite KV store .*key 'k' of tenant 't' is not valid"):
         await store.get("t", "k")

@@ -40,12 +40,16 @@ class SqliteConnector:
             conn = sqlite3.connect(
                 self._path, timeout=5.0, check_same_thread=False, isolation_level=None
             )
+        except sqlite3.Error as exc:
+            raise self._target.error(self._section, "cannot open", exc) from exc
+        try:
             conn.execute("PRAGMA busy_timeout = 5000")
             if self._path not in ("", ":memory:"):
                 conn.execute("PRAGMA journal_mode = WAL")
             for statement in SCHEMA_STATEMENTS:
                 conn.execute(statement)
         except sqlite3.Error as exc:
+            conn.close()
             raise self._target.error(self._section, "cannot open", exc) from exc
         return conn
 

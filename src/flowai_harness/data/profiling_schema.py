@@ -116,10 +116,13 @@ class SqliteSchemaReader:
                 f"data_environment.target_database (sqlite): cannot open: file {self._path} "
                 "does not exist"
             )
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
             raise DataEnvironmentError(
                 f"data_environment.target_database (sqlite): cannot open {self._path}: {exc}"
             ) from exc
