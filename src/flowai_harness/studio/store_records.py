@@ -100,10 +100,12 @@ class EvalRecords:
         self.key = key
 
     def _one(self, sql: str, params: Sequence[Any], missing: str) -> Sequence[Any]:
-        row = self.db.run(lambda conn: conn.execute(sql, (*self.key, *params)).fetchone())
+        row: Sequence[Any] | None = self.db.run(
+            lambda conn: conn.execute(sql, (*self.key, *params)).fetchone()
+        )
         if row is None:
             raise KeyError(missing)
-        return row  # type: ignore[no-any-return]
+        return row
 
     # ------------------------------------------------------------------ traces
 

@@ -131,9 +131,9 @@ class WorkspaceData:
     async def kv(self, runtime: Any) -> KeyValueStore:
         """The key-value store of document bodies: the runtime's own, so agents see them."""
         compiled = getattr(runtime, "_compiled", None)
-        kv = getattr(compiled, "kv", None)
+        kv: KeyValueStore | None = getattr(compiled, "kv", None)
         if kv is not None:
-            return kv  # type: ignore[no-any-return]
+            return kv
         async with self._lock:
             if self._kv is None:
                 from flowai_harness.storage.factory import open_key_value_store
