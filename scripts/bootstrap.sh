@@ -1,18 +1,46 @@
 #!/usr/bin/env bash
-# Create ./.venv and install the package with what the tests and the main job need.
+# Create the virtualenv and install the package with what the tests and the main job need.
 # Re-installs only when pyproject.toml changed since the last install.
+#
+#   PYTHON  the interpreter to build the venv with (default python3.11, else python3)
+#   VENV    the venv directory (default .venv), e.g. PYTHON=python3.13 VENV=.venv313
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
+VENV="${VENV:-.venv}"
+
+# A pyenv shim is on PATH for every installed version but only runs the selected ones, so
+# "found on PATH" is not enough: the candidate must start. Otherwise take the newest matching
+# version pyenv has installed.
+runs() { "$1" -c 'import sys' >/dev/null 2>&1; }
+find_python() {
+  local want="$1" root candidate
+  if runs "$want"; then
+    command -v "$want"
+    return 0
+  fi
+  root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+  for candidate in $(ls -d "$root/versions/${want#python}".*/bin/python 2>/dev/null | sort -rV); do
+    if runs "$candidate"; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  if [ -n "${PYTHON:-}" ]; then
+    PY="$(find_python "$PYTHON")" || { echo "bootstrap: no working $PYTHON (PATH or pyenv)" >&2; exit 1; }
+  else
+    PY="$(find_python python3.11)" || PY=python3
+  fi
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
 fi
-stamp=.venv/.flowai-install-stamp
+stamp="$VENV/.flowai-install-stamp"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  .venv/bin/python -m pip install -q -e ".[dev,all]"
+  "$VENV/bin/python" -m pip install -q -e ".[dev,all]"
   echo "$want" > "$stamp"
 fi
 # Browser tests drive Debian's Chromium (never a downloaded browser build).

@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# The test job: lint, type-check, layer contracts, then the whole test suite.
+# The test job: lint, type-check, layer contracts, then the whole test suite on every core.
+#
+#   scripts/test.sh [pytest args]      arguments go to pytest (scripts/test.sh tests/engine -x)
+#   VENV=.venv313 PYTHON=python3.13    run on another interpreter (see scripts/bootstrap.sh)
+#   CHECKS=0                           skip lint, types and layer contracts (tests only)
+#
+# The suite runs under pytest-xdist with one worker per core (-n auto); pass your own -n
+# (-n 0 runs in this process) or -p no:xdist to choose otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export VENV="${VENV:-.venv}"
 scripts/bootstrap.sh
-.venv/bin/ruff check src tests benchmarks examples
-.venv/bin/ruff format --check --quiet src tests benchmarks examples
-.venv/bin/mypy
-.venv/bin/lint-imports
-exec .venv/bin/python -m pytest "$@"
+if [ "${CHECKS:-1}" != 0 ]; then
+  "$VENV/bin/ruff" check src tests benchmarks examples
+  "$VENV/bin/ruff" format --check --quiet src tests benchmarks examples
+  "$VENV/bin/mypy"
+  "$VENV/bin/lint-imports"
+fi
+workers=(-n auto)
+for arg in "$@"; do
+  case "$arg" in
+    -n | -n* | --numprocesses | --numprocesses=* | no:xdist | -pno:xdist) workers=() ;;
+  esac
+done
+exec "$VENV/bin/python" -m pytest "${workers[@]}" "$@"
