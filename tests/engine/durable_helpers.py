@@ -124,7 +124,7 @@ def plan_runtime(
 
 def fast_polling(runtime: Runtime, seconds: float = 0.02) -> Runtime:
     """Make the runtime's waiting gates look in the store more often (tests only)."""
-    runtime._approval_poll_secs = seconds
+    runtime._runs.poll_secs = seconds  # type: ignore[attr-defined]
     return runtime
 
 

@@ -22,6 +22,7 @@ from tests.engine.durable_helpers import (
     at_plan_gate,
     at_tool_gate,
     crash,
+    fast_polling,
     plan_runtime,
     refunds,
     run_until,
@@ -384,8 +385,7 @@ async def test_a_waiting_gate_picks_up_a_decision_made_by_another_runtime(
     sqlite: dict[str, Any],
 ) -> None:
     effects = Effects()
-    first = tool_runtime(sqlite, effects)
-    first._approval_poll_secs = 0.02
+    first = fast_polling(tool_runtime(sqlite, effects))
     other = tool_runtime(sqlite, Effects())
     events = []
     async for event in first.run_specialist("w", refunds("o-1"), thread_id="t-1"):

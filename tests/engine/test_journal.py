@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.engine.journal import (
+from flowai_harness.engine.durable_journal import (
     JournaledClient,
-    RunJournal,
+    StoreRunJournal,
     decode_part,
     encode_part,
     read_journal,
@@ -95,9 +95,9 @@ def test_the_record_groups_entries_by_invocation_and_turn(caplog: pytest.LogCapt
     assert record["0/2.0"].memory_appended
 
 
-def _journal(entries: list[dict[str, Any]] = ()) -> RunJournal:  # type: ignore[assignment]
+def _journal(entries: list[dict[str, Any]] = ()) -> StoreRunJournal:  # type: ignore[assignment]
     recorder = RunRecorder(MemoryKeyValueStore(), "acme", RunRecord("run-1", "w", "t", "p", "i"))
-    return RunJournal(recorder, entries)
+    return StoreRunJournal(recorder, entries)
 
 
 def _request(turn: int = 1) -> ModelRequest:
@@ -144,7 +144,7 @@ async def test_live_turns_are_recorded_and_written_when_the_turn_ends() -> None:
     parts = [ModelText("a"), ModelFinish("stop")]
     client = JournaledClient(_Playing(parts), run.invocation("0"))
     assert await _parts(client, _request()) == parts
-    kv = run.recorder._kv
+    kv = run.recorder.kv
     (key,) = await kv.list_keys("acme", "run-log:run-1:")
     segment = await kv.get("acme", key)
     turn = read_journal(segment["journal"])["0"].turns[1]

@@ -8,14 +8,9 @@ from typing import Any
 import pytest
 
 from flowai_harness.engine.emit import EventSink
-from flowai_harness.engine.runlog import (
-    MemoryRunBook,
-    RunRecord,
-    RunRecorder,
-    StoreRunBook,
-    new_run_id,
-    store_is_durable,
-)
+from flowai_harness.engine.journal import InProcessJournal
+from flowai_harness.engine.runbooks import MemoryRunBook, StoreRunBook
+from flowai_harness.engine.runlog import RunRecord, RunRecorder, new_run_id, store_is_durable
 from flowai_harness.events import StepStart, Text
 from flowai_harness.storage.memory import MemoryKeyValueStore
 from flowai_harness.testing import collect_events
@@ -82,7 +77,7 @@ def test_runs_are_journaled_only_on_a_durable_store(
 async def test_the_memory_book_keeps_the_most_recent_runs() -> None:
     book = MemoryRunBook(limit=3)
     for n in range(5):
-        assert book.open(RunRecord(f"run-{n}", "w", "t", "p", "i")) is None
+        assert isinstance(book.open(RunRecord(f"run-{n}", "w", "t", "p", "i")), InProcessJournal)
     assert [r.run_id for r in await book.records(None)] == ["run-2", "run-3", "run-4"]
     assert await book.get("run-0") is None
 

@@ -53,7 +53,7 @@ async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
             thread_id=f"{run.request_thread}-{target}",
             invocation_id=call.call_id,
             # the sub-invocation's place in a durable run's journal
-            journal_key=scope.journal.child_key() if scope.journal is not None else "",
+            journal_key=scope.journal.child_key(),
         )
     except AgentFailed as exc:
         return _error(f"Sub-agent failed: agent failed: {exc}")

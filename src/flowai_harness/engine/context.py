@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowai_harness.engine.emit import EventSink
+from flowai_harness.engine.journal import (
+    NULL_INVOCATION,
+    NULL_JOURNAL,
+    InvocationJournal,
+    RunJournal,
+)
 from flowai_harness.engine.locks import KeyedLocks
 
 if TYPE_CHECKING:
     from flowai_harness.engine.approvals import ApprovalBroker
     from flowai_harness.engine.compiled import CompiledAgent, CompiledRuntime
-    from flowai_harness.engine.journal import InvocationJournal, RunJournal
     from flowai_harness.engine.references import ReferenceRegistry
 
 __all__ = ["AgentScope", "ReferenceClient", "RunContext", "ToolCall", "ToolContext"]
@@ -44,8 +49,8 @@ class RunContext:
     approval_mode: Literal["interactive", "bypass", "refuse"] = "interactive"
     #: the run's id (``None`` outside a run, e.g. direct MCP tool calls)
     run_id: str | None = None
-    #: the journal of a durable run (``None`` with the in-memory store)
-    journal: RunJournal | None = None
+    #: what the run tells about itself as it goes (a durable run's journal records it)
+    journal: RunJournal = NULL_JOURNAL
 
     @property
     def tenant(self) -> str:
@@ -61,8 +66,8 @@ class AgentScope:
     agent: CompiledAgent
     thread_id: str
     stats: RunStats = field(default_factory=RunStats)
-    #: this invocation's journal (durable runs only)
-    journal: InvocationJournal | None = None
+    #: this invocation's part of the run's journal
+    journal: InvocationJournal = NULL_INVOCATION
 
 
 @dataclass(slots=True)

@@ -7,12 +7,11 @@ With a durable key-value store (SQLite, Postgres, Redis) the record, the event l
 journal live in the store, pending approvals can be answered from any process, and a run that
 stopped (its process died, or its stream was dropped) can be resumed from any process with
 ``resume_run(run_id)`` or ``query(prompt, thread_id, resume=run_id)``
-(:mod:`flowai_harness.engine.journal` says how).
+(:mod:`flowai_harness.engine.durable_journal` says how).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable
 from typing import Any, Literal, Self
@@ -21,20 +20,16 @@ from flowai_harness.engine.approvals import OUTCOMES, ApprovalBroker, Decision
 from flowai_harness.engine.compiled import CompiledRuntime
 from flowai_harness.engine.context import RunContext
 from flowai_harness.engine.emit import EventSink
-from flowai_harness.engine.gates import list_pending_in_store, record_decision_in_store
-from flowai_harness.engine.journal import RunJournal
+from flowai_harness.engine.journal import NULL_JOURNAL, RunJournal
 from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.engine.references import ReferenceRegistry
 from flowai_harness.engine.run import AgentFailed, invoke_agent
+from flowai_harness.engine.runbooks import MemoryRunBook, RunBook, StoreRunBook
 from flowai_harness.engine.runlog import (
     FINAL_STATUSES,
-    MemoryRunBook,
-    RunBook,
     RunRecord,
-    RunRecorder,
     RunStatus,
     StoredRun,
-    StoreRunBook,
     new_run_id,
     store_is_durable,
 )
@@ -87,10 +82,11 @@ class EngineCore:
         if durable_runs is None:
             durable_runs = store_is_durable(compiled.kv, compiled.data_environment)
         self._runs: RunBook = (
-            StoreRunBook(compiled.kv, compiled.resource_id) if durable_runs else MemoryRunBook()
+            StoreRunBook(compiled.kv, compiled.resource_id, poll_secs=approval_poll_secs)
+            if durable_runs
+            else MemoryRunBook()
         )
         self._active_runs: set[str] = set()
-        self._approval_poll_secs = approval_poll_secs
 
     @property
     def resource_id(self) -> str:
@@ -194,9 +190,9 @@ class EngineCore:
         recorded = approval_mode == "interactive"
 
         async def body(sink: EventSink) -> None:
-            recorder = self._runs.open(record) if recorded else None
+            journal = self._runs.open(record) if recorded else NULL_JOURNAL
             async with self._thread_locks.hold(thread_id):
-                await self._run_entry(sink, record, recorder, None, approval_mode)
+                await self._run_entry(sink, record, journal, approval_mode)
 
         return RuntimeEventStream(
             body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=record.run_id
@@ -234,8 +230,8 @@ class EngineCore:
                 record.status = "running"
                 record.resume_count += 1
                 record.last_sequence = stored.last_sequence
-                recorder = self._runs.open(record, stored)
-                await self._run_entry(sink, record, recorder, stored, "interactive")
+                journal = self._runs.open(record, stored)
+                await self._run_entry(sink, record, journal, "interactive")
 
         return RuntimeEventStream(
             body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=run_id
@@ -275,16 +271,10 @@ class EngineCore:
         self,
         sink: EventSink,
         record: RunRecord,
-        recorder: RunRecorder | None,
-        stored: StoredRun | None,
+        journal: RunJournal,
         approval_mode: ApprovalMode,
     ) -> None:
         """Run the entry invocation of ``record`` (a new or a resumed run) to its end."""
-        journal = None
-        if recorder is not None:
-            journal = RunJournal(
-                recorder, stored.journal if stored else (), poll_secs=self._approval_poll_secs
-            )
         run = RunContext(
             self._compiled,
             sink,
@@ -297,10 +287,9 @@ class EngineCore:
             journal=journal,
         )
         self._active_runs.add(record.run_id)
-        status: RunStatus | None = "failed"
+        status: RunStatus = "failed"
         try:
-            if recorder is not None:
-                await recorder.start(sink)
+            await journal.start(sink)
             await invoke_agent(
                 run,
                 record.entry_agent,
@@ -313,19 +302,16 @@ class EngineCore:
             await sink.emit(ErrorEvent(f"agent failed: {exc}"))
         except BaseException as exc:
             if isinstance(exc, ConnectionError) or not is_user_failure(exc):
-                # Cancelled, or the consumer left. A dropped stream leaves a durable run as a
-                # crash would: resumable.
-                status = None if journal is not None and sink.suspended else "cancelled"
+                # Cancelled, or the consumer left. The journal of a durable run whose stream was
+                # dropped records nothing more: the run stays as a crash leaves it, resumable.
+                status = "cancelled"
                 raise
             # An engine defect (or user code that slipped past its guard) still ends the
             # stream cleanly, and never the host process.
             await sink.emit(ErrorEvent(f"internal error: {describe_failure(exc)}", code="internal"))
         finally:
             self._active_runs.discard(record.run_id)
-            if recorder is not None:  # store writes: not cut short by a second cancellation
-                await asyncio.shield(recorder.finish(status))
-            else:
-                record.end(status or "cancelled", sink.sequence)
+            await journal.finish(status)
 
     def _error_stream(self, message: str) -> RuntimeEventStream:
         async def body(sink: EventSink) -> None:
@@ -363,13 +349,9 @@ class EngineCore:
             try:
                 self._approvals.respond(self.resource_id, approval_id, decision)
             except ApprovalNotFoundError:
-                if not self._runs.durable:
-                    raise
                 # No gate of this process waits for it: a durable run of another process (or
                 # a stopped one) may; its gate, or its resume, applies the decision.
-                await record_decision_in_store(
-                    self._compiled.kv, self.resource_id, approval_id, decision
-                )
+                await self._runs.record_decision(approval_id, decision)
 
         return apply()
 
@@ -390,12 +372,7 @@ class EngineCore:
         """
         local = {r.id: r for r in self._approvals.pending(self.resource_id)}
         out = []
-        durable = (
-            await list_pending_in_store(self._compiled.kv, self.resource_id)
-            if (self._runs.durable)
-            else []
-        )
-        for item in durable:
+        for item in await self._runs.pending_approvals():
             local.pop(str(item.get("id")), None)
             out.append(item)
         out[:0] = [r.to_dict() for r in local.values()]

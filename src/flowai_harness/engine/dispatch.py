@@ -8,9 +8,10 @@ results the model can read and correct. Arguments are screened
 (:mod:`~flowai_harness.engine.tool_args`) and results bounded in size
 (:mod:`~flowai_harness.engine.tool_results`) on the way.
 
-In a durable run the invocation's journal sees every call: a journaled outcome is returned
-without running anything (the call was made before the run stopped), a new outcome is journaled,
-and a Python tool's start is written to the store before its handler runs.
+Dispatch is the live algorithm; the invocation's journal (:mod:`~flowai_harness.engine.journal`)
+sees every call and every Python tool's start. A durable run's journal returns a journaled
+outcome without running anything (the call was made before the run stopped), journals a new
+outcome, and writes a Python tool's start to the store before its handler runs.
 """
 
 from __future__ import annotations
@@ -111,15 +112,10 @@ async def dispatch_tool(
     shown = screened.shown
     await run.sink.emit(ToolInvocationCall(call_id, name, shown))
     started = time.perf_counter()
-    journal = scope.journal
-    replayed = None if journal is None else journal.replay_call(name, run.sink.sequence)
-    if replayed is not None:
-        outcome, delivered = replayed
-        run.sink.sequence += delivered  # what its dispatch emitted was delivered before the stop
-    else:
-        outcome = await _run_checked(scope, call_id, name, args, screened.problem)
-        if journal is not None:
-            await journal.record_outcome(outcome, run.sink.sequence)
+    problem = screened.problem
+    outcome = await scope.journal.run_call(
+        name, run.sink, lambda: _run_checked(scope, call_id, name, args, problem)
+    )
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     scope.stats.tool_time_ms += elapsed_ms
     scope.stats.timings.append(
@@ -157,26 +153,9 @@ async def _run_checked(
         return error_outcome(f"{prefix}: {'; '.join(problems)}")
     if run.cancelled:
         return error_outcome("Cancelled")
-    if run.approval_mode != "bypass" and (
-        (scope.journal is not None and scope.journal.has_gate("tool"))
-        or approval_required(
-            tool.approval_rule, kind="tool", target=name, args=args, tenant=run.tenant
-        )
-    ):
-        if run.approval_mode == "refuse":
-            return error_outcome(
-                f"Tool '{name}' requires approval, which is not available in this mode"
-            )
-        try:
-            decision = await wait_for_decision(
-                scope, kind="tool", target=name, payload=args, correlation_id=call_id
-            )
-        except GateClosed:
-            return error_outcome("Approval event sink closed before request was emitted")
-        if decision.outcome == "revise":
-            return revise_outcome(decision.feedback, decision.partial)
-        if decision.outcome != "approve":
-            return rejected_outcome(decision.feedback)
+    refusal = await _tool_gate(scope, call_id, tool, args)
+    if refusal is not None:
+        return refusal
     if tool.builtin:
         try:
             result: ToolOutcome = await tool.handler(ToolCall(scope, call_id, name), args)
@@ -188,6 +167,35 @@ async def _run_checked(
     return await _run_python_tool(scope, call_id, name, tool, args)
 
 
+async def _tool_gate(
+    scope: AgentScope, call_id: str, tool: EngineTool, args: Any
+) -> ToolOutcome | None:
+    """Pass the call's approval gate if its rule asks for one; ``None`` means go ahead."""
+    run, name = scope.run, tool.definition.name
+    if run.approval_mode == "bypass":
+        return None
+    # A resumed run takes the gate it had opened, whatever a predicate says now.
+    if not scope.journal.has_gate("tool") and not approval_required(
+        tool.approval_rule, kind="tool", target=name, args=args, tenant=run.tenant
+    ):
+        return None
+    if run.approval_mode == "refuse":
+        return error_outcome(
+            f"Tool '{name}' requires approval, which is not available in this mode"
+        )
+    try:
+        decision = await wait_for_decision(
+            scope, kind="tool", target=name, payload=args, correlation_id=call_id
+        )
+    except GateClosed:
+        return error_outcome("Approval event sink closed before request was emitted")
+    if decision.outcome == "revise":
+        return revise_outcome(decision.feedback, decision.partial)
+    if decision.outcome != "approve":
+        return rejected_outcome(decision.feedback)
+    return None
+
+
 async def _run_python_tool(
     scope: AgentScope, call_id: str, name: str, tool: EngineTool, args: Any
 ) -> ToolOutcome:
@@ -195,8 +203,7 @@ async def _run_python_tool(
     ctx = ToolContext(call_id, run.runtime.services, ReferenceClient(run.references, run.tenant))
     # The handler gets its own copy: the model's arguments also go to events and memory.
     args = json_copy(args)
-    if scope.journal is not None:
-        await scope.journal.record_start(run.sink.sequence)
+    await scope.journal.record_start(run.sink.sequence)
     handler = tool.handler
     try:
         if tool.is_async:

@@ -1,5 +1,6 @@
-"""The run journal: what a durable run did, recorded as it happens, so another process can
-re-drive the run from its record.
+"""The journal of a durable run: what the run did, recorded as it happens, so another process
+can re-drive the run from its record (the store-backed side of :mod:`~flowai_harness.engine.
+journal`).
 
 For every agent invocation of a run (the entry agent's, and each one ``call_agent`` starts) the
 journal records, in order:
@@ -28,7 +29,9 @@ journal stops, the run goes live:
   continues from there; a live model cannot repeat itself, so its cut turn ends after its last
   journaled tool call (``finish: tool-calls``) and the model continues in a new turn;
 * a gate with a journaled approval id reuses that id: if the decision is in the store it is
-  applied at once, else the gate waits again (see :mod:`flowai_harness.engine.gates`);
+  applied at once, else the gate waits again (see :mod:`flowai_harness.engine.gates`); while a
+  gate waits, the journal also reads its audit record, every ``poll_secs`` at first and backing
+  off to every ``8 * poll_secs``, so a decision written by another process wakes it;
 * a Python tool that had started but has no outcome is not run again (its effect is unknown):
   it returns an ``Interrupted`` error result the model can read. Tools therefore run at most
   once per run, and a plan, whose status is in the store, is dispatched at most once.
@@ -36,11 +39,18 @@ journal stops, the run goes live:
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from flowai_harness.engine.approval_records import read_audit, remove_pending, write_pending
+from flowai_harness.engine.approvals import Decision
+from flowai_harness.engine.emit import EventSink
+from flowai_harness.engine.journal import GateKind
+from flowai_harness.engine.runlog import RunRecorder, RunStatus
 from flowai_harness.events import LatencySummary, TokenUsage, ToolTiming, json_copy
 from flowai_harness.ports import (
     ModelClient,
@@ -55,22 +65,19 @@ from flowai_harness.ports import (
     ToolOutcome,
 )
 
-if TYPE_CHECKING:
-    from flowai_harness.engine.runlog import RunRecorder, RunStatus
-
 __all__ = [
-    "ROOT_INVOCATION",
-    "InvocationJournal",
     "JournaledClient",
-    "RunJournal",
+    "StoreInvocationJournal",
+    "StoreRunJournal",
     "decode_part",
     "encode_part",
+    "read_journal",
 ]
 
 log = logging.getLogger("flowai_harness.runs")
 
-#: the journal key of a run's entry invocation
-ROOT_INVOCATION = "0"
+#: a waiting gate reads its audit record every ``poll_secs``, backing off to this many times that
+_POLL_BACKOFF = 8
 
 
 # --------------------------------------------------------------------------- parts on the wire
@@ -190,7 +197,7 @@ def read_journal(entries: Iterable[dict[str, Any]]) -> dict[str, InvocationRecor
 # --------------------------------------------------------------------------- the journal
 
 
-class RunJournal:
+class StoreRunJournal:
     """The journal of one durable run: its recorder, and the record a resume replays."""
 
     __slots__ = ("_record", "poll_secs", "recorder")
@@ -217,9 +224,18 @@ class RunJournal:
         """Whether the run's stream was dropped: the run stays resumable, nothing is recorded."""
         return self.recorder.frozen
 
-    def invocation(self, key: str) -> InvocationJournal:
+    def invocation(self, key: str) -> StoreInvocationJournal:
         """Return the journal of the invocation at position ``key``."""
-        return InvocationJournal(self, key, self._record.get(key))
+        return StoreInvocationJournal(self, key, self._record.get(key))
+
+    async def start(self, sink: EventSink) -> None:
+        """Attach the recorder to the run's sink and write the record."""
+        await self.recorder.start(sink)
+
+    async def finish(self, status: RunStatus) -> None:
+        """Write what is left and the final status (nothing when the run was suspended)."""
+        # Store writes are not cut short by a second cancellation.
+        await asyncio.shield(self.recorder.finish(status))
 
     async def checkpoint(self, *, record: bool = False) -> None:
         """Write everything recorded so far to the store (and the run record, if ``record``)."""
@@ -228,6 +244,42 @@ class RunJournal:
     async def set_status(self, status: RunStatus) -> None:
         """Write the log and a new run status."""
         await self.recorder.set_status(status)
+
+    def go_live(self) -> None:
+        """Stop replaying: what comes next is numbered after the logged events."""
+        self.recorder.go_live()
+
+    @contextmanager
+    def redelivering(self) -> Iterator[None]:
+        """Deliver again the events emitted inside (a resumed gate that must wait again)."""
+        self.recorder.redeliver = True
+        try:
+            yield
+        finally:
+            self.recorder.redeliver = False
+
+    async def approval_pending(self, approval_id: str, request: Any) -> None:
+        """Index the approval as pending, so that any process sharing the store can answer it."""
+        await write_pending(
+            self.recorder.kv, self.recorder.tenant, approval_id, request, self.run_id
+        )
+
+    async def approval_closed(self, approval_id: str) -> None:
+        """Drop the approval from the index of pending approvals."""
+        await remove_pending(self.recorder.kv, self.recorder.tenant, approval_id)
+
+    async def decision(self, approval_id: str, local: asyncio.Future[Decision]) -> Decision:
+        """Wait for the local answer while watching the store for one made by another process."""
+        delay = self.poll_secs
+        while True:
+            done, _ = await asyncio.wait((local,), timeout=delay)
+            if done:
+                return local.result()
+            _, stored = await read_audit(self.recorder.kv, self.recorder.tenant, approval_id)
+            if stored is not None and not local.done():
+                return stored
+            # Quick answers are seen quickly; a long wait costs the store little.
+            delay = min(delay * 2, self.poll_secs * _POLL_BACKOFF)
 
 
 def _interrupted(tool: str) -> ToolOutcome:
@@ -240,12 +292,13 @@ def _interrupted(tool: str) -> ToolOutcome:
     )
 
 
-class InvocationJournal:
-    """The journal of one agent invocation, with a cursor on the tool call being dispatched."""
+class StoreInvocationJournal:
+    """The journal of one agent invocation of a durable run, with a cursor on the tool call
+    being dispatched."""
 
     __slots__ = ("_mark", "_record", "_started", "call", "key", "run", "turn")
 
-    def __init__(self, run: RunJournal, key: str, record: InvocationRecord | None) -> None:
+    def __init__(self, run: StoreRunJournal, key: str, record: InvocationRecord | None) -> None:
         self.run = run
         self.key = key
         self._record = record
@@ -285,6 +338,23 @@ class InvocationJournal:
         self.turn = turn
         self.call = call
         self._started = False
+
+    async def run_call(
+        self, tool: str, sink: EventSink, run_live: Callable[[], Awaitable[ToolOutcome]]
+    ) -> ToolOutcome:
+        """Return the journaled outcome of the current call, or run it live and journal it.
+
+        A replayed call runs nothing: what its dispatch emitted before the run stopped was
+        delivered then, so those event numbers are skipped.
+        """
+        replayed = self.replay_call(tool, sink.sequence)
+        if replayed is not None:
+            outcome, delivered = replayed
+            sink.sequence += delivered
+            return outcome
+        outcome = await run_live()
+        await self.record_outcome(outcome, sink.sequence)
+        return outcome
 
     def replay_call(self, tool: str, sequence: int) -> tuple[ToolOutcome, int] | None:
         """Return the journaled outcome of the current call and how many events to skip.
@@ -330,7 +400,7 @@ class InvocationJournal:
 
     # ---- approval gates
 
-    def has_gate(self, kind: str) -> bool:
+    def has_gate(self, kind: GateKind) -> bool:
         """Whether the current call opened a ``kind`` gate (``"tool"``, ``"plan"``) before the
         run stopped.
 
@@ -339,12 +409,12 @@ class InvocationJournal:
         """
         return self.recorded_gate(kind) is not None
 
-    def recorded_gate(self, kind: str) -> str | None:
+    def recorded_gate(self, kind: GateKind) -> str | None:
         """Return the journaled approval id of the current call's ``kind`` gate, if any."""
         turn = self.replayed_turn(self.turn)
         return None if turn is None else turn.gates.get(self.call, {}).get(kind)
 
-    def record_gate(self, kind: str, approval_id: str) -> None:
+    def record_gate(self, kind: GateKind, approval_id: str) -> None:
         """A new gate opened: record its approval id (the gate writes it before showing it)."""
         self._entry("gate", call=self.call, gate=kind, approvalId=approval_id)
 
@@ -379,7 +449,7 @@ class JournaledClient:
 
     __slots__ = ("_inner", "_journal", "live")
 
-    def __init__(self, inner: ModelClient, journal: InvocationJournal) -> None:
+    def __init__(self, inner: ModelClient, journal: StoreInvocationJournal) -> None:
         self._inner = inner
         self._journal = journal
         self.live = inner.live

@@ -1,26 +1,23 @@
 """The approval gate shared by the tool channel and the plan channel.
 
-:func:`wait_for_decision` registers the pending approval before anything is emitted (so an
-immediate answer always finds it), emits ``approval-required``, waits, and emits
-``approval-decision``. Each step is recorded as an audit record ``approval:<id>``
-(``{"request", "status", "runId"}``) in the runtime's key-value store (engine.md §8.1), best
-effort: a store failure is logged, never fatal.
+:func:`wait_for_decision` is the live algorithm: register the pending approval before anything
+is emitted (so an immediate answer always finds it), emit ``approval-required``, wait, and emit
+``approval-decision``. Each step is recorded as an audit record ``approval:<id>`` in the
+runtime's key-value store (:mod:`flowai_harness.engine.approval_records`), best effort: a store
+failure is logged, never fatal.
 
-Durable runs (DESIGN.md D6; the runtime's store is durable, see
-:mod:`flowai_harness.engine.runlog`) add:
+The run's journal (:mod:`flowai_harness.engine.journal`) is told about each step. A durable
+run's journal writes the gate to the store before the request is shown, indexes it while it
+waits, also takes a decision made by another process, and keeps the approval pending in the
+store when the stream is dropped (suspended, not cancelled).
 
-* the gate's approval id is journaled and written before the request is shown, and an index
-  record ``approval-pending:<id>`` (``{"request", "runId"}``) exists while it waits;
-* while it waits, the gate also reads its audit record, every ``poll_secs`` at first and backing
-  off to every ``8 * poll_secs``: a decision that :func:`record_decision_in_store` wrote from
-  another process wakes it;
-* when the stream is dropped (suspended, not cancelled) the approval stays pending in the store;
-* a resumed run reaching a journaled gate reuses its approval id: a decision already in the
-  store is applied at once (``approval-decision`` follows, nothing waits); otherwise the gate
-  shows its ``approval-required`` again, with the same id and its original sequence number,
-  and waits as usual. If what the gate would show now differs from what the approval showed
-  (a plan stored again meanwhile), the old approval does not apply: a new one is asked for,
-  and from there on the run is live (its events are numbered after the logged ones).
+A resumed run that reaches a gate it had opened takes :func:`_resume` instead: it reuses the
+approval id; a decision already in the store is applied at once (``approval-decision``
+follows, nothing waits); otherwise the gate shows its ``approval-required`` again, with the
+same id and its original sequence number, and waits as usual. If what the gate would show now
+differs from what the approval showed (a plan stored again meanwhile), the old approval does
+not apply: a new one is asked for, and from there on the run is live (its events are numbered
+after the logged ones).
 """
 
 from __future__ import annotations
@@ -28,11 +25,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
 
-from flowai_harness.engine.approvals import OUTCOMES, Decision
+from flowai_harness.engine.approval_records import decision_wire, read_audit, write_audit
+from flowai_harness.engine.approvals import Decision
 from flowai_harness.engine.context import AgentScope, RunContext
-from flowai_harness.errors import ApprovalAlreadyResolvedError, ApprovalNotFoundError
+from flowai_harness.engine.journal import GateKind
 from flowai_harness.events import (
     ApprovalDecision,
     ApprovalRequest,
@@ -40,31 +40,34 @@ from flowai_harness.events import (
     RuntimeEvent,
     json_copy,
 )
-from flowai_harness.ports import KeyValueStore
 
-__all__ = [
-    "GateClosed",
-    "list_pending_in_store",
-    "record_decision_in_store",
-    "wait_for_decision",
-]
+__all__ = ["GateClosed", "wait_for_decision"]
 
 log = logging.getLogger("flowai_harness.approvals")
-
-_AUDIT_PREFIX = "approval:"
-_PENDING_PREFIX = "approval-pending:"
-#: a waiting gate reads its audit record every ``poll_secs``, backing off to this many times that
-_POLL_BACKOFF = 8
 
 
 class GateClosed(Exception):
     """The consumer was gone before the approval request could be shown."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """One approval asked for by one tool call or plan execution."""
+
+    scope: AgentScope
+    kind: GateKind
+    fields: dict[str, Any]
+    then_emit: Sequence[RuntimeEvent]
+
+    @property
+    def run(self) -> RunContext:
+        return self.scope.run
+
+
 async def wait_for_decision(
     scope: AgentScope,
     *,
-    kind: Literal["tool", "plan"],
+    kind: GateKind,
     target: str,
     payload: Any,
     correlation_id: str,
@@ -89,183 +92,111 @@ async def wait_for_decision(
         asyncio.CancelledError: the run was cancelled while waiting; the approval has expired
             (a suspended durable run leaves it pending in the store).
     """
-    run = scope.run
     fields = {
         "kind": kind,
         "target": target,
         "payload": payload,
-        "resource_id": run.tenant,
+        "resource_id": scope.run.tenant,
         "thread_id": scope.thread_id,
         "correlation_id": correlation_id,
     }
-    resumed_id = scope.journal.recorded_gate(kind) if scope.journal is not None else None
-    again = resumed_id is not None
-    if resumed_id is not None:
-        shown, stored = await _read_audit(run, resumed_id)
-        if shown is not None and shown != json_copy(payload) and run.journal is not None:
-            # What the reviewer saw has changed since (a plan stored again while the run was
-            # stopped): the old approval does not cover it. The new request is new history.
-            run.journal.recorder.go_live()
-            resumed_id = None
-            again = False
-        elif stored is not None:
-            request = ApprovalRequest(id=resumed_id, **fields)
-            return await _replay_decided(run, request, stored, then_emit)
-    request, future = run.approvals.register(fields, resumed_id)
-    if scope.journal is not None and resumed_id is None:
-        scope.journal.record_gate(kind, request.id)
+    gate = _Gate(scope, kind, fields, then_emit)
+    approval_id = scope.journal.recorded_gate(kind)
+    if approval_id is None:
+        return await _ask(gate)
+    return await _resume(gate, approval_id)
+
+
+async def _ask(gate: _Gate, resumed_id: str | None = None) -> Decision:
+    """Register, record and show the request, then wait for the host's decision."""
+    run = gate.run
+    journal = run.journal
+    request, future = run.approvals.register(gate.fields, resumed_id)
+    if resumed_id is None:
+        gate.scope.journal.record_gate(gate.kind, request.id)
     try:
-        if run.journal is not None:  # the gate is in the store before anyone can answer it
-            await run.journal.set_status("waiting_approval")
+        await journal.set_status("waiting_approval")  # before anyone can answer it
         await _audit(run, request, {"status": "pending"})
-        await _show(run, request, then_emit, again=again)
-        if run.journal is not None:
-            await run.journal.checkpoint(record=True)
-        decision = await _decision(run, request, future)
+        # A resumed gate that waits again shows its request again, to the new consumer.
+        with journal.redelivering() if resumed_id is not None else nullcontext():
+            await _show(gate, request)
+        await journal.checkpoint(record=True)
+        decision = await journal.decision(request.id, future)
     except asyncio.CancelledError:
-        if _suspended(run):
-            run.approvals.release(request.id)
-            raise
-        run.approvals.expire(request.id)
-        await _audit(run, request, {"status": "expired", "reason": "cancelled"}, final=True)
+        if not _release_suspended(run, request):
+            await _expire(run, request, "cancelled", final=True)
         raise
     except ConnectionError:
-        if _suspended(run):
-            run.approvals.release(request.id)
+        if _release_suspended(run, request):
             raise
-        run.approvals.expire(request.id)
-        await _audit(run, request, {"status": "expired", "reason": "host_shutdown"})
+        await _expire(run, request, "host_shutdown")
         raise GateClosed(request.id) from None
+    run.approvals.expire(request.id)  # a decision from the store: no local answer is taken
     await _audit(run, request, {"status": "resolved", "decision": decision_wire(decision)})
-    if run.journal is not None:
-        await run.journal.set_status("running")
+    return await _decided(run, request, decision)
+
+
+async def _resume(gate: _Gate, approval_id: str) -> Decision:
+    """A resumed run back at a gate it had opened before it stopped."""
+    run = gate.run
+    shown, decided = await read_audit(run.runtime.kv, run.tenant, approval_id)
+    if shown is not None and shown != json_copy(gate.fields["payload"]):
+        # What the reviewer saw has changed since (a plan stored again while the run was
+        # stopped): the old approval does not cover it. The new request is new history.
+        run.journal.go_live()
+        return await _ask(gate)
+    if decided is None:
+        return await _ask(gate, approval_id)
+    # Decided while the run was stopped. The first stream delivered the request already; the
+    # sink numbers these events again and skips them.
+    request = ApprovalRequest(id=approval_id, **gate.fields)
+    await _show(gate, request)
+    return await _decided(run, request, decided)
+
+
+async def _show(gate: _Gate, request: ApprovalRequest) -> None:
+    sink = gate.run.sink
+    await sink.emit(ApprovalRequired(request))
+    for event in gate.then_emit:
+        await sink.emit(event)
+
+
+async def _decided(run: RunContext, request: ApprovalRequest, decision: Decision) -> Decision:
+    await run.journal.set_status("running")
     await run.sink.emit(
         ApprovalDecision(request.id, decision.outcome, decision.feedback, decision.partial)
     )
     return decision
 
 
-def _suspended(run: RunContext) -> bool:
-    return run.journal is not None and run.journal.suspended
+def _release_suspended(run: RunContext, request: ApprovalRequest) -> bool:
+    """Let go of the approval of a suspended run, which stays pending in the durable store
+    where another process may answer it; say whether the run was suspended."""
+    if not run.journal.suspended:
+        return False
+    run.approvals.release(request.id)
+    return True
 
 
-async def _show(
-    run: RunContext, request: ApprovalRequest, then_emit: Sequence[RuntimeEvent], *, again: bool
+async def _expire(
+    run: RunContext, request: ApprovalRequest, reason: str, *, final: bool = False
 ) -> None:
-    """Emit the request; a resumed gate that must wait shows it again to the new consumer."""
-    recorder = run.journal.recorder if again and run.journal is not None else None
-    if recorder is not None:
-        recorder.redeliver = True
-    try:
-        await run.sink.emit(ApprovalRequired(request))
-        for event in then_emit:
-            await run.sink.emit(event)
-    finally:
-        if recorder is not None:
-            recorder.redeliver = False
-
-
-async def _decision(
-    run: RunContext, request: ApprovalRequest, future: asyncio.Future[Decision]
-) -> Decision:
-    """Wait for the local answer; a durable run also watches the store for a remote one."""
-    journal = run.journal
-    if journal is None:
-        return await future
-    delay = journal.poll_secs
-    while True:
-        done, _ = await asyncio.wait((future,), timeout=delay)
-        if done:
-            return future.result()
-        stored = await _stored_decision(run, request.id)
-        if stored is not None and not future.done():
-            run.approvals.expire(request.id)
-            return stored
-        # Quick answers are seen quickly; a long wait costs the store little.
-        delay = min(delay * 2, journal.poll_secs * _POLL_BACKOFF)
-
-
-async def _replay_decided(
-    run: RunContext,
-    request: ApprovalRequest,
-    decision: Decision,
-    then_emit: Sequence[RuntimeEvent],
-) -> Decision:
-    """A resumed gate whose decision was recorded while the run was stopped."""
-    # The first stream delivered these already; the sink numbers them and skips them.
-    await run.sink.emit(ApprovalRequired(request))
-    for event in then_emit:
-        await run.sink.emit(event)
-    if run.journal is not None:
-        await run.journal.set_status("running")
-    await run.sink.emit(
-        ApprovalDecision(request.id, decision.outcome, decision.feedback, decision.partial)
-    )
-    return decision
-
-
-# --------------------------------------------------------------------------- audit records
-
-
-def decision_wire(decision: Decision) -> dict[str, Any]:
-    """The stored form of a decision: ``{"outcome": {"outcome", "partial"?}, "feedback"}``."""
-    outcome: dict[str, Any] = {"outcome": decision.outcome}
-    if decision.outcome == "revise":
-        outcome["partial"] = decision.partial
-    return {"outcome": outcome, "feedback": decision.feedback}
-
-
-def _decision_of(status: Any) -> Decision | None:
-    """The decision of a ``resolved`` audit status, or ``None`` for anything else."""
-    if not isinstance(status, dict) or status.get("status") != "resolved":
-        return None
-    wire = status.get("decision")
-    if not isinstance(wire, dict) or not isinstance(wire.get("outcome"), dict):
-        return None
-    outcome: dict[str, Any] = wire["outcome"]
-    name = outcome.get("outcome")
-    if name not in OUTCOMES:
-        return None
-    feedback = wire.get("feedback")
-    return Decision(name, feedback if isinstance(feedback, str) else None, outcome.get("partial"))
-
-
-async def _read_audit(run: RunContext, approval_id: str) -> tuple[Any, Decision | None]:
-    """The payload an approval showed (``None`` if unknown) and its decision, if resolved."""
-    try:
-        stored = await run.runtime.kv.get(run.tenant, f"{_AUDIT_PREFIX}{approval_id}")
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.warning("could not read approval %s: %s: %s", approval_id, type(exc).__name__, exc)
-        return None, None
-    if not isinstance(stored, dict):
-        return None, None
-    request = stored.get("request")
-    shown = request.get("payload") if isinstance(request, dict) else None
-    return shown, _decision_of(stored.get("status"))
-
-
-async def _stored_decision(run: RunContext, approval_id: str) -> Decision | None:
-    return (await _read_audit(run, approval_id))[1]
+    run.approvals.expire(request.id)
+    await _audit(run, request, {"status": "expired", "reason": reason}, final=final)
 
 
 async def _audit(
     run: RunContext, request: ApprovalRequest, status: dict[str, Any], *, final: bool = False
 ) -> None:
-    kv = run.runtime.kv
     record: dict[str, Any] = {"request": request.to_dict(), "status": status}
     if run.run_id is not None:
         record["runId"] = run.run_id
     try:
-        await kv.put(run.tenant, f"{_AUDIT_PREFIX}{request.id}", record)
-        if run.journal is not None:
-            pending_key = f"{_PENDING_PREFIX}{request.id}"
-            if status["status"] == "pending":
-                index = {"request": record["request"], "runId": run.run_id}
-                await kv.put(run.tenant, pending_key, index)
-            else:
-                await kv.delete(run.tenant, pending_key)
+        await write_audit(run.runtime.kv, run.tenant, request.id, record)
+        if status["status"] == "pending":
+            await run.journal.approval_pending(request.id, record["request"])
+        else:
+            await run.journal.approval_closed(request.id)
     except asyncio.CancelledError:
         # While recording the expiry of a cancelled run, a second cancellation must not prolong
         # it (the caller re-raises the first); anywhere else, cancellation propagates.
@@ -279,41 +210,3 @@ async def _audit(
             type(exc).__name__,
             exc,
         )
-
-
-async def record_decision_in_store(
-    kv: KeyValueStore, tenant: str, approval_id: str, decision: Decision
-) -> None:
-    """Answer an approval that no gate of this process waits for, through the durable store.
-
-    The waiting gate (another process polling the store), or the run resumed later, applies it.
-
-    Raises:
-        ApprovalNotFoundError: the store has no approval with that id for this tenant.
-        ApprovalAlreadyResolvedError: it was already answered or has expired.
-    """
-    key = f"{_AUDIT_PREFIX}{approval_id}"
-    stored = await kv.get(tenant, key)
-    if not isinstance(stored, dict):
-        raise ApprovalNotFoundError(f"approval not found: {approval_id}")
-    request = stored.get("request")
-    if not isinstance(request, dict) or request.get("resourceId") != tenant:
-        raise ApprovalNotFoundError(f"approval not found: {approval_id}")
-    status = stored.get("status")
-    if not isinstance(status, dict) or status.get("status") != "pending":
-        raise ApprovalAlreadyResolvedError(f"approval already resolved: {approval_id}")
-    resolved = {"status": "resolved", "decision": decision_wire(decision)}
-    await kv.put(tenant, key, {**stored, "status": resolved})
-    await kv.delete(tenant, f"{_PENDING_PREFIX}{approval_id}")
-
-
-async def list_pending_in_store(kv: KeyValueStore, tenant: str) -> list[dict[str, Any]]:
-    """Return the approvals of durable runs that wait for a decision (request wire form plus
-    ``runId``), oldest key first."""
-    keys = await kv.list_keys(tenant, _PENDING_PREFIX)
-    values = await asyncio.gather(*(kv.get(tenant, key) for key in keys))
-    out = []
-    for value in values:
-        if isinstance(value, dict) and isinstance(value.get("request"), dict):
-            out.append({**value["request"], "runId": value.get("runId")})
-    return out

@@ -318,7 +318,7 @@ def _plan_approval_required(scope: AgentScope, plan: dict[str, Any]) -> bool:
     run = scope.run
     if run.approval_mode == "bypass":
         return False
-    if scope.journal is not None and scope.journal.has_gate("plan"):
+    if scope.journal.has_gate("plan"):
         return True  # a resumed run takes the gate it had opened, whatever a predicate says now
     return approval_required(
         scope.agent.plan_rule,

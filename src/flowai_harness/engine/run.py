@@ -3,9 +3,10 @@
 The turn loop is a small driver over typed outcomes: each model turn ends as
 :class:`NextTurn` (tools ran; ask the model again), :class:`FinalAnswer` or :class:`Failed`.
 
-In a durable run each invocation has a journal (:mod:`flowai_harness.engine.journal`): its model
-client is wrapped to record (or, on resume, replay) every turn, and each tool call is announced
-to the journal before it is dispatched.
+The loop is the live algorithm. Each invocation has its part of the run's journal
+(:mod:`flowai_harness.engine.journal`): the loop asks it for the model client of each turn,
+announces each tool call to it before dispatching it, and tells it when memory was appended. A
+durable run's journal records all of that, and replays it when the run is resumed.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ async def invoke_agent(
         thread_id: The thread its memory lives on.
         invocation_id: The ``toolInvocationId`` of its ``tool-agent`` events
             (``inv-<uuid4>`` when ``None``).
-        journal_key: Its position in the run's journal (durable runs).
+        journal_key: Its position in the run's journal.
 
     Raises:
         AgentFailed: the invocation failed; its ``error`` event has been emitted.
@@ -127,7 +128,7 @@ async def invoke_agent(
     kv = run.runtime.kv
     history = await load_history(kv, run.tenant, thread_id, agent.name) if agent.stateful else []
     prompt = prompt if prompt.strip() else "Hello"
-    journal = run.journal.invocation(journal_key) if run.journal is not None else None
+    journal = run.journal.invocation(journal_key)
     scope = AgentScope(run, agent, thread_id, journal=journal)
     request = ModelRequest(
         agent=agent.name,
@@ -152,12 +153,11 @@ async def invoke_agent(
         await run.sink.emit(outcome.latency)
     await run.sink.emit(Finish(outcome.reason, outcome.usage))
     response = "".join(transcript.text)
-    if agent.stateful and not (journal is not None and journal.memory_appended):
+    if agent.stateful and not journal.memory_appended:
         await append_turn(
             kv, run.tenant, thread_id, agent.name, prompt, response, transcript.interactions
         )
-        if journal is not None:
-            await journal.record_memory()
+        await journal.record_memory()
     await run.sink.emit(ToolAgent(agent.name, inv_id, "result"))
     return InvocationResult(agent.name, inv_id, response, outcome.usage, agent.model)
 
@@ -190,12 +190,10 @@ async def _turn(
 ) -> NextTurn | FinalAnswer | Failed:
     """Stream one model turn, dispatching each tool call as soon as it is complete."""
     run = scope.run
-    journal = scope.journal
     interactions: list[ToolInteraction] = []
     turn_text: list[str] = []
     latency: LatencySummary | None = None
-    client = scope.agent.client if journal is None else journal.client(scope.agent.client)
-    stream = client.stream_turn(request)
+    stream = scope.journal.client(scope.agent.client).stream_turn(request)
     try:
         while True:
             try:
@@ -214,15 +212,7 @@ async def _turn(
                 transcript.text.append(part.text)
                 await run.sink.emit(Text(part.text))
             elif isinstance(part, ModelToolCall):
-                if journal is not None:
-                    journal.begin_call(request.turn, len(interactions))
-                screened = screen_args(part.args, run.runtime.limits.tool_args_depth)
-                outcome = await dispatch_tool(scope, part.id, part.name, part.args, screened)
-                request.tool_results[part.id] = outcome
-                # Arguments too deep to show are replaced in memory and in the next request.
-                interaction = ToolInteraction(
-                    part.id, part.name, screened.shown, outcome.content, outcome.is_error
-                )
+                interaction = await _call_tool(scope, request, part, len(interactions))
                 interactions.append(interaction)
                 transcript.interactions.append(interaction)
             elif isinstance(part, ModelReasoning):
@@ -241,6 +231,18 @@ async def _turn(
         await _close_stream(stream)
     request.assistant_texts.append("".join(turn_text))
     return Failed(f"model stream for agent '{request.agent}' ended without a finish")
+
+
+async def _call_tool(
+    scope: AgentScope, request: ModelRequest, call: ModelToolCall, position: int
+) -> ToolInteraction:
+    """Dispatch the ``position``-th tool call of the current turn; return the interaction."""
+    scope.journal.begin_call(request.turn, position)
+    screened = screen_args(call.args, scope.run.runtime.limits.tool_args_depth)
+    outcome = await dispatch_tool(scope, call.id, call.name, call.args, screened)
+    request.tool_results[call.id] = outcome
+    # Arguments too deep to show are replaced in memory and in the next request.
+    return ToolInteraction(call.id, call.name, screened.shown, outcome.content, outcome.is_error)
 
 
 async def _close_stream(stream: Any) -> None:

@@ -1,21 +1,19 @@
 """Run records and the run log: what a run leaves behind, and what a resumed run reads back.
 
 Every run started by ``query`` or ``run_specialist`` gets a run id (``run-<uuid4>``) and a
-:class:`RunRecord`. Where they live depends on the runtime's key-value store:
+:class:`RunRecord`; :mod:`flowai_harness.engine.runbooks` says where records are kept. On a
+durable store (SQLite, Postgres, Redis), in the runtime tenant's namespace, ``run:<runId>``
+holds the record and ``run-log:<runId>:<segment>`` (segment number zero-padded to 8 digits, so
+keys list in order) holds one *segment* of the run log: ``{"events": [event dicts...],
+"journal": [journal entries...]}``.
 
-* **durable store** (SQLite, Postgres, Redis): :class:`StoreRunBook`. In the runtime tenant's
-  namespace, ``run:<runId>`` holds the record and ``run-log:<runId>:<segment>`` (segment number
-  zero-padded to 8 digits, so keys list in order) holds one *segment* of the run log:
-  ``{"events": [event dicts...], "journal": [journal entries...]}``. A :class:`RunRecorder`
-  buffers events and journal entries and writes a segment at *checkpoints* only (the engine's
-  journal decides where: before and after a Python tool runs, at an approval gate, at the end
-  of each model turn, after memory is appended, at the end of the run). One put per segment
-  keeps events and journal consistent with each other on every backend: a crash loses at
-  most the entries after the last checkpoint, never half of one. The record is rewritten at
-  the start, at each status change, at a gate and at the end (not at every checkpoint).
-* **in-memory store** (the default): :class:`MemoryRunBook`. Records are kept in process (the
-  1,000 most recent runs); no event log or journal is written, so the per-turn cost of a run
-  stays what it was, and such runs cannot be resumed.
+A :class:`RunRecorder` buffers a durable run's events and journal entries and writes a segment
+at *checkpoints* only (the run's journal decides where: before and after a Python tool runs,
+at an approval gate, at the end of each model turn, after memory is appended, at the end of the
+run). One put per segment keeps events and journal consistent with each other on every
+backend: a crash loses at most the entries after the last checkpoint, never half of one. The
+record is rewritten at the start, at each status change, at a gate and at the end (not at
+every checkpoint).
 
 Writes are best effort: a store failure is logged on the ``flowai_harness.runs`` logger and
 never fails the run; the unwritten entries stay buffered for the next checkpoint.
@@ -30,7 +28,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from flowai_harness.events import json_copy
 from flowai_harness.ports import KeyValueStore
@@ -40,13 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINAL_STATUSES",
+    "LOG_PREFIX",
     "MEMORY_RUN_LIMIT",
-    "MemoryRunBook",
-    "RunBook",
+    "RUN_PREFIX",
     "RunRecord",
     "RunRecorder",
     "RunStatus",
-    "StoreRunBook",
     "StoredRun",
     "new_run_id",
     "store_is_durable",
@@ -60,8 +57,10 @@ FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 #: how many run records an in-memory runtime keeps (oldest dropped first)
 MEMORY_RUN_LIMIT = 1_000
 
-_RUN_PREFIX = "run:"
-_LOG_PREFIX = "run-log:"
+#: the key of a run record is this prefix and the run id
+RUN_PREFIX = "run:"
+#: the keys of a run log's segments are this prefix, the run id, ":" and the segment number
+LOG_PREFIX = "run-log:"
 
 
 def new_run_id() -> str:
@@ -158,36 +157,6 @@ class RunRecord:
         )
 
 
-class RunBook(Protocol):
-    """Where the runs of one runtime are recorded."""
-
-    durable: bool
-
-    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunRecorder | None:
-        """Start the book-keeping of a new (or resumed, ``stored``) run.
-
-        Returns the recorder that writes the run to the store, or ``None`` when the record
-        itself is all there is (kept in process; the runtime updates it when the run ends).
-        """
-        ...
-
-    async def get(self, run_id: str) -> RunRecord | None:
-        """Return the record of ``run_id``, or ``None``."""
-        ...
-
-    async def records(self, thread_id: str | None) -> list[RunRecord]:
-        """Return the records of every run (of one thread), oldest first."""
-        ...
-
-    async def events(self, run_id: str, after_sequence: int) -> list[dict[str, Any]]:
-        """Return the logged events of ``run_id`` with a sequence above ``after_sequence``."""
-        ...
-
-    async def load(self, run_id: str) -> StoredRun | None:
-        """Read everything a resume needs, or ``None`` when the run is unknown."""
-        ...
-
-
 @dataclass(slots=True)
 class StoredRun:
     """A run as read back from the store: its record, journal entries and log position."""
@@ -200,41 +169,7 @@ class StoredRun:
     event_types: dict[int, str] = field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- in memory
-
-
-class MemoryRunBook:
-    """Run records kept in process (the most recent :data:`MEMORY_RUN_LIMIT`), no event log."""
-
-    durable = False
-
-    def __init__(self, limit: int = MEMORY_RUN_LIMIT) -> None:
-        # A plain dict keeps insertion order and is cheaper than an OrderedDict on this path.
-        self._records: dict[str, RunRecord] = {}
-        self._limit = limit
-
-    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunRecorder | None:
-        records = self._records
-        records[record.run_id] = record
-        if len(records) > self._limit:
-            del records[next(iter(records))]
-        return None
-
-    async def get(self, run_id: str) -> RunRecord | None:
-        return self._records.get(run_id)
-
-    async def records(self, thread_id: str | None) -> list[RunRecord]:
-        return [r for r in self._records.values() if thread_id is None or r.thread_id == thread_id]
-
-    async def events(self, run_id: str, after_sequence: int) -> list[dict[str, Any]]:
-        return []
-
-    async def load(self, run_id: str) -> StoredRun | None:
-        record = self._records.get(run_id)
-        return None if record is None else StoredRun(record, [], record.last_sequence, 0)
-
-
-# --------------------------------------------------------------------------- in the store
+# --------------------------------------------------------------------------- the recorder
 
 
 class RunRecorder:
@@ -286,6 +221,16 @@ class RunRecorder:
         self._sink: EventSink | None = None
         self._failed = False
         self._lock = asyncio.Lock()
+
+    @property
+    def kv(self) -> KeyValueStore:
+        """The store the run is written to."""
+        return self._kv
+
+    @property
+    def tenant(self) -> str:
+        """The tenant namespace the run is written in."""
+        return self._tenant
 
     @property
     def frozen(self) -> bool:
@@ -374,7 +319,7 @@ class RunRecorder:
         # Swapped out before the await: what the run records meanwhile goes to the next one.
         events, entries = self._events, self._entries
         self._events, self._entries = [], []
-        key = f"{_LOG_PREFIX}{self.record.run_id}:{self._next_segment:08d}"
+        key = f"{LOG_PREFIX}{self.record.run_id}:{self._next_segment:08d}"
         if not await self._put(key, {"events": events, "journal": entries}, "its log"):
             self._events, self._entries = events + self._events, entries + self._entries
             return
@@ -385,7 +330,7 @@ class RunRecorder:
     async def _write_record(self) -> None:
         record = self.record
         record.updated_at = time.time()
-        await self._put(f"{_RUN_PREFIX}{record.run_id}", record.to_dict(), "its record")
+        await self._put(f"{RUN_PREFIX}{record.run_id}", record.to_dict(), "its record")
 
     async def _put(self, key: str, value: Any, what: str) -> bool:
         try:
@@ -405,78 +350,3 @@ class RunRecorder:
             self._failed = True
             return False
         return True
-
-
-class StoreRunBook:
-    """Run records and run logs in the runtime's durable key-value store."""
-
-    durable = True
-
-    def __init__(self, kv: KeyValueStore, tenant: str) -> None:
-        self._kv = kv
-        self._tenant = tenant
-
-    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunRecorder | None:
-        record.durable = True
-        if stored is None:
-            return RunRecorder(self._kv, self._tenant, record)
-        return RunRecorder(
-            self._kv,
-            self._tenant,
-            record,
-            logged_through=stored.last_sequence,
-            next_segment=stored.next_segment,
-            replayed=stored.event_types,
-        )
-
-    async def get(self, run_id: str) -> RunRecord | None:
-        stored = await self._kv.get(self._tenant, f"{_RUN_PREFIX}{run_id}")
-        if not isinstance(stored, dict) or stored.get("runId") != run_id:
-            return None
-        return RunRecord.from_dict(stored)
-
-    async def records(self, thread_id: str | None) -> list[RunRecord]:
-        keys = await self._kv.list_keys(self._tenant, _RUN_PREFIX)
-        values = await asyncio.gather(*(self._kv.get(self._tenant, key) for key in keys))
-        records = [RunRecord.from_dict(v) for v in values if isinstance(v, dict) and "runId" in v]
-        return sorted(
-            (r for r in records if thread_id is None or r.thread_id == thread_id),
-            key=lambda r: (r.created_at, r.run_id),
-        )
-
-    async def events(self, run_id: str, after_sequence: int) -> list[dict[str, Any]]:
-        segments = await self._segments(run_id)
-        seen: dict[int, dict[str, Any]] = {}
-        for _, segment in segments:
-            for event in segment.get("events") or []:
-                sequence = event.get("sequence") if isinstance(event, dict) else None
-                if isinstance(sequence, int) and sequence > after_sequence:
-                    seen.setdefault(sequence, event)
-        return [seen[s] for s in sorted(seen)]
-
-    async def load(self, run_id: str) -> StoredRun | None:
-        record = await self.get(run_id)
-        if record is None:
-            return None
-        segments = await self._segments(run_id)
-        journal: list[dict[str, Any]] = []
-        types: dict[int, str] = {}
-        for _, segment in segments:
-            journal.extend(e for e in segment.get("journal") or [] if isinstance(e, dict))
-            for event in segment.get("events") or []:
-                sequence = event.get("sequence") if isinstance(event, dict) else None
-                if isinstance(sequence, int):
-                    types[sequence] = str(event.get("type"))
-        next_segment = segments[-1][0] + 1 if segments else 0
-        return StoredRun(record, journal, max(types, default=0), next_segment, types)
-
-    async def _segments(self, run_id: str) -> list[tuple[int, dict[str, Any]]]:
-        prefix = f"{_LOG_PREFIX}{run_id}:"
-        keys = await self._kv.list_keys(self._tenant, prefix)
-        numbered = sorted((int(k[len(prefix) :]), k) for k in keys if k[len(prefix) :].isdigit())
-        values = await asyncio.gather(*(self._kv.get(self._tenant, k) for _, k in numbered))
-        return [
-            (number, value)
-            for (number, _), value in zip(numbered, values, strict=True)
-            if isinstance(value, dict)
-        ]

@@ -1,0 +1,134 @@
+"""Approval records in the key-value store: the audit trail, and the index of pending approvals.
+
+Every gate keeps an audit record ``approval:<id>`` (``{"request", "status", "runId"}``) in the
+runtime tenant's namespace, written best effort at each step: ``pending``, then ``resolved``
+(with the decision) or ``expired``. A durable run also keeps ``approval-pending:<id>``
+(``{"request", "runId"}``) while its gate waits, so that any process sharing the store can list
+its pending approvals (:func:`list_pending_in_store`) and answer them
+(:func:`record_decision_in_store`); the waiting gate, or the run resumed later, reads the
+decision back from the audit record (:func:`read_audit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from flowai_harness.engine.approvals import OUTCOMES, Decision
+from flowai_harness.errors import ApprovalAlreadyResolvedError, ApprovalNotFoundError
+from flowai_harness.ports import KeyValueStore
+
+__all__ = [
+    "decision_wire",
+    "list_pending_in_store",
+    "read_audit",
+    "record_decision_in_store",
+    "remove_pending",
+    "write_audit",
+    "write_pending",
+]
+
+log = logging.getLogger("flowai_harness.approvals")
+
+_AUDIT_PREFIX = "approval:"
+_PENDING_PREFIX = "approval-pending:"
+
+
+def decision_wire(decision: Decision) -> dict[str, Any]:
+    """The stored form of a decision: ``{"outcome": {"outcome", "partial"?}, "feedback"}``."""
+    outcome: dict[str, Any] = {"outcome": decision.outcome}
+    if decision.outcome == "revise":
+        outcome["partial"] = decision.partial
+    return {"outcome": outcome, "feedback": decision.feedback}
+
+
+def _decision_of(status: Any) -> Decision | None:
+    """The decision of a ``resolved`` audit status, or ``None`` for anything else."""
+    if not isinstance(status, dict) or status.get("status") != "resolved":
+        return None
+    wire = status.get("decision")
+    if not isinstance(wire, dict) or not isinstance(wire.get("outcome"), dict):
+        return None
+    outcome: dict[str, Any] = wire["outcome"]
+    name = outcome.get("outcome")
+    if name not in OUTCOMES:
+        return None
+    feedback = wire.get("feedback")
+    return Decision(name, feedback if isinstance(feedback, str) else None, outcome.get("partial"))
+
+
+async def write_audit(kv: KeyValueStore, tenant: str, approval_id: str, record: Any) -> None:
+    """Write the audit record of ``approval_id``."""
+    await kv.put(tenant, f"{_AUDIT_PREFIX}{approval_id}", record)
+
+
+async def read_audit(
+    kv: KeyValueStore, tenant: str, approval_id: str
+) -> tuple[Any, Decision | None]:
+    """Return the payload an approval showed (``None`` if unknown) and its decision, if any.
+
+    A store that cannot be read is logged and reads as unknown.
+    """
+    try:
+        stored = await kv.get(tenant, f"{_AUDIT_PREFIX}{approval_id}")
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("could not read approval %s: %s: %s", approval_id, type(exc).__name__, exc)
+        return None, None
+    if not isinstance(stored, dict):
+        return None, None
+    request = stored.get("request")
+    shown = request.get("payload") if isinstance(request, dict) else None
+    return shown, _decision_of(stored.get("status"))
+
+
+async def write_pending(
+    kv: KeyValueStore, tenant: str, approval_id: str, request: Any, run_id: str | None
+) -> None:
+    """Index ``approval_id`` as waiting for a decision (``request`` in its wire form)."""
+    await kv.put(tenant, f"{_PENDING_PREFIX}{approval_id}", {"request": request, "runId": run_id})
+
+
+async def remove_pending(kv: KeyValueStore, tenant: str, approval_id: str) -> None:
+    """Drop ``approval_id`` from the index of pending approvals."""
+    await kv.delete(tenant, f"{_PENDING_PREFIX}{approval_id}")
+
+
+async def record_decision_in_store(
+    kv: KeyValueStore, tenant: str, approval_id: str, decision: Decision
+) -> None:
+    """Answer an approval that no gate of this process waits for, through the durable store.
+
+    The waiting gate (another process polling the store), or the run resumed later, applies it.
+
+    Raises:
+        ApprovalNotFoundError: the store has no approval with that id for this tenant.
+        ApprovalAlreadyResolvedError: it was already answered or has expired.
+    """
+    key = f"{_AUDIT_PREFIX}{approval_id}"
+    stored = await kv.get(tenant, key)
+    if not isinstance(stored, dict):
+        raise ApprovalNotFoundError(f"approval not found: {approval_id}")
+    request = stored.get("request")
+    if not isinstance(request, dict) or request.get("resourceId") != tenant:
+        raise ApprovalNotFoundError(f"approval not found: {approval_id}")
+    status = stored.get("status")
+    if not isinstance(status, dict) or status.get("status") != "pending":
+        raise ApprovalAlreadyResolvedError(f"approval already resolved: {approval_id}")
+    resolved = {"status": "resolved", "decision": decision_wire(decision)}
+    await kv.put(tenant, key, {**stored, "status": resolved})
+    await remove_pending(kv, tenant, approval_id)
+
+
+async def list_pending_in_store(kv: KeyValueStore, tenant: str) -> list[dict[str, Any]]:
+    """Return the approvals of durable runs that wait for a decision (request wire form plus
+    ``runId``), oldest key first."""
+    keys = await kv.list_keys(tenant, _PENDING_PREFIX)
+    values = await asyncio.gather(*(kv.get(tenant, key) for key in keys))
+    out = []
+    for value in values:
+        if isinstance(value, dict) and isinstance(value.get("request"), dict):
+            out.append({**value["request"], "runId": value.get("runId")})
+    return out
