@@ -1,4 +1,5 @@
-"""The layer rules of DESIGN.md §2 and the cheap-import promise, checked on the real package."""
+"""The layer rules, the absence of import cycles, and the cheap-import promise, checked on the
+real package."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -93,3 +95,123 @@ def test_typical_authoring_imports_load_no_heavy_dependency(names: str) -> None:
 def test_importing_the_studio_declaration_loads_no_heavy_dependency() -> None:
     code = "from flowai_harness.studio import define_app, define_workspace_runtime, FlowAIApp"
     assert _heavy_modules_loaded_by(code) == []
+
+
+# --------------------------------------------------------------------------- import cycles
+
+# Packages whose modules still import each other in a cycle, each cycle listed as the modules
+# it joins (a strongly connected component of the package's import graph). A cycle may shrink
+# or go away (then remove its entry); a new cycle, or a module joining a listed one, fails.
+KNOWN_CYCLES: dict[str, list[frozenset[str]]] = {
+    "flowai_harness": [frozenset({"assemble", "handle", "mcp"})],
+    "flowai_harness.data": [
+        frozenset({"catalog", "catalog_postgres", "catalog_sql", "catalog_sqlite"}),
+        frozenset({"target_db", "target_postgres", "target_sqlite"}),
+    ],
+    "flowai_harness.studio": [
+        frozenset({"inspection", "workspaces"}),
+        frozenset({"apps", "import_resolver"}),
+    ],
+    "flowai_harness.providers": [frozenset({"anthropic", "factory", "openai", "sdk"})],
+}
+#: every package is checked; these must exist, so the check cannot pass by finding nothing
+PACKAGES = (
+    "flowai_harness.engine",
+    "flowai_harness.data",
+    "flowai_harness.cli",
+    "flowai_harness.studio",
+    "flowai_harness.evals",
+    "flowai_harness.mcp",
+    "flowai_harness.providers",
+    "flowai_harness.storage",
+    "flowai_harness.specs",
+)
+
+
+def _import_graph() -> grimp.ImportGraph:
+    # Imports inside functions and under TYPE_CHECKING count, as they do for import-linter.
+    return grimp.build_graph("flowai_harness", cache_dir=None)
+
+
+def _sibling_cycles(graph: grimp.ImportGraph, package: str) -> list[frozenset[str]]:
+    """The import cycles between the direct children of ``package`` (a child stands for its
+    whole subtree), as sets of child names."""
+    children = sorted(graph.find_children(package))
+    prefix = len(package) + 1
+
+    def child_of(module: str) -> str | None:
+        for child in children:
+            if module == child or module.startswith(child + "."):
+                return child[prefix:]
+        return None
+
+    edges: dict[str, set[str]] = {child[prefix:]: set() for child in children}
+    for module in graph.find_descendants(package):
+        source = child_of(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            target = child_of(imported)
+            if source is not None and target is not None and target != source:
+                edges[source].add(target)
+    return _strongly_connected(edges)
+
+
+def _strongly_connected(edges: dict[str, set[str]]) -> list[frozenset[str]]:
+    """Tarjan's algorithm; only components of two or more nodes (cycles) are returned."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in edges[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(frozenset(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle_and_nothing_else() -> None:
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _strongly_connected(edges) == [frozenset({"a", "b", "c"})]
+
+
+def test_no_package_has_an_import_cycle_beyond_the_known_ones() -> None:
+    graph = _import_graph()
+    packages = sorted(m for m in graph.modules if graph.find_children(m))
+    assert set(PACKAGES) <= set(packages), sorted(set(PACKAGES) - set(packages))
+    unexpected = {}
+    for package in packages:
+        known = KNOWN_CYCLES.get(package, [])
+        new = [
+            sorted(cycle)
+            for cycle in _sibling_cycles(graph, package)
+            if not any(cycle <= allowed for allowed in known)
+        ]
+        if new:
+            unexpected[package] = new
+    assert unexpected == {}, f"new import cycles (modules importing each other): {unexpected}"
+
+
+def test_the_engine_has_no_import_cycle() -> None:
+    assert "flowai_harness.engine" not in KNOWN_CYCLES
+    assert _sibling_cycles(_import_graph(), "flowai_harness.engine") == []
