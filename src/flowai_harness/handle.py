@@ -1,21 +1,254 @@
-"""The public ``Runtime`` handle: the engine's runtime plus the evaluation and MCP methods.
+"""The public ``Runtime`` handle: the engine core, plus evaluations and MCP serving.
 
-The engine (L2) owns runs, approvals and references; evaluation and MCP serving live one layer
-up, so the handle that users get from ``create_runtime`` is assembled here from mixins.
+The engine (L2) owns runs, approvals and references. Evaluation and MCP serving live one layer
+up, and hang off the handle by composition: its eval methods delegate to a
+:class:`~flowai_harness.evals.runtime_methods.RuntimeEvals` it owns (which keeps the traces
+its samples record), its MCP methods to the functions of
+:mod:`flowai_harness.mcp.runtime_methods`, each given the runtime. Both load on first use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Iterable
+from typing import TYPE_CHECKING, Any
+
 from flowai_harness.engine.core import EngineCore
-from flowai_harness.evals.runtime_methods import EvalMethods
-from flowai_harness.mcp.runtime_methods import McpMethods
+from flowai_harness.mcp.serve_options import (
+    DEFAULT_CALL_TIMEOUT_SECS,
+    DEFAULT_HOST,
+    DEFAULT_PATH,
+    DEFAULT_PORT,
+    HTTP_TRANSPORT,
+)
+
+if TYPE_CHECKING:
+    from flowai_harness.evals.runner import EvalEventStream
+    from flowai_harness.evals.runtime_methods import RuntimeEvals
 
 __all__ = ["Runtime"]
 
 
-class Runtime(EvalMethods, McpMethods, EngineCore):
+class Runtime(EngineCore):
     """A live runtime built by ``create_runtime``; share one per application.
 
     Requests on different threads run concurrently; requests on the same ``thread_id`` are
     serialized, so no turn of conversation memory is lost.
     """
+
+    _evals: RuntimeEvals | None = None
+
+    def _eval_runner(self) -> RuntimeEvals:
+        evals = self._evals
+        if evals is None:
+            from flowai_harness.evals.runtime_methods import RuntimeEvals
+
+            evals = self._evals = RuntimeEvals(self)
+        return evals
+
+    # ------------------------------------------------------------------ evaluations
+
+    def run_eval(self, eval_request: Any) -> Awaitable[dict[str, Any]]:
+        """Run an eval to completion and return its artifact.
+
+        The request is parsed and checked when this method is called; the returned awaitable
+        runs the samples.
+
+        Args:
+            eval_request: An ``EvalRequest``; a JSON string; an object with ``model_dump``
+                (dumped ``by_alias``); or a mapping in camelCase wire form.
+
+        Returns:
+            An awaitable of the camelCase artifact dict (``EvalArtifact`` wire form).
+
+        Raises:
+            ValueError: the request cannot be parsed, names another tenant, uses an
+                offline-only mode or preset, has weights that do not resolve, or the mode's
+                entry agent is missing (raised at call time). A judge scorer on an offline
+                interpreter does not raise: its verdict fails closed
+                (``judge_provider_unavailable``).
+            RunError: the eval failed or was cancelled (a ``RuntimeError``; when awaited).
+        """
+        return self._eval_runner().run(eval_request)
+
+    def stream_eval(self, eval_request: Any) -> EvalEventStream:
+        """Start an eval and stream its progress.
+
+        Args:
+            eval_request: As for :meth:`run_eval`.
+
+        Returns:
+            An async iterator of envelope dicts ``{"runId", "sequence", "type", "data"}``
+            (``sequence`` from 0): ``evalStarted``, ``testCaseStarted``, ``sampleCompleted``,
+            ``testCaseCompleted``, then ``evalCompleted`` (or one ``evalFailed`` /
+            ``evalCancelled``). Closing or dropping it stops scheduling samples.
+
+        Raises:
+            ValueError: as for :meth:`run_eval`, at call time.
+        """
+        return self._eval_runner().stream(eval_request)
+
+    def get_trace(self, trace_id: str) -> dict[str, Any] | None:
+        """Return the trace an eval sample recorded, or ``None`` for an unknown id.
+
+        Args:
+            trace_id: A sample's ``trace.traceId``.
+
+        Returns:
+            ``{"traceId", "tenantId", "workspaceId", "status", "stage", "scope",
+            "provenance", "input", "responseText", "steps", "error", "startedAt",
+            "completedAt", "durationMs"}`` or ``None``. ``scope`` holds the sample's ids
+            ``{"evalRunId", "testCaseId", "threadId", "sampleIndex"}``; ``provenance`` is
+            ``{"kind": "eval_sample", "evalRunId", "testCaseId", "sampleIndex", "mode",
+            "entryAgent"}``; each step is ``{"ordinal", "toolName", "toolCallId", "agent",
+            "depth", "arguments", "result", "error"}`` with ``{"kind": "inline", "value"}``
+            (or ``{"kind": "omitted", "reason"}``) payloads.
+
+        Raises:
+            SpecTypeError: ``trace_id`` is not a string.
+        """
+        return self._eval_runner().get_trace(trace_id)
+
+    def list_traces(
+        self,
+        eval_run_id: str | None = None,
+        test_case_id: str | None = None,
+        thread_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return the recorded traces matching every given filter, oldest first.
+
+        Args:
+            eval_run_id: Keep traces of this eval run (``runId``).
+            test_case_id: Keep traces of this test case.
+            thread_id: Keep the trace of this sample thread.
+
+        Returns:
+            The trace dicts (see :meth:`get_trace`).
+
+        Raises:
+            SpecTypeError: a filter is neither a string nor ``None``.
+        """
+        return self._eval_runner().list_traces(eval_run_id, test_case_id, thread_id)
+
+    # ------------------------------------------------------------------ MCP serving
+
+    def list_mcp_tools(
+        self, agent: str, *, expose_agent_tools: bool = False
+    ) -> list[dict[str, Any]]:
+        """Return the MCP descriptors of ``agent``'s tools, exactly as MCP clients see them.
+
+        Args:
+            agent: The agent whose tools are listed.
+            expose_agent_tools: Reserved; ``False`` leaves ``call_agent`` out, ``True`` is
+                refused for an agent that has it.
+
+        Returns:
+            ``[{"name", "description", "inputSchema"}, ...]`` in the agent's tool order.
+
+        Raises:
+            ValueError: unknown agent ("agent 'x' not found in runtime"), routing tools with
+                ``expose_agent_tools=True``, or a tool whose input schema is not an object.
+        """
+        from flowai_harness.mcp.runtime_methods import list_mcp_tools
+
+        return list_mcp_tools(self, agent, expose_agent_tools=expose_agent_tools)
+
+    async def serve_mcp_stdio(
+        self,
+        agent: str,
+        *,
+        thread_id: str | None = None,
+        call_timeout_secs: float = DEFAULT_CALL_TIMEOUT_SECS,
+        expose_agent_tools: bool = False,
+    ) -> None:
+        """Serve ``agent``'s tools over MCP on stdin/stdout until the client disconnects.
+
+        Args:
+            agent: The agent whose tools are served.
+            thread_id: The thread every call runs on (``mcp-<uuid4>`` when ``None``).
+            call_timeout_secs: Per-call time limit (positive, finite); a call running longer
+                fails with an MCP internal error naming the tool.
+            expose_agent_tools: See :meth:`list_mcp_tools`.
+
+        Raises:
+            ValueError: as :meth:`list_mcp_tools`, or a non-positive / non-finite timeout.
+            MissingDependencyError: the ``mcp`` extra is not installed.
+            RuntimeError: the stdio transport failed.
+        """
+        from flowai_harness.mcp.runtime_methods import serve_mcp_stdio
+
+        await serve_mcp_stdio(
+            self,
+            agent,
+            thread_id=thread_id,
+            call_timeout_secs=call_timeout_secs,
+            expose_agent_tools=expose_agent_tools,
+        )
+
+    async def serve_mcp_http(
+        self,
+        agent: str,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        path: str = DEFAULT_PATH,
+        transport: str = HTTP_TRANSPORT,
+        thread_id: str | None = None,
+        call_timeout_secs: float = DEFAULT_CALL_TIMEOUT_SECS,
+        expose_agent_tools: bool = False,
+        allowed_origins: Iterable[str] | None = None,
+        require_origin: bool = True,
+        bearer_token: str | None = None,
+        allowed_hosts: Iterable[str] | None = None,
+    ) -> None:
+        """Serve ``agent``'s tools over MCP Streamable HTTP until stopped.
+
+        The server is stateless and answers with JSON. It prints ``... listening on <url>``
+        to stderr once bound (port ``0`` picks a free port; the URL shows the real one).
+
+        Args:
+            agent: The agent whose tools are served.
+            host: Bind address.
+            port: TCP port (``0`` = any free port).
+            path: Endpoint path, starting with ``/``.
+            transport: Only ``"streamable-http"``.
+            thread_id: The thread every call runs on (``mcp-<uuid4>`` when ``None``).
+            call_timeout_secs: Per-call time limit (positive, finite).
+            expose_agent_tools: See :meth:`list_mcp_tools`.
+            allowed_origins: Browser origins allowed when the ``Origin`` check is on (exact
+                values such as ``http://localhost:3000``, or ``http://localhost:*``). Requests
+                without an ``Origin`` header (non-browser clients) are always accepted.
+            require_origin: Check ``Origin`` (DNS-rebinding protection); ``False`` turns the
+                check off. The ``Host`` header is always checked.
+            bearer_token: When set, every request needs ``Authorization: Bearer <token>``
+                (the CLI reads it from ``--token`` or ``FLOWAI_MCP_TOKEN``). Required when
+                ``host`` is reachable from the network (not a loopback address).
+            allowed_hosts: ``Host`` header names accepted besides the bind address (the
+                ``Host`` header is always checked; loopback names only count on a loopback
+                or wildcard bind, for connections arriving on loopback). On a wildcard bind
+                without them, any name is accepted and the token is the guard.
+
+        Raises:
+            ValueError: another transport, a bad bind address, path, port, origin, host or
+                timeout, a network bind without ``bearer_token`` (``ConfigurationError``), or
+                an agent problem as in :meth:`list_mcp_tools`.
+            MissingDependencyError: the ``mcp`` extra is not installed.
+            RuntimeError: the address cannot be bound (the message names host:port/path) or
+                the server failed.
+        """
+        from flowai_harness.mcp.runtime_methods import serve_mcp_http
+
+        await serve_mcp_http(
+            self,
+            agent,
+            host=host,
+            port=port,
+            path=path,
+            transport=transport,
+            thread_id=thread_id,
+            call_timeout_secs=call_timeout_secs,
+            expose_agent_tools=expose_agent_tools,
+            allowed_origins=allowed_origins,
+            require_origin=require_origin,
+            bearer_token=bearer_token,
+            allowed_hosts=allowed_hosts,
+        )

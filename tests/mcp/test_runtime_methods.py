@@ -1,7 +1,9 @@
-"""The MCP methods of the public Runtime (src/flowai_harness/mcp/runtime_methods.py)."""
+"""The MCP methods of the public Runtime and the functions they delegate to
+(src/flowai_harness/mcp/runtime_methods.py)."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 from typing import Any
@@ -11,15 +13,18 @@ import pytest
 from flowai_harness import create_runtime, define_runtime, define_specialist, define_tenant
 from flowai_harness.errors import ConfigurationError, MissingDependencyError, SpecTypeError
 from flowai_harness.handle import Runtime
-from flowai_harness.mcp.runtime_methods import McpMethods
+from flowai_harness.mcp import runtime_methods
 from tests.mcp.sample_app import TOOL_NAMES
 
 
 def test_the_public_runtime_has_the_mcp_methods(runtime: Any) -> None:
     assert isinstance(runtime, Runtime)
-    assert isinstance(runtime, McpMethods)
     for name in ("list_mcp_tools", "serve_mcp_stdio", "serve_mcp_http"):
-        assert callable(getattr(runtime, name))
+        method = inspect.signature(getattr(runtime, name))
+        function = inspect.signature(getattr(runtime_methods, name))
+        # the method is the function with the runtime bound: same parameters, same defaults
+        assert list(function.parameters.values())[1:] == list(method.parameters.values())
+        assert function.return_annotation == method.return_annotation
 
 
 def test_list_mcp_tools_returns_descriptors_in_the_agents_order(runtime: Any) -> None:
