@@ -1,4 +1,5 @@
-"""Tests for the ``flowai-harness`` command group (src/flowai_harness/cli/app.py)."""
+"""Tests for the ``flowai-harness`` command group (src/flowai_harness/cli/app.py) and its
+entry point ``main`` (src/flowai_harness/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -198,20 +199,24 @@ def test_no_color_environment_variable_disables_color(
     assert captured_options[0].color is False
 
 
-def test_main_exits_with_zero_after_printing_the_version(
+def test_main_returns_zero_after_printing_the_version(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit) as exc_info:
-        main(["--version"])
-    assert exc_info.value.code == 0
+    assert main(["flowai-harness", "--version"]) == 0
     assert capsys.readouterr().out == VERSION_LINE
 
 
-def test_main_exits_with_2_on_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exc_info:
-        main(["--output", "xml"])
-    assert exc_info.value.code == 2
+def test_main_returns_2_on_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flowai-harness", "--output", "xml"]) == 2
     assert "Invalid value for '--output'" in capsys.readouterr().err
+
+
+def test_main_reads_sys_argv_with_the_program_name_first(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/flowai-harness", "version"])
+    assert main() == 0
+    assert capsys.readouterr().out == VERSION_LINE
 
 
 def test_console_script_prints_the_version() -> None:

@@ -103,9 +103,9 @@ def fake_bun(tmp_path: Path) -> Path:
         (["dev", "--no-studio", "--frontend-port", "3001"], "--no-studio"),
         (["dev", "--no-frontend", "--studio-dir", "."], "--no-frontend"),
         (["dev", "--no-frontend", "--frontend-host", "127.0.0.1"], "--no-frontend"),
-        (["dev", "--frontend-port", "3001"], "need --studio-dir"),
-        (["dev", "--frontend-host", "0.0.0.0"], "need --studio-dir"),
-        (["serve", "--studio-dir", "."], "No such option"),
+        (["dev", "--frontend-port", "3001"], "require --studio-dir"),
+        (["dev", "--frontend-host", "0.0.0.0"], "require --studio-dir"),
+        (["serve", "--studio-dir", "."], "unrecognized arguments: --studio-dir ."),
         (["serve", "--port", "70000"], "70000"),
     ],
 )

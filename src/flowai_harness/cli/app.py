@@ -1,6 +1,8 @@
-"""The ``flowai-harness`` command group and its global options.
+"""The root ``flowai-harness`` command group, its global options and the ``version`` command.
 
-Global options (guides.md §8) are accepted before the command name and, on commands decorated
+The other commands are registered on :data:`cli` by :mod:`flowai_harness.cli.commands`.
+
+Global options are accepted before the command name and, on commands decorated
 with :func:`global_options`, after it too. Their values live in one :class:`GlobalOptions` object
 on the root click context (``ctx.obj``); later values on the command line win.
 
@@ -14,7 +16,7 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
@@ -31,7 +33,6 @@ __all__ = [
     "OutputFormat",
     "cli",
     "global_options",
-    "main",
     "option_group",
 ]
 
@@ -225,26 +226,3 @@ def version(ctx: click.Context) -> None:
         click.echo(f"{PROG_NAME} {current}")
     else:
         click.echo(json.dumps({"name": PROG_NAME, "version": current}))
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the ``flowai-harness`` command line (the console-script entry point).
-
-    Args:
-        argv: Arguments without the program name; defaults to ``sys.argv[1:]``.
-
-    Raises:
-        SystemExit: Always, with the command's exit code (2 for usage errors).
-    """
-    cli.main(args=None if argv is None else list(argv), prog_name=PROG_NAME)
-
-
-# Subcommand groups import ``cli`` helpers from this module, so they are registered last.
-from flowai_harness.cli.data import data_group  # noqa: E402
-from flowai_harness.cli.mcp import mcp_group  # noqa: E402
-from flowai_harness.cli.studio import dev_command, serve_command  # noqa: E402
-
-cli.add_command(data_group)
-cli.add_command(mcp_group)
-cli.add_command(dev_command)
-cli.add_command(serve_command)

@@ -1,4 +1,4 @@
-"""``flowai-harness data``: profiling, knowledge ingestion and catalog operations (guides.md §8).
+"""``flowai-harness data``: profiling, knowledge ingestion and catalog operations.
 
 Every data command needs ``--data-environment PATH`` (global; ``.json`` is JSON, ``.toml`` is
 TOML, anything else is tried as JSON then TOML) and takes the SCOPE flags ``--tenant-id`` and

@@ -1,5 +1,4 @@
-"""``flowai-harness data catalog export | graph | index rebuild | index doctor`` (guides.md §3.5,
-§3.7, §8).
+"""``flowai-harness data catalog export | graph | index rebuild | index doctor``.
 
 These commands read the catalog (and the search index); none needs a target database or a key.
 """
@@ -52,8 +51,8 @@ def catalog_export(
     _catalog(data, "catalog export")
 
     async def work() -> Any:
-        from flowai_harness.data.catalog import CatalogScope, open_catalog
-        from flowai_harness.data.export import export_catalog
+        from flowai_harness.data.catalog.store import CatalogScope, open_catalog
+        from flowai_harness.data.catalog.export import export_catalog
 
         catalog = open_catalog(data.env["catalog"])
         try:
@@ -145,7 +144,7 @@ def index_doctor(ctx: click.Context, /, tenant_id: str | None, workspace_id: str
     data = load_data_context(ctx, tenant_id, workspace_id)
 
     async def work() -> Any:
-        from flowai_harness.data.doctor import diagnose_relations
+        from flowai_harness.data.catalog.doctor import diagnose_relations
 
         backends = _backends(data)
         try:
@@ -229,8 +228,8 @@ def catalog_graph(
     _catalog(data, "catalog graph")
 
     async def work() -> Any:
-        from flowai_harness.data.catalog import CatalogScope, open_catalog
-        from flowai_harness.data.graph import build_graph
+        from flowai_harness.data.catalog.store import CatalogScope, open_catalog
+        from flowai_harness.data.catalog.graph import build_graph
 
         catalog = open_catalog(data.env["catalog"])
         try:
@@ -243,7 +242,7 @@ def catalog_graph(
 
     graph = run_command(data, work)
     if graph_format == "html":
-        from flowai_harness.data.graph import render_html
+        from flowai_harness.data.catalog.graph import render_html
 
         document = render_html(graph, f"Catalog of {data.tenant} / {data.workspace}")
     else:

@@ -22,6 +22,7 @@ import click
 
 from flowai_harness.cli.app import LOG_LEVELS, GlobalOptions, OptionDecorator, option_group
 from flowai_harness.cli.data_output import warn
+from flowai_harness.cli.environment_file import read_data_environment
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -204,13 +205,12 @@ def _environment_secrets(env: Mapping[str, Any]) -> list[str]:
 def load_data_context(
     ctx: click.Context, tenant_id: str | None, workspace_id: str | None
 ) -> DataCommandContext:
-    """Read and validate ``--data-environment`` and resolve the scope (guides.md §3.4).
+    """Read and validate ``--data-environment`` and resolve the scope.
 
     Raises:
         click.UsageError: No ``--data-environment`` was given (exit 2).
         click.ClickException: The file cannot be read or the environment is invalid (exit 1).
     """
-    from flowai_harness.cli.mcp import _read_data_environment
     from flowai_harness.specs.data_environment import DEFAULT_WORKSPACE, normalize_data_environment
 
     options = ctx.find_root().obj
@@ -223,7 +223,7 @@ def load_data_context(
             "(a .json or .toml file)",
             ctx=ctx,
         )
-    raw = _read_data_environment(path)
+    raw = read_data_environment(path)
     try:
         env = normalize_data_environment(raw, runtime_resource_id=None) or {}
     except (ValueError, TypeError) as exc:

@@ -1,4 +1,4 @@
-"""``flowai-harness data knowledge ingest`` (guides.md §3.8, §8).
+"""``flowai-harness data knowledge ingest``.
 
 One document per file of ``--local-dir`` (recursive, sorted; ``--ext`` filters by extension),
 deduplicated by SHA-256, stored in the environment's KV store and projected into the catalog
@@ -76,7 +76,7 @@ def knowledge_ingest(
     workspace_id: str | None,
 ) -> None:
     """Ingest every file of --local-dir as one document (SHA-256 deduplicated)."""
-    from flowai_harness.data.knowledge import IngestRequest
+    from flowai_harness.data.knowledge.ingestion import IngestRequest
 
     data = load_data_context(ctx, tenant_id, workspace_id)
     try:
@@ -95,7 +95,7 @@ def knowledge_ingest(
 
     async def work() -> None:
         from flowai_harness.data.environment import DataBackends
-        from flowai_harness.data.knowledge import KnowledgeIngestor
+        from flowai_harness.data.knowledge.ingestion import KnowledgeIngestor
         from flowai_harness.storage.factory import open_key_value_store
 
         backends = DataBackends(data.env, data.tenant, workspace=data.workspace)
@@ -121,7 +121,7 @@ def knowledge_ingest(
 def _extraction_settings(
     data: DataCommandContext, key: str | None, model: str | None, base_url: str | None
 ) -> Any:
-    from flowai_harness.data.profiling import DEFAULT_ENRICHMENT_MODEL
+    from flowai_harness.data.profiling.profiler import DEFAULT_ENRICHMENT_MODEL
 
     chosen = model or os.environ.get(MODEL_ENV) or DEFAULT_ENRICHMENT_MODEL
     settings = anthropic_settings(
@@ -141,9 +141,9 @@ def _extraction_settings(
 
 
 async def _extractor(data: DataCommandContext, backends: Any, settings: Any) -> Any:
-    from flowai_harness.data.knowledge_extract import KnowledgeExtractor, schema_outline
-    from flowai_harness.data.profiling import require_target
-    from flowai_harness.data.profiling_schema import open_schema_reader
+    from flowai_harness.data.knowledge.extraction import KnowledgeExtractor, schema_outline
+    from flowai_harness.data.profiling.profiler import require_target
+    from flowai_harness.data.profiling.schema import open_schema_reader
 
     reader = open_schema_reader(data.env, require_target(backends))
     return KnowledgeExtractor(settings, await schema_outline(reader))

@@ -1,4 +1,4 @@
-"""How the data commands print (guides.md §8, "data output modes").
+"""How the data commands print.
 
 * ``text``: one line per event on stdout (not with ``--quiet``), then ``key: value`` summary
   lines (always). When stderr is a terminal and ``--quiet`` is off, a ``rich`` progress bar and

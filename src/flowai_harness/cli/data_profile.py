@@ -1,4 +1,4 @@
-"""``flowai-harness data profile estimate | table | database`` (guides.md §3.6, §8).
+"""``flowai-harness data profile estimate | table | database``.
 
 ``estimate`` only reads the schema. ``table`` and ``database`` profile into the catalog: the
 target database, a writable catalog and ``--database-id`` are required; enrichment uses Claude
@@ -75,7 +75,7 @@ _enrich_options = option_group(
 
 
 def _model(*candidates: str | None) -> str:
-    from flowai_harness.data.profiling import DEFAULT_ENRICHMENT_MODEL
+    from flowai_harness.data.profiling.profiler import DEFAULT_ENRICHMENT_MODEL
 
     for candidate in (*candidates, os.environ.get(MODEL_ENV)):
         if candidate and candidate.strip():
@@ -84,7 +84,7 @@ def _model(*candidates: str | None) -> str:
 
 
 def _request(database_id: str, schema: str | None, tables: Sequence[str], sample_size: int) -> Any:
-    from flowai_harness.data.profiling import ProfileRequest
+    from flowai_harness.data.profiling.profiler import ProfileRequest
 
     try:
         return ProfileRequest(database_id, schema, tuple(tables), sample_size)
@@ -121,8 +121,8 @@ def profile_estimate(
 
     async def work() -> Any:
         from flowai_harness.data.environment import DataBackends
-        from flowai_harness.data.profiling import estimate_profile, require_target
-        from flowai_harness.data.profiling_schema import open_schema_reader
+        from flowai_harness.data.profiling.profiler import estimate_profile, require_target
+        from flowai_harness.data.profiling.schema import open_schema_reader
 
         backends = DataBackends(data.env, data.tenant, workspace=data.workspace)
         try:
@@ -174,7 +174,7 @@ def profile_database(ctx: click.Context, /, tables: tuple[str, ...], **params: A
 
 
 def _enricher(ctx: click.Context, data: DataCommandContext, params: dict[str, Any]) -> Any:
-    from flowai_harness.data.profiling_enrich import AnthropicEnricher, FallbackEnricher
+    from flowai_harness.data.profiling.enrichment import AnthropicEnricher, FallbackEnricher
 
     if params["schema_only"]:
         given = [
@@ -204,8 +204,8 @@ def _profile(ctx: click.Context, mode: str, tables: Sequence[str], params: dict[
 
     async def work() -> None:
         from flowai_harness.data.environment import DataBackends
-        from flowai_harness.data.profiling import Profiler, require_target, target_fingerprint
-        from flowai_harness.data.profiling_schema import open_schema_reader
+        from flowai_harness.data.profiling.profiler import Profiler, require_target, target_fingerprint
+        from flowai_harness.data.profiling.schema import open_schema_reader
         from flowai_harness.storage.factory import open_key_value_store
 
         backends = DataBackends(data.env, data.tenant, workspace=data.workspace)
@@ -308,7 +308,7 @@ class _ProfileReport:
         return "profiling tables" if not self.done else "profiling"
 
     def finish(self) -> None:
-        from flowai_harness.data.metadata import snake_case
+        from flowai_harness.data.catalog.metadata import snake_case
 
         lines: list[str] = []
         if self.summary is not None:

@@ -1,4 +1,4 @@
-"""``flowai-harness mcp``: serve an agent's tools to MCP clients (guides.md §5.3).
+"""``flowai-harness mcp``: serve an agent's tools to MCP clients.
 
 * ``mcp python MODULE:OBJECT --agent A`` imports ``MODULE`` (the current directory is on the
   import path), follows the dotted ``OBJECT``, calls it when it is callable (a factory), and
@@ -25,22 +25,21 @@ import asyncio
 import contextlib
 import importlib
 import inspect
-import json
 import logging
 import math
 import os
 import sys
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from flowai_harness.cli.app import LOG_LEVELS, GlobalOptions, global_options, option_group
+from flowai_harness.cli.environment_file import read_data_environment
+from flowai_harness.cli.patch_points import current_patch_points
 
-__all__ = ["TOKEN_ENV", "mcp_group"]
+__all__ = ["TOKEN_ENV", "load_runtime_target", "mcp_group"]
 
 #: Environment variable read by ``--token``.
 TOKEN_ENV = "FLOWAI_MCP_TOKEN"
@@ -212,12 +211,13 @@ def mcp_group() -> None:
 def mcp_python(ctx: click.Context, /, target: str, agent: str, **params: Any) -> None:
     """Serve AGENT of the runtime at MODULE:OBJECT (a Runtime, or a callable returning one)."""
     transport = _collect_transport(ctx, params)
+    load = current_patch_points().load_runtime_target or load_runtime_target
     if transport.transport == "stdio":
         # stdout is the protocol stream: a print while the target loads must not corrupt it.
         with contextlib.redirect_stdout(sys.stderr):
-            runtime = _load_runtime(target)
+            runtime = load(target)
     else:
-        runtime = _load_runtime(target)
+        runtime = load(target)
     _serve(ctx, runtime, agent, transport)
 
 
@@ -261,7 +261,7 @@ def mcp_toolkit(
             ctx=ctx,
         )
     _check_toolkit_ids(toolkits)
-    environment = _read_data_environment(env_path)
+    environment = read_data_environment(env_path)
     from flowai_harness.mcp import create_mcp_runtime
 
     try:
@@ -287,35 +287,17 @@ def _check_toolkit_ids(toolkits: tuple[str, ...]) -> None:
             )
 
 
-def _read_data_environment(path: Path) -> dict[str, Any]:
-    """Read a data environment file: ``.json`` as JSON, ``.toml`` as TOML, else JSON then TOML."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeError) as exc:
-        raise click.ClickException(f"cannot read data environment {path}: {exc}") from None
-    suffix = path.suffix.lower()
-    parsed: Any = None
-    problems: list[str] = []
-    for kind in (
-        ("json",) if suffix == ".json" else ("toml",) if suffix == ".toml" else ("json", "toml")
-    ):
-        try:
-            parsed = json.loads(text) if kind == "json" else tomllib.loads(text)
-            break
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            problems.append(f"not valid {kind.upper()} ({exc})")
-    else:
-        raise click.ClickException(f"data environment {path} is {' and '.join(problems)}")
-    if not isinstance(parsed, dict):
-        raise click.ClickException(
-            f"data environment {path} must hold an object/table of settings; got "
-            f"{type(parsed).__name__}"
-        )
-    return parsed
+def load_runtime_target(target: str) -> Any:
+    """Resolve ``MODULE:OBJECT`` to an object with ``serve_mcp_stdio`` / ``serve_mcp_http``.
 
+    ``MODULE`` is imported with the current directory on the import path, the dotted
+    ``OBJECT`` is followed, and a callable found there is called once (a factory).
 
-def _load_runtime(target: str) -> Any:
-    """Resolve ``MODULE:OBJECT`` to an object with ``serve_mcp_stdio`` / ``serve_mcp_http``."""
+    Raises:
+        click.BadParameter: The reference is malformed, the module or attribute is missing,
+            or the object is not a runtime (exit 2).
+        click.ClickException: Importing the module or calling the factory raised (exit 1).
+    """
     hint = "'MODULE:OBJECT'"
     module_name, sep, attribute = target.partition(":")
     if not sep or not module_name.strip() or not attribute.strip():

@@ -1,4 +1,4 @@
-"""``flowai-harness dev`` and ``flowai-harness serve``: run the Studio (studio.md §2, guides §8).
+"""``flowai-harness dev`` and ``flowai-harness serve``: run the Studio.
 
 Both serve the API under ``/api`` and the UI on one port (``127.0.0.1:4111`` by default) for
 the app named by ``--app package.module:symbol``; Studio state goes to ``.flowai/studio.db``
@@ -11,19 +11,23 @@ With a token, the start-up line prints the one URL that carries it
 ``--allowed-host`` (repeatable) open CORS to other browser origins and accept other ``Host``
 names; ``--max-body-mb`` caps request bodies.
 
-Exit codes: 0 when the server stops normally; 1 when the address cannot be bound; 2 for usage
-errors (conflicting flags, a network ``--host`` without a token, a malformed security option),
-an app reference that cannot be imported (its error envelope is printed as JSON on stderr), a
-missing ``bun`` or ``package.json``, or a UI dev server that dies at once.
+Usage errors use the wording of the reference CLI (an argparse program): an unknown flag is
+reported as ``unrecognized arguments: --flag value``, and ``dev``'s frontend flags as
+``--frontend-host and --frontend-port require --studio-dir``. Every usage error is found before
+the app is imported.
+
+Exit codes: 0 when the server stops normally; 1 when the address cannot be bound or the
+``studio`` extra (FastAPI, uvicorn) is missing; 2 for usage errors (conflicting or unknown
+flags, a network ``--host`` without a token, a malformed security option), an app reference
+that cannot be imported (its error envelope is printed as JSON on stderr), a missing ``bun`` or
+``package.json``, or a UI dev server that dies at once.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-import signal
-import socket
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +35,24 @@ import click
 from click.core import ParameterSource
 
 from flowai_harness.cli.app import GlobalOptions, global_options
+from flowai_harness.cli.patch_points import current_patch_points
+from flowai_harness.cli.studio_launch import (
+    DevServerOptions,
+    run_studio_server,
+    start_frontend_dev_server,
+    terminate_frontend_dev_server,
+)
 
 __all__ = ["TOKEN_ENV", "dev_command", "serve_command"]
 
 #: Environment variable read by ``--token``.
 TOKEN_ENV = "FLOWAI_STUDIO_TOKEN"
 
+_STUDIO_EXTRA_HINT = "pip install 'flowai-harness[studio]'"
+_DEFAULT_MAX_BODY_MB = 10.0
 _SOURCE_FLAGS = ("studio_dir", "frontend_host", "frontend_port")
-_UVICORN_LEVELS = {
-    "trace": "trace",
-    "debug": "debug",
-    "info": "info",
-    "warn": "warning",
-    "error": "error",
-}
+# Unknown flags are collected (not refused by click) so they can be reported as argparse does.
+_ARGPARSE_STYLE = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 
 def _flag(name: str) -> str:
@@ -57,6 +65,11 @@ def _given(ctx: click.Context, *names: str) -> list[str]:
         for name in names
         if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
     ]
+
+
+def _refuse_unrecognized(ctx: click.Context) -> None:
+    if ctx.args:
+        raise click.UsageError(f"unrecognized arguments: {' '.join(ctx.args)}", ctx=ctx)
 
 
 def _server_options(command: Any) -> Any:
@@ -109,7 +122,7 @@ def _server_options(command: Any) -> Any:
             click.option(
                 "--max-body-mb",
                 type=click.FloatRange(min=0, min_open=True),
-                default=10.0,
+                default=_DEFAULT_MAX_BODY_MB,
                 show_default=True,
                 help="Largest accepted request body, in MiB.",
             ),
@@ -117,16 +130,6 @@ def _server_options(command: Any) -> Any:
     ):
         command = option(command)
     return command
-
-
-def _load_app(reference: str) -> Any:
-    from flowai_harness.studio.apps import AppImportError, resolve_app_reference
-
-    try:
-        return resolve_app_reference(reference)
-    except AppImportError as exc:
-        click.echo(json.dumps(exc.to_envelope()), err=True)
-        sys.exit(2)
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,24 @@ class _Exposure:
     token: str | None = field(repr=False)
     allow_origins: tuple[str, ...]
     allowed_hosts: tuple[str, ...]
-    max_body_bytes: int
+    max_body_mb: float
+
+    def server_options(self, log_level: str) -> dict[str, Any]:
+        """Keyword arguments of ``run_studio_server``: host, port, and each security option
+        only when it differs from the default, so a replacement with the reference's
+        signature ``(app, *, host, port, serve_studio)`` keeps working."""
+        options: dict[str, Any] = {"host": self.host, "port": self.port}
+        if self.token is not None:
+            options["token"] = self.token
+        if self.allow_origins:
+            options["allowed_origins"] = list(self.allow_origins)
+        if self.allowed_hosts:
+            options["allowed_hosts"] = list(self.allowed_hosts)
+        if self.max_body_mb != _DEFAULT_MAX_BODY_MB:
+            options["max_body_bytes"] = int(self.max_body_mb * 1024 * 1024)
+        if log_level != "info":
+            options["log_level"] = log_level
+        return options
 
 
 def _exposure(ctx: click.Context, params: dict[str, Any]) -> _Exposure:
@@ -169,73 +189,49 @@ def _exposure(ctx: click.Context, params: dict[str, Any]) -> _Exposure:
         token=token,
         allow_origins=origins,
         allowed_hosts=hosts,
-        max_body_bytes=int(params["max_body_mb"] * 1024 * 1024),
+        max_body_mb=params["max_body_mb"],
     )
 
 
-def _bind(exposure: _Exposure) -> socket.socket:
-    from flowai_harness.errors import HarnessError
-    from flowai_harness.studio.server import bind_studio_socket
+def _require_studio_extra() -> None:
+    """Fail with one line naming the extra when the web stack is not installed."""
+    for module in ("fastapi", "uvicorn"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise click.ClickException(
+                f"the Studio needs the 'studio' extra ({module} is not installed): "
+                f"{_STUDIO_EXTRA_HINT}"
+            ) from None
+
+
+def _load_app(ctx: click.Context, reference: str) -> Any:
+    from flowai_harness.studio.import_resolver import AppImportError, resolve_app_reference
 
     try:
-        return bind_studio_socket(exposure.host, exposure.port)
+        return resolve_app_reference(reference)
+    except AppImportError as exc:
+        click.echo(json.dumps(exc.to_error_response()), err=True)
+        ctx.exit(2)
+
+
+def _log_level(ctx: click.Context) -> str:
+    options = ctx.find_root().obj
+    return options.effective_log_level if isinstance(options, GlobalOptions) else "info"
+
+
+def _serve(ctx: click.Context, app: Any, exposure: _Exposure, no_studio: bool) -> None:
+    """Run the Studio server until it stops; a start-up failure exits 1 with its message."""
+    from flowai_harness.errors import HarnessError
+
+    try:
+        run = current_patch_points().run_studio_server or run_studio_server
+        run(app, serve_studio=not no_studio, **exposure.server_options(_log_level(ctx)))
     except HarnessError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-class _StopRequested(Exception):
-    """SIGTERM arrived after the server had shut down."""
-
-
-def _stop_requested(_signum: int, _frame: Any) -> None:
-    raise _StopRequested
-
-
-def _serve(
-    app: Any, exposure: _Exposure, sock: socket.socket, no_studio: bool, frontend: Any = None
-) -> None:
-    from flowai_harness.studio.server import studio_server, studio_url
-
-    options = click.get_current_context().find_root().obj
-    level = options.effective_log_level if isinstance(options, GlobalOptions) else "info"
-    port = int(sock.getsockname()[1])
-    server = studio_server(
-        app,
-        host=exposure.host,
-        port=port,
-        serve_studio=not no_studio,
-        log_level=_UVICORN_LEVELS.get(level, "info"),
-        token=exposure.token,
-        allowed_origins=exposure.allow_origins,
-        allowed_hosts=exposure.allowed_hosts,
-        max_body_bytes=exposure.max_body_bytes,
-    )
-    url = studio_url(exposure.host, port, exposure.token)
-    api = studio_url(exposure.host, port) + "api/status"
-    notes = [f"API {api}"]
-    if exposure.token:
-        notes.append("the API needs 'Authorization: Bearer <token>'")
-    if exposure.host.strip() in ("0.0.0.0", "::", "[::]", ""):
-        notes.append(f"listening on every interface, port {port}")
-    if no_studio:
-        notes.append("UI disabled")
-    click.echo(f"FlowAI Studio for '{app.name}' on {url} ({'; '.join(notes)})", err=True)
-    previous = signal.getsignal(signal.SIGTERM)
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: turn it into a
-    # normal exit (status 0) instead of "Aborted!" or death by signal.
-    signal.signal(signal.SIGTERM, _stop_requested)
-    try:
-        server.run(sockets=[sock])
-    except (KeyboardInterrupt, _StopRequested):
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sock.close()
-        if frontend is not None:
-            frontend.stop()
-
-
-@click.command(name="serve")
+@click.command(name="serve", context_settings=_ARGPARSE_STYLE)
 @_server_options
 @global_options
 @click.pass_context
@@ -243,12 +239,13 @@ def serve_command(
     ctx: click.Context, /, app_reference: str, no_studio: bool, **params: Any
 ) -> None:
     """Serve the Studio (API and UI) for an app."""
+    _refuse_unrecognized(ctx)
     exposure = _exposure(ctx, params)
-    app = _load_app(app_reference)
-    _serve(app, exposure, _bind(exposure), no_studio)
+    _require_studio_extra()
+    _serve(ctx, _load_app(ctx, app_reference), exposure, no_studio)
 
 
-@click.command(name="dev")
+@click.command(name="dev", context_settings=_ARGPARSE_STYLE)
 @_server_options
 @click.option(
     "--studio-dir",
@@ -279,56 +276,76 @@ def dev_command(
     **params: Any,
 ) -> None:
     """Serve the Studio for an app while developing (optionally with the UI from source)."""
+    _refuse_unrecognized(ctx)
+    _check_frontend_flags(ctx, no_studio=no_studio, no_frontend=no_frontend)
+    exposure = _exposure(ctx, params)
+    frontend: DevServerOptions | None = None
+    if studio_dir is not None:
+        frontend = DevServerOptions(
+            host=exposure.host,
+            port=exposure.port or _free_port(exposure.host),
+            frontend_host=frontend_host,
+            frontend_port=frontend_port,
+            studio_dir=studio_dir,
+        )
+        exposure = _with_frontend_origin(replace(exposure, port=frontend.port), frontend)
+    _require_studio_extra()
+    app = _load_app(ctx, app_reference)
+    process = None if frontend is None else _start_frontend(ctx, frontend)
+    try:
+        _serve(ctx, app, exposure, no_studio)
+    finally:
+        if process is not None:
+            stop = current_patch_points().terminate_frontend_dev_server
+            (stop or terminate_frontend_dev_server)(process)
+
+
+def _check_frontend_flags(ctx: click.Context, *, no_studio: bool, no_frontend: bool) -> None:
+    """The flag combinations ``dev`` refuses, in the reference CLI's words."""
     source = _given(ctx, *_SOURCE_FLAGS)
     if no_studio and (no_frontend or source):
-        conflicting = ["--no-frontend"] if no_frontend else []
+        given = ", ".join([*(["--no-frontend"] if no_frontend else []), *source])
         raise click.UsageError(
-            f"--no-studio serves the API only; drop {', '.join([*conflicting, *source])}", ctx=ctx
+            f"--no-studio cannot be combined with source frontend options (got {given})",
+            ctx=ctx,
         )
     if no_frontend and source:
         raise click.UsageError(
-            f"--no-frontend runs no UI dev server; drop {', '.join(source)}", ctx=ctx
+            f"--no-frontend cannot be combined with source frontend options "
+            f"(got {', '.join(source)})",
+            ctx=ctx,
         )
-    frontend_only = _given(ctx, "frontend_host", "frontend_port")
-    if frontend_only and studio_dir is None:
-        raise click.UsageError(f"{', '.join(frontend_only)} need --studio-dir", ctx=ctx)
-    exposure = _exposure(ctx, params)
-    if studio_dir is not None:
-        exposure = _with_frontend_origin(exposure, frontend_host, frontend_port)
-    app = _load_app(app_reference)
-    sock = _bind(exposure)
-    frontend = None
-    if studio_dir is not None:
-        frontend = _start_frontend(studio_dir, exposure, sock, frontend_host, frontend_port)
-    _serve(app, exposure, sock, no_studio, frontend)
+    if _given(ctx, "frontend_host", "frontend_port") and not _given(ctx, "studio_dir"):
+        raise click.UsageError("--frontend-host and --frontend-port require --studio-dir", ctx=ctx)
 
 
-def _with_frontend_origin(exposure: _Exposure, host: str, port: int) -> _Exposure:
+def _free_port(host: str) -> int:
+    """A free port for ``--port 0`` when the UI dev server must be told the API's port
+    before the API binds it."""
+    from flowai_harness.errors import HarnessError
+    from flowai_harness.studio.server import bind_studio_socket
+
+    try:
+        with bind_studio_socket(host, 0) as sock:
+            return int(sock.getsockname()[1])
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _with_frontend_origin(exposure: _Exposure, frontend: DevServerOptions) -> _Exposure:
     """Allow the UI dev server's origin: its proxy forwards the browser's ``Origin``."""
-    from dataclasses import replace
-
-    names = ("127.0.0.1", "localhost") if host.strip() in ("127.0.0.1", "localhost") else (host,)
+    host, port = frontend.frontend_host.strip(), frontend.frontend_port
+    names = ("127.0.0.1", "localhost") if host in ("127.0.0.1", "localhost") else (host,)
     shown = [f"http://{f'[{n}]' if ':' in n else n}:{port}" for n in names]
     return replace(exposure, allow_origins=tuple(dict.fromkeys([*exposure.allow_origins, *shown])))
 
 
-def _start_frontend(
-    studio_dir: Path, exposure: _Exposure, sock: socket.socket, host: str, port: int
-) -> Any:
+def _start_frontend(ctx: click.Context, options: DevServerOptions) -> Any:
     from flowai_harness.errors import HarnessError
-    from flowai_harness.studio.frontend import FrontendProcess, backend_url
 
-    backend = backend_url(exposure.host, int(sock.getsockname()[1]))
     try:
-        frontend = FrontendProcess(studio_dir, backend=backend, host=host, port=port)
-        frontend.start()
+        start = current_patch_points().start_frontend_dev_server or start_frontend_dev_server
+        return start(options)
     except HarnessError as exc:
-        sock.close()
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    click.echo(
-        f"Studio UI dev server on http://{host}:{port} "
-        f"(pid {frontend.process.pid if frontend.process else '?'})",
-        err=True,
-    )
-    return frontend
+        ctx.exit(2)
