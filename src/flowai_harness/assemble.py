@@ -84,21 +84,7 @@ def create_runtime(
         data_environment, target_database_url, runtime_resource_id=resource_id
     )
     checked_services = _check_services(services)
-    client = interpreter if not isinstance(interpreter, str) else None
-    if client is not None and not callable(getattr(client, "stream_turn", None)):
-        raise SpecTypeError(
-            f"interpreter must be one of {', '.join(INTERPRETERS)} or a ModelClient object with "
-            f"a stream_turn method; got {type(interpreter).__name__}"
-        )
-    if client is None:
-        mock_response = _check_testing(testing, str(interpreter))
-    elif testing is not None:
-        raise ConfigurationError(
-            "create_runtime accepts either testing or a non-default interpreter, not both "
-            "(got testing and a ModelClient interpreter)"
-        )
-    else:
-        mock_response = None
+    client, mock_response = _check_interpreter(interpreter, testing)
     tools = _collect_tools(spec, tool_bindings)
     predicates = _collect_predicates(tools, approval_predicates)
     hooks = _check_callables(event_hooks, "event_hooks")
@@ -123,6 +109,26 @@ def create_runtime(
         limits=parse_limits(limits),
     )
     return Runtime(compile_runtime(inputs))
+
+
+def _check_interpreter(
+    interpreter: Interpreter | ModelClient, testing: Mapping[str, Any] | None
+) -> tuple[ModelClient | None, str | None]:
+    """Return the ``ModelClient`` object given as interpreter (``None`` for a name) and the
+    mock response of ``testing``."""
+    if interpreter is None or isinstance(interpreter, str):
+        return None, _check_testing(testing, str(interpreter))
+    if not callable(getattr(interpreter, "stream_turn", None)):
+        raise SpecTypeError(
+            f"interpreter must be one of {', '.join(INTERPRETERS)} or a ModelClient object with "
+            f"a stream_turn method; got {type(interpreter).__name__}"
+        )
+    if testing is not None:
+        raise ConfigurationError(
+            "create_runtime accepts either testing or a non-default interpreter, not both "
+            "(got testing and a ModelClient interpreter)"
+        )
+    return interpreter, None
 
 
 def _check_services(services: Mapping[str, Any] | None) -> dict[str, Any]:
