@@ -1,6 +1,6 @@
 """The Studio on a real uvicorn server (src/flowai_harness/studio/server.py): SSE read as it
-streams, a browser that disconnects cancels its run, and the Host check of
-``run_studio_server``. Loopback only."""
+streams, a browser that disconnects leaves its run going (re-attach with Last-Event-ID), and
+the Host check of ``run_studio_server``. Loopback only."""
 
 from __future__ import annotations
 
@@ -88,7 +88,9 @@ def test_events_arrive_while_the_run_is_still_going_and_approval_resumes_it(
     assert status == "completed"
 
 
-def test_a_browser_that_disconnects_cancels_its_run(live_url: str) -> None:
+def test_a_browser_that_disconnects_leaves_its_run_running_and_answerable(
+    live_url: str,
+) -> None:
     with httpx.Client(base_url=live_url, timeout=10) as client:
         with client.stream(
             "POST",
@@ -97,16 +99,31 @@ def test_a_browser_that_disconnects_cancels_its_run(live_url: str) -> None:
         ) as response:
             for frame in _events(response):
                 if frame["event"] == "approval.required":
+                    approval_id = frame["data"]["payload"]["approvalId"]
+                    last_seq = int(frame["id"])
                     break
+        # the browser is gone: the run still waits for its approval, which the inbox answers
+        waiting = client.get(f"{W}/runs/run_gone").json()
+        pending = client.get(f"{W}/approvals").json()["approvals"]
+        answer = client.post(f"{W}/approvals/{approval_id}/respond", json={"outcome": "approve"})
         run = wait_for(
-            lambda: (r := client.get(f"{W}/runs/run_gone").json())["status"] == "cancelled" and r
+            lambda: (r := client.get(f"{W}/runs/run_gone").json())["status"] == "completed" and r
         )
-        approvals = client.get(f"{W}/approvals").json()["approvals"]
+        # a returning browser re-attaches after the last event it saw and gets the rest
+        with client.stream(
+            "GET", f"{W}/runs/run_gone/stream", headers={"Last-Event-ID": str(last_seq)}
+        ) as replay:
+            rest = list(_events(replay))
         messages = client.get(f"{W}/threads/t-gone/messages").json()["messages"]
-    assert run["lastKind"] == "run.cancelled"
-    assert approvals[0]["status"] == "expired"
-    assert messages[-1]["metadata"]["status"] == "cancelled"
-    assert messages[-1]["content"] == "Routing. "
+    assert waiting["status"] == "waiting"
+    assert [(row["approvalId"], row["status"]) for row in pending] == [(approval_id, "pending")]
+    assert answer.status_code == 200
+    assert run["lastKind"] == "run.completed"
+    assert int(rest[0]["id"]) == last_seq + 1
+    assert rest[-1]["event"] == "run.completed"
+    assert "approval.decision" in [frame["event"] for frame in rest]
+    assert messages[-1]["content"].endswith("The price is 4.50")
+    assert "status" not in messages[-1]["metadata"]
 
 
 def test_the_server_refuses_foreign_host_headers(live_url: str) -> None:

@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from flowai_harness.engine.core import EngineCore
 from flowai_harness.errors import RunError, SpecTypeError
@@ -52,7 +52,17 @@ from flowai_harness.specs.evals import (
     TokenUsageSummary,
 )
 
-__all__ = ["EvalEventStream", "collect_artifact", "open_eval_stream", "run_eval_sync"]
+__all__ = [
+    "EVAL_THREAD_PREFIX",
+    "EvalEventStream",
+    "collect_artifact",
+    "open_eval_stream",
+    "run_eval_sync",
+]
+
+#: Prefix of an eval run id (``eval-<uuid>``) and of its sample threads
+#: (``eval-<runId>-<caseId>-<index>``): a thread id with it belongs to an eval.
+EVAL_THREAD_PREFIX: Final = "eval-"
 
 log = logging.getLogger("flowai_harness.evals")
 
@@ -217,7 +227,7 @@ class _Execution:
         sample = _SampleRun(
             case=case,
             index=index,
-            thread_id=f"eval-{self.run_id}-{case.id}-{index}",
+            thread_id=f"{EVAL_THREAD_PREFIX}{self.run_id}-{case.id}-{index}",
             trace_id=f"trace-{uuid.uuid4()}",
             capture=SampleCapture(entry, f"entry-{entry}", self.setup.agent_models),
             started_at=_now(),
@@ -445,7 +455,7 @@ class EvalEventStream:
     """
 
     def __init__(self, runtime: EngineCore, setup: EvalSetup, traces: TraceStore) -> None:
-        self.run_id = f"eval-{uuid.uuid4()}"
+        self.run_id = f"{EVAL_THREAD_PREFIX}{uuid.uuid4()}"
         self._cancel = asyncio.Event()
         self._execution = _Execution(runtime, setup, traces, self.run_id, self._cancel)
         self._envelopes: AsyncGenerator[dict[str, Any], None] | None = None

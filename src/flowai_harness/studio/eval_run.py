@@ -19,18 +19,20 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
+from flowai_harness.evals.runner import EVAL_THREAD_PREFIX
 from flowai_harness.studio.api_errors import StudioApiError, scrub_secrets
 from flowai_harness.studio.apps import STUDIO_API_VERSION
 from flowai_harness.studio.context import Workspace
-from flowai_harness.studio.events_map import as_mapping
+from flowai_harness.studio.events_map import as_mapping, eval_record_thread
 from flowai_harness.studio.live_runs import Frame, LiveRun
 from flowai_harness.studio.store_chat import thread_title
 
-__all__ = ["EvalRun", "prepare_eval_run", "studio_kind"]
+__all__ = ["EVAL_EVENT_KINDS", "EvalRun", "prepare_eval_run", "studio_kind"]
 
 logger = logging.getLogger("flowai_harness.studio")
 
-_KINDS: Final = {
+#: The Studio event kind of each runtime eval envelope type.
+EVAL_EVENT_KINDS: Final = {
     "evalStarted": "eval.started",
     "testCaseStarted": "eval.case.started",
     "sampleCompleted": "eval.sample.completed",
@@ -43,7 +45,7 @@ _KINDS: Final = {
 
 def studio_kind(envelope_type: str) -> str:
     """The Studio event kind of a runtime eval envelope type."""
-    return _KINDS.get(envelope_type, "eval.event")
+    return EVAL_EVENT_KINDS.get(envelope_type, "eval.event")
 
 
 def _compact_payload(eval_id: str, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,8 +166,8 @@ class EvalRun:
         self.eval_id = eval_id
         self.stream = stream
         self.entry_agent = entry_agent
-        self.run_id: str = str(getattr(stream, "run_id", "")) or f"eval-{eval_id}"
-        self.thread_id = f"eval:{eval_id}"
+        self.run_id: str = str(getattr(stream, "run_id", "")) or f"{EVAL_THREAD_PREFIX}{eval_id}"
+        self.thread_id = eval_record_thread(eval_id)
         self.artifact: dict[str, Any] | None = None
         self.error: str | None = None
         self.seq = 0

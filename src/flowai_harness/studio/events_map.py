@@ -26,23 +26,85 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final
 
 from flowai_harness.studio.apps import STUDIO_API_VERSION
 
 __all__ = [
+    "APPROVAL_STATUSES",
+    "EVAL_RECORD_THREAD_PREFIX",
+    "EVAL_STATUSES",
+    "RUN_STATUSES",
     "TERMINAL_KINDS",
+    "UI_ERROR_CODES",
     "AssistantTranscript",
     "ChatEventMapper",
     "StudioEvent",
+    "StudioEventKind",
     "as_mapping",
     "decision_status",
     "envelope",
+    "eval_record_thread",
     "project_runtime_event",
 ]
 
+
+class StudioEventKind(StrEnum):
+    """Every ``kind`` a chat run's Studio events can have (the UI matches on these)."""
+
+    MESSAGE_DELTA = "message.delta"
+    TOOL_CALL_STARTED = "tool.call.started"
+    TOOL_CALL_COMPLETED = "tool.call.completed"
+    TOOL_CALL_EVENT = "tool.call.event"
+    SUB_AGENT_CALL_STARTED = "sub_agent.call.started"
+    SUB_AGENT_CALL_COMPLETED = "sub_agent.call.completed"
+    SUB_AGENT_CALL_EVENT = "sub_agent.call.event"
+    APPROVAL_REQUIRED = "approval.required"
+    APPROVAL_DECISION = "approval.decision"
+    RUNTIME_FINISH = "runtime.finish"
+    RUNTIME_EVENT = "runtime.event"
+    RUN_COMPLETED = "run.completed"
+    RUN_FAILED = "run.failed"
+    RUN_CANCELLED = "run.cancelled"
+
+
 #: Kinds after which a run's stream ends.
-TERMINAL_KINDS: Final = frozenset({"run.completed", "run.failed", "run.cancelled"})
+TERMINAL_KINDS: Final = frozenset(
+    {StudioEventKind.RUN_COMPLETED, StudioEventKind.RUN_FAILED, StudioEventKind.RUN_CANCELLED}
+)
+#: Statuses of a stored approval row: ``pending``, the decision verb once answered, ``expired``
+#: when its run ended without an answer, ``resolved`` for a decision without a known verb.
+APPROVAL_STATUSES: Final = ("pending", "approve", "reject", "revise", "expired", "resolved")
+#: Statuses of a run row (``waiting``: its last event asks for an approval).
+RUN_STATUSES: Final = ("running", "waiting", "completed", "failed", "cancelled")
+#: Statuses of a saved eval.
+EVAL_STATUSES: Final = ("created", "running", "completed", "failed", "cancelled")
+#: Error codes the Studio UI reacts to (beyond showing the message).
+UI_ERROR_CODES: Final = (
+    "auth.token_required",
+    "auth.invalid_token",
+    "workspace.not_found",
+    "thread.not_found",
+    "run.not_found",
+    "run.already_running",
+    "approval.not_found",
+    "approval.already_resolved",
+    "approval.expired",
+    "test.not_found",
+    "eval.not_found",
+    "data.environment_missing",
+    "runtime.unavailable",
+)
+#: The thread an eval's own run events are recorded under is this prefix plus the eval id
+#: (the threads of its samples use the eval runner's ``EVAL_THREAD_PREFIX``).
+EVAL_RECORD_THREAD_PREFIX: Final = "eval:"
+
+
+def eval_record_thread(eval_id: str) -> str:
+    """The thread an eval's run events are recorded under."""
+    return f"{EVAL_RECORD_THREAD_PREFIX}{eval_id}"
+
 
 _CANCELLED_MESSAGES: Final = ("request cancelled", "request canceled")
 _TOOL_CALL_IDS: Final = ("toolInvocationId", "tool_invocation_id", "toolCallId", "tool_call_id")

@@ -3,7 +3,8 @@
 A chat or eval run is driven by its own task (a :class:`LiveRun`), not by the HTTP response
 that started it: the run records every event in the store and fans the events out to its
 subscribers. The browser that started the run holds a *lossless* subscription (a slow reader
-slows the run, nothing is dropped) and cancels the run when it goes away. Other viewers
+slows the run, nothing is dropped); when it goes away a chat run goes on (only the cancel route
+stops it) while an eval stream's run stops with its client. Other viewers
 (``GET .../runs/{id}/stream``) hold *lagging-tolerant* subscriptions: one that falls too far
 behind is closed, and the viewer reconnects with ``Last-Event-ID`` to replay the gap from the
 store. Nothing is ever lost from the record.

@@ -128,15 +128,15 @@ async def _json_body(request: Request) -> Any:
         raise _invalid("The chat request body must be valid JSON.") from None
 
 
-async def _frames(subscription: Subscription, live: LiveRun) -> AsyncIterator[Frame]:
+async def _frames(subscription: Subscription) -> AsyncIterator[Frame]:
     try:
         async for frame in subscription:
             yield frame
     finally:
-        # The browser went away (or the run ended): stop listening, and stop the run with it.
+        # The browser went away (or the run ended): stop listening. The run belongs to the
+        # server and goes on (a pending approval stays answerable); the browser re-attaches
+        # with GET .../runs/{id}/stream and Last-Event-ID. Only the cancel route stops it.
         subscription.close()
-        if not live.done.is_set():
-            live.cancel("client disconnected")
 
 
 async def start_chat(workspace: Workspace, agent_id: str, body: Any) -> Any:
@@ -176,7 +176,7 @@ async def start_chat(workspace: Workspace, agent_id: str, body: Any) -> Any:
         store=store, stream=stream, agent_id=agent.name, thread_id=thread_id, run_id=run_id
     )
     workspace.runs.start(live, driver.drive)
-    response = sse_response(_frames(subscription, live))
+    response = sse_response(_frames(subscription))
     response.headers["X-FlowAI-Run-Id"] = run_id
     response.headers["X-FlowAI-Thread-Id"] = thread_id
     return response

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from flowai_harness.studio.api_errors import StudioApiError, not_found
 from flowai_harness.studio.context import Workspace, mint_id, workspace_scope
 from flowai_harness.studio.eval_run import EvalRun, prepare_eval_run
+from flowai_harness.studio.events_map import eval_record_thread
 from flowai_harness.studio.live_runs import Frame, LiveRun, Subscription
 from flowai_harness.studio.sse import sse_response
 
@@ -228,7 +229,7 @@ def router() -> APIRouter:
     ) -> dict[str, Any]:
         await _eval_or_404(workspace, eval_id)
         cancelled = False
-        for live in workspace.runs.for_thread(workspace.key, f"eval:{eval_id}"):
+        for live in workspace.runs.for_thread(workspace.key, eval_record_thread(eval_id)):
             cancelled = live.cancel("cancelled from the Studio") or cancelled
             await live.wait(10.0)
         # Recorded after the live runs stopped, so no run can overwrite it with its own end.
@@ -245,7 +246,7 @@ def router() -> APIRouter:
         eval_id: str, workspace: Workspace = Depends(workspace_scope)
     ) -> dict[str, Any]:
         await _eval_or_404(workspace, eval_id)
-        for live in workspace.runs.for_thread(workspace.key, f"eval:{eval_id}"):
+        for live in workspace.runs.for_thread(workspace.key, eval_record_thread(eval_id)):
             live.cancel("eval deleted")
             await live.wait(10.0)
         await workspace.store.delete_eval_run(eval_id)
