@@ -35,12 +35,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowai_harness.data.catalog import CatalogScope, MemoryCatalog
-from flowai_harness.data.entries import CatalogEntry, CatalogLink, generated_id
-from flowai_harness.data.indexing import rebuild_index
-from flowai_harness.data.projection import project_entry
-from flowai_harness.data.search import CatalogSearchIndex, SearchQuery
-from flowai_harness.data.tool_search import search_catalog
+from flowai_harness.data.catalog.entries import CatalogEntry, CatalogLink, generated_id
+from flowai_harness.data.catalog.indexing import rebuild_index
+from flowai_harness.data.catalog.memory import MemoryCatalog
+from flowai_harness.data.catalog.projection import project_entry
+from flowai_harness.data.catalog.search_index import CatalogSearchIndex, SearchQuery
+from flowai_harness.data.catalog.store import CatalogScope
+from flowai_harness.data.toolkit.search import search_catalog
 
 TARGET_P50_MS = 2.0
 SCOPE = CatalogScope("bench", "default")

@@ -18,8 +18,10 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.data.catalog import CatalogScope, CatalogStore, MemoryCatalog, open_catalog
-from flowai_harness.data.entries import parse_entry
+from flowai_harness.data.catalog.entries import parse_entry
+from flowai_harness.data.catalog.factory import open_catalog
+from flowai_harness.data.catalog.memory import MemoryCatalog
+from flowai_harness.data.catalog.store import CatalogScope, CatalogStore
 from tests.data.sample_catalog import create_target_database, sample_entries
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"

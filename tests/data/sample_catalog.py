@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from flowai_harness.data.entries import generated_id
+from flowai_harness.data.catalog.entries import generated_id
 
 DB = "shop"
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from flowai_harness.data.catalog import CatalogScope, CatalogStore, MemoryCatalog, open_catalog
-from flowai_harness.data.entries import CatalogLink, parse_entry
+from flowai_harness.data.catalog.entries import CatalogLink, parse_entry
+from flowai_harness.data.catalog.factory import open_catalog
+from flowai_harness.data.catalog.memory import MemoryCatalog
+from flowai_harness.data.catalog.store import CatalogScope, CatalogStore
 from flowai_harness.errors import DataEnvironmentError, SpecValueError
 from tests.data.conftest import SCOPE, PgSchema
 from tests.data.sample_catalog import column_id, sample_entries, table_id

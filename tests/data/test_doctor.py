@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.data.catalog import MemoryCatalog
-from flowai_harness.data.doctor import diagnose_relations
-from flowai_harness.data.entries import parse_entry
-from flowai_harness.data.graph import build_graph, render_html
+from flowai_harness.data.catalog.doctor import diagnose_relations
+from flowai_harness.data.catalog.entries import parse_entry
+from flowai_harness.data.catalog.graph import build_graph, render_html
+from flowai_harness.data.catalog.memory import MemoryCatalog
 from flowai_harness.errors import SpecValueError
 from tests.data.conftest import SCOPE
 from tests.data.sample_catalog import sample_entries, table_id

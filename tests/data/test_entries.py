@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.data.entries import (
+from flowai_harness.data.catalog.entries import (
     PUBLIC_KINDS,
     CatalogEntry,
     generated_id,

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from flowai_harness import create_runtime, define_runtime, define_specialist, define_tenant
-from flowai_harness.data.catalog import CatalogScope
-from flowai_harness.data.entries import parse_entry
+from flowai_harness.data.catalog.entries import parse_entry
+from flowai_harness.data.catalog.store import CatalogScope
 from flowai_harness.data.environment import DataBackends
 from flowai_harness.errors import DataEnvironmentError
 from flowai_harness.testing import ScriptedModel, collect_events

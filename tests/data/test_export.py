@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.data.catalog import CatalogScope, MemoryCatalog, open_catalog
-from flowai_harness.data.entries import parse_entry
-from flowai_harness.data.export import (
+from flowai_harness.data.catalog.entries import parse_entry
+from flowai_harness.data.catalog.export import (
     EXPORTED_KINDS,
     collect_export_entries,
     export_catalog,
     render_export,
 )
+from flowai_harness.data.catalog.factory import open_catalog
+from flowai_harness.data.catalog.memory import MemoryCatalog
+from flowai_harness.data.catalog.store import CatalogScope
 from flowai_harness.errors import SpecValueError
 from tests.data.conftest import SCOPE
 from tests.data.sample_catalog import sample_entries

@@ -11,21 +11,21 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.data.entries import generated_id
+from flowai_harness.data.catalog.entries import generated_id
 from flowai_harness.data.environment import DataBackends
-from flowai_harness.data.knowledge import IngestRequest, KnowledgeIngestor
-from flowai_harness.data.knowledge_extract import KnowledgeExtractor, normalize_items
-from flowai_harness.data.knowledge_files import (
+from flowai_harness.data.knowledge.extraction import KnowledgeExtractor, normalize_items
+from flowai_harness.data.knowledge.files import (
     MAX_DOCUMENT_BYTES,
     KnowledgeFile,
     read_text_file,
     resolve_inside,
     scan_folder,
 )
+from flowai_harness.data.knowledge.ingestion import IngestRequest, KnowledgeIngestor
 from flowai_harness.data.llm_json import AnthropicSettings
-from flowai_harness.data.profiling import Profiler, ProfileRequest
-from flowai_harness.data.profiling_enrich import FallbackEnricher
-from flowai_harness.data.profiling_schema import open_schema_reader
+from flowai_harness.data.profiling.enrichment import FallbackEnricher
+from flowai_harness.data.profiling.profiler import Profiler, ProfileRequest
+from flowai_harness.data.profiling.schema import open_schema_reader
 from flowai_harness.errors import DataEnvironmentError, ProviderError, SpecValueError
 from flowai_harness.storage.memory import MemoryKeyValueStore
 from tests.data.sample_catalog import create_target_database

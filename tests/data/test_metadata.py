@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowai_harness.data.entries import CatalogEntry, parse_entry
-from flowai_harness.data.metadata import details_of, metadata_problem, snake_case
+from flowai_harness.data.catalog.entries import CatalogEntry, parse_entry
+from flowai_harness.data.catalog.metadata import details_of, metadata_problem, snake_case
 from tests.data.sample_catalog import sample_entries
 
 

@@ -10,11 +10,17 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.data.entries import CatalogEntry, generated_id, parse_entry
+from flowai_harness.data.catalog.entries import CatalogEntry, generated_id, parse_entry
+from flowai_harness.data.catalog.metadata import metadata_problem
 from flowai_harness.data.environment import DataBackends
 from flowai_harness.data.llm_json import AnthropicSettings, parse_json_object
-from flowai_harness.data.metadata import metadata_problem
-from flowai_harness.data.profiling import (
+from flowai_harness.data.profiling.enrichment import (
+    AnthropicEnricher,
+    DatabaseContext,
+    FallbackEnricher,
+    TableEnricher,
+)
+from flowai_harness.data.profiling.profiler import (
     JOB_STATUS_TTL_MS,
     Profiler,
     ProfileRequest,
@@ -22,25 +28,20 @@ from flowai_harness.data.profiling import (
     job_status_key,
     target_fingerprint,
 )
-from flowai_harness.data.profiling_enrich import (
-    AnthropicEnricher,
-    DatabaseContext,
-    FallbackEnricher,
-    TableEnricher,
-)
-from flowai_harness.data.profiling_schema import (
+from flowai_harness.data.profiling.schema import (
     ColumnSchema,
     SqliteSchemaReader,
     open_schema_reader,
 )
-from flowai_harness.data.profiling_stats import (
+from flowai_harness.data.profiling.stats import (
     ColumnProfile,
     TableProfile,
     profile_table,
     semantic_type_of,
     type_category,
 )
-from flowai_harness.data.target_db import QueryResult, TargetDatabase
+from flowai_harness.data.target.database import TargetDatabase
+from flowai_harness.data.target.results import QueryResult
 from flowai_harness.errors import DataEnvironmentError, SpecValueError, StoreError
 from flowai_harness.storage.memory import MemoryKeyValueStore
 from tests.data.conftest import PgSchema

@@ -9,15 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from flowai_harness.data.catalog import CatalogScope, CatalogStore, MemoryCatalog, open_catalog
-from flowai_harness.data.entries import parse_entry
-from flowai_harness.data.indexing import (
+from flowai_harness.data.catalog.entries import parse_entry
+from flowai_harness.data.catalog.factory import open_catalog
+from flowai_harness.data.catalog.indexing import (
     STALE_AFTER_WRITE,
     rebuild_index,
     sync_index_after_write,
 )
-from flowai_harness.data.projection import FieldClause
-from flowai_harness.data.search import CatalogSearchIndex, SearchQuery, scope_index_dir
+from flowai_harness.data.catalog.memory import MemoryCatalog
+from flowai_harness.data.catalog.projection import FieldClause
+from flowai_harness.data.catalog.search_index import (
+    CatalogSearchIndex,
+    SearchQuery,
+    scope_index_dir,
+)
+from flowai_harness.data.catalog.store import CatalogScope, CatalogStore
 from flowai_harness.errors import StoreError
 from flowai_harness.storage.memory import MemoryKeyValueStore
 from tests.data.conftest import SCOPE

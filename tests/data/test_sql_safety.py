@@ -16,19 +16,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowai_harness.data.sql_functions import (
+from flowai_harness.data.target.database import TargetDatabase
+from flowai_harness.data.target.postgres import PostgresTargetDatabase
+from flowai_harness.data.target.sql_functions import (
     POSTGRES_FUNCTIONS,
     SQLITE_FUNCTIONS,
     is_function_allowed,
 )
-from flowai_harness.data.sql_safety import (
+from flowai_harness.data.target.sql_safety import (
     MAX_SQL_CHARS,
     check_read_only,
     prepare_query,
 )
-from flowai_harness.data.target_db import TargetDatabase
-from flowai_harness.data.target_postgres import PostgresTargetDatabase
-from flowai_harness.data.target_sqlite import SqliteTargetDatabase
+from flowai_harness.data.target.sqlite import SqliteTargetDatabase
 from flowai_harness.errors import HarnessError, SqlRejectedError
 from tests.data.conftest import PgSchema
 from tests.data.sample_catalog import create_target_database

@@ -10,22 +10,23 @@ import sqlite3
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from flowai_harness.data.sql_functions import SQLITE_FUNCTIONS
-from flowai_harness.data.target_db import (
+from flowai_harness.data.target.database import quoted_table_name
+from flowai_harness.data.target.factory import open_target_database
+from flowai_harness.data.target.postgres import PostgresTargetDatabase
+from flowai_harness.data.target.results import (
     MAX_VALUE_BYTES,
     QueryResult,
     ResultCollector,
     json_value,
-    open_target_database,
-    quoted_table_name,
-    rows_to_result,
 )
-from flowai_harness.data.target_postgres import PostgresTargetDatabase
-from flowai_harness.data.target_sqlite import SqliteTargetDatabase
+from flowai_harness.data.target.sql_functions import SQLITE_FUNCTIONS
+from flowai_harness.data.target.sqlite import SqliteTargetDatabase
 from flowai_harness.errors import DataEnvironmentError, SqlRejectedError, StoreError
+from flowai_harness.specs.data_environment import TARGET_MAX_RESULT_BYTES
 from tests.data.conftest import PgSchema
 from tests.data.sample_catalog import create_target_database
 from tests.data.test_sql_safety import LiveTarget, _create_pg_shop, _pg_snapshot, _sqlite_snapshot
@@ -253,8 +254,22 @@ def test_values_become_json() -> None:
     assert json_value({"a": [Decimal("1.5")]}) == {"a": [1.5]}
 
 
-def test_rows_to_result_reports_truncation() -> None:
-    result = rows_to_result(["a"], [(1,), (2,), (3,)], 2)
+def _collect(
+    names: list[str],
+    rows: list[tuple[Any, ...]],
+    limit: int,
+    max_bytes: int = TARGET_MAX_RESULT_BYTES,
+) -> QueryResult:
+    """Feed ``rows`` to a collector until it wants no more, as the backends do."""
+    collector = ResultCollector(names, limit, max_bytes)
+    for row in rows:
+        if not collector.add(row):
+            break
+    return collector.result()
+
+
+def test_the_row_limit_stops_the_result_and_says_so() -> None:
+    result = _collect(["a"], [(1,), (2,), (3,)], 2)
     assert result == QueryResult(
         ["a"], [{"a": 1}, {"a": 2}], truncated=True, truncated_reason="rows"
     )
@@ -262,14 +277,14 @@ def test_rows_to_result_reports_truncation() -> None:
 
 def test_the_byte_cap_stops_the_result_and_says_so() -> None:
     rows = [(i, "x" * 400) for i in range(100)]
-    result = rows_to_result(["id", "body"], rows, 1000, max_bytes=4096)
+    result = _collect(["id", "body"], rows, 1000, max_bytes=4096)
     assert 0 < result.row_count < 10 and result.truncated and result.truncated_reason == "bytes"
     assert len(json.dumps(result.rows)) <= 4096
     assert "4096-byte result cap" in result.warnings[-1]
 
 
 def test_values_longer_than_the_value_cap_are_cut_and_named() -> None:
-    result = rows_to_result(["id", "body"], [(1, "é" * MAX_VALUE_BYTES), (2, "short")], 10)
+    result = _collect(["id", "body"], [(1, "é" * MAX_VALUE_BYTES), (2, "short")], 10)
     body = result.rows[0]["body"]
     assert body.endswith("…[truncated]") and len(body.encode()) <= MAX_VALUE_BYTES + 20
     assert result.rows[1]["body"] == "short" and not result.truncated

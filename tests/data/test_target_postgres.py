@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.data.target_postgres import PostgresTargetDatabase
+from flowai_harness.data.target.postgres import PostgresTargetDatabase
 from flowai_harness.errors import SqlRejectedError, StoreError, TargetDatabaseBusyError
 from tests.data.conftest import PgSchema
 from tests.data.sql_corpus import BYPASS_POSTGRES

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from flowai_harness.data.entries import parse_entry
+from flowai_harness.data.catalog.entries import parse_entry
 from flowai_harness.data.factory import catalog_tool_handlers
-from flowai_harness.data.toolkit import CATALOG_TOOLS, CatalogToolkit
+from flowai_harness.data.toolkit.handlers import CATALOG_TOOLS, CatalogToolkit
 from flowai_harness.specs.builtin_tools import BUILTIN_TOOLKITS
 from flowai_harness.specs.data_environment import normalize_data_environment
 from flowai_harness.storage.memory import MemoryKeyValueStore

@@ -51,8 +51,9 @@ def catalog_export(
     _catalog(data, "catalog export")
 
     async def work() -> Any:
-        from flowai_harness.data.catalog.store import CatalogScope, open_catalog
         from flowai_harness.data.catalog.export import export_catalog
+        from flowai_harness.data.catalog.factory import open_catalog
+        from flowai_harness.data.catalog.store import CatalogScope
 
         catalog = open_catalog(data.env["catalog"])
         try:
@@ -228,8 +229,9 @@ def catalog_graph(
     _catalog(data, "catalog graph")
 
     async def work() -> Any:
-        from flowai_harness.data.catalog.store import CatalogScope, open_catalog
+        from flowai_harness.data.catalog.factory import open_catalog
         from flowai_harness.data.catalog.graph import build_graph
+        from flowai_harness.data.catalog.store import CatalogScope
 
         catalog = open_catalog(data.env["catalog"])
         try:

@@ -204,7 +204,11 @@ def _profile(ctx: click.Context, mode: str, tables: Sequence[str], params: dict[
 
     async def work() -> None:
         from flowai_harness.data.environment import DataBackends
-        from flowai_harness.data.profiling.profiler import Profiler, require_target, target_fingerprint
+        from flowai_harness.data.profiling.profiler import (
+            Profiler,
+            require_target,
+            target_fingerprint,
+        )
         from flowai_harness.data.profiling.schema import open_schema_reader
         from flowai_harness.storage.factory import open_key_value_store
 

@@ -1,4 +1,4 @@
-"""The backends of one data environment, bound to one scope (guides.md §1.5).
+"""The backends of one data environment, bound to one scope.
 
 :class:`DataBackends` reads the camelCase wire dict of a data environment and holds the catalog,
 the scope's search index and the target database. Everything cheap and checkable happens at
@@ -15,11 +15,17 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flowai_harness.data.catalog import CatalogScope, CatalogStore, open_catalog
-from flowai_harness.data.entries import CatalogEntry
-from flowai_harness.data.indexing import RebuildReport, rebuild_index, sync_index_after_write
-from flowai_harness.data.search import CatalogSearchIndex, IndexStatus
-from flowai_harness.data.target_db import TargetDatabase, open_target_database
+from flowai_harness.data.catalog.entries import CatalogEntry
+from flowai_harness.data.catalog.factory import open_catalog
+from flowai_harness.data.catalog.indexing import (
+    RebuildReport,
+    rebuild_index,
+    sync_index_after_write,
+)
+from flowai_harness.data.catalog.search_index import CatalogSearchIndex, IndexStatus
+from flowai_harness.data.catalog.store import CatalogScope, CatalogStore
+from flowai_harness.data.target.database import TargetDatabase
+from flowai_harness.data.target.factory import open_target_database
 from flowai_harness.errors import DataEnvironmentError, SpecValueError
 from flowai_harness.ports import KeyValueStore
 from flowai_harness.specs.data_environment import DEFAULT_WORKSPACE

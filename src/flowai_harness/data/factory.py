@@ -41,7 +41,7 @@ def catalog_tool_handlers(
         PrivilegedTargetRoleError: ``verify_target`` and the target role is privileged.
     """
     from flowai_harness.data.environment import DataBackends
-    from flowai_harness.data.toolkit import CatalogToolkit
+    from flowai_harness.data.toolkit.handlers import CatalogToolkit
 
     backends = DataBackends(env, resource_id, kv=kv)
     toolkit = CatalogToolkit(backends)

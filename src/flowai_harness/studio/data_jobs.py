@@ -84,7 +84,7 @@ def _tables(body: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _profile_request(body: Mapping[str, Any], tables: Sequence[str]) -> Any:
-    from flowai_harness.data.profiling import ProfileRequest
+    from flowai_harness.data.profiling.profiler import ProfileRequest
 
     size = body.get("sampleSize", body.get("sample_size", 10))
     if not isinstance(size, int) or isinstance(size, bool):
@@ -102,7 +102,7 @@ def _profile_request(body: Mapping[str, Any], tables: Sequence[str]) -> Any:
 
 async def profile_estimate(data: WorkspaceData, body: Mapping[str, Any]) -> dict[str, Any]:
     """Estimate a profiling job (no writes, no network)."""
-    from flowai_harness.data.profiling import DEFAULT_ENRICHMENT_MODEL, estimate_profile
+    from flowai_harness.data.profiling.profiler import DEFAULT_ENRICHMENT_MODEL, estimate_profile
 
     request = _profile_request(body, _tables(body))
     reader = await data.reader()
@@ -128,8 +128,8 @@ async def profile(
     Returns:
         ``(job id, native events)``.
     """
-    from flowai_harness.data.profiling import Profiler, target_fingerprint
-    from flowai_harness.data.profiling_enrich import FallbackEnricher
+    from flowai_harness.data.profiling.enrichment import FallbackEnricher
+    from flowai_harness.data.profiling.profiler import Profiler, target_fingerprint
 
     if mode == "table":
         table = _text(body, "tableName", "table_name", "table")
@@ -223,7 +223,7 @@ async def ingest_knowledge(
     data: WorkspaceData, runtime: Any, body: Mapping[str, Any]
 ) -> tuple[str, list[dict[str, Any]]]:
     """Ingest a local folder of documents; return ``(job id, Studio-shaped events)``."""
-    from flowai_harness.data.knowledge import IngestRequest, KnowledgeIngestor
+    from flowai_harness.data.knowledge.ingestion import IngestRequest, KnowledgeIngestor
 
     source = body.get("source")
     if not isinstance(source, Mapping):
@@ -314,7 +314,7 @@ async def record_job(
 
 
 async def _kv_index(data: WorkspaceData, runtime: Any, index_key: str, prefix: str) -> list[Any]:
-    from flowai_harness.data.knowledge_projection import index_ids
+    from flowai_harness.data.knowledge.projection import index_ids
 
     backends = await data.backends()
     kv = await data.kv(runtime)
@@ -329,7 +329,7 @@ async def _kv_index(data: WorkspaceData, runtime: Any, index_key: str, prefix: s
 
 async def knowledge_documents(data: WorkspaceData, runtime: Any) -> list[dict[str, Any]]:
     """Ingested documents, newest first, without their bodies (``contentLength`` instead)."""
-    from flowai_harness.data.knowledge_projection import DOCUMENTS_INDEX_KEY
+    from flowai_harness.data.knowledge.projection import DOCUMENTS_INDEX_KEY
 
     documents = await _kv_index(data, runtime, DOCUMENTS_INDEX_KEY, "data:document:")
     listed = []
@@ -343,7 +343,7 @@ async def knowledge_documents(data: WorkspaceData, runtime: Any) -> list[dict[st
 
 async def knowledge_items(data: WorkspaceData, runtime: Any) -> list[dict[str, Any]]:
     """Extracted knowledge items, newest first."""
-    from flowai_harness.data.knowledge_projection import KNOWLEDGE_INDEX_KEY
+    from flowai_harness.data.knowledge.projection import KNOWLEDGE_INDEX_KEY
 
     return await _kv_index(data, runtime, KNOWLEDGE_INDEX_KEY, "data:knowledge:")
 
@@ -353,7 +353,7 @@ async def search_catalog(
 ) -> dict[str, Any]:
     """Search the catalog index; ``mode`` picks kinds (``all``, ``tables``, ``columns``,
     ``terms`` = knowledge and metrics, ``semantic`` = everything)."""
-    from flowai_harness.data.tool_search import search_catalog as run_search
+    from flowai_harness.data.toolkit.search import search_catalog as run_search
 
     kinds = {
         "tables": ["table"],

@@ -25,9 +25,9 @@ from flowai_harness.studio.workspaces import WorkspaceRuntimeBinding
 
 if TYPE_CHECKING:
     from flowai_harness.data.environment import DataBackends
-    from flowai_harness.data.profiling_schema import SchemaReader
-    from flowai_harness.data.target_db import TargetDatabase
-    from flowai_harness.data.toolkit import CatalogToolkit
+    from flowai_harness.data.profiling.schema import SchemaReader
+    from flowai_harness.data.target.database import TargetDatabase
+    from flowai_harness.data.toolkit.handlers import CatalogToolkit
     from flowai_harness.ports import KeyValueStore
 
 __all__ = ["SOURCE_ID", "WorkspaceData", "check_source"]
@@ -145,7 +145,7 @@ class WorkspaceData:
     async def toolkit(self, runtime: Any) -> CatalogToolkit:
         """The catalog tools over this workspace's backends (one toolkit, reused: it closes
         the backends' pools when collected)."""
-        from flowai_harness.data.toolkit import CatalogToolkit
+        from flowai_harness.data.toolkit.handlers import CatalogToolkit
 
         backends = await self.backends()
         if backends.kv is None:
@@ -167,7 +167,7 @@ class WorkspaceData:
 
     async def reader(self) -> SchemaReader:
         """The schema reader of the target database."""
-        from flowai_harness.data.profiling_schema import open_schema_reader
+        from flowai_harness.data.profiling.schema import open_schema_reader
 
         target = await self.target()
         try:
@@ -244,7 +244,7 @@ class WorkspaceData:
         return [str(row["schema_name"]) for row in result.rows]
 
     async def _row_count(self, schema: str, table: str) -> int | None:
-        from flowai_harness.data.profiling_stats import quote_identifier
+        from flowai_harness.data.profiling.stats import quote_identifier
 
         target = await self.target()
         source = f"{quote_identifier(schema)}.{quote_identifier(table)}"

@@ -1,0 +1,1 @@
+"""Profiling a target database into the catalog: schema, statistics, enrichment and entries."""

@@ -1,0 +1,1 @@
+"""The built-in catalog toolkit: the seven tools agents call over a data environment."""
