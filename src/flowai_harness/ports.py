@@ -28,6 +28,7 @@ __all__ = [
     "ToolDefinition",
     "ToolInteraction",
     "ToolOutcome",
+    "error_outcome",
 ]
 
 
@@ -78,6 +79,19 @@ class ToolOutcome:
 
     content: Any
     is_error: bool = False
+
+
+#: Error messages quote exceptions and invalid values, which a hostile tool or model can make
+#: as large as it likes; past this many characters the rest is cut.
+_ERROR_CHARS = 16384
+
+
+def error_outcome(message: str) -> ToolOutcome:
+    """Return the error result ``{"error": message}`` (cut after 16,384 characters)."""
+    if len(message) > _ERROR_CHARS:
+        cut = len(message) - _ERROR_CHARS
+        message = f"{message[:_ERROR_CHARS]}... ({cut} more characters not shown)"
+    return ToolOutcome({"error": message}, is_error=True)
 
 
 @dataclass(slots=True)
