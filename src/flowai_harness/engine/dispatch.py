@@ -112,10 +112,8 @@ async def dispatch_tool(
     shown = screened.shown
     await run.sink.emit(ToolInvocationCall(call_id, name, shown))
     started = time.perf_counter()
-    problem = screened.problem
-    outcome = await scope.journal.run_call(
-        name, run.sink, lambda: _run_checked(scope, call_id, name, args, problem)
-    )
+    live = _run_checked(scope, call_id, name, args, screened.problem)
+    outcome = await scope.journal.run_call(name, run.sink, live)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     scope.stats.tool_time_ms += elapsed_ms
     scope.stats.timings.append(
@@ -153,9 +151,16 @@ async def _run_checked(
         return error_outcome(f"{prefix}: {'; '.join(problems)}")
     if run.cancelled:
         return error_outcome("Cancelled")
-    refusal = await _tool_gate(scope, call_id, tool, args)
-    if refusal is not None:
-        return refusal
+    # A resumed run takes the gate it had opened, whatever a predicate says now.
+    if run.approval_mode != "bypass" and (
+        scope.journal.has_gate("tool")
+        or approval_required(
+            tool.approval_rule, kind="tool", target=name, args=args, tenant=run.tenant
+        )
+    ):
+        refusal = await _tool_gate(scope, call_id, tool, args)
+        if refusal is not None:
+            return refusal
     if tool.builtin:
         try:
             result: ToolOutcome = await tool.handler(ToolCall(scope, call_id, name), args)
@@ -170,15 +175,8 @@ async def _run_checked(
 async def _tool_gate(
     scope: AgentScope, call_id: str, tool: EngineTool, args: Any
 ) -> ToolOutcome | None:
-    """Pass the call's approval gate if its rule asks for one; ``None`` means go ahead."""
+    """Wait at the call's approval gate; ``None`` means approved."""
     run, name = scope.run, tool.definition.name
-    if run.approval_mode == "bypass":
-        return None
-    # A resumed run takes the gate it had opened, whatever a predicate says now.
-    if not scope.journal.has_gate("tool") and not approval_required(
-        tool.approval_rule, kind="tool", target=name, args=args, tenant=run.tenant
-    ):
-        return None
     if run.approval_mode == "refuse":
         return error_outcome(
             f"Tool '{name}' requires approval, which is not available in this mode"
@@ -203,13 +201,13 @@ async def _run_python_tool(
     ctx = ToolContext(call_id, run.runtime.services, ReferenceClient(run.references, run.tenant))
     # The handler gets its own copy: the model's arguments also go to events and memory.
     args = json_copy(args)
-    await scope.journal.record_start(run.sink.sequence)
     handler = tool.handler
     try:
         if tool.is_async:
-            value = await handler(args, ctx)
+            value = await scope.journal.run_handler(run.sink.sequence, handler(args, ctx))
         else:
-            value = await asyncio.to_thread(handler, args, ctx)
+            thread = asyncio.to_thread(handler, args, ctx)
+            value = await scope.journal.run_handler(run.sink.sequence, thread)
             if hasattr(value, "__await__"):
                 value = await value
         # inside the try: serializing runs user code too (model_dump, custom serializers)

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -339,20 +339,24 @@ class StoreInvocationJournal:
         self.call = call
         self._started = False
 
-    async def run_call(
-        self, tool: str, sink: EventSink, run_live: Callable[[], Awaitable[ToolOutcome]]
-    ) -> ToolOutcome:
-        """Return the journaled outcome of the current call, or run it live and journal it.
+    def run_call(
+        self, tool: str, sink: EventSink, live: Coroutine[Any, Any, ToolOutcome]
+    ) -> Awaitable[ToolOutcome]:
+        """Return the journaled outcome of the current call, or run it live and journal it."""
+        return self._run_call(tool, sink, live)
 
-        A replayed call runs nothing: what its dispatch emitted before the run stopped was
-        delivered then, so those event numbers are skipped.
-        """
+    async def _run_call(
+        self, tool: str, sink: EventSink, live: Coroutine[Any, Any, ToolOutcome]
+    ) -> ToolOutcome:
         replayed = self.replay_call(tool, sink.sequence)
         if replayed is not None:
+            # A replayed call runs nothing: what its dispatch emitted before the run stopped
+            # was delivered then, so those event numbers are skipped.
+            live.close()
             outcome, delivered = replayed
             sink.sequence += delivered
             return outcome
-        outcome = await run_live()
+        outcome = await live
         await self.record_outcome(outcome, sink.sequence)
         return outcome
 
@@ -379,6 +383,18 @@ class StoreInvocationJournal:
             "outcome", call=self.call, content=outcome.content, isError=True, events=started
         )
         return outcome, started
+
+    def run_handler(self, sequence: int, handler: Coroutine[Any, Any, Any]) -> Awaitable[Any]:
+        """Write down that a Python tool's handler starts, then run it."""
+        return self._run_handler(sequence, handler)
+
+    async def _run_handler(self, sequence: int, handler: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            await self.record_start(sequence)
+        except BaseException:
+            handler.close()
+            raise
+        return await handler
 
     async def record_start(self, sequence: int) -> None:
         """A Python tool's handler is about to run: write that down first."""

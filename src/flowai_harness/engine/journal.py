@@ -20,7 +20,7 @@ gates) and :class:`InvocationJournal` for one agent invocation (its turns and to
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Coroutine
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal, Protocol
 
@@ -67,14 +67,16 @@ class InvocationJournal(Protocol):
         """The ``call``-th tool call (0-based) of turn ``turn`` is about to be dispatched."""
         ...
 
-    async def run_call(
-        self, tool: str, sink: EventSink, run_live: Callable[[], Awaitable[ToolOutcome]]
-    ) -> ToolOutcome:
-        """Return the current call's outcome: ``run_live()``, or what a resumed run had."""
+    def run_call(
+        self, tool: str, sink: EventSink, live: Coroutine[Any, Any, ToolOutcome]
+    ) -> Awaitable[ToolOutcome]:
+        """The current call's outcome: ``live`` (the dispatch, not started yet), or what a
+        resumed run had (``live`` is then closed without running)."""
         ...
 
-    async def record_start(self, sequence: int) -> None:
-        """A Python tool's handler is about to run (``sequence``: the sink's event count)."""
+    def run_handler(self, sequence: int, handler: Coroutine[Any, Any, Any]) -> Awaitable[Any]:
+        """A Python tool's ``handler`` call, not started yet (``sequence``: the sink's event
+        count); a durable journal writes down that it starts before it runs."""
         ...
 
     def has_gate(self, kind: GateKind) -> bool:
@@ -165,14 +167,15 @@ class NullInvocation:
     def begin_call(self, turn: int, call: int) -> None:
         """Nothing to note."""
 
-    async def run_call(
-        self, tool: str, sink: EventSink, run_live: Callable[[], Awaitable[ToolOutcome]]
-    ) -> ToolOutcome:
-        """Run the call."""
-        return await run_live()
+    def run_call(
+        self, tool: str, sink: EventSink, live: Coroutine[Any, Any, ToolOutcome]
+    ) -> Awaitable[ToolOutcome]:
+        """The call, run live."""
+        return live
 
-    async def record_start(self, sequence: int) -> None:
-        """Nothing to record."""
+    def run_handler(self, sequence: int, handler: Coroutine[Any, Any, Any]) -> Awaitable[Any]:
+        """The handler call itself."""
+        return handler
 
     def has_gate(self, kind: GateKind) -> bool:
         """Never: no gate was opened before."""

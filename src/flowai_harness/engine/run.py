@@ -212,7 +212,14 @@ async def _turn(
                 transcript.text.append(part.text)
                 await run.sink.emit(Text(part.text))
             elif isinstance(part, ModelToolCall):
-                interaction = await _call_tool(scope, request, part, len(interactions))
+                scope.journal.begin_call(request.turn, len(interactions))
+                screened = screen_args(part.args, run.runtime.limits.tool_args_depth)
+                outcome = await dispatch_tool(scope, part.id, part.name, part.args, screened)
+                request.tool_results[part.id] = outcome
+                # Arguments too deep to show are replaced in memory and in the next request.
+                interaction = ToolInteraction(
+                    part.id, part.name, screened.shown, outcome.content, outcome.is_error
+                )
                 interactions.append(interaction)
                 transcript.interactions.append(interaction)
             elif isinstance(part, ModelReasoning):
@@ -231,18 +238,6 @@ async def _turn(
         await _close_stream(stream)
     request.assistant_texts.append("".join(turn_text))
     return Failed(f"model stream for agent '{request.agent}' ended without a finish")
-
-
-async def _call_tool(
-    scope: AgentScope, request: ModelRequest, call: ModelToolCall, position: int
-) -> ToolInteraction:
-    """Dispatch the ``position``-th tool call of the current turn; return the interaction."""
-    scope.journal.begin_call(request.turn, position)
-    screened = screen_args(call.args, scope.run.runtime.limits.tool_args_depth)
-    outcome = await dispatch_tool(scope, call.id, call.name, call.args, screened)
-    request.tool_results[call.id] = outcome
-    # Arguments too deep to show are replaced in memory and in the next request.
-    return ToolInteraction(call.id, call.name, screened.shown, outcome.content, outcome.is_error)
 
 
 async def _close_stream(stream: Any) -> None:
