@@ -4,8 +4,9 @@ One :meth:`AnthropicClient.stream_turn` call is one streamed Messages request (e
 
 * ``system`` as one text block, the conversation of :mod:`~flowai_harness.providers.messages`,
   the agent's tools with ``tool_choice: auto``, ``max_tokens`` 16384 (``maxTokens``);
-* prompt-caching markers (``cache_control: ephemeral``) on the system block, on the last
-  content block of the last message and on the last tool;
+* prompt-caching markers (``cache_control: ephemeral``) on the last tool, on the system block,
+  on the last content block of the last message, and on the last block the previous turn's
+  request ended with (the four the API allows; see :func:`anthropic_messages`);
 * ``output_config: {"effort": "high"}`` for Opus 4.5/4.6 and Sonnet 4.6, adaptive thinking for
   Opus 4.6 and Sonnet 4.6, or ``thinking: enabled`` with ``thinkingBudgetTokens`` when set.
 
@@ -190,7 +191,11 @@ def anthropic_messages(
 ) -> list[dict[str, Any]]:
     """Map conversation items onto Messages API messages, merging consecutive roles.
 
-    The last content block of the last message carries the prompt-caching marker.
+    The last content block of the last message carries a prompt-caching marker, and so does
+    the last block of the user message before the latest assistant turn: that is where the
+    previous request ended and what it wrote to the cache. The API looks for earlier cache
+    entries only about 20 blocks back from a marker, so without the second marker a turn with
+    many tool calls (two blocks each) would miss the whole cached conversation.
     """
     messages: list[dict[str, Any]] = []
     for item in items:
@@ -202,9 +207,14 @@ def anthropic_messages(
         else:
             messages.append({"role": role, "content": blocks})
     if messages:
-        last = messages[-1]["content"][-1]
-        messages[-1]["content"][-1] = {**last, "cache_control": _EPHEMERAL}
+        _mark_last_block(messages[-1])
+    if len(messages) >= 3 and [m["role"] for m in messages[-3:]] == ["user", "assistant", "user"]:
+        _mark_last_block(messages[-3])
     return messages
+
+
+def _mark_last_block(message: dict[str, Any]) -> None:
+    message["content"][-1] = {**message["content"][-1], "cache_control": _EPHEMERAL}
 
 
 def _blocks(

@@ -4,17 +4,20 @@
 (``message_start``, ``content_block_start`` / ``_delta`` / ``_stop`` with ``text_delta``,
 ``input_json_delta``, ``thinking_delta`` and ``signature_delta``, ``ping``, ``message_delta``
 with the stop reason and usage, ``message_stop``); ``anthropic_error`` an error body.
+``FakeAnthropic.cached_reply`` reports the usage its prompt cache computes from the request's
+``cache_control`` markers (see :mod:`.prompt_cache`).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .http import FakeHttpServer, RecordedRequest, StatusReply, StreamReply, sse
+from .http import FakeHttpServer, RecordedRequest, Reply, StatusReply, StreamReply, sse
+from .prompt_cache import CacheUsage, PromptCache
 
 _ids = itertools.count(1)
 
@@ -163,6 +166,26 @@ def anthropic_reply(**kwargs: Any) -> StreamReply:
 
 class FakeAnthropic(FakeHttpServer):
     """The fake Messages API; ``message_bodies`` are the JSON bodies of ``/v1/messages``."""
+
+    def __init__(
+        self,
+        respond: Callable[[RecordedRequest], Reply] | None = None,
+        *,
+        prompt_cache: PromptCache | None = None,
+    ) -> None:
+        super().__init__(respond)
+        self.prompt_cache = prompt_cache or PromptCache()
+
+    def cached_reply(self, request: RecordedRequest, **kwargs: Any) -> StreamReply:
+        """A streamed reply (``kwargs`` as for :func:`anthropic_stream`) whose prompt usage
+        the prompt cache computes from ``request``: cache reads, cache writes, fresh input."""
+        usage: CacheUsage = self.prompt_cache.account(request.json)
+        return anthropic_reply(
+            input_tokens=usage.input_tokens,
+            cache_read=usage.cache_read_input_tokens,
+            cache_creation=usage.cache_creation_input_tokens,
+            **kwargs,
+        )
 
     @property
     def message_bodies(self) -> list[Any]:
