@@ -118,6 +118,22 @@ def _ledger_check(expected_calls: int, answers: list[str], before: int) -> dict[
     }
 
 
+async def _per_step(
+    steps: int, runs: list[Awaitable[str]], answers: list[str]
+) -> tuple[float, float]:
+    """CPU and wall milliseconds per step of ``runs`` awaited one after the other.
+
+    The overhead figures use CPU time: on a machine shared with other work, wall time also
+    counts the time the process waited for a core, which says nothing about the framework.
+    """
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for pending in runs:
+        answers.append(await pending)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return cpu * 1000 / steps, wall * 1000 / steps
+
+
 async def steps_phase(
     build: Callable[[int, float], RunFn], args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -129,22 +145,18 @@ async def steps_phase(
     steps = calls + 1
     before = ToolLedger.executed
     answers: list[str] = []
-    framework_ms: list[float] = []
-    bare_ms: list[float] = []
+    framework: list[tuple[float, float]] = []
+    bare: list[tuple[float, float]] = []
     for repeat in range(repeats):
-        gc.collect()
-        started = time.perf_counter()
-        for index in range(runs):
-            answers.append(await run(repeat * runs + index, None))
-        framework_ms.append((time.perf_counter() - started) * 1000 / (runs * steps))
+        framework.append(
+            await _per_step(
+                runs * steps, [run(repeat * runs + i, None) for i in range(runs)], answers
+            )
+        )
         bare_before = ToolLedger.executed
-        gc.collect()
-        started = time.perf_counter()
-        for _ in range(runs):
-            await bare_run(calls, 0.0)
-        bare_ms.append((time.perf_counter() - started) * 1000 / (runs * steps))
+        bare.append(await _per_step(runs * steps, [bare_run(calls, 0.0) for _ in range(runs)], []))
         ToolLedger.executed = bare_before  # the bare loop's calls are not the framework's
-    overhead = [f - b for f, b in zip(framework_ms, bare_ms, strict=True)]
+    overhead = [f[0] - b[0] for f, b in zip(framework, bare, strict=True)]
     first_ms: list[float] = []
     for index in range(args.first_runs):
         mark: list[float] = []
@@ -153,8 +165,10 @@ async def steps_phase(
         first_ms.append((mark[0] - started) * 1000 if mark else float("nan"))
     return {
         "stepsPerRun": steps,
-        "frameworkStepMs": statistics.median(framework_ms),
-        "bareStepMs": statistics.median(bare_ms),
+        "frameworkStepMs": statistics.median(cpu for cpu, _ in framework),
+        "bareStepMs": statistics.median(cpu for cpu, _ in bare),
+        "frameworkStepWallMs": statistics.median(wall for _, wall in framework),
+        "bareStepWallMs": statistics.median(wall for _, wall in bare),
         "overheadStepMs": {
             "median": statistics.median(overhead),
             "min": min(overhead),
