@@ -44,7 +44,7 @@ ZERO = {
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plans, "_now", lambda: NOW)
+    monkeypatch.setattr(plans, "utc_seconds", lambda: NOW)
 
 
 def compact(value: Any) -> str:

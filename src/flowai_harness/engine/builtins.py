@@ -17,15 +17,11 @@ from flowai_harness.engine import plans
 from flowai_harness.engine.context import ToolCall
 from flowai_harness.engine.run import AgentFailed, invoke_agent
 from flowai_harness.errors import HarnessError
-from flowai_harness.ports import ToolOutcome
+from flowai_harness.ports import ToolOutcome, error_outcome
 
 __all__ = ["engine_tool_handlers"]
 
 Handler = Callable[[ToolCall, Any], Awaitable[ToolOutcome]]
-
-
-def _error(message: str) -> ToolOutcome:
-    return ToolOutcome({"error": message}, is_error=True)
 
 
 async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
@@ -33,17 +29,17 @@ async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
     scope = call.scope
     target = args.get("agent") if isinstance(args, dict) else None
     if not isinstance(target, str) or not target:
-        return _error("Missing 'agent' name string")
+        return error_outcome("Missing 'agent' name string")
     routes = list(scope.agent.routes)
     if target not in routes:
-        return _error(f"Agent '{target}' is not in this caller's allowed routes: {routes}")
+        return error_outcome(f"Agent '{target}' is not in this caller's allowed routes: {routes}")
     prompt = args.get("prompt")
     if not isinstance(prompt, str):
-        return _error("Missing 'prompt' string")
+        return error_outcome("Missing 'prompt' string")
     run = scope.run
     if target not in run.runtime.agents:
         known = sorted(run.runtime.agents)
-        return _error(f"Unknown sub-agent '{target}'. Available agents: {known}")
+        return error_outcome(f"Unknown sub-agent '{target}'. Available agents: {known}")
     started = time.perf_counter()
     try:
         result = await invoke_agent(
@@ -56,11 +52,11 @@ async def call_agent(call: ToolCall, args: Any) -> ToolOutcome:
             journal_key=scope.journal.child_key(),
         )
     except AgentFailed as exc:
-        return _error(f"Sub-agent failed: agent failed: {exc}")
+        return error_outcome(f"Sub-agent failed: agent failed: {exc}")
     except ConnectionError:
         raise  # the consumer left; the run is ending
     except Exception as exc:  # e.g. the memory store failed; the caller keeps running
-        return _error(f"Internal sub-agent error: {type(exc).__name__}: {exc}")
+        return error_outcome(f"Internal sub-agent error: {type(exc).__name__}: {exc}")
     finally:
         scope.stats.sub_agent_time_ms += (time.perf_counter() - started) * 1000.0
     return ToolOutcome({"agent": result.agent, "response": result.response, "model": result.model})
@@ -72,7 +68,7 @@ async def resolve_ref(call: ToolCall, args: Any) -> ToolOutcome:
     try:
         record = await run.references.read(run.tenant, args["kind"], args["id"])
     except HarnessError as exc:
-        return _error(str(exc))
+        return error_outcome(str(exc))
     return ToolOutcome(
         {"kind": args["kind"], "value": record["value"], "glimpse": record["glimpse"]}
     )
@@ -84,7 +80,7 @@ async def glimpse_ref(call: ToolCall, args: Any) -> ToolOutcome:
     try:
         record = await run.references.read(run.tenant, args["kind"], args["id"])
     except HarnessError as exc:
-        return _error(str(exc))
+        return error_outcome(str(exc))
     return ToolOutcome({"kind": args["kind"], "glimpse": record["glimpse"]})
 
 

@@ -24,11 +24,11 @@ from flowai_harness.engine.approvals import ApprovalBroker
 from flowai_harness.engine.compiled import CompiledAgent, EngineTool
 from flowai_harness.engine.context import AgentScope, RunContext
 from flowai_harness.engine.core import EngineCore
-from flowai_harness.engine.dispatch import dispatch_tool, error_outcome
+from flowai_harness.engine.dispatch import dispatch_tool
 from flowai_harness.engine.emit import EventSink
 from flowai_harness.errors import ConfigurationError, SpecTypeError, SpecValueError
 from flowai_harness.events import ApprovalRequired, RuntimeEvent
-from flowai_harness.ports import ToolDefinition, ToolOutcome
+from flowai_harness.ports import ToolDefinition, ToolOutcome, error_outcome
 
 __all__ = ["ROUTING_TOOLS", "DirectTools"]
 

@@ -34,25 +34,14 @@ from flowai_harness.events import (
     ToolInvocationResult,
     ToolTiming,
 )
-from flowai_harness.ports import ToolOutcome
+from flowai_harness.ports import ToolOutcome, error_outcome
 
 if TYPE_CHECKING:
     from flowai_harness.engine.compiled import EngineTool
 
-__all__ = ["dispatch_tool", "error_outcome", "rejected_outcome", "revise_outcome"]
+__all__ = ["dispatch_tool", "rejected_outcome", "revise_outcome"]
 
 _UI_KEYS = frozenset({"approvalDsl", "displaySummary", "_cardEmitted"})
-#: Error messages quote exceptions and invalid values, which a hostile tool or model can make
-#: as large as it likes; past this many characters the rest is cut.
-_ERROR_CHARS = 16384
-
-
-def error_outcome(message: str) -> ToolOutcome:
-    """An error result carrying ``{"error": message}`` (cut after 16,384 characters)."""
-    if len(message) > _ERROR_CHARS:
-        cut = len(message) - _ERROR_CHARS
-        message = f"{message[:_ERROR_CHARS]}... ({cut} more characters not shown)"
-    return ToolOutcome({"error": message}, is_error=True)
 
 
 def rejected_outcome(feedback: str | None) -> ToolOutcome:

@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from flowai_harness._clock import utc_seconds
 from flowai_harness.engine.approvals import approval_required
 from flowai_harness.engine.context import AgentScope, RunContext, ToolCall
 from flowai_harness.engine.gates import GateClosed, wait_for_decision
@@ -49,7 +49,7 @@ from flowai_harness.engine.jsonvalues import to_json
 from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.errors import HarnessError, ReferenceNotFoundError, ReferenceValidationError
 from flowai_harness.events import PlanStatusChange
-from flowai_harness.ports import ToolOutcome
+from flowai_harness.ports import ToolOutcome, error_outcome
 
 __all__ = [
     "PENDING_APPROVAL",
@@ -130,7 +130,7 @@ def transition(plan: Mapping[str, Any], to_status: str, **fields: Any) -> dict[s
             f"(from {from_status} it can move to: {', '.join(legal) or 'nothing, it is final'})"
         )
     moved = dict(plan, status=to_status, **fields)
-    moved[_TIMESTAMP_OF[to_status]] = _now()
+    moved[_TIMESTAMP_OF[to_status]] = utc_seconds()
     return moved
 
 
@@ -142,10 +142,6 @@ def _status_change(
     return AliasedPlanStatusChange(
         plan["id"], from_status, to_status, aliases.get(from_status), aliases.get(to_status)
     )
-
-
-def _error(message: str) -> ToolOutcome:
-    return ToolOutcome({"error": message}, is_error=True)
 
 
 def _key(plan_id: str) -> str:
@@ -185,14 +181,16 @@ async def store_plan(call: ToolCall, args: Any) -> ToolOutcome:
     spec_name, plan_id, body = args["specName"], args["planId"], args["body"]
     spec = run.runtime.plans.get(spec_name)
     if spec is None:
-        return _error(f"unknown plan spec: {spec_name} (declared: {sorted(run.runtime.plans)})")
+        return error_outcome(
+            f"unknown plan spec: {spec_name} (declared: {sorted(run.runtime.plans)})"
+        )
     problems = spec.validator.errors(body)
     if problems:
         listed = json.dumps(problems, ensure_ascii=False)
-        return _error(f"schema validation failed for spec '{spec_name}': {listed}")
+        return error_outcome(f"schema validation failed for spec '{spec_name}': {listed}")
     actions, problem = _decode_actions(spec_name, body)
     if problem is not None:
-        return _error(problem)
+        return error_outcome(problem)
     plan = {
         "id": plan_id,
         "owner": run.tenant,
@@ -201,7 +199,7 @@ async def store_plan(call: ToolCall, args: Any) -> ToolOutcome:
         "status": "draft",
         "description": None,
         "context": {k: v for k, v in body.items() if k != "actions"},
-        "createdAt": _now(),
+        "createdAt": utc_seconds(),
         "approvedAt": None,
         "startedAt": None,
         "completedAt": None,
@@ -215,7 +213,7 @@ async def store_plan(call: ToolCall, args: Any) -> ToolOutcome:
         # runs, so each stored version is still dispatched at most once. Only a plan that is
         # being dispatched right now is protected.
         if existing is not None and existing["status"] == "executing":
-            return _error(
+            return error_outcome(
                 f"plan '{plan_id}' is already {existing['status']} and cannot be replaced; "
                 f"store the revision under a new planId"
             )
@@ -299,7 +297,7 @@ async def execute_plan(call: ToolCall, args: Any) -> ToolOutcome:
     async with run.plan_locks.hold(plan_id):
         plan = await _load(run, plan_id)
         if plan is None:
-            return _error(f"plan not found: {plan_id}")
+            return error_outcome(f"plan not found: {plan_id}")
         gated = plan["status"] == "draft" and _plan_approval_required(scope, plan)
         auto_approved = plan["status"] == "draft" and not gated
         if auto_approved:
@@ -334,7 +332,9 @@ async def _plan_gate(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome | N
     run = scope.run
     plan_id = plan["id"]
     if run.approval_mode == "refuse":
-        return _error(f"Plan {plan_id} requires approval, which is not available in this mode")
+        return error_outcome(
+            f"Plan {plan_id} requires approval, which is not available in this mode"
+        )
     try:
         decision = await wait_for_decision(
             scope,
@@ -345,12 +345,12 @@ async def _plan_gate(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome | N
             then_emit=[_status_change(run, plan, "draft", PENDING_APPROVAL)],
         )
     except GateClosed:
-        return _error(f"Plan {plan_id} approval channel closed before resolution")
+        return error_outcome(f"Plan {plan_id} approval channel closed before resolution")
     if decision.outcome == "approve":
         return await _approve_as_shown(run, plan)
     await run.sink.emit(_status_change(run, plan, PENDING_APPROVAL, "draft"))
     if decision.outcome == "reject":
-        return _error(f"Plan {plan_id} rejected: {decision.feedback or 'Plan rejected'}")
+        return error_outcome(f"Plan {plan_id} rejected: {decision.feedback or 'Plan rejected'}")
     # The reference omits the feedback here; issue 4 asks for it so the model can act on it.
     return ToolOutcome(
         {
@@ -369,7 +369,7 @@ async def _approve_as_shown(run: RunContext, shown: dict[str, Any]) -> ToolOutco
     async with run.plan_locks.hold(plan_id):
         current = await _load(run, plan_id)
         if current is None:
-            return _error(f"plan not found: {plan_id}")
+            return error_outcome(f"plan not found: {plan_id}")
         status = current["status"]
         replaced = status == "draft" and current != shown
         if status == "draft" and not replaced:
@@ -378,7 +378,7 @@ async def _approve_as_shown(run: RunContext, shown: dict[str, Any]) -> ToolOutco
             status = "approved"
     if replaced:
         await run.sink.emit(_status_change(run, shown, PENDING_APPROVAL, "draft"))
-        return _error(
+        return error_outcome(
             f"Plan {plan_id} was stored again while awaiting approval, so the approval does not "
             f"apply to its new content; call executePlan again to review the new version"
         )
@@ -394,14 +394,14 @@ async def _run_approved(scope: AgentScope, plan_id: str) -> ToolOutcome:
     async with run.plan_locks.hold(plan_id):
         plan = await _load(run, plan_id)
         if plan is None:
-            return _error(f"plan not found: {plan_id}")
+            return error_outcome(f"plan not found: {plan_id}")
         if plan["status"] != "approved":
-            return _error(_invalid_state(plan))
+            return error_outcome(_invalid_state(plan))
         approved, plan = plan, transition(plan, "executing")
         # The lock only orders calls of this process; the compare-and-set is what lets exactly
         # one process sharing the store claim the plan.
         if not await run.runtime.kv.compare_and_set(run.tenant, _key(plan_id), approved, plan):
-            return _error(await _lost_claim(run, plan_id))
+            return error_outcome(await _lost_claim(run, plan_id))
     await run.sink.emit(_status_change(run, plan, "approved", "executing"))
     return await _dispatch(scope, plan)
 
@@ -449,7 +449,7 @@ async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
     except _DispatchFailure as exc:
         await _fail(run, plan, str(exc))
         await run.sink.emit(_status_change(run, plan, "executing", "failed"))
-        return _error(f"Dispatch failed: {exc}")
+        return error_outcome(f"Dispatch failed: {exc}")
     except asyncio.CancelledError:
         # The actions may be partly applied; never leave the plan executing forever.
         await asyncio.shield(
@@ -582,7 +582,3 @@ def _check_dispatch_result(value: Any) -> dict[str, Any]:
             f"{describe_failure(exc)}"
         ) from exc
     return {"entitiesAffected": count, "summary": summary, "details": details}
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

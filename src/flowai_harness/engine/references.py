@@ -15,12 +15,12 @@ the tool's order), so storing it needs no second full copy of the value.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from flowai_harness._clock import utc_seconds
 from flowai_harness.engine.compiled import CompiledReference
 from flowai_harness.engine.jsonvalues import canonical_json, to_json
 from flowai_harness.engine.limits import TOOL_RESULT_KIND
@@ -71,7 +71,7 @@ class ReferenceRegistry:
             "resourceId": tenant,
             "value": value,
             "glimpse": glimpse,
-            "createdAt": _now_rfc3339(),
+            "createdAt": utc_seconds(),
         }
         await self._kv.put(tenant, f"reference:{kind}:{ref_id}", record, compiled.ttl_ms)
         return {"kind": kind, "id": ref_id, "glimpse": glimpse}
@@ -96,7 +96,7 @@ class ReferenceRegistry:
             "resourceId": tenant,
             "value": orjson.Fragment(raw),
             "glimpse": glimpse,
-            "createdAt": _now_rfc3339(),
+            "createdAt": utc_seconds(),
         }
         key = f"reference:{TOOL_RESULT_KIND}:{ref_id}"
         await self._kv.put(tenant, key, record, compiled.ttl_ms)
@@ -181,7 +181,3 @@ def parse_handle(ref: Any) -> tuple[str, str]:
             f"a reference handle needs non-empty string 'kind' and 'id', got {ref!r}"
         )
     return kind, ref_id
-
-
-def _now_rfc3339() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -27,9 +27,10 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from flowai_harness._clock import utc_millis
 from flowai_harness.events import json_copy
 from flowai_harness.ports import KeyValueStore
 
@@ -83,10 +84,6 @@ def store_is_durable(kv: KeyValueStore, data_environment: Mapping[str, Any] | No
     return isinstance(section, Mapping) and section.get("kind", "memory") != "memory"
 
 
-def _iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
-
-
 def _epoch(iso: Any) -> float:
     if not isinstance(iso, str):
         return 0.0
@@ -132,8 +129,8 @@ class RunRecord:
             "prompt": self.prompt,
             "entryInvocationId": self.entry_invocation_id,
             "status": self.status,
-            "createdAt": _iso(self.created_at),
-            "updatedAt": _iso(self.updated_at or self.created_at),
+            "createdAt": utc_millis(self.created_at),
+            "updatedAt": utc_millis(self.updated_at or self.created_at),
             "lastSequence": self.last_sequence,
             "durable": self.durable,
             "resumeCount": self.resume_count,

@@ -28,7 +28,7 @@ import orjson
 
 from flowai_harness.engine.context import AgentScope
 from flowai_harness.engine.jsonvalues import decode_json, encode_json
-from flowai_harness.ports import ToolOutcome
+from flowai_harness.ports import ToolOutcome, error_outcome
 
 __all__ = ["bound_outcome", "bound_value"]
 
@@ -77,13 +77,13 @@ async def _oversized(
         f"{_size(limits.result_cap(tool))} limit for tool results sent to the model"
     )
     if tool in _NEVER_STORED:
-        return _error(
+        return error_outcome(
             f"{over}; read its glimpse with glimpseRef instead (host code can read the whole "
             f"value with Runtime.resolve_reference)"
         )
     stored_cap = limits.stored_result_bytes
     if stored_cap is not None and size > stored_cap:
-        return _error(
+        return error_outcome(
             f"{over}, and above the {_size(stored_cap)} limit for storing it as a reference; "
             f"return less data (for example a page, a sample or a summary)"
         )
@@ -91,7 +91,9 @@ async def _oversized(
     try:
         handle = await run.references.store_encoded(run.tenant, raw, glimpse)
     except Exception as exc:  # the store is down or refuses the value
-        return _error(f"{over}, and storing it as a reference failed: {type(exc).__name__}: {exc}")
+        return error_outcome(
+            f"{over}, and storing it as a reference failed: {type(exc).__name__}: {exc}"
+        )
     message = (
         f"{over}: it was stored as reference kind={handle['kind']} id={handle['id']} and only "
         f"a glimpse is shown"
@@ -112,10 +114,6 @@ def _glimpse(value: Any, raw: bytes) -> dict[str, Any]:
     # A cut inside a multi-byte character drops its partial bytes.
     glimpse["preview"] = raw[:_PREVIEW_BYTES].decode("utf-8", "ignore") + "..."
     return glimpse
-
-
-def _error(message: str) -> ToolOutcome:
-    return ToolOutcome({"error": message}, is_error=True)
 
 
 def _size(count: int) -> str:

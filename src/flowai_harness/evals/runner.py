@@ -19,9 +19,9 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
+from flowai_harness._clock import utc_micros
 from flowai_harness.engine.core import EngineCore
 from flowai_harness.errors import RunError, SpecTypeError
 from flowai_harness.evals.aggregation import (
@@ -92,10 +92,6 @@ class _SampleRun:
     stage: str = "run"
     error: str | None = None
     run_ms: int = 0
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Execution:
@@ -230,7 +226,7 @@ class _Execution:
             thread_id=f"{EVAL_THREAD_PREFIX}{self.run_id}-{case.id}-{index}",
             trace_id=f"trace-{uuid.uuid4()}",
             capture=SampleCapture(entry, f"entry-{entry}", self.setup.agent_models),
-            started_at=_now(),
+            started_at=utc_micros(),
         )
         try:
             await self._execute(sample)
@@ -436,7 +432,7 @@ class _Execution:
                 "steps": capture.trace_steps(),
                 "error": sample.error,
                 "startedAt": sample.started_at,
-                "completedAt": _now(),
+                "completedAt": utc_micros(),
                 "durationMs": capture.elapsed_ms(),
             }
         )

@@ -16,12 +16,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
 
 import orjson
 
+from flowai_harness._clock import utc_millis as utc_now
 from flowai_harness.errors import StoreError
 
 __all__ = [
@@ -106,12 +106,6 @@ class WorkspaceKey(NamedTuple):
 
     app_id: str
     workspace_key: str
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO-8601 with milliseconds and ``Z``
-    (``2026-05-21T00:00:00.000Z``): rows written within one second still sort in order."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def encode_json(value: Any) -> str:

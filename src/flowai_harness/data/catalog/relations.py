@@ -13,7 +13,6 @@ and a search that failed after cutting a hub says a path may still exist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flowai_harness.data.catalog.entries import CatalogEntry, generated_id, normalize_key
@@ -278,8 +277,3 @@ def _unwind(
         steps.append((node, kind, way))
         node = origin
     return steps[::-1]
-
-
-def distinct_ids(values: Sequence[str]) -> list[str]:
-    """``values`` without duplicates, in order."""
-    return list(dict.fromkeys(values))

@@ -21,13 +21,13 @@ is missing or, with extraction, not ``processed``; then it is processed again.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from flowai_harness._clock import utc_millis
 from flowai_harness.data.catalog.store import read_only_error
 from flowai_harness.data.environment import DataBackends, check_database_id
 from flowai_harness.data.knowledge.files import (
@@ -88,10 +88,6 @@ class _Run:
     extracted: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _front(ids: list[str], new_ids: Sequence[str]) -> list[str]:
@@ -206,7 +202,7 @@ class KnowledgeIngestor:
             "targetDatabaseId": database_id,
             "extractionStatus": "pending" if self.extractor is None else "processing",
             "extractedKnowledgeIds": [],
-            "createdAt": _now(),
+            "createdAt": utc_millis(),
         }
         await self.kv.put(run.tenant, document_key(doc_id), document)
         if self.extractor is not None:

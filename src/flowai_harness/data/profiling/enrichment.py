@@ -15,7 +15,7 @@ Two enrichers behind one :class:`TableEnricher` port:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -369,8 +369,3 @@ class AnthropicEnricher:
         return replace(
             merged, source="fresh", enrichment_source=self.name, model_id=self.settings.model
         )
-
-
-def relationship_pairs(relationship: InferredRelationship) -> Sequence[tuple[str, str]]:
-    """The (source column, target column) pairs of a relationship."""
-    return list(zip(relationship.source_columns, relationship.target_columns, strict=False))

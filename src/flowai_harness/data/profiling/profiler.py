@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import time
 import uuid
@@ -31,6 +30,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flowai_harness._clock import utc_millis
 from flowai_harness.data.catalog.store import read_only_error
 from flowai_harness.data.environment import DataBackends, check_database_id
 from flowai_harness.data.profiling.enrichment import DatabaseContext, TableEnricher
@@ -238,10 +238,6 @@ async def estimate_profile(
     )
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _ms(since: float) -> int:
     return int((time.monotonic() - since) * 1000)
 
@@ -280,7 +276,7 @@ class _Job:
             "tablesCompleted": self.totals["tablesCompleted"],
             "tablesFailed": self.totals["tablesFailed"],
             "columnsProfiled": self.totals["columnsProfiled"],
-            "updatedAt": _now(),
+            "updatedAt": utc_millis(),
         }
         if table is not None:
             record["tableName"] = table
@@ -392,7 +388,9 @@ class Profiler:
             selected = await _select_tables(self.reader, schema, request.tables, listed)
             job.totals["tablesDiscovered"] = len(selected)
             context = await self._context(schema, listed)
-            run = ProfilingRun(job.job_id, request.database_id, _now(), self.target_fingerprint)
+            run = ProfilingRun(
+                job.job_id, request.database_id, utc_millis(), self.target_fingerprint
+            )
             limit = asyncio.Semaphore(_CONCURRENCY)
 
             async def one(name: str, kind: TableKind) -> None:

@@ -23,7 +23,7 @@ from flowai_harness.data.toolkit.relations import get_catalog_relations, get_rel
 from flowai_harness.data.toolkit.search import search_catalog
 from flowai_harness.engine.context import ToolCall
 from flowai_harness.errors import HarnessError
-from flowai_harness.ports import KeyValueStore, ToolOutcome
+from flowai_harness.ports import KeyValueStore, ToolOutcome, error_outcome
 
 __all__ = ["CATALOG_TOOLS", "CatalogToolkit", "Handler"]
 
@@ -95,10 +95,10 @@ class CatalogToolkit:
         try:
             return ToolOutcome(await work())
         except (ToolFailure, HarnessError) as exc:
-            return ToolOutcome({"error": self.backends.scrub(str(exc))}, is_error=True)
+            return error_outcome(self.backends.scrub(str(exc)))
         except Exception as exc:  # a defect must not end the run; say what failed
             detail = self.backends.scrub(f"{type(exc).__name__}: {exc}")
-            return ToolOutcome({"error": f"{tool} failed: {detail}"}, is_error=True)
+            return error_outcome(f"{tool} failed: {detail}")
 
     # ----------------------------------------------------------------- handlers
 
