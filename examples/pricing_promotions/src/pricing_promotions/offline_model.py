@@ -115,13 +115,12 @@ class _OfflineDesk:
             for call in done
             if call.tool_name == "select_products"
         }
-        plan = {
-            "specName": PLAN_SPEC_NAME,
-            "planId": f"pricing-plan-{next(self._plan_numbers)}",
-            "body": {"rationale": f"Requested: {prompt.strip()}", "actions": []},
+        body = {
+            "rationale": f"Requested: {prompt.strip()}",
+            "actions": _actions(ask, products, selections),
         }
-        plan["body"]["actions"] = _actions(ask, products, selections)
-        return _call("storePlan", plan)
+        plan_id = f"pricing-plan-{next(self._plan_numbers)}"
+        return _call("storePlan", {"specName": PLAN_SPEC_NAME, "planId": plan_id, "body": body})
 
     def _executor(self, prompt: str, done: list[Any]) -> ModelTurn:
         plan_id = _PLAN_ID.search(prompt)

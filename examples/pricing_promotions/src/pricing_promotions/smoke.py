@@ -22,7 +22,7 @@ DEFAULT_REQUEST = "Set p-001 to 6.49 and launch a 15% promotion on snacks for 14
 
 def describe(event: dict[str, Any]) -> str:
     """One readable line for a runtime event."""
-    kind = event["type"]
+    kind = str(event["type"])
     if kind == "tool-agent":
         return f"agent {event['state']:<6} {event['agentName']}"
     if kind == "tool-invocation":
