@@ -296,9 +296,15 @@ class RunRecorder:
         await self._flush(record=True)
 
     async def finish(self, status: RunStatus | None) -> None:
-        """Write what is left and the final status (``None``: suspended, write nothing)."""
+        """Write what is left and the final status (``None``: suspended, write nothing).
+
+        A suspended run writes nothing more, but its end waits for a checkpoint the stop cut
+        short to complete, so a store closed right after the run has ended loses nothing.
+        """
         if status is not None:
             await self.set_status(status)
+        async with self._lock:
+            pass
 
     async def _flush(self, *, record: bool) -> None:
         # A checkpoint that has started completes even if the run is cancelled meanwhile (its
