@@ -215,3 +215,25 @@ def test_gates_are_found_by_call_and_kind() -> None:
     journal.begin_call(1, 1)
     assert not journal.has_gate("plan")
     assert journal.child_key() == "0/1.1"
+
+
+def test_the_engine_never_asks_whether_a_run_has_a_journal() -> None:
+    """The durability seam: the loop calls the journal; only the journal knows what it does."""
+    import re
+    from pathlib import Path
+
+    import flowai_harness.engine
+
+    branch = re.compile(
+        r"journal is (not )?None|recorder is (not )?None"
+        r"|if (not )?(self\.|run\.|scope\.)?(_?journal|recorder)\s*(:|and\b|or\b)"
+    )
+    package = Path(flowai_harness.engine.__file__).parent
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(package.glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if branch.search(line)
+    ]
+    assert len(list(package.glob("*.py"))) > 20
+    assert found == []
