@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from inventory_planning.app import APP_NAME, create_app
+from inventory_planning.planning_platform import PlanningPlatform
 from inventory_planning.workdir import TENANT, WorkDir
 
 from flowai_harness.studio import AppImportError, create_studio_app, resolve_app_reference
@@ -41,13 +42,15 @@ def test_an_unprepared_directory_fails_with_the_command_to_run(
 
 
 def test_studio_chat_answers_from_the_data_offline(workdir: WorkDir) -> None:
-    app = create_app(workdir, interpreter="offline")
-    with TestClient(create_studio_app(app, store_path=None), base_url="http://127.0.0.1") as client:
-        agents = json.dumps(client.get(f"{W}/agents").json())
-        response = client.post(
-            f"{W}/agents/inventory_coordinator/stream",
-            json={"prompt": "What are the days of cover by channel?"},
-        )
+    with PlanningPlatform() as platform:
+        app = create_app(workdir, platform=platform, interpreter="offline")
+        studio = create_studio_app(app, store_path=None)
+        with TestClient(studio, base_url="http://127.0.0.1") as client:
+            agents = json.dumps(client.get(f"{W}/agents").json())
+            response = client.post(
+                f"{W}/agents/inventory_coordinator/stream",
+                json={"prompt": "What are the days of cover by channel?"},
+            )
     for name in ("inventory_coordinator", "inventory_analyst", "replenishment_planner"):
         assert name in agents
     frames = [

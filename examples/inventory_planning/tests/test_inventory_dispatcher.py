@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +44,20 @@ def _transfer(units: int, source: str = "wh-online", dest: str = "wh-retail") ->
     }
 
 
+@pytest.fixture
+def platform() -> Iterator[PlanningPlatform]:
+    with PlanningPlatform() as opened:
+        yield opened
+
+
 def _ctx(items: list[dict[str, Any]]) -> dict[str, Any]:
     payload = {"channel": "online", "max_days_of_cover": 7, "items": items}
     return {"resolved_refs": {"StockoutRiskSet": {"risk-1": payload}}}
 
 
 def test_reorder_places_one_rounded_order_per_product_short_of_the_target(
-    stock: StockReader,
+    stock: StockReader, platform: PlanningPlatform
 ) -> None:
-    platform = PlanningPlatform()
     items = stock.stockout_risks("online", 7)
     result = make_dispatcher(platform, stock)([_reorder(21), _transfer(20)], _ctx(items))
     orders = platform.purchase_orders()
@@ -82,18 +88,23 @@ def test_reorder_places_one_rounded_order_per_product_short_of_the_target(
     ],
 )
 def test_a_refused_action_fails_the_plan_and_nothing_is_written(
-    stock: StockReader, actions: list[dict[str, Any]], error: type[Exception], message: str
+    stock: StockReader,
+    platform: PlanningPlatform,
+    actions: list[dict[str, Any]],
+    error: type[Exception],
+    message: str,
 ) -> None:
-    platform = PlanningPlatform()
     items = stock.stockout_risks("online", 7)
     with pytest.raises(error, match=message):
         make_dispatcher(platform, stock)([_reorder(), *actions], _ctx(items))
     assert platform.purchase_orders() == [] and platform.transfers() == []
 
 
-def test_a_reorder_without_its_resolved_risk_set_is_refused(stock: StockReader) -> None:
+def test_a_reorder_without_its_resolved_risk_set_is_refused(
+    stock: StockReader, platform: PlanningPlatform
+) -> None:
     with pytest.raises(ValueError, match="needs a resolved StockoutRiskSet"):
-        make_dispatcher(PlanningPlatform(), stock)([_reorder()], {"resolved_refs": {}})
+        make_dispatcher(platform, stock)([_reorder()], {"resolved_refs": {}})
 
 
 def test_the_platform_keeps_orders_across_reopens(tmp_path: Path) -> None:

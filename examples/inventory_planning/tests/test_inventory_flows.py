@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from inventory_planning.agents import ANALYST, COORDINATOR, EXECUTOR, PLANNER, build_spec
 from inventory_planning.offline_model import COVER_BY_CHANNEL_SQL
 from inventory_planning.planning_platform import PlanningPlatform
@@ -17,17 +19,22 @@ from flowai_harness import create_runtime
 from flowai_harness.testing import collect_events
 
 
+@pytest.fixture
+def platform() -> Iterator[PlanningPlatform]:
+    with PlanningPlatform() as opened:
+        yield opened
+
+
 def _run(
-    workdir: WorkDir, request: str, approve: str | None = "approve"
-) -> tuple[list[dict[str, Any]], PlanningPlatform]:
-    platform = PlanningPlatform()
+    workdir: WorkDir, platform: PlanningPlatform, request: str, approve: str | None = "approve"
+) -> list[dict[str, Any]]:
     runtime = build_runtime(workdir, platform=platform, interpreter="offline")
     stream = runtime.query(request, thread_id="t-flow")
     events = asyncio.run(
         collect_events(stream, runtime if approve else None, approve=approve, feedback="not now")
     )
     assert not [e for e in events if e["type"] == "error"]
-    return events, platform
+    return events
 
 
 def _agents(events: list[dict[str, Any]]) -> list[str]:
@@ -46,8 +53,10 @@ def _final(events: list[dict[str, Any]]) -> str:
     return [e["text"] for e in events if e["type"] == "text"][-1]
 
 
-def test_the_analyst_answers_from_the_catalog_and_a_read_only_query(workdir: WorkDir) -> None:
-    events, platform = _run(workdir, "What are the days of cover by channel?", approve=None)
+def test_the_analyst_answers_from_the_catalog_and_a_read_only_query(
+    workdir: WorkDir, platform: PlanningPlatform
+) -> None:
+    events = _run(workdir, platform, "What are the days of cover by channel?", approve=None)
     assert _agents(events) == [COORDINATOR, ANALYST]
     search = _result(events, "search_catalog")
     assert {hit["kind"] for hit in search["results"]} & {"table", "column"}
@@ -77,9 +86,9 @@ def test_execute_query_refuses_a_write_on_the_target(workdir: WorkDir) -> None:
 
 
 def test_an_approved_plan_orders_every_online_risk_up_to_the_policy_target(
-    workdir: WorkDir,
+    workdir: WorkDir, platform: PlanningPlatform
 ) -> None:
-    events, platform = _run(workdir, "Replenish online products under 7 days of cover.")
+    events = _run(workdir, platform, "Replenish online products under 7 days of cover.")
     assert _agents(events) == [COORDINATOR, PLANNER, EXECUTOR]
     risks = _result(events, "find_stockout_risks")
     assert set(risks) == {"reference", "glimpse"}  # the model never sees the product list
@@ -95,9 +104,12 @@ def test_an_approved_plan_orders_every_online_risk_up_to_the_policy_target(
     assert "executed. Placed 3 purchase order(s)" in _final(events)
 
 
-def test_an_explicit_target_and_a_transfer_end_up_in_one_plan(workdir: WorkDir) -> None:
-    events, platform = _run(
+def test_an_explicit_target_and_a_transfer_end_up_in_one_plan(
+    workdir: WorkDir, platform: PlanningPlatform
+) -> None:
+    events = _run(
         workdir,
+        platform,
         "Restock retail products under 7 days of cover to 30 days and transfer 20 sku-203 "
         "from wh-online to wh-retail.",
     )
@@ -109,23 +121,23 @@ def test_an_explicit_target_and_a_transfer_end_up_in_one_plan(workdir: WorkDir) 
     assert platform.transfers()[0]["units"] == 20
 
 
-def test_a_rejected_plan_places_no_order(workdir: WorkDir) -> None:
-    events, platform = _run(workdir, "Replenish online products under 7 days of cover.", "reject")
+def test_a_rejected_plan_places_no_order(workdir: WorkDir, platform: PlanningPlatform) -> None:
+    events = _run(workdir, platform, "Replenish online products under 7 days of cover.", "reject")
     decision = next(e for e in events if e["type"] == "approval-decision")
     assert decision["data"]["outcome"] == {"outcome": "reject"}
     assert "was not executed" in _final(events) and "not now" in _final(events)
     assert platform.purchase_orders() == []
 
 
-def test_a_draft_is_stored_but_not_executed(workdir: WorkDir) -> None:
-    events, platform = _run(workdir, "Draft a restock of online products under 7 days.", None)
+def test_a_draft_is_stored_but_not_executed(workdir: WorkDir, platform: PlanningPlatform) -> None:
+    events = _run(workdir, platform, "Draft a restock of online products under 7 days.", None)
     assert _agents(events) == [COORDINATOR, PLANNER]
     assert _final(events).startswith("Stored plan replenishment-plan-")
     assert platform.purchase_orders() == []
 
 
-def test_nothing_at_risk_means_no_plan(workdir: WorkDir) -> None:
-    events, platform = _run(workdir, "Replenish retail products under 1 days of cover.", None)
+def test_nothing_at_risk_means_no_plan(workdir: WorkDir, platform: PlanningPlatform) -> None:
+    events = _run(workdir, platform, "Replenish retail products under 1 days of cover.", None)
     assert _final(events) == "No retail product is under 1 days of cover; nothing to plan."
     assert not any(e.get("toolName") == "storePlan" for e in events)
     assert platform.purchase_orders() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -9,10 +10,9 @@ from pricing_promotions.commerce import CommerceError, CommerceService
 
 
 @pytest.fixture
-def commerce() -> CommerceService:
-    service = CommerceService(today=lambda: date(2025, 3, 3))
-    yield service
-    service.close()
+def commerce() -> Iterator[CommerceService]:
+    with CommerceService(today=lambda: date(2025, 3, 3)) as service:
+        yield service
 
 
 def test_seeded_store_lists_products_by_category_with_margins(commerce: CommerceService) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +18,12 @@ from flowai_harness.testing import collect_events
 SELECTION = {"kind": "ProductSelection", "id": "sel-1"}
 
 
+@pytest.fixture
+def commerce() -> Iterator[CommerceService]:
+    with CommerceService() as service:
+        yield service
+
+
 def _ctx(product_ids: list[str]) -> dict[str, Any]:
     return {
         "resolved_refs": {
@@ -27,8 +34,9 @@ def _ctx(product_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def test_dispatcher_applies_every_action_kind_and_reports_products_touched() -> None:
-    commerce = CommerceService()
+def test_dispatcher_applies_every_action_kind_and_reports_products_touched(
+    commerce: CommerceService,
+) -> None:
     dispatch = make_dispatcher(commerce)
     actions = [
         {
@@ -96,9 +104,12 @@ def test_dispatcher_applies_every_action_kind_and_reports_products_touched() -> 
     ],
 )
 def test_a_bad_action_fails_the_whole_plan_and_writes_nothing(
-    action: dict[str, Any], ctx: dict[str, Any], error: type[Exception], message: str
+    commerce: CommerceService,
+    action: dict[str, Any],
+    ctx: dict[str, Any],
+    error: type[Exception],
+    message: str,
 ) -> None:
-    commerce = CommerceService()
     first = {
         "kind": "price_change",
         "payload": {"product_id": "p-001", "new_price": 6.49, "reason": "ok"},
@@ -114,8 +125,9 @@ def _script(*steps: tuple[str, dict[str, Any]]) -> str:
     return json.dumps({"script": [{"tool": tool, "args": args} for tool, args in steps]})
 
 
-def test_under_cost_plan_approved_through_the_runtime_fails_and_changes_nothing() -> None:
-    commerce = CommerceService()
+def test_under_cost_plan_approved_through_the_runtime_fails_and_changes_nothing(
+    commerce: CommerceService,
+) -> None:
     runtime = create_runtime(
         build_spec(),
         interpreter="scripted",

@@ -18,7 +18,12 @@ from flowai_harness import (
 
 
 def _run(mode: str, cases: list[EvalTestCase]):
-    runtime = build_runtime(CommerceService(), interpreter="offline")
+    with CommerceService() as commerce:
+        return _run_on(commerce, mode, cases)
+
+
+def _run_on(commerce: CommerceService, mode: str, cases: list[EvalTestCase]):
+    runtime = build_runtime(commerce, interpreter="offline")
     config = define_eval_config(
         mode=mode,
         samples_per_case=1,

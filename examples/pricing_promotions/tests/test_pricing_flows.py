@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from pricing_promotions.agents import COORDINATOR, EXECUTOR, INSIGHTS, PLANNER
 from pricing_promotions.commerce import CommerceService
 from pricing_promotions.runtime import build_runtime
@@ -12,14 +14,20 @@ from pricing_promotions.runtime import build_runtime
 from flowai_harness.testing import collect_events
 
 
-def _run(request: str, approve: str | None = "approve") -> tuple[list[dict[str, Any]], Any]:
-    commerce = CommerceService()
+@pytest.fixture
+def commerce() -> Iterator[CommerceService]:
+    with CommerceService() as service:
+        yield service
+
+
+def _run(
+    commerce: CommerceService, request: str, approve: str | None = "approve"
+) -> list[dict[str, Any]]:
     runtime = build_runtime(commerce, interpreter="offline")
     stream = runtime.query(request, thread_id="t-flow")
-    events = asyncio.run(
+    return asyncio.run(
         collect_events(stream, runtime if approve else None, approve=approve, feedback="no")
     )
-    return events, commerce
 
 
 def _agents_called(events: list[dict[str, Any]]) -> list[str]:
@@ -30,16 +38,18 @@ def _final_text(events: list[dict[str, Any]]) -> str:
     return [e["text"] for e in events if e["type"] == "text"][-1]
 
 
-def test_a_question_goes_to_insights_and_changes_nothing() -> None:
-    events, commerce = _run("Which product brings in the most revenue?", approve=None)
+def test_a_question_goes_to_insights_and_changes_nothing(commerce: CommerceService) -> None:
+    events = _run(commerce, "Which product brings in the most revenue?", approve=None)
     assert _agents_called(events) == [COORDINATOR, INSIGHTS]
     assert "Top product by revenue: Sparkling Water 12pk (p-001)" in _final_text(events)
     assert not any(e["type"] == "approval-required" for e in events)
     assert commerce.price_changes() == [] and commerce.promotions() == []
 
 
-def test_an_approved_request_flows_through_planner_and_executor_into_the_store() -> None:
-    events, commerce = _run('Set p-001 to 6.49 and run 20% off beverages called "Fizz".')
+def test_an_approved_request_flows_through_planner_and_executor_into_the_store(
+    commerce: CommerceService,
+) -> None:
+    events = _run(commerce, 'Set p-001 to 6.49 and run 20% off beverages called "Fizz".')
     assert _agents_called(events) == [COORDINATOR, PLANNER, EXECUTOR]
     gate = next(e for e in events if e["type"] == "approval-required")
     assert gate["data"]["kind"] == "plan" and gate["data"]["target"] == "pricing-plan-1"
@@ -50,8 +60,8 @@ def test_an_approved_request_flows_through_planner_and_executor_into_the_store()
     assert _final_text(events).startswith("Plan pricing-plan-1 is live.")
 
 
-def test_the_model_only_sees_a_glimpse_of_the_product_selection() -> None:
-    events, _ = _run("Draft a 10% promotion on snacks.", approve=None)
+def test_the_model_only_sees_a_glimpse_of_the_product_selection(commerce: CommerceService) -> None:
+    events = _run(commerce, "Draft a 10% promotion on snacks.", approve=None)
     selected = next(
         e["result"]
         for e in events
@@ -67,15 +77,15 @@ def test_the_model_only_sees_a_glimpse_of_the_product_selection() -> None:
     }
 
 
-def test_a_draft_request_stores_the_plan_without_executing_it() -> None:
-    events, commerce = _run("Draft a 10% promotion on snacks.", approve=None)
+def test_a_draft_request_stores_the_plan_without_executing_it(commerce: CommerceService) -> None:
+    events = _run(commerce, "Draft a 10% promotion on snacks.", approve=None)
     assert _agents_called(events) == [COORDINATOR, PLANNER]
     assert "Stored plan pricing-plan-1 with 1 action(s) (promotion_launch)" in _final_text(events)
     assert commerce.promotions() == []
 
 
-def test_a_rejected_plan_leaves_the_store_untouched() -> None:
-    events, commerce = _run("Set p-002 to 7.99.", approve="reject")
+def test_a_rejected_plan_leaves_the_store_untouched(commerce: CommerceService) -> None:
+    events = _run(commerce, "Set p-002 to 7.99.", approve="reject")
     decision = next(e for e in events if e["type"] == "approval-decision")
     assert decision["data"]["outcome"] == {"outcome": "reject"}
     assert "was not applied" in _final_text(events)
@@ -83,22 +93,26 @@ def test_a_rejected_plan_leaves_the_store_untouched() -> None:
     assert commerce.price_changes() == []
 
 
-def test_a_below_cost_request_is_refused_before_any_plan_is_stored() -> None:
-    events, commerce = _run("Set p-004 to 0.50.", approve=None)
+def test_a_below_cost_request_is_refused_before_any_plan_is_stored(
+    commerce: CommerceService,
+) -> None:
+    events = _run(commerce, "Set p-004 to 0.50.", approve=None)
     assert _agents_called(events) == [COORDINATOR, PLANNER]
     assert "0.50 for p-004 is not above its unit cost 1.10" in _final_text(events)
     assert not any(e.get("toolName") == "storePlan" for e in events)
     assert commerce.price_changes() == []
 
 
-def test_an_unknown_category_is_reported_back() -> None:
-    events, commerce = _run("Launch a 10% promotion on toys.", approve=None)
+def test_an_unknown_category_is_reported_back(commerce: CommerceService) -> None:
+    events = _run(commerce, "Launch a 10% promotion on toys.", approve=None)
     assert "unknown category 'toys'" in _final_text(events)
     assert commerce.promotions() == []
 
 
-def test_a_request_without_a_recognised_change_is_treated_as_a_question() -> None:
-    events, commerce = _run("Make everything cheaper please.", approve=None)
+def test_a_request_without_a_recognised_change_is_treated_as_a_question(
+    commerce: CommerceService,
+) -> None:
+    events = _run(commerce, "Make everything cheaper please.", approve=None)
     assert _agents_called(events) == [COORDINATOR, INSIGHTS]
     assert _final_text(events).startswith("Over the last 4 weeks revenue was $")
     assert not any(e.get("toolName") == "storePlan" for e in events)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flowai_harness import FlowAIApp, Runtime, define_app
 from inventory_planning.agents import build_spec
+from inventory_planning.planning_platform import PlanningPlatform
 from inventory_planning.runtime import build_runtime
 from inventory_planning.workdir import WorkDir
 
@@ -18,11 +19,18 @@ __all__ = ["APP_NAME", "app", "create_app"]
 APP_NAME = "inventory-planning"
 
 
-def create_app(workdir: WorkDir, interpreter: str | None = None) -> FlowAIApp:
+def create_app(
+    workdir: WorkDir,
+    *,
+    platform: PlanningPlatform | None = None,
+    interpreter: str | None = None,
+) -> FlowAIApp:
     """Declare the Studio app over ``workdir``.
 
     Args:
         workdir: A working directory prepared with the README's commands.
+        platform: Where approved plans land (the caller closes it); ``None`` opens
+            ``workdir.planning_db`` when the runtime is first needed, for the process's life.
         interpreter: ``offline`` or ``anthropic``; ``None`` picks by ``ANTHROPIC_API_KEY``.
 
     Raises:
@@ -36,7 +44,7 @@ def create_app(workdir: WorkDir, interpreter: str | None = None) -> FlowAIApp:
         )
 
     def runtime_factory() -> Runtime:
-        return build_runtime(workdir, interpreter=interpreter)
+        return build_runtime(workdir, platform=platform, interpreter=interpreter)
 
     return define_app(
         name=APP_NAME,

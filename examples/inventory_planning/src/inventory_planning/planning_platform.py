@@ -57,6 +57,12 @@ class PlanningPlatform:
         with self._lock:
             self._db.close()
 
+    def __enter__(self) -> PlanningPlatform:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @contextmanager
     def transaction(self) -> Iterator[PlanningPlatform]:
         """Group writes: all are kept, or none if the block raises."""

@@ -28,12 +28,13 @@ def commerce_db_path() -> Path:
 
 
 def create_app(
-    commerce_path: str | Path | None = None, interpreter: str | None = None
+    commerce: CommerceService | None = None, interpreter: str | None = None
 ) -> FlowAIApp:
     """Declare the pricing desk Studio app.
 
     Args:
-        commerce_path: Commerce database file; ``None`` means :func:`commerce_db_path`.
+        commerce: The commerce service (the caller closes it); ``None`` opens
+            :func:`commerce_db_path` when the runtime is first needed, for the process's life.
         interpreter: ``offline`` or ``anthropic``; ``None`` picks by ``ANTHROPIC_API_KEY``.
 
     Returns:
@@ -41,8 +42,8 @@ def create_app(
     """
 
     def runtime_factory() -> Runtime:
-        commerce = CommerceService(commerce_path or commerce_db_path())
-        return build_runtime(commerce, interpreter=interpreter)
+        service = commerce if commerce is not None else CommerceService(commerce_db_path())
+        return build_runtime(service, interpreter=interpreter)
 
     return define_app(
         name=APP_NAME,

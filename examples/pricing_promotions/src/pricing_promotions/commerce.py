@@ -103,6 +103,12 @@ class CommerceService:
         with self._lock:
             self._db.close()
 
+    def __enter__(self) -> CommerceService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------------ transactions
 
     @contextmanager
