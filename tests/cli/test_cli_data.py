@@ -3,6 +3,7 @@ on SQLite files in a temporary directory."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -19,6 +20,7 @@ from flowai_harness.cli.app import GlobalOptions, cli
 from flowai_harness.cli.data_common import mask_secrets
 from flowai_harness.cli.data_output import EventOutput, summary_table
 from tests.data.sample_catalog import create_target_database
+from tests.providers.fakes.anthropic_server import FakeAnthropic, anthropic_reply
 
 SECRET_KEY = "sk-test-SECRET-cli-0123456789"
 PASSWORD = "pg-SECRET-hunter2"
@@ -228,6 +230,36 @@ def test_enrichment_without_a_key_names_the_fix(workdir: Path) -> None:
     ) in result.stderr
 
 
+async def test_enrichment_calls_the_model_named_by_the_environment(workdir: Path) -> None:
+    answer = '{"description": "Orders placed in the shop.", "shortDescription": "Orders"}'
+    async with FakeAnthropic(respond=lambda request: anthropic_reply(text=answer)) as server:
+        env = {
+            "ANTHROPIC_API_KEY": SECRET_KEY,
+            "ANTHROPIC_BASE_URL": server.url,
+            "FLOWAI_PROFILE_ANTHROPIC_MODEL": "claude-sonnet-4-6",
+        }
+        args = ("data", "profile", "table", "--database-id", "shop", "--table", "orders")
+        result = await asyncio.to_thread(
+            invoke,
+            "--data-environment",
+            str(write_env(workdir)),
+            *args,
+            "--output",
+            "json",
+            env=env,
+        )
+        [request] = [r for r in server.requests if r.path.startswith("/v1/messages")]
+    assert result.exit_code == 0, result.output
+    enriched = [e for e in json.loads(result.stdout) if e["type"] == "tableEnriched"]
+    assert enriched == [{"type": "tableEnriched", "tableName": "orders", "source": "fresh"}]
+    assert request.json["model"] == "claude-sonnet-4-6"
+    assert request.json["max_tokens"] == 4096
+    # the SDK decides the auth header (x-api-key or a bearer token)
+    auth = request.headers.get("x-api-key") or request.headers.get("authorization", "")
+    assert auth.endswith(SECRET_KEY)
+    assert SECRET_KEY not in result.output
+
+
 def test_schema_only_with_an_explicit_key_is_a_usage_error(workdir: Path) -> None:
     result = profile(write_env(workdir), "--anthropic-api-key", SECRET_KEY)
     assert result.exit_code == 2
@@ -327,6 +359,42 @@ def test_extraction_without_a_key_names_the_variable(workdir: Path) -> None:
     result = ingest(write_env(workdir), workdir / "docs", "--extract-knowledge")
     assert result.exit_code == 1
     assert "ANTHROPIC_API_KEY is required when --extract-knowledge is enabled" in result.stderr
+
+
+async def test_extraction_calls_the_model_given_by_the_flags(workdir: Path) -> None:
+    answer = '{"items": [{"name": "refund window", "knowledgeType": "business_rule"}]}'
+    async with FakeAnthropic(respond=lambda request: anthropic_reply(text=answer)) as server:
+        flags = ("--anthropic-api-key", SECRET_KEY, "--anthropic-base-url", server.url)
+        result = await asyncio.to_thread(
+            ingest,
+            write_env(workdir),
+            workdir / "docs",
+            "--extract-knowledge",
+            "--anthropic-model",
+            "claude-haiku-4-5",
+            *flags,
+        )
+        bodies = [r.json for r in server.requests if r.path.startswith("/v1/messages")]
+    assert result.exit_code == 0, result.output
+    assert lines(result.stdout)["knowledge_items_extracted"] == "2"
+    assert [body["model"] for body in bodies] == ["claude-haiku-4-5"] * 2
+    assert "orders" in bodies[0]["messages"][0]["content"][0]["text"]
+    assert SECRET_KEY not in result.output
+
+
+def test_a_base_url_that_is_not_http_is_refused_before_any_work(workdir: Path) -> None:
+    result = ingest(
+        write_env(workdir),
+        workdir / "docs",
+        "--extract-knowledge",
+        "--anthropic-api-key",
+        SECRET_KEY,
+        "--anthropic-base-url",
+        "ftp://127.0.0.1/v1",
+    )
+    assert result.exit_code == 1
+    assert "baseUrl must be an http(s) URL" in result.stderr
+    assert "discovered" not in result.stdout and SECRET_KEY not in result.output
 
 
 def test_ext_values_with_a_dot_are_refused(workdir: Path) -> None:

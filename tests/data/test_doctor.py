@@ -1,5 +1,5 @@
-"""Relation diagnostics (src/flowai_harness/data/doctor.py) and the catalog graph
-(src/flowai_harness/data/graph.py) on the sample catalog."""
+"""Relation diagnostics (src/flowai_harness/data/catalog/doctor.py) and the catalog graph
+(src/flowai_harness/data/catalog/graph.py) on the sample catalog."""
 
 from __future__ import annotations
 

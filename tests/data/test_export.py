@@ -1,4 +1,5 @@
-"""Catalog export (src/flowai_harness/data/export.py): byte-stable, loads as an inline catalog."""
+"""Catalog export (src/flowai_harness/data/catalog/export.py): byte-stable, loads as an
+inline catalog."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Knowledge ingestion (src/flowai_harness/data/knowledge*.py): files, KV layout, dedupe,
+"""Knowledge ingestion (src/flowai_harness/data/knowledge/): files, KV layout, dedupe,
 extraction and the catalog projection."""
 
 from __future__ import annotations
@@ -22,16 +22,18 @@ from flowai_harness.data.knowledge.files import (
     scan_folder,
 )
 from flowai_harness.data.knowledge.ingestion import IngestRequest, KnowledgeIngestor
-from flowai_harness.data.llm_json import AnthropicSettings
 from flowai_harness.data.profiling.enrichment import FallbackEnricher
 from flowai_harness.data.profiling.profiler import Profiler, ProfileRequest
 from flowai_harness.data.profiling.schema import open_schema_reader
 from flowai_harness.errors import DataEnvironmentError, ProviderError, SpecValueError
+from flowai_harness.ports import ModelClient, ModelFinish, ModelPart, ModelRequest, ModelText
+from flowai_harness.providers.factory import provider_client
 from flowai_harness.storage.memory import MemoryKeyValueStore
 from tests.data.sample_catalog import create_target_database
-from tests.providers.fakes.http import FakeHttpServer, StatusReply
+from tests.providers.fakes.anthropic_server import FakeAnthropic, anthropic_error, anthropic_reply
 
 DB = "shop"
+SECRET_KEY = "sk-test-SECRET-knowledge-0123456789"
 
 
 def doc_id(text: str) -> str:
@@ -404,28 +406,52 @@ def test_extracted_items_keep_only_real_scope_names() -> None:
     assert item["id"].startswith("knowledge-")
 
 
+def _anthropic(base_url: str) -> ModelClient:
+    """The live Anthropic client the CLI builds for extraction, pointed at the fake API."""
+    return provider_client("anthropic", {"apiKey": SECRET_KEY, "baseUrl": base_url})
+
+
 async def test_the_model_extractor_reads_items_from_a_claude_answer() -> None:
     answer = (
         '{"items": [{"name": "open", "description": "Unpaid", "knowledgeType": "terminology"}]}'
     )
-    reply = StatusReply(
-        200,
-        {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": "m",
-            "content": [{"type": "text", "text": answer}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 1, "output_tokens": 1},
-        },
-    )
-    async with FakeHttpServer(respond=lambda request: reply) as server:
-        extractor = KnowledgeExtractor(
-            AnthropicSettings("sk-test", "m", base_url=server.url), {"orders": ["status"]}
-        )
+    async with FakeAnthropic() as server:
+        server.queue(anthropic_reply(text=answer))
+        extractor = KnowledgeExtractor(_anthropic(server.url), "m", {"orders": ["status"]})
         items = await extractor.extract("doc-1", "a.md", "Open means unpaid.")
-        prompt = server.requests[0].json["messages"][0]["content"]
+        [body] = server.message_bodies
     assert [i["name"] for i in items] == ["open"]
+    assert body["model"] == "m" and "tools" not in body
+    prompt = body["messages"][0]["content"][0]["text"]
     assert '"orders": ["status"]' in prompt and "Open means unpaid." in prompt
+
+
+async def test_ingestion_records_a_failed_model_call_per_document_without_the_key(
+    backends: DataBackends, folder: Path
+) -> None:
+    kv = MemoryKeyValueStore()
+    async with FakeAnthropic() as server:
+        server.queue(*[anthropic_error(400, "invalid_request_error", f"bad {SECRET_KEY}")] * 3)
+        extractor = KnowledgeExtractor(_anthropic(server.url), "m", {"orders": ["status"]})
+        events = await ingest(backends, kv, folder, extractor=extractor)
+    done = events[-1]
+    assert done["type"] == "completed" and done["new"] == 0
+    assert {e["reason"] for e in done["errors"]} == {"extraction_failed"}
+    assert all("HTTP 400" in e["error"] for e in done["errors"])
+    assert SECRET_KEY not in repr(events)
+
+
+class _NotJson:
+    """A model client answering in prose (the deterministic interpreters do)."""
+
+    live = False
+
+    async def stream_turn(self, request: ModelRequest) -> AsyncIterator[ModelPart]:
+        yield ModelText("I cannot help with that.")
+        yield ModelFinish("stop")
+
+
+async def test_an_answer_without_a_json_object_fails_the_document() -> None:
+    extractor = KnowledgeExtractor(_NotJson(), "m", {"orders": ["status"]})
+    with pytest.raises(ProviderError, match="the model's answer was not usable"):
+        await extractor.extract("doc-1", "a.md", "Open means unpaid.")

@@ -1,4 +1,4 @@
-"""Profiling (src/flowai_harness/data/profiling*.py) on SQLite and on the real PostgreSQL server."""
+"""Profiling (src/flowai_harness/data/profiling/) on SQLite and on the real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ import pytest
 from flowai_harness.data.catalog.entries import CatalogEntry, generated_id, parse_entry
 from flowai_harness.data.catalog.metadata import metadata_problem
 from flowai_harness.data.environment import DataBackends
-from flowai_harness.data.llm_json import AnthropicSettings, parse_json_object
 from flowai_harness.data.profiling.enrichment import (
-    AnthropicEnricher,
     DatabaseContext,
     FallbackEnricher,
+    ModelEnricher,
     TableEnricher,
 )
 from flowai_harness.data.profiling.profiler import (
@@ -43,10 +42,12 @@ from flowai_harness.data.profiling.stats import (
 from flowai_harness.data.target.database import TargetDatabase
 from flowai_harness.data.target.results import QueryResult
 from flowai_harness.errors import DataEnvironmentError, SpecValueError, StoreError
+from flowai_harness.ports import ModelClient, ModelPart, ModelRequest, ModelText
+from flowai_harness.providers.factory import provider_client
 from flowai_harness.storage.memory import MemoryKeyValueStore
 from tests.data.conftest import PgSchema
 from tests.data.sample_catalog import create_target_database
-from tests.providers.fakes.http import FakeHttpServer, StatusReply
+from tests.providers.fakes.anthropic_server import FakeAnthropic, anthropic_error, anthropic_reply
 
 DB = "shop"
 SECRET_KEY = "sk-test-SECRET-profiling-0123456789"
@@ -383,20 +384,10 @@ async def test_estimate_counts_tables_and_columns_without_a_price(shop: Any) -> 
 # -------------------------------------------------------------------------- enrichment
 
 
-def _message(text: str) -> StatusReply:
-    return StatusReply(
-        200,
-        {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": "claude-haiku-4-5",
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 10, "output_tokens": 5},
-        },
-    )
+def _anthropic(base_url: str) -> ModelClient:
+    """The live Anthropic client the CLI builds, pointed at the fake API, without retries."""
+    config = {"apiKey": SECRET_KEY, "baseUrl": base_url, "maxRetries": 0, "maxTokens": 4096}
+    return provider_client("anthropic", config)
 
 
 async def test_llm_enrichment_fills_descriptions_from_the_model(shop: Any) -> None:
@@ -407,23 +398,26 @@ async def test_llm_enrichment_fills_descriptions_from_the_model(shop: Any) -> No
         ' "qualityNotes": [{"column": "total", "notes": "EUR only",'
         ' "validationRules": ["total >= 0"]}]}\n```'
     )
-    async with FakeHttpServer(respond=lambda request: _message(answer)) as server:
-        settings = AnthropicSettings(SECRET_KEY, "claude-haiku-4-5", base_url=server.url)
+    async with FakeAnthropic() as server:
+        server.queue(anthropic_reply(text=answer, model="claude-haiku-4-5"))
         events = await run_profile(
             env,
             backends,
             ProfileRequest(DB, tables=("orders",)),
             "table",
-            enricher=AnthropicEnricher(settings),
+            enricher=ModelEnricher(_anthropic(server.url), "claude-haiku-4-5"),
         )
-        body = server.requests[0].json
+        [body] = server.message_bodies
     assert by_type(events, "tableEnriched")[0]["source"] == "fresh"
     assert body["model"] == "claude-haiku-4-5"
-    assert "orders" in body["messages"][0]["content"]
+    assert body["max_tokens"] == 4096
+    assert "tools" not in body
+    assert "orders" in body["messages"][0]["content"][0]["text"]
     entries = {e.name: e for e in await entries_of(backends)}
     assert entries["orders"].content == "Orders placed in the shop."
     assert entries["orders"].metadata["source"]["origin"] == "llm_enrichment"
     assert entries["orders"].metadata["source"]["modelId"] == "claude-haiku-4-5"
+    assert entries["orders"].metadata["source"]["enrichmentSource"] == "anthropic"
     assert entries["status"].content == "Where the order is."
     finding = (await entries_of(backends, "data_quality_finding"))[0]
     assert finding.content == "EUR only"
@@ -433,23 +427,14 @@ async def test_llm_enrichment_fills_descriptions_from_the_model(shop: Any) -> No
 
 async def test_a_failing_model_falls_back_and_says_why_without_the_key(shop: Any) -> None:
     env, backends = shop
-    reply = StatusReply(
-        401,
-        {
-            "type": "error",
-            "error": {"type": "authentication_error", "message": f"bad key {SECRET_KEY}"},
-        },
-    )
-    async with FakeHttpServer(respond=lambda request: reply) as server:
-        settings = AnthropicSettings(
-            SECRET_KEY, "claude-haiku-4-5", base_url=server.url, max_retries=0
-        )
+    async with FakeAnthropic() as server:
+        server.queue(anthropic_error(401, "authentication_error", f"bad key {SECRET_KEY}"))
         events = await run_profile(
             env,
             backends,
             ProfileRequest(DB, tables=("orders",)),
             "table",
-            enricher=AnthropicEnricher(settings),
+            enricher=ModelEnricher(_anthropic(server.url), "claude-haiku-4-5"),
         )
     enriched = by_type(events, "tableEnriched")[0]
     assert enriched["source"] == "fallback"
@@ -458,13 +443,61 @@ async def test_a_failing_model_falls_back_and_says_why_without_the_key(shop: Any
     assert events[-1]["summary"]["enrichmentDegraded"] == 1
     table = (await entries_of(backends, "table"))[0]
     assert SECRET_KEY not in repr(table.metadata)
-    assert table.metadata["source"]["fallbackReason"].startswith("anthropic request failed")
+    assert table.metadata["source"]["fallbackReason"].startswith(
+        "provider 'anthropic' for agent 'profiling-enrichment' [claude-haiku-4-5]: HTTP 401"
+    )
 
 
-def test_model_answers_are_read_as_json_objects() -> None:
-    assert parse_json_object('Sure! {"a": 1} hope that helps') == {"a": 1}
-    with pytest.raises(ValueError, match="no JSON object"):
-        parse_json_object("[1, 2]")
+async def test_retryable_model_errors_are_retried_before_the_answer_is_used(shop: Any) -> None:
+    env, backends = shop
+    answer = '{"description": "Orders placed in the shop."}'
+    config = {"apiKey": SECRET_KEY, "maxRetries": 2, "retryInitialDelaySecs": 0}
+    async with FakeAnthropic() as server:
+        server.queue(anthropic_error(529, "overloaded_error", "busy"), anthropic_reply(text=answer))
+        client = provider_client("anthropic", {**config, "baseUrl": server.url})
+        events = await run_profile(
+            env,
+            backends,
+            ProfileRequest(DB, tables=("orders",)),
+            "table",
+            enricher=ModelEnricher(client, "claude-haiku-4-5"),
+        )
+        assert len(server.message_bodies) == 2
+    assert by_type(events, "tableEnriched")[0] == {
+        "type": "tableEnriched",
+        "tableName": "orders",
+        "source": "fresh",
+    }
+
+
+class _RaisingClient:
+    """A user-supplied model client whose stream raises."""
+
+    live = True
+
+    async def stream_turn(self, request: ModelRequest) -> AsyncIterator[ModelPart]:
+        raise RuntimeError(f"socket closed {SECRET_KEY}")
+        yield ModelText("never")  # pragma: no cover - makes this an async generator
+
+
+async def test_a_model_client_that_raises_falls_back_and_the_reason_is_scrubbed(
+    shop: Any,
+) -> None:
+    env, backends = shop
+    events = await run_profile(
+        env,
+        backends,
+        ProfileRequest(DB, tables=("orders",)),
+        "table",
+        enricher=ModelEnricher(_RaisingClient(), "m", provider="custom"),
+        scrub=lambda text: text.replace(SECRET_KEY, "***"),
+    )
+    enriched = by_type(events, "tableEnriched")[0]
+    assert enriched["fallbackReason"] == "RuntimeError: socket closed ***"
+    table = (await entries_of(backends, "table"))[0]
+    assert table.metadata["source"]["fallbackReason"] == "RuntimeError: socket closed ***"
+    assert table.metadata["source"]["enrichmentSource"] == "custom"
+    assert events[-1]["type"] == "completed"
 
 
 def test_the_target_fingerprint_holds_no_secret() -> None:

@@ -3,6 +3,7 @@ routes/tools.py, workspace_data.py, data_jobs.py) on a real SQLite data environm
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from flowai_harness import create_runtime
+from flowai_harness.ports import ModelRequest
 from flowai_harness.studio import define_app
+from flowai_harness.testing import ScriptedModel
+from flowai_harness.testing.fake_model import ModelTurn
 
 from .studio_apps import chat_app, chat_spec, data_environment, parse_sse, studio_client
 
@@ -145,6 +150,62 @@ def test_knowledge_ingest_and_lists(data_client: TestClient, tmp_path: Path) -> 
     assert {d["name"] for d in documents} == {"refunds.md", "shipping.txt"}
     assert all("content" not in d and d["contentLength"] > 0 for d in documents)
     assert items == []
+
+
+def test_extraction_with_an_offline_runtime_is_refused(
+    data_client: TestClient, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refunds.md").write_text("Refunds are paid within 30 days.")
+    body = {"source": {"path": str(docs)}, "extractKnowledge": True}
+    refused = data_client.post(f"{D}/knowledge/ingest", json=body)
+    documents = data_client.get(f"{D}/knowledge/documents").json()["documents"]
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "data.command_failed"
+    assert "no live client for model 'claude-haiku-4-5'" in refused.json()["error"]["message"]
+    assert documents == []
+
+
+def _data_model(request: ModelRequest) -> ModelTurn:
+    """Answers the profiling enrichment and the knowledge extraction of a live runtime."""
+    if request.agent == "profiling-enrichment":
+        return ModelTurn(text='{"description": "Orders placed in the shop."}')
+    if request.agent == "knowledge-extraction":
+        item = {"name": "refund window", "knowledgeType": "business_rule"}
+        item["scopeTables"] = ["orders"]
+        return ModelTurn(text=json.dumps({"items": [item]}))
+    return ModelTurn(text="hello")
+
+
+def test_a_live_runtime_enriches_and_extracts_through_its_own_model(tmp_path: Path) -> None:
+    spec = chat_spec()
+    model = ScriptedModel(respond=_data_model, live=True)
+    app = define_app(
+        name="live-data",
+        runtime_spec=spec,
+        data_environment=data_environment(tmp_path),
+        runtime_factory=lambda: create_runtime(spec, interpreter=model),
+    )
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refunds.md").write_text("Refunds are paid within 30 days.")
+    with studio_client(app) as client:
+        profiled = client.post(f"{D}/profile/table", json={"tableName": "orders"})
+        ingested = client.post(
+            f"{D}/knowledge/ingest", json={"source": {"path": str(docs)}, "extractKnowledge": True}
+        )
+        items = client.get(f"{D}/knowledge/items").json()["items"]
+    enriched = [f["data"] for f in parse_sse(profiled.text) if f["data"]["type"] == "tableEnriched"]
+    assert [(e["tableName"], e["source"]) for e in enriched] == [("orders", "fresh")]
+    completed = [f["data"] for f in parse_sse(ingested.text)][-1]
+    assert completed["type"] == "completed" and completed["knowledgeItemsExtracted"] == 1
+    assert [item["name"] for item in items] == ["refund window"]
+    asked = [(r.agent, r.model, r.provider, list(r.tools)) for r in model.requests]
+    assert asked == [
+        ("profiling-enrichment", "claude-haiku-4-5", "anthropic", []),
+        ("knowledge-extraction", "claude-haiku-4-5", "anthropic", []),
+    ]
 
 
 def test_tools_list_and_execute(data_client: TestClient) -> None:

@@ -14,9 +14,9 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,11 +24,14 @@ from flowai_harness.cli.app import LOG_LEVELS, GlobalOptions, OptionDecorator, o
 from flowai_harness.cli.data_output import warn
 from flowai_harness.cli.environment_file import read_data_environment
 
+if TYPE_CHECKING:
+    from flowai_harness.ports import ModelClient
+
 __all__ = [
     "DEFAULT_TENANT",
     "DataCommandContext",
+    "anthropic_client",
     "anthropic_options",
-    "anthropic_settings",
     "finish_catalog_job",
     "load_data_context",
     "mask_secrets",
@@ -127,35 +130,49 @@ class DataCommandContext:
         return self.env.get(section) is not None
 
 
-def anthropic_settings(
+def anthropic_client(
     data: DataCommandContext,
     key: str | None,
     *,
-    model: str,
     base_url: str | None,
     missing_key: str,
-    timeout_s: float | None = None,
-) -> Any:
-    """Return the ``AnthropicSettings`` of a command; the key becomes a masked secret.
+    timeout_s: float,
+) -> ModelClient:
+    """Return the Anthropic model client of a command; the key becomes a masked secret.
+
+    The client is the live ``anthropic`` provider agents use (with its retries on 429, 5xx and
+    connection errors), set up as these commands always called Claude: at most 2 retries and
+    4,096 output tokens per call.
 
     Args:
         data: The command's context (the key is added to its secrets).
         key: ``--anthropic-api-key`` (or ``ANTHROPIC_API_KEY``).
-        model: The chosen model id.
-        base_url: ``--anthropic-base-url``; blank means the SDK default.
+        base_url: ``--anthropic-base-url`` (or ``ANTHROPIC_BASE_URL``); blank means the API's.
         missing_key: The error message when ``key`` is missing or blank.
-        timeout_s: Time limit of one call; ``None`` keeps the settings' default.
+        timeout_s: Time limit of one call, in seconds.
 
     Raises:
-        click.ClickException: ``key`` is missing or blank.
+        click.ClickException: ``key`` is missing or blank, the base URL is not an http(s) URL,
+            or the ``anthropic`` SDK is not installed.
     """
-    from flowai_harness.data.llm_json import AnthropicSettings
+    from flowai_harness.errors import HarnessError
+    from flowai_harness.providers.factory import provider_client
 
     if not key or not key.strip():
         raise click.ClickException(missing_key)
     data.secrets.append(key)
-    settings = AnthropicSettings(api_key=key.strip(), model=model, base_url=base_url or None)
-    return settings if timeout_s is None else replace(settings, timeout_s=timeout_s)
+    config: dict[str, Any] = {
+        "apiKey": key.strip(),
+        "timeoutSecs": timeout_s,
+        "maxRetries": 2,
+        "maxTokens": 4096,
+    }
+    if base_url and base_url.strip():
+        config["baseUrl"] = base_url.strip()
+    try:
+        return provider_client("anthropic", config)
+    except HarnessError as exc:
+        raise click.ClickException(data.mask(str(exc))) from None
 
 
 def finish_catalog_job(

@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from flowai_harness.cli.app import global_options
 from flowai_harness.cli.data_common import (
     DataCommandContext,
+    anthropic_client,
     anthropic_options,
-    anthropic_settings,
     finish_catalog_job,
     load_data_context,
     run_command,
     scope_options,
 )
 from flowai_harness.cli.data_output import EventOutput
+
+if TYPE_CHECKING:
+    from flowai_harness.ports import ModelClient
 
 __all__ = ["knowledge_group"]
 
@@ -85,11 +88,9 @@ def knowledge_ingest(
         raise click.ClickException(str(exc)) from None
     if not data.has("kv"):
         raise click.ClickException("knowledge ingestion requires data_environment.kv")
-    settings = None
+    model: tuple[ModelClient, str] | None = None
     if extract_knowledge:
-        settings = _extraction_settings(
-            data, anthropic_api_key, anthropic_model, anthropic_base_url
-        )
+        model = _extraction_model(data, anthropic_api_key, anthropic_model, anthropic_base_url)
     output = EventOutput(data.options)
     report = _IngestReport(output)
 
@@ -101,7 +102,7 @@ def knowledge_ingest(
         backends = DataBackends(data.env, data.tenant, workspace=data.workspace)
         kv = open_key_value_store(data.env)
         try:
-            extractor = await _extractor(data, backends, settings) if settings else None
+            extractor = await _extractor(data, backends, model) if model else None
             ingestor = KnowledgeIngestor(backends, kv, extractor=extractor, scrub=data.mask)
             await backends.ensure_started(kv)
             async for event in ingestor.run(request):
@@ -118,16 +119,16 @@ def knowledge_ingest(
     finish_catalog_job(ctx, data, index_health=report.index_health, failures=report.failures)
 
 
-def _extraction_settings(
+def _extraction_model(
     data: DataCommandContext, key: str | None, model: str | None, base_url: str | None
-) -> Any:
+) -> tuple[ModelClient, str]:
+    """The extraction model: its client and id."""
     from flowai_harness.data.profiling.profiler import DEFAULT_ENRICHMENT_MODEL
 
     chosen = model or os.environ.get(MODEL_ENV) or DEFAULT_ENRICHMENT_MODEL
-    settings = anthropic_settings(
+    client = anthropic_client(
         data,
         key,
-        model=chosen.strip(),
         base_url=base_url,
         missing_key="ANTHROPIC_API_KEY is required when --extract-knowledge is enabled",
         timeout_s=_EXTRACTION_TIMEOUT_S,
@@ -137,16 +138,19 @@ def _extraction_settings(
             "--extract-knowledge requires data_environment.target_database (its tables and "
             "columns ground the extraction)"
         )
-    return settings
+    return client, chosen.strip()
 
 
-async def _extractor(data: DataCommandContext, backends: Any, settings: Any) -> Any:
+async def _extractor(
+    data: DataCommandContext, backends: Any, model: tuple[ModelClient, str]
+) -> Any:
     from flowai_harness.data.knowledge.extraction import KnowledgeExtractor, schema_outline
     from flowai_harness.data.profiling.profiler import require_target
     from flowai_harness.data.profiling.schema import open_schema_reader
 
     reader = open_schema_reader(data.env, require_target(backends))
-    return KnowledgeExtractor(settings, await schema_outline(reader))
+    client, model_id = model
+    return KnowledgeExtractor(client, model_id, await schema_outline(reader))
 
 
 class _IngestReport:

@@ -18,8 +18,8 @@ from click.core import ParameterSource
 from flowai_harness.cli.app import global_options, option_group
 from flowai_harness.cli.data_common import (
     DataCommandContext,
+    anthropic_client,
     anthropic_options,
-    anthropic_settings,
     finish_catalog_job,
     load_data_context,
     non_blank,
@@ -31,6 +31,7 @@ from flowai_harness.cli.data_output import EventOutput, print_result
 __all__ = ["profile_group"]
 
 MODEL_ENV = "FLOWAI_PROFILE_ANTHROPIC_MODEL"
+_ENRICHMENT_TIMEOUT_S = 60.0
 _ENRICH_FLAGS = ("anthropic_api_key", "anthropic_model", "anthropic_base_url")
 _MISSING_KEY = (
     "ANTHROPIC_API_KEY is required for LLM enrichment; pass --schema-only for deterministic "
@@ -174,7 +175,7 @@ def profile_database(ctx: click.Context, /, tables: tuple[str, ...], **params: A
 
 
 def _enricher(ctx: click.Context, data: DataCommandContext, params: dict[str, Any]) -> Any:
-    from flowai_harness.data.profiling.enrichment import AnthropicEnricher, FallbackEnricher
+    from flowai_harness.data.profiling.enrichment import FallbackEnricher, ModelEnricher
 
     if params["schema_only"]:
         given = [
@@ -185,14 +186,14 @@ def _enricher(ctx: click.Context, data: DataCommandContext, params: dict[str, An
         if given:
             raise click.UsageError(f"--schema-only does not call a model; drop {', '.join(given)}")
         return FallbackEnricher()
-    settings = anthropic_settings(
+    client = anthropic_client(
         data,
         params["anthropic_api_key"],
-        model=_model(params["anthropic_model"], params["model"]),
         base_url=params["anthropic_base_url"],
         missing_key=_MISSING_KEY,
+        timeout_s=_ENRICHMENT_TIMEOUT_S,
     )
-    return AnthropicEnricher(settings)
+    return ModelEnricher(client, _model(params["anthropic_model"], params["model"]))
 
 
 def _profile(ctx: click.Context, mode: str, tables: Sequence[str], params: dict[str, Any]) -> None:

@@ -17,25 +17,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from flowai_harness._model_answer import ask_model, json_object_in, question
 from flowai_harness.engine.compiled import CompiledRuntime
-from flowai_harness.errors import HarnessError, SpecValueError
+from flowai_harness.errors import HarnessError, ProviderError, SpecValueError
 from flowai_harness.events import TokenUsage
-from flowai_harness.ports import (
-    ModelClient,
-    ModelError,
-    ModelFinish,
-    ModelRequest,
-    ModelText,
-    ModelToolCall,
-    ToolOutcome,
-)
+from flowai_harness.ports import ModelClient
 from flowai_harness.specs.agents import ModelSpec, resolve_model_provider
 from flowai_harness.specs.evals import (
     EvalConfig,
@@ -78,7 +70,6 @@ _SYSTEM_PROMPT = (
     "whether it satisfies the given instructions, choosing a rubric score. Reply with one JSON "
     "object and nothing else."
 )
-_FENCED = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,20 +228,10 @@ def parse_verdict(text: str) -> JudgeVerdict:
     stripped = text.strip()
     if not stripped:
         raise JudgeFailure("judge_no_text", "the judge returned no text")
-    candidates = [stripped, *(m.group(1) for m in _FENCED.finditer(stripped))]
-    start, end = stripped.find("{"), stripped.rfind("}")
-    if 0 <= start < end:
-        candidates.append(stripped[start : end + 1])
-    data: Any = None
-    for candidate in candidates:
-        try:
-            data = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(data, dict):
-            break
-    if not isinstance(data, dict):
-        raise JudgeFailure("judge_invalid_json", "the judge reply is not a JSON object")
+    try:
+        data = json_object_in(stripped)
+    except ValueError:
+        raise JudgeFailure("judge_invalid_json", "the judge reply is not a JSON object") from None
     try:
         return JudgeVerdict.model_validate(data)
     except ValidationError as error:
@@ -262,38 +243,18 @@ def parse_verdict(text: str) -> JudgeVerdict:
 
 
 async def _ask(judge: JudgeModel, client: ModelClient, prompt: str) -> tuple[str, TokenUsage]:
-    request = ModelRequest(
+    request = question(
         agent=JUDGE_AGENT,
-        model=judge.model,
         provider=judge.provider,
-        system_prompt=_SYSTEM_PROMPT,
+        model=judge.model,
+        system=_SYSTEM_PROMPT,
         prompt=prompt,
-        history=[],
-        tools=[],
-        turn=1,
-        max_turns=1,
     )
-    text: list[str] = []
-    stream = client.stream_turn(request)
     try:
-        async for part in stream:
-            if isinstance(part, ModelText):
-                text.append(part.text)
-            elif isinstance(part, ModelToolCall):
-                request.tool_results[part.id] = ToolOutcome(
-                    {"error": "tools are not available to judges"}, is_error=True
-                )
-            elif isinstance(part, ModelError):
-                raise JudgeFailure(
-                    "judge_execution_failed", f"the judge model failed: {part.message}"
-                )
-            elif isinstance(part, ModelFinish):
-                return "".join(text), part.usage
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    return "".join(text), TokenUsage()
+        answer = await ask_model(client, request)
+    except ProviderError as error:
+        raise JudgeFailure("judge_execution_failed", f"the judge model failed: {error}") from None
+    return answer.text, answer.usage
 
 
 async def run_judge(

@@ -45,6 +45,7 @@ __all__ = [
     "LIVE_INTERPRETERS",
     "ProviderSettings",
     "build_model_clients",
+    "provider_client",
     "provider_settings",
 ]
 
@@ -136,9 +137,6 @@ def build_model_clients(
 
 
 def _live_clients(spec_wire: Mapping[str, Any]) -> dict[str, ModelClient]:
-    from flowai_harness.providers.anthropic import AnthropicClient
-    from flowai_harness.providers.openai import OpenAIClient
-
     declared = spec_wire.get("providers") or {}
     users: dict[str, str] = {}
     for agent in spec_wire.get("agents", ()):
@@ -154,13 +152,31 @@ def _live_clients(spec_wire: Mapping[str, Any]) -> dict[str, ModelClient]:
                 f"providers['{key}'] with an 'apiKey' or an 'apiKeyEnv' naming a set "
                 f"environment variable"
             )
-        settings = provider_settings(key, declared[key], used_by=used_by)
-        _require_sdk(settings)
-        if settings.api == "anthropic":
-            clients[key] = AnthropicClient(settings)
-        else:
-            clients[key] = OpenAIClient(settings)
+        clients[key] = provider_client(key, declared[key], used_by=used_by)
     return clients
+
+
+def provider_client(key: str, config: Any, *, used_by: str = "") -> ModelClient:
+    """Return the live client of one provider config (the SDK loads on its first call).
+
+    Args:
+        key: The provider key (``"anthropic"``, ``"openai"``, ``"openai-compatible"`` or a key
+            whose config names its ``api``).
+        config: The provider config, as in ``RuntimeSpec.providers``.
+        used_by: Who needs the provider, for error messages.
+
+    Raises:
+        ConfigurationError: The config is invalid or its API key cannot be resolved.
+        MissingDependencyError: The SDK the provider needs is not installed.
+    """
+    from flowai_harness.providers.anthropic import AnthropicClient
+    from flowai_harness.providers.openai import OpenAIClient
+
+    settings = provider_settings(key, config, used_by=used_by)
+    _require_sdk(settings)
+    if settings.api == "anthropic":
+        return AnthropicClient(settings)
+    return OpenAIClient(settings)
 
 
 def provider_settings(key: str, config: Any, *, used_by: str = "") -> ProviderSettings:

@@ -1,11 +1,17 @@
 """Data commands the Studio runs for a workspace: profile estimate, profiling,
 knowledge ingestion, knowledge lists, catalog search, metrics and direct catalog tool calls.
 
-Profiling uses the deterministic enricher (nothing leaves the machine). A profiling or ingest
-job runs to completion first; its events are then recorded as a run (thread
-``data:<operation>``, agent ``flowai-runtime-data``, run id = the job id) and replayed to the
-browser. Each replayed event keeps its native fields (``type`` …) and also carries the Studio
-event fields (``schemaVersion``, ``seq``, ``kind`` such as ``profile.progress``, ``payload``).
+Profiling enrichment and knowledge extraction call a model only when the workspace's runtime is
+live and one of its clients serves the model's provider (the app's providers config, read by
+``create_runtime``); they then go through that client, as the runtime's agents do. With an
+offline runtime (noop, scripted, the testing mock) profiling uses the deterministic enricher and
+nothing leaves the machine, and extraction is refused.
+
+A profiling or ingest job runs to completion first; its events are then recorded as a run
+(thread ``data:<operation>``, agent ``flowai-runtime-data``, run id = the job id) and replayed
+to the browser. Each replayed event keeps its native fields (``type`` …) and also carries the
+Studio event fields (``schemaVersion``, ``seq``, ``kind`` such as ``profile.progress``,
+``payload``).
 """
 
 from __future__ import annotations
@@ -14,13 +20,17 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlparse
 
 from flowai_harness.studio.api_errors import StudioApiError, scrub_secrets
 from flowai_harness.studio.apps import STUDIO_API_VERSION
 from flowai_harness.studio.workspace_data import WorkspaceData, command_failed
 from flowai_harness.studio.workspace_store import WorkspaceStore
+
+if TYPE_CHECKING:
+    from flowai_harness.data.profiling.enrichment import TableEnricher
+    from flowai_harness.ports import ModelClient
 
 __all__ = [
     "DATA_AGENT",
@@ -100,13 +110,43 @@ def _profile_request(body: Mapping[str, Any], tables: Sequence[str]) -> Any:
         raise _bad("request.invalid_body", str(exc)) from None
 
 
+def _model_id(body: Mapping[str, Any]) -> str:
+    from flowai_harness.data.profiling.profiler import DEFAULT_ENRICHMENT_MODEL
+
+    return _text(body, "modelId", "model_id", "model") or DEFAULT_ENRICHMENT_MODEL
+
+
+def _runtime_client(runtime: Any, model: str) -> tuple[ModelClient, str] | None:
+    """The runtime's live client for ``model``'s provider, with that provider key; ``None``
+    when the runtime answers offline or none of its clients serves the provider."""
+    from flowai_harness.specs.agents import ModelSpec, resolve_model_provider
+
+    provider = resolve_model_provider(ModelSpec(id=model))
+    agents = getattr(getattr(runtime, "_compiled", None), "agents", None) or {}
+    for agent in agents.values():
+        if agent.provider == provider and getattr(agent.client, "live", False):
+            return agent.client, provider
+    return None
+
+
+def _enricher(runtime: Any, body: Mapping[str, Any]) -> TableEnricher:
+    from flowai_harness.data.profiling.enrichment import FallbackEnricher, ModelEnricher
+
+    model = _model_id(body)
+    found = _runtime_client(runtime, model)
+    if found is None:
+        return FallbackEnricher()
+    client, provider = found
+    return ModelEnricher(client, model, provider=provider)
+
+
 async def profile_estimate(data: WorkspaceData, body: Mapping[str, Any]) -> dict[str, Any]:
     """Estimate a profiling job (no writes, no network)."""
-    from flowai_harness.data.profiling.profiler import DEFAULT_ENRICHMENT_MODEL, estimate_profile
+    from flowai_harness.data.profiling.profiler import estimate_profile
 
     request = _profile_request(body, _tables(body))
     reader = await data.reader()
-    model = _text(body, "modelId", "model_id", "model") or DEFAULT_ENRICHMENT_MODEL
+    model = _model_id(body)
     try:
         estimate = await estimate_profile(reader, request, model_id=model)
     except Exception as exc:
@@ -128,7 +168,6 @@ async def profile(
     Returns:
         ``(job id, native events)``.
     """
-    from flowai_harness.data.profiling.enrichment import FallbackEnricher
     from flowai_harness.data.profiling.profiler import Profiler, target_fingerprint
 
     if mode == "table":
@@ -146,7 +185,7 @@ async def profile(
         profiler = Profiler(
             backends,
             reader,
-            FallbackEnricher(),
+            _enricher(runtime, body),
             kv=kv,
             status_kv=kv,
             target_fingerprint=target_fingerprint(data.env),
@@ -219,6 +258,37 @@ def reshape_ingest(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "error", "message": str(event.get("message", "ingestion failed"))}
 
 
+def _extraction_model(runtime: Any, body: Mapping[str, Any]) -> tuple[ModelClient, str, str]:
+    """The runtime's client, provider key and model id for knowledge extraction (409 when the
+    runtime has no live client for the model's provider)."""
+    model = _model_id(body)
+    found = _runtime_client(runtime, model)
+    if found is None:
+        raise StudioApiError(
+            409,
+            "data.command_failed",
+            f"Knowledge extraction calls a model, and this workspace's runtime has no live client "
+            f"for model {model!r} (it answers with an offline interpreter, or no provider entry "
+            "serves the model); ingest without extractKnowledge, give the workspace a live "
+            "runtime, or use `flowai-harness data knowledge ingest --extract-knowledge`.",
+        )
+    client, provider = found
+    return client, provider, model
+
+
+async def _extractor(data: WorkspaceData, model: tuple[ModelClient, str, str]) -> Any:
+    """The knowledge extractor, grounded in the target database's tables and columns."""
+    from flowai_harness.data.knowledge.extraction import KnowledgeExtractor, schema_outline
+
+    reader = await data.reader()
+    try:
+        outline = await schema_outline(reader)
+    except Exception as exc:
+        raise command_failed(exc) from None
+    client, provider, model_id = model
+    return KnowledgeExtractor(client, model_id, outline, provider=provider)
+
+
 async def ingest_knowledge(
     data: WorkspaceData, runtime: Any, body: Mapping[str, Any]
 ) -> tuple[str, list[dict[str, Any]]]:
@@ -228,13 +298,7 @@ async def ingest_knowledge(
     source = body.get("source")
     if not isinstance(source, Mapping):
         raise _bad("data.knowledge.invalid_source", "`source` (an object) is required.")
-    if body.get("extractKnowledge"):
-        raise StudioApiError(
-            409,
-            "data.command_failed",
-            "Knowledge extraction calls a model and is not run from the Studio; ingest without "
-            "extractKnowledge, or use `flowai-harness data knowledge ingest --extract-knowledge`.",
-        )
+    model = _extraction_model(runtime, body) if body.get("extractKnowledge") else None
     folder = _local_dir(source)
     if not folder.is_dir():
         raise _bad("data.knowledge.invalid_source", f"`{folder}` is not a folder.")
@@ -248,9 +312,10 @@ async def ingest_knowledge(
         raise _bad("data.knowledge.invalid_source", str(exc)) from None
     backends = await data.backends()
     kv = await data.kv(runtime)
+    extractor = None if model is None else await _extractor(data, model)
     events: list[dict[str, Any]] = []
     try:
-        ingestor = KnowledgeIngestor(backends, kv, scrub=backends.scrub)
+        ingestor = KnowledgeIngestor(backends, kv, extractor=extractor, scrub=backends.scrub)
         async for event in ingestor.run(request):
             events.append(reshape_ingest(event))
     except Exception as exc:

@@ -1,11 +1,13 @@
-"""Extracting knowledge items from a document with a Claude model (``--extract-knowledge``).
+"""Extracting knowledge items from a document with a model (``--extract-knowledge``).
 
-The model sees the document and the target database's tables and columns (so scope names are
-real ones) and answers with ``{"items": [...]}``. Each item is normalised: a non-blank name, a
-description, a knowledge type from :data:`KNOWLEDGE_TYPES` (anything else becomes ``custom``),
-scope tables and columns that exist in the target schema (others are dropped), an optional SQL
-expression and synonyms. Item ids are derived from the document id and the item's position and
-name, so extracting the same document again gives the same ids.
+The model is reached through the caller's :class:`~flowai_harness.ports.ModelClient` (the
+command line builds an Anthropic client with a 90 s timeout and 2 retries). It sees the document
+and the target database's tables and columns (so scope names are real ones) and answers with
+``{"items": [...]}``. Each item is normalised: a non-blank name, a description, a knowledge type
+from :data:`KNOWLEDGE_TYPES` (anything else becomes ``custom``), scope tables and columns that
+exist in the target schema (others are dropped), an optional SQL expression and synonyms. Item
+ids are derived from the document id and the item's position and name, so extracting the same
+document again gives the same ids.
 """
 
 from __future__ import annotations
@@ -16,11 +18,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowai_harness.data.llm_json import AnthropicSettings, ask_json
+from flowai_harness._model_answer import ask_for_json, question
 from flowai_harness.data.profiling.schema import SchemaReader
-from flowai_harness.errors import ProviderError
+from flowai_harness.errors import HarnessError, ProviderError
+from flowai_harness.ports import ModelClient
 
-__all__ = ["KNOWLEDGE_TYPES", "KnowledgeExtractor", "normalize_items", "schema_outline"]
+__all__ = [
+    "EXTRACTION_AGENT",
+    "KNOWLEDGE_TYPES",
+    "KnowledgeExtractor",
+    "normalize_items",
+    "schema_outline",
+]
+
+#: The agent name extraction calls carry (model errors and provider logs name it).
+EXTRACTION_AGENT = "knowledge-extraction"
 
 #: Knowledge types; an unknown type becomes ``custom``.
 KNOWLEDGE_TYPES: tuple[str, ...] = (
@@ -113,16 +125,26 @@ def normalize_items(
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeExtractor:
-    """Extracts knowledge items from one document (90 s timeout, 2 retries by default)."""
+    """Extracts knowledge items from one document.
 
-    settings: AnthropicSettings
+    Attributes:
+        client: The model client (a live provider, or any ``ModelClient``).
+        model: The model id.
+        outline: ``{table: [columns]}`` of the target schema (see :func:`schema_outline`).
+        provider: The provider key the model routes to.
+    """
+
+    client: ModelClient
+    model: str
     outline: Mapping[str, Sequence[str]]
+    provider: str = "anthropic"
 
     async def extract(self, document_id: str, name: str, content: str) -> list[dict[str, Any]]:
         """Ask the model for the document's knowledge items.
 
         Raises:
-            ProviderError: The call failed or the answer had no ``items`` list.
+            ProviderError: The call failed (whatever the client raised) or the answer had no
+                ``items`` list.
         """
         prompt = (
             'Extract the business knowledge in this document as JSON: {"items": [{"name": '
@@ -134,7 +156,21 @@ class KnowledgeExtractor:
             + f"\n\nDocument {name!r}:\n"
             + content[:_MAX_DOCUMENT_CHARS]
         )
-        answer = await ask_json(self.settings, _SYSTEM, prompt)
+        request = question(
+            agent=EXTRACTION_AGENT,
+            provider=self.provider,
+            model=self.model,
+            system=_SYSTEM,
+            prompt=prompt,
+        )
+        try:
+            answer = await ask_for_json(self.client, request)
+        except HarnessError:
+            raise
+        except Exception as exc:  # a failing client fails this document, not the ingestion
+            raise ProviderError(
+                f"knowledge extraction failed: {type(exc).__name__}: {exc}"
+            ) from None
         if not isinstance(answer.get("items"), list):
             raise ProviderError("knowledge extraction answer has no 'items' list")
         return normalize_items(answer["items"], document_id, self.outline)

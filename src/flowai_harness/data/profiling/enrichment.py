@@ -6,10 +6,12 @@ Two enrichers behind one :class:`TableEnricher` port:
   from the schema and the statistics; a join is inferred when a column named ``<x>_id`` matches
   the single-column primary key of a table named ``<x>`` (or its plural) and no foreign key
   covers it; quality notes flag mostly-empty columns and empty tables.
-* :class:`AnthropicEnricher`: asks a Claude model (official SDK, 60 s timeout, 2 retries) for
-  the same fields as one JSON object. Whatever the model leaves out or gets wrong (unknown
-  columns or tables) comes from the fallback; if the call fails, the table is enriched by the
-  fallback and the failure is reported as ``fallbackReason``.
+* :class:`ModelEnricher`: asks a model, through the caller's
+  :class:`~flowai_harness.ports.ModelClient` (the command line builds an Anthropic client with
+  a 60 s timeout and 2 retries), for the same fields as one JSON object. Whatever the model
+  leaves out or gets wrong (unknown columns or tables) comes from the fallback; if the call
+  fails, the table is enriched by the fallback and the failure is reported as
+  ``fallbackReason``.
 """
 
 from __future__ import annotations
@@ -19,25 +21,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from flowai_harness.data.llm_json import AnthropicSettings, ask_json
+from flowai_harness._model_answer import ask_for_json, question
 from flowai_harness.data.profiling.schema import TableSchema
 from flowai_harness.data.profiling.stats import ColumnProfile, ProfilingNote, TableProfile
 from flowai_harness.errors import HarnessError
+from flowai_harness.ports import ModelClient
 
 __all__ = [
     "CARDINALITIES",
-    "AnthropicEnricher",
+    "ENRICHMENT_AGENT",
     "DatabaseContext",
     "Enrichment",
     "EnrichmentSource",
     "FallbackEnricher",
     "InferredRelationship",
+    "ModelEnricher",
     "TableEnricher",
 ]
 
 EnrichmentSource = Literal["fresh", "cached", "fallback"]
 Cardinality = Literal["one-to-many", "many-to-many", "one-to-one"]
 CARDINALITIES: tuple[Cardinality, ...] = ("one-to-many", "many-to-many", "one-to-one")
+#: The agent name enrichment calls carry (model errors and provider logs name it).
+ENRICHMENT_AGENT = "profiling-enrichment"
 
 _SYSTEM = (
     "You document relational database tables for a data catalog used by analytics agents. "
@@ -343,29 +349,41 @@ def _merge(
     )
 
 
-class AnthropicEnricher:
-    """Enrichment by a Claude model, falling back to :class:`FallbackEnricher` on failure."""
+class ModelEnricher:
+    """Enrichment by a model, falling back to :class:`FallbackEnricher` on failure.
 
-    name = "anthropic"
+    Args:
+        client: The model client (a live provider, or any ``ModelClient``).
+        model: The model id, recorded as ``modelId`` in the entries' provenance.
+        provider: The provider key the model routes to, recorded as ``enrichmentSource``.
+    """
 
-    def __init__(self, settings: AnthropicSettings) -> None:
-        self.settings = settings
-        self.model_id: str | None = settings.model
+    def __init__(self, client: ModelClient, model: str, *, provider: str = "anthropic") -> None:
+        self.client = client
+        self.name = provider
+        self.model_id: str | None = model
+        self._model = model
         self._fallback = FallbackEnricher()
 
     async def enrich(self, profile: TableProfile, context: DatabaseContext) -> Enrichment:
         """Ask the model; on any failure return the fallback with ``fallbackReason`` set."""
         fallback = self._fallback.describe(profile, context)
+        request = question(
+            agent=ENRICHMENT_AGENT,
+            provider=self.name,
+            model=self._model,
+            system=_SYSTEM,
+            prompt=_prompt(profile, context),
+        )
         try:
-            answer = await ask_json(self.settings, _SYSTEM, _prompt(profile, context))
-        except HarnessError as exc:
+            answer = await ask_for_json(self.client, request)
+        except Exception as exc:  # a failing client must not fail the table: say why instead
+            reason = str(exc) if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
             return replace(
                 fallback,
                 enrichment_source=self.name,
-                model_id=self.settings.model,
-                fallback_reason=self.settings.scrub(str(exc)),
+                model_id=self._model,
+                fallback_reason=reason,
             )
         merged = _merge(answer, fallback, profile, context)
-        return replace(
-            merged, source="fresh", enrichment_source=self.name, model_id=self.settings.model
-        )
+        return replace(merged, source="fresh", enrichment_source=self.name, model_id=self._model)

@@ -27,7 +27,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from flowai_harness._clock import utc_millis
@@ -451,13 +451,17 @@ class Profiler:
             )
             await self._progress(job, "enriching", name)
             enrichment = await self.enricher.enrich(profile, context)
+            if enrichment.fallback_reason:
+                # the reason lands in the entries' provenance too, not only in the event
+                reason = self.scrub(enrichment.fallback_reason)
+                enrichment = replace(enrichment, fallback_reason=reason)
             enriched: dict[str, Any] = {
                 "type": "tableEnriched",
                 "tableName": name,
                 "source": enrichment.source,
             }
             if enrichment.fallback_reason:
-                enriched["fallbackReason"] = self.scrub(enrichment.fallback_reason)
+                enriched["fallbackReason"] = enrichment.fallback_reason
             job.emit(enriched)
             await self._progress(job, "extracting", name)
             entries = build_table_entries(profile, enrichment, run)
