@@ -12,8 +12,10 @@ one table:
 * time to first event of a warm run;
 * cold import: wall time of ``python -c "<typical import>"`` in fresh interpreters, beside a
   script defining one pydantic model (the floor any pydantic-based library pays);
-* 1,000 and 10,000 concurrent sessions (5 tool calls each, 10 ms model latency): wall time and
-  peak RSS growth per session; a run over ``--timeout`` seconds is reported as timed out.
+* 1,000 and 10,000 concurrent sessions (5 tool calls each, 10 ms model latency): wall time
+  (and CPU time) and peak RSS growth per session. The 10,000 phase is capped at ``--timeout``
+  seconds (120): a run over it is reported as timed out, and it is not started at all when the
+  1,000 phase, scaled by 10, already exceeds the cap (the 1,000 phase may take 2.5x the cap).
 
 A framework whose run did not execute every tool call or did not answer every run is refused
 (its figures are not printed) and the exit code is 1.
@@ -173,14 +175,25 @@ def measure(name: str, args: argparse.Namespace) -> FrameworkReport:
     if reason := completeness(steps):
         report.refused.append(reason)
     report.steps = steps
+    smaller: dict[str, Any] | None = None
     for count in args.sessions:
+        # The first size may take longer on a loaded machine; the larger ones are capped.
+        limit = args.timeout * (2.5 if smaller is None else 1.0)
+        if smaller is not None and smaller["wallSecs"] * count / smaller["sessions"] > limit:
+            report.sessions[count] = (
+                f"> {limit:.0f} s (not run: {smaller['sessions']:,} took {smaller['wallSecs']:.0f} s)"
+            )
+            continue
         print(f"[{name}] {count} sessions ...", file=sys.stderr)
         session_args = ["--phase", "sessions", "--sessions", str(count), "--calls", "5"]
         try:
-            result = run_phase(module, session_args, timeout=args.timeout)
+            result = run_phase(module, session_args, timeout=limit)
         except subprocess.TimeoutExpired:
-            report.sessions[count] = f"timed out (> {args.timeout:.0f} s)"
-            continue
+            report.sessions[count] = f"timed out (> {limit:.0f} s)"
+            for larger in args.sessions[args.sessions.index(count) + 1 :]:
+                report.sessions[larger] = f"not run ({count:,} timed out)"
+            break
+        smaller = result
         if reason := completeness(result):
             report.refused.append(reason)
         report.sessions[count] = result
@@ -224,7 +237,10 @@ def _sessions_cell(result: dict[str, Any] | str | None) -> tuple[str, str]:
         return "not run", "not run"
     if isinstance(result, str):
         return result, "-"
-    return f"{result['wallSecs']:.1f}", f"{result['growthMiB']:.0f} ({result['perSessionKiB']:.1f})"
+    return (
+        f"{result['wallSecs']:.1f} ({result['cpuSecs']:.1f})",
+        f"{result['growthMiB']:.0f} ({result['perSessionKiB']:.1f})",
+    )
 
 
 def render(reports: list[FrameworkReport], floor_ms: float, counts: list[int]) -> str:
@@ -240,7 +256,10 @@ def render(reports: list[FrameworkReport], floor_ms: float, counts: list[int]) -
         f"import ms (floor {floor_ms:.0f})",
     ]
     for count in counts:
-        header += [f"{count:,} sessions wall s", f"{count:,} peak RSS growth MiB (KiB/session)"]
+        header += [
+            f"{count:,} sessions wall s (CPU s)",
+            f"{count:,} peak RSS growth MiB (KiB/session)",
+        ]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for report in reports:
         if report.refused:
@@ -254,7 +273,7 @@ def render(reports: list[FrameworkReport], floor_ms: float, counts: list[int]) -
         cells = [
             report.name,
             report.version,
-            f"{over['median']:.2f} ({over['min']:.2f}-{over['max']:.2f})",
+            f"{over['median']:.3f} ({over['min']:.3f}-{over['max']:.3f})",
             ratio,
             f"{report.steps['firstEventMs']:.2f}",
             f"{report.import_ms:.0f}" if report.import_ms is not None else "-",

@@ -209,14 +209,16 @@ async def sessions_phase(
     base = _rss_kib()
     exact_peak = _reset_peak_rss()
     before = ToolLedger.executed
-    started = time.perf_counter()
+    cpu_started, started = time.process_time(), time.perf_counter()
     answers = await asyncio.gather(*(run(i, None) for i in range(args.sessions)))
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     peak = _rss_kib("VmHWM")
     return {
         "sessions": args.sessions,
         "latencyMs": args.latency * 1000,
         "wallSecs": wall,
+        "cpuSecs": cpu,
         "baseRssKiB": base,
         "peakRssKiB": peak,
         "peakResetExact": exact_peak,
