@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from flowai_harness.data.catalog.entries import PUBLIC_KINDS, CatalogEntry, normalize_key
@@ -126,12 +127,76 @@ def _suggested(
     facets: Mapping[str, list[tuple[str, int]]], filters: ResolvedFilters
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for facet, field in (("schemas", "schema"), ("tags", "tags")):
+    for facet, key in (("schemas", "schema"), ("tags", "tags")):
         values = facets.get(facet) or []
-        if values and field not in filters.applied:
+        if values and key not in filters.applied:
             value, count = values[0]
-            out.append({"field": field, "value": value, "count": count})
+            out.append({"field": key, "value": value, "count": count})
     return out
+
+
+@dataclass(slots=True)
+class _Candidates:
+    """What the index windows gave: kept hits, the first window's facets, and the counters."""
+
+    consumed: int
+    hits: list[tuple[CatalogEntry, float]] = field(default_factory=list)
+    facets: dict[str, list[tuple[str, int]]] | None = None
+    has_more: bool = False
+    round_trips: int = 0
+    candidates: int = 0
+    hydrated: int = 0
+    dropped: int = 0
+
+
+async def _collect(
+    catalog: CatalogStore,
+    index: CatalogSearchIndex,
+    scope: CatalogScope,
+    search: SearchQuery,
+    filters: ResolvedFilters,
+    page: int,
+    consumed: int,
+) -> _Candidates:
+    """Read index windows from ``consumed`` on, hydrating and re-checking each candidate, until
+    a page is full, the index has no more, or the round trips are used up."""
+    found = _Candidates(consumed)
+    kinds = search.kinds
+    window_size = min(3 * page, _MAX_WINDOW)
+    while len(found.hits) < page and found.round_trips < _MAX_ROUND_TRIPS:
+        window = await asyncio.to_thread(
+            index.search,
+            search,
+            offset=found.consumed,
+            limit=window_size,
+            facets=found.facets is None,
+        )
+        found.round_trips += 1
+        if found.facets is None:
+            found.facets = window.facets or {}
+        found.candidates += len(window.hits)
+        entries = await catalog.get_entries(scope, [hit.entry_id for hit in window.hits])
+        found.hydrated += len(entries)
+        window_end = found.consumed + len(window.hits)
+        for hit in window.hits:
+            found.consumed += 1
+            entry = entries.get(hit.entry_id)
+            if (
+                entry is None
+                or entry.is_special
+                or (kinds and entry.kind not in kinds)
+                or not filters.matches(project_entry(entry))
+            ):
+                found.dropped += 1
+                continue
+            found.hits.append((entry, hit.score))
+            if len(found.hits) == page:
+                break
+        # more candidates exist if this window was not used up, or the index has more after it
+        found.has_more = found.consumed < window_end or window.more
+        if not window.more:
+            break
+    return found
 
 
 async def search_catalog(
@@ -156,56 +221,39 @@ async def search_catalog(
     signature = _signature(scope, query, kinds, args.get("filters"))
     consumed = _cursor_offset(optional_str(args, "cursor", TOOL), signature)
     search = SearchQuery(query, tuple(kinds), filters.clauses)
-    window_size = min(3 * page, _MAX_WINDOW)
-    hits: list[tuple[CatalogEntry, float]] = []
-    facets: dict[str, list[tuple[str, int]]] | None = None
-    round_trips = candidates = hydrated = dropped = 0
-    has_more = False
-    while len(hits) < page and round_trips < _MAX_ROUND_TRIPS:
-        window = await asyncio.to_thread(
-            index.search, search, offset=consumed, limit=window_size, facets=facets is None
-        )
-        round_trips += 1
-        if facets is None:
-            facets = window.facets or {}
-        candidates += len(window.hits)
-        entries = await catalog.get_entries(scope, [hit.entry_id for hit in window.hits])
-        hydrated += len(entries)
-        window_end = consumed + len(window.hits)
-        for hit in window.hits:
-            consumed += 1
-            entry = entries.get(hit.entry_id)
-            if (
-                entry is None
-                or entry.is_special
-                or (kinds and entry.kind not in kinds)
-                or not filters.matches(project_entry(entry))
-            ):
-                dropped += 1
-                continue
-            hits.append((entry, hit.score))
-            if len(hits) == page:
-                break
-        # more candidates exist if this window was not used up, or the index has more after it
-        has_more = consumed < window_end or window.more
-        if not window.more:
-            break
-    if dropped:
+    found = await _collect(catalog, index, scope, search, filters, page, consumed)
+    if found.dropped:
         warnings.append(
-            f"{dropped} candidate(s) dropped after re-checking against the catalog (missing, "
-            "special, wrong kind or filtered out); rebuild the index if this persists"
+            f"{found.dropped} candidate(s) dropped after re-checking against the catalog "
+            "(missing, special, wrong kind or filtered out); rebuild the index if this persists"
         )
     renderer = EntityRenderer(full=False, description_cap=DESCRIPTION_CAP)
-    top = max((score for _, score in hits), default=0.0)
+    top = max((score for _, score in found.hits), default=0.0)
     results = [
         renderer.render(entry, match=_match(index, query, entry, score, top, rank))
-        for rank, (entry, score) in enumerate(hits, start=1)
+        for rank, (entry, score) in enumerate(found.hits, start=1)
     ]
     warnings += filters.warnings + renderer.warnings()
-    facets = facets or {}
-    pagination: dict[str, Any] = {"limit": page, "returned": len(results), "has_more": has_more}
-    if has_more:
-        pagination["next_cursor"] = f"v1:{signature}:{consumed}"
+    pagination: dict[str, Any] = {
+        "limit": page,
+        "returned": len(results),
+        "has_more": found.has_more,
+    }
+    if found.has_more:
+        pagination["next_cursor"] = f"v1:{signature}:{found.consumed}"
+    return _answer(query, results, found, filters, pagination, warnings)
+
+
+def _answer(
+    query: str,
+    results: list[dict[str, Any]],
+    found: _Candidates,
+    filters: ResolvedFilters,
+    pagination: dict[str, Any],
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The tool's output: results, facets, filter resolution, pagination and diagnostics."""
+    facets = found.facets or {}
     out: dict[str, Any] = {
         "query": query,
         "results": results,
@@ -225,9 +273,9 @@ async def search_catalog(
     out["diagnostics"] = {
         "search_mode": "lexical",
         "backend": "runtime_internal",
-        "hydrated_count": hydrated,
-        "candidate_count": candidates,
-        "dropped_by_recheck": dropped,
-        "round_trips": round_trips,
+        "hydrated_count": found.hydrated,
+        "candidate_count": found.candidates,
+        "dropped_by_recheck": found.dropped,
+        "round_trips": found.round_trips,
     }
     return out
