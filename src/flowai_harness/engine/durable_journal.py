@@ -63,6 +63,7 @@ from flowai_harness.ports import (
     ModelText,
     ModelToolCall,
     ToolOutcome,
+    error_outcome,
 )
 
 __all__ = [
@@ -283,12 +284,9 @@ class StoreRunJournal:
 
 
 def _interrupted(tool: str) -> ToolOutcome:
-    return ToolOutcome(
-        {
-            "error": f"Interrupted: the run stopped while tool '{tool}' was running; it was not "
-            f"run again, so whether it took effect is unknown"
-        },
-        is_error=True,
+    return error_outcome(
+        f"Interrupted: the run stopped while tool '{tool}' was running; it was not run again, "
+        "so whether it took effect is unknown"
     )
 
 
