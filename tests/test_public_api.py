@@ -166,3 +166,26 @@ def test_studio_exports_resolve(name: str) -> None:
 def test_top_level_studio_names_are_the_studio_objects(name: str) -> None:
     studio = importlib.import_module("flowai_harness.studio")
     assert getattr(flowai_harness, name) is getattr(studio, name)
+
+
+def test_every_lazy_export_is_an_explicit_re_export_for_type_checkers() -> None:
+    """``from flowai_harness import X`` type-checks under mypy --strict (no implicit re-export)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(flowai_harness.__file__).read_text()
+    tree = ast.parse(source)
+    guarded = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+    )
+    re_exported = {
+        alias.asname
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name
+    }
+    missing = sorted(set(flowai_harness.__all__) - {"__version__"} - re_exported)
+    assert missing == []

@@ -134,40 +134,259 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-if TYPE_CHECKING:  # pragma: no cover - static view of the lazy exports
+if TYPE_CHECKING:  # pragma: no cover - static view of the lazy exports (explicit re-exports)
+    from flowai_harness import mcp as mcp
+
     __version__: str
-    from flowai_harness.assemble import create_runtime
-    from flowai_harness.handle import Runtime
+    from flowai_harness.assemble import (
+        create_runtime as create_runtime,
+    )
+    from flowai_harness.evals.runner import (
+        run_eval_sync as run_eval_sync,
+    )
+    from flowai_harness.evals.scoring import (
+        score_sample as score_sample,
+    )
+    from flowai_harness.handle import (
+        Runtime as Runtime,
+    )
     from flowai_harness.specs.agents import (
-        AgentSpec,
-        ModelSpec,
-        define_coordinator,
-        define_executor,
-        define_planner,
-        define_specialist,
+        AgentSpec as AgentSpec,
+    )
+    from flowai_harness.specs.agents import (
+        ModelSpec as ModelSpec,
+    )
+    from flowai_harness.specs.agents import (
+        define_coordinator as define_coordinator,
+    )
+    from flowai_harness.specs.agents import (
+        define_executor as define_executor,
+    )
+    from flowai_harness.specs.agents import (
+        define_planner as define_planner,
+    )
+    from flowai_harness.specs.agents import (
+        define_specialist as define_specialist,
     )
     from flowai_harness.specs.approvals import (
-        ApprovalOverrides,
-        ApprovalPolicies,
-        ApprovalPolicyPatch,
+        ApprovalOverrides as ApprovalOverrides,
+    )
+    from flowai_harness.specs.approvals import (
+        ApprovalPolicies as ApprovalPolicies,
+    )
+    from flowai_harness.specs.approvals import (
+        ApprovalPolicyPatch as ApprovalPolicyPatch,
     )
     from flowai_harness.specs.data_environment import (
-        DataEnvironmentConfig,
-        normalize_data_environment,
+        DataEnvironmentConfig as DataEnvironmentConfig,
     )
-    from flowai_harness.specs.glimpses import glimpse
-    from flowai_harness.specs.plans import PlanDisplayAlias, PlanSpec, define_plan
-    from flowai_harness.specs.prompts import LayeredPrompt, layered_prompt
-    from flowai_harness.specs.references import ReferenceSpec, define_reference
+    from flowai_harness.specs.data_environment import (
+        normalize_data_environment as normalize_data_environment,
+    )
+    from flowai_harness.specs.evals import (
+        ActionPayloadMatchMode as ActionPayloadMatchMode,
+    )
+    from flowai_harness.specs.evals import (
+        ArtifactMetadata as ArtifactMetadata,
+    )
+    from flowai_harness.specs.evals import (
+        CostAgentBreakdown as CostAgentBreakdown,
+    )
+    from flowai_harness.specs.evals import (
+        EvalArtifact as EvalArtifact,
+    )
+    from flowai_harness.specs.evals import (
+        EvalArtifactSummary as EvalArtifactSummary,
+    )
+    from flowai_harness.specs.evals import (
+        EvalConfig as EvalConfig,
+    )
+    from flowai_harness.specs.evals import (
+        EvalRequest as EvalRequest,
+    )
+    from flowai_harness.specs.evals import (
+        EvalTestCase as EvalTestCase,
+    )
+    from flowai_harness.specs.evals import (
+        ExpectedAction as ExpectedAction,
+    )
+    from flowai_harness.specs.evals import (
+        FinalResponseEval as FinalResponseEval,
+    )
+    from flowai_harness.specs.evals import (
+        FinalResponseScorerConfig as FinalResponseScorerConfig,
+    )
+    from flowai_harness.specs.evals import (
+        GroundTruth as GroundTruth,
+    )
+    from flowai_harness.specs.evals import (
+        HarnessEvalEventEnvelope as HarnessEvalEventEnvelope,
+    )
+    from flowai_harness.specs.evals import (
+        JudgeVerdict as JudgeVerdict,
+    )
+    from flowai_harness.specs.evals import (
+        ModelInvocation as ModelInvocation,
+    )
+    from flowai_harness.specs.evals import (
+        PassAtKResult as PassAtKResult,
+    )
+    from flowai_harness.specs.evals import (
+        RawSampleOutput as RawSampleOutput,
+    )
+    from flowai_harness.specs.evals import (
+        ResolvedAction as ResolvedAction,
+    )
+    from flowai_harness.specs.evals import (
+        ResponseScorer as ResponseScorer,
+    )
+    from flowai_harness.specs.evals import (
+        SampleArtifact as SampleArtifact,
+    )
+    from flowai_harness.specs.evals import (
+        SampleCost as SampleCost,
+    )
+    from flowai_harness.specs.evals import (
+        SampleLatency as SampleLatency,
+    )
+    from flowai_harness.specs.evals import (
+        ScoredSample as ScoredSample,
+    )
+    from flowai_harness.specs.evals import (
+        ScorerName as ScorerName,
+    )
+    from flowai_harness.specs.evals import (
+        ScorerPreset as ScorerPreset,
+    )
+    from flowai_harness.specs.evals import (
+        ScorerResult as ScorerResult,
+    )
+    from flowai_harness.specs.evals import (
+        ScoreWeights as ScoreWeights,
+    )
+    from flowai_harness.specs.evals import (
+        SummaryCost as SummaryCost,
+    )
+    from flowai_harness.specs.evals import (
+        SummaryLatency as SummaryLatency,
+    )
+    from flowai_harness.specs.evals import (
+        TestCaseArtifact as TestCaseArtifact,
+    )
+    from flowai_harness.specs.evals import (
+        TokenUsageSummary as TokenUsageSummary,
+    )
+    from flowai_harness.specs.evals import (
+        TrajectoryScorerConfig as TrajectoryScorerConfig,
+    )
+    from flowai_harness.specs.evals import (
+        define_action_ground_truth as define_action_ground_truth,
+    )
+    from flowai_harness.specs.evals import (
+        define_eval_config as define_eval_config,
+    )
+    from flowai_harness.specs.evals import (
+        define_eval_request as define_eval_request,
+    )
+    from flowai_harness.specs.evals import (
+        define_expected_action as define_expected_action,
+    )
+    from flowai_harness.specs.evals import (
+        define_expected_actions as define_expected_actions,
+    )
+    from flowai_harness.specs.evals import (
+        define_final_response_eval as define_final_response_eval,
+    )
+    from flowai_harness.specs.evals import (
+        define_final_response_scorer_config as define_final_response_scorer_config,
+    )
+    from flowai_harness.specs.evals import (
+        define_ground_truth as define_ground_truth,
+    )
+    from flowai_harness.specs.evals import (
+        define_resolved_action as define_resolved_action,
+    )
+    from flowai_harness.specs.evals import (
+        define_scorer_preset as define_scorer_preset,
+    )
+    from flowai_harness.specs.evals import (
+        define_test_case as define_test_case,
+    )
+    from flowai_harness.specs.evals import (
+        define_trajectory_scorer_config as define_trajectory_scorer_config,
+    )
+    from flowai_harness.specs.evals import (
+        final_response_judge_verdicts_extra as final_response_judge_verdicts_extra,
+    )
+    from flowai_harness.specs.glimpses import (
+        glimpse as glimpse,
+    )
+    from flowai_harness.specs.plans import (
+        PlanDisplayAlias as PlanDisplayAlias,
+    )
+    from flowai_harness.specs.plans import (
+        PlanSpec as PlanSpec,
+    )
+    from flowai_harness.specs.plans import (
+        define_plan as define_plan,
+    )
+    from flowai_harness.specs.prompts import (
+        LayeredPrompt as LayeredPrompt,
+    )
+    from flowai_harness.specs.prompts import (
+        layered_prompt as layered_prompt,
+    )
+    from flowai_harness.specs.references import (
+        ReferenceSpec as ReferenceSpec,
+    )
+    from flowai_harness.specs.references import (
+        define_reference as define_reference,
+    )
     from flowai_harness.specs.runtime import (
-        RuntimeSpec,
-        StorageFactories,
-        StorageFactorySpec,
-        TestingConfig,
-        ToolkitSpec,
-        define_runtime,
+        RuntimeSpec as RuntimeSpec,
     )
-    from flowai_harness.specs.schema import normalize_schema
-    from flowai_harness.specs.tenant import TenantIdentity, define_tenant
-    from flowai_harness.specs.tools import ToolSpec, define_tool
-    from flowai_harness.specs.unions import TaggedUnion
+    from flowai_harness.specs.runtime import (
+        StorageFactories as StorageFactories,
+    )
+    from flowai_harness.specs.runtime import (
+        StorageFactorySpec as StorageFactorySpec,
+    )
+    from flowai_harness.specs.runtime import (
+        TestingConfig as TestingConfig,
+    )
+    from flowai_harness.specs.runtime import (
+        ToolkitSpec as ToolkitSpec,
+    )
+    from flowai_harness.specs.runtime import (
+        define_runtime as define_runtime,
+    )
+    from flowai_harness.specs.schema import (
+        normalize_schema as normalize_schema,
+    )
+    from flowai_harness.specs.tenant import (
+        TenantIdentity as TenantIdentity,
+    )
+    from flowai_harness.specs.tenant import (
+        define_tenant as define_tenant,
+    )
+    from flowai_harness.specs.tools import (
+        ToolSpec as ToolSpec,
+    )
+    from flowai_harness.specs.tools import (
+        define_tool as define_tool,
+    )
+    from flowai_harness.specs.unions import (
+        TaggedUnion as TaggedUnion,
+    )
+    from flowai_harness.studio.apps import (
+        FlowAIApp as FlowAIApp,
+    )
+    from flowai_harness.studio.apps import (
+        WorkspaceRuntimeBinding as WorkspaceRuntimeBinding,
+    )
+    from flowai_harness.studio.apps import (
+        define_app as define_app,
+    )
+    from flowai_harness.studio.apps import (
+        define_workspace_runtime as define_workspace_runtime,
+    )
