@@ -81,7 +81,13 @@ async def test_a_store_that_fails_to_record_does_not_fail_the_gate(
             raise OSError("disk full")
         await real_put(tenant, key, value, ttl_ms)
 
+    async def flaky_compare_and_set(
+        tenant: str, key: str, expected: Any, value: Any, ttl_ms: Any = None
+    ) -> bool:
+        raise OSError("disk full")
+
     kv.put = flaky_put  # type: ignore[method-assign]
+    kv.compare_and_set = flaky_compare_and_set  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING, logger="flowai_harness.approvals"):
         events = await collect_events(
             runtime.run_specialist("w", script(("wipe", {"table": "t"})), "t-1"),

@@ -16,16 +16,21 @@ import logging
 from typing import Any
 
 from flowai_harness.engine.approvals import OUTCOMES, Decision
-from flowai_harness.errors import ApprovalAlreadyResolvedError, ApprovalNotFoundError
+from flowai_harness.errors import (
+    ApprovalAlreadyResolvedError,
+    ApprovalNotFoundError,
+    StoreError,
+)
 from flowai_harness.ports import KeyValueStore
 
 __all__ = [
+    "close_in_store",
     "decision_wire",
     "list_pending_in_store",
+    "open_in_store",
     "read_audit",
     "record_decision_in_store",
     "remove_pending",
-    "write_audit",
     "write_pending",
 ]
 
@@ -56,11 +61,6 @@ def _decision_of(status: Any) -> Decision | None:
         return None
     feedback = wire.get("feedback")
     return Decision(name, feedback if isinstance(feedback, str) else None, outcome.get("partial"))
-
-
-async def write_audit(kv: KeyValueStore, tenant: str, approval_id: str, record: Any) -> None:
-    """Write the audit record of ``approval_id``."""
-    await kv.put(tenant, f"{_AUDIT_PREFIX}{approval_id}", record)
 
 
 async def read_audit(
@@ -96,30 +96,105 @@ async def remove_pending(kv: KeyValueStore, tenant: str, approval_id: str) -> No
     await kv.delete(tenant, f"{_PENDING_PREFIX}{approval_id}")
 
 
-async def record_decision_in_store(
-    kv: KeyValueStore, tenant: str, approval_id: str, decision: Decision
-) -> None:
-    """Answer an approval that no gate of this process waits for, through the durable store.
+#: how many times a compare-and-set on an approval record is retried when the record changed
+#: under it but is still open (its gate wrote it again); a decided record is never retried
+_CAS_ATTEMPTS = 8
 
-    The waiting gate (another process polling the store), or the run resumed later, applies it.
+
+def _is_open(stored: Any) -> bool:
+    """Whether an audit record still takes a decision (missing, pending, or expired)."""
+    if not isinstance(stored, dict):
+        return True
+    status = stored.get("status")
+    return not isinstance(status, dict) or status.get("status") != "resolved"
+
+
+async def open_in_store(
+    kv: KeyValueStore, tenant: str, approval_id: str, record: dict[str, Any]
+) -> Decision | None:
+    """Write the ``pending`` audit record of a gate unless a decision is already stored.
+
+    The step is a compare-and-set over what was read, so a decision written meanwhile (by
+    another process, or by this one before the gate got this far) is never overwritten.
+
+    Returns:
+        The stored decision when the approval was already answered, else ``None``.
+    """
+    key = f"{_AUDIT_PREFIX}{approval_id}"
+    for _ in range(_CAS_ATTEMPTS):
+        stored = await kv.get(tenant, key)
+        if isinstance(stored, dict) and not _is_open(stored):
+            return _decision_of(stored.get("status"))
+        if await kv.compare_and_set(tenant, key, stored, record):
+            return None
+    raise StoreError(f"approval {approval_id}: its record kept changing; could not open it")
+
+
+async def close_in_store(
+    kv: KeyValueStore, tenant: str, approval_id: str, record: dict[str, Any]
+) -> bool:
+    """Replace an open audit record by ``record`` (``resolved`` or ``expired``), once.
+
+    Returns:
+        Whether ``record`` was written; ``False`` when a decision was already stored.
+    """
+    key = f"{_AUDIT_PREFIX}{approval_id}"
+    for _ in range(_CAS_ATTEMPTS):
+        stored = await kv.get(tenant, key)
+        if not _is_open(stored):
+            return False
+        if await kv.compare_and_set(tenant, key, stored, record):
+            return True
+    raise StoreError(f"approval {approval_id}: its record kept changing; could not close it")
+
+
+async def record_decision_in_store(
+    kv: KeyValueStore,
+    tenant: str,
+    approval_id: str,
+    decision: Decision,
+    local_request: dict[str, Any] | None = None,
+) -> None:
+    """Answer an approval through the durable store: a compare-and-set from ``pending`` to
+    ``resolved``, so of two answers racing (in one process or in many) exactly one is taken.
+
+    The waiting gate (this process or another one polling the store), or the run resumed later,
+    applies it.
+
+    Args:
+        kv: The runtime's store.
+        tenant: The tenant answering; it must own the approval.
+        approval_id: The approval to answer.
+        decision: The host's decision.
+        local_request: The request (wire form) of a gate of this process that has registered
+            the approval but not yet written it to the store; the answer then creates the
+            record, and the gate finds it decided.
 
     Raises:
         ApprovalNotFoundError: the store has no approval with that id for this tenant.
         ApprovalAlreadyResolvedError: it was already answered or has expired.
     """
     key = f"{_AUDIT_PREFIX}{approval_id}"
-    stored = await kv.get(tenant, key)
-    if not isinstance(stored, dict):
-        raise ApprovalNotFoundError(f"approval not found: {approval_id}")
-    request = stored.get("request")
-    if not isinstance(request, dict) or request.get("resourceId") != tenant:
-        raise ApprovalNotFoundError(f"approval not found: {approval_id}")
-    status = stored.get("status")
-    if not isinstance(status, dict) or status.get("status") != "pending":
-        raise ApprovalAlreadyResolvedError(f"approval already resolved: {approval_id}")
     resolved = {"status": "resolved", "decision": decision_wire(decision)}
-    await kv.put(tenant, key, {**stored, "status": resolved})
-    await remove_pending(kv, tenant, approval_id)
+    for _ in range(_CAS_ATTEMPTS):
+        stored = await kv.get(tenant, key)
+        if not isinstance(stored, dict):
+            if local_request is None:
+                raise ApprovalNotFoundError(f"approval not found: {approval_id}")
+            created = {"request": local_request, "status": resolved}
+            if await kv.compare_and_set(tenant, key, None, created):
+                return
+            continue
+        request = stored.get("request")
+        if not isinstance(request, dict) or request.get("resourceId") != tenant:
+            raise ApprovalNotFoundError(f"approval not found: {approval_id}")
+        status = stored.get("status")
+        if not isinstance(status, dict) or status.get("status") != "pending":
+            raise ApprovalAlreadyResolvedError(f"approval already resolved: {approval_id}")
+        if await kv.compare_and_set(tenant, key, stored, {**stored, "status": resolved}):
+            await remove_pending(kv, tenant, approval_id)
+            return
+    raise ApprovalAlreadyResolvedError(f"approval already resolved: {approval_id}")
 
 
 async def list_pending_in_store(kv: KeyValueStore, tenant: str) -> list[dict[str, Any]]:

@@ -211,6 +211,13 @@ class ApprovalBroker:
             if tenant is None or p.request.resource_id == tenant
         ]
 
+    def waiting(self, tenant: str, approval_id: str) -> ApprovalRequest | None:
+        """Return the request of ``approval_id`` if a gate of this process waits for it."""
+        pending = self._pending.get(approval_id)
+        if pending is None or pending.request.resource_id != tenant:
+            return None
+        return pending.request
+
     def respond(self, tenant: str, approval_id: str, decision: Decision) -> None:
         """Resolve a pending approval and wake its gate.
 

@@ -12,6 +12,7 @@ stopped (its process died, or its stream was dropped) can be resumed from any pr
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable
 from typing import Any, Literal, Self
@@ -346,14 +347,27 @@ class EngineCore:
         decision = Decision(outcome, feedback, partial)
 
         async def apply() -> None:
+            if self._runs.durable:
+                await self._answer_in_store(approval_id, decision)
+                return
             try:
                 self._approvals.respond(self.resource_id, approval_id, decision)
             except ApprovalNotFoundError:
-                # No gate of this process waits for it: a durable run of another process (or
-                # a stopped one) may; its gate, or its resume, applies the decision.
                 await self._runs.record_decision(approval_id, decision)
 
         return apply()
+
+    async def _answer_in_store(self, approval_id: str, decision: Decision) -> None:
+        """Answer an approval of a durable runtime: the store's compare-and-set decides which
+        of racing answers (from any process) is taken; a local gate is then woken at once
+        instead of at its next look in the store."""
+        waiting = self._approvals.waiting(self.resource_id, approval_id)
+        local = None if waiting is None else waiting.to_dict()
+        await self._runs.record_decision(approval_id, decision, local)
+        if waiting is not None:
+            # The store holds the decision; a gate gone meanwhile takes it on resume.
+            with contextlib.suppress(ApprovalError):
+                self._approvals.respond(self.resource_id, approval_id, decision)
 
     def pending_approvals(self) -> list[dict[str, Any]]:
         """Return the approvals that gates of this process wait for (wire form).

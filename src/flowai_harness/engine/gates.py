@@ -3,8 +3,8 @@
 :func:`wait_for_decision` is the live algorithm: register the pending approval before anything
 is emitted (so an immediate answer always finds it), emit ``approval-required``, wait, and emit
 ``approval-decision``. Each step is recorded as an audit record ``approval:<id>`` in the
-runtime's key-value store (:mod:`flowai_harness.engine.approval_records`), best effort: a store
-failure is logged, never fatal.
+runtime's key-value store (:mod:`flowai_harness.engine.approval_records`) with a
+compare-and-set, best effort: a store failure is logged, never fatal.
 
 The run's journal (:mod:`flowai_harness.engine.journal`) is told about each step. A durable
 run's journal writes the gate to the store before the request is shown, indexes it while it
@@ -29,7 +29,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from flowai_harness.engine.approval_records import decision_wire, read_audit, write_audit
+from flowai_harness.engine.approval_records import (
+    close_in_store,
+    decision_wire,
+    open_in_store,
+    read_audit,
+)
 from flowai_harness.engine.approvals import Decision
 from flowai_harness.engine.context import AgentScope, RunContext
 from flowai_harness.engine.journal import GateKind
@@ -188,14 +193,19 @@ async def _expire(
 async def _audit(
     run: RunContext, request: ApprovalRequest, status: dict[str, Any], *, final: bool = False
 ) -> None:
+    """Record a step of the gate; every step is a compare-and-set, so a decision already in
+    the store (answered from another process, or before this gate wrote ``pending``) is never
+    overwritten: the gate then takes that decision while it waits."""
     record: dict[str, Any] = {"request": request.to_dict(), "status": status}
     if run.run_id is not None:
         record["runId"] = run.run_id
+    kv = run.runtime.kv
     try:
-        await write_audit(run.runtime.kv, run.tenant, request.id, record)
         if status["status"] == "pending":
-            await run.journal.approval_pending(request.id, record["request"])
+            if await open_in_store(kv, run.tenant, request.id, record) is None:
+                await run.journal.approval_pending(request.id, record["request"])
         else:
+            await close_in_store(kv, run.tenant, request.id, record)
             await run.journal.approval_closed(request.id)
     except asyncio.CancelledError:
         # While recording the expiry of a cancelled run, a second cancellation must not prolong

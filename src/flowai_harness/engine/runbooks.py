@@ -57,8 +57,11 @@ class RunBook(Protocol):
         """Read everything a resume needs, or ``None`` when the run is unknown."""
         ...
 
-    async def record_decision(self, approval_id: str, decision: Decision) -> None:
-        """Answer an approval no gate of this process waits for (a durable run's, elsewhere).
+    async def record_decision(
+        self, approval_id: str, decision: Decision, local_request: dict[str, Any] | None = None
+    ) -> None:
+        """Answer an approval in the book (a compare-and-set in a durable store); a gate of
+        this process that waits for it passes its ``local_request`` (wire form).
 
         Raises:
             ApprovalNotFoundError: no such approval waits in this book.
@@ -104,7 +107,9 @@ class MemoryRunBook:
         record = self._records.get(run_id)
         return None if record is None else StoredRun(record, [], record.last_sequence, 0)
 
-    async def record_decision(self, approval_id: str, decision: Decision) -> None:
+    async def record_decision(
+        self, approval_id: str, decision: Decision, local_request: dict[str, Any] | None = None
+    ) -> None:
         # Only the gates of this process could have asked for it, and none does.
         raise ApprovalNotFoundError(f"approval not found: {approval_id}")
 
@@ -182,8 +187,10 @@ class StoreRunBook:
         next_segment = segments[-1][0] + 1 if segments else 0
         return StoredRun(record, journal, max(types, default=0), next_segment, types)
 
-    async def record_decision(self, approval_id: str, decision: Decision) -> None:
-        await record_decision_in_store(self._kv, self._tenant, approval_id, decision)
+    async def record_decision(
+        self, approval_id: str, decision: Decision, local_request: dict[str, Any] | None = None
+    ) -> None:
+        await record_decision_in_store(self._kv, self._tenant, approval_id, decision, local_request)
 
     async def pending_approvals(self) -> list[dict[str, Any]]:
         return await list_pending_in_store(self._kv, self._tenant)
