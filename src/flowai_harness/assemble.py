@@ -38,6 +38,7 @@ def create_runtime(
     testing: Mapping[str, Any] | None = None,
     interpreter: Interpreter | ModelClient = "noop",
     limits: Mapping[str, Any] | None = None,
+    budget: Mapping[str, Any] | None = None,
 ) -> Runtime:
     """Build a live :class:`Runtime` from a runtime spec and the host's callbacks.
 
@@ -57,6 +58,11 @@ def create_runtime(
         limits: size limits on tool results and arguments, e.g. ``{"tool_result_bytes":
             262144, "tool_result_bytes_per_tool": {"export": 8388608}}`` (see
             ``flowai_harness.engine.limits`` for every key and its default).
+        budget: the default limits of every run, e.g. ``{"max_cost_usd": 0.5, "max_tokens":
+            20000, "max_tool_calls": 30, "max_duration_secs": 120}`` (snake_case or camelCase
+            keys, any subset); ``query`` and ``run_specialist`` may override it per call. A
+            run that reaches a limit stops with an ``error`` event of code
+            ``budget_exceeded``.
 
     Returns:
         The runtime handle.
@@ -66,6 +72,7 @@ def create_runtime(
         TypeError: an argument has the wrong type.
     """
     from flowai_harness.data.factory import catalog_tool_handlers
+    from flowai_harness.engine.budget import parse_budget
     from flowai_harness.engine.builtins import engine_tool_handlers
     from flowai_harness.engine.compiled import EngineInputs, compile_runtime
     from flowai_harness.engine.limits import parse_limits
@@ -88,6 +95,7 @@ def create_runtime(
     tools = _collect_tools(spec, tool_bindings)
     predicates = _collect_predicates(tools, approval_predicates)
     hooks = _check_callables(event_hooks, "event_hooks")
+    run_budget = parse_budget(budget)
     if action_dispatcher is not None and not callable(action_dispatcher):
         raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
     inputs = EngineInputs(
@@ -107,6 +115,7 @@ def create_runtime(
         services=checked_services,
         data_environment=env,
         limits=parse_limits(limits),
+        budget=run_budget,
     )
     return Runtime(compile_runtime(inputs))
 

@@ -17,6 +17,7 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalRequest",
     "ApprovalRequired",
+    "BudgetWarning",
     "CostSummary",
     "CustomEvent",
     "ErrorEvent",
@@ -270,9 +271,12 @@ class ApprovalRequest:
     thread_id: str
     correlation_id: str | None = None
     glimpse: Any = None
+    #: what the run had used when it asked (tokens, cost, model and tool calls)
+    run_usage: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the wire form (``correlationId`` / ``glimpse`` omitted when unset)."""
+        """Return the wire form (``correlationId`` / ``glimpse`` / ``runUsage`` omitted when
+        unset)."""
         out: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind,
@@ -285,6 +289,8 @@ class ApprovalRequest:
             out["correlationId"] = self.correlation_id
         if self.glimpse is not None:
             out["glimpse"] = json_copy(self.glimpse)
+        if self.run_usage is not None:
+            out["runUsage"] = dict(self.run_usage)
         return out
 
 
@@ -385,6 +391,27 @@ class CostSummary(RuntimeEvent):
         if self.total_cost_usd is not None:
             data["totalCostUsd"] = self.total_cost_usd
         return {"data": data}
+
+
+@dataclass(slots=True)
+class BudgetWarning(RuntimeEvent):
+    """A run has used 80 % of one of its budget limits (emitted once per limit)."""
+
+    type: ClassVar[str] = "data-budget-warning"
+    limit: str
+    used: float
+    max: float
+    run_usage: dict[str, Any]
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "data": {
+                "limit": self.limit,
+                "used": self.used,
+                "max": self.max,
+                "runUsage": self.run_usage,
+            }
+        }
 
 
 @dataclass(slots=True)

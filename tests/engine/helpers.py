@@ -132,6 +132,11 @@ def snapshot(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def run_usage(model_calls: int, tool_calls: int) -> dict[str, int]:
+    """The ``runUsage`` of an approval asked by a run whose model reports no tokens."""
+    return {**ZERO_USAGE, "modelCalls": model_calls, "toolCalls": tool_calls}
+
+
 def types(events: list[dict[str, Any]]) -> list[str]:
     """The ``type`` of every event, with the state appended for tool events."""
     return [e["type"] + (f":{e['state']}" if "state" in e else "") for e in events]

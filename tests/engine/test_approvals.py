@@ -37,6 +37,7 @@ from flowai_harness.errors import (
     ApprovalNotFoundError,
 )
 from flowai_harness.testing import ScriptedModel, ToolCallStep, collect_events
+from tests.engine.helpers import run_usage
 from tests.engine.plan_helpers import (
     MODEL,
     TENANT,
@@ -427,6 +428,7 @@ async def test_tool_gate_outcomes(
         "resourceId": "acme",
         "threadId": "t",
         "correlationId": "scripted-tool-1",
+        "runUsage": run_usage(model_calls=0, tool_calls=1),
     }
     expected_decision: dict[str, Any] = {"id": required["data"]["id"], "outcome": decision}
     if feedback is not None:

@@ -23,6 +23,7 @@ from flowai_harness import (
     layered_prompt,
 )
 from flowai_harness.engine import plans
+from tests.engine.helpers import run_usage
 from tests.engine.plan_helpers import (
     execute,
     flow,
@@ -198,6 +199,7 @@ async def test_coordinator_planner_executor_reference_flow_event_by_event() -> N
                 "resourceId": "acme",
                 "threadId": "t-executor",
                 "correlationId": "p-1",
+                "runUsage": run_usage(model_calls=1, tool_calls=4),
             },
         },
         {

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from flowai_harness import TaggedUnion, define_plan
+from tests.engine.helpers import run_usage
 from tests.engine.plan_helpers import (
     ONE_ACTION,
     PROMO_SCHEMA,
@@ -499,6 +500,7 @@ async def test_the_plan_gate_shows_the_whole_stored_plan_to_the_reviewer() -> No
         "resourceId",
         "threadId",
         "correlationId",
+        "runUsage",
     }
     assert (
         data["kind"],
@@ -508,6 +510,9 @@ async def test_the_plan_gate_shows_the_whole_stored_plan_to_the_reviewer() -> No
         data["correlationId"],
     ) == ("plan", "p-1", "acme", "t-executor", "p-1")
     assert data["payload"] == stored
+    # the reviewer also sees what the run has used: the planner's finished turn and the four
+    # tool calls so far (call_agent, storePlan, call_agent, the gated executePlan)
+    assert data["runUsage"] == run_usage(model_calls=1, tool_calls=4)
 
 
 # --------------------------------------------------------------------------- across processes

@@ -17,6 +17,7 @@ from tests.engine.helpers import (
     coordinator,
     executor,
     planner,
+    run_usage,
     runtime_of,
     script,
     snapshot,
@@ -271,6 +272,7 @@ async def test_scripted_approval_always_approved_sits_between_call_and_result() 
                 "resourceId": "acme",
                 "threadId": "t",
                 "correlationId": "scripted-tool-1",
+                "runUsage": run_usage(model_calls=0, tool_calls=1),
             },
         },
         {
@@ -496,6 +498,7 @@ async def test_reference_flow_coordinator_planner_executor_with_plan_approval() 
                 "resourceId": "acme",
                 "threadId": "t-executor",
                 "correlationId": "p-1",
+                "runUsage": run_usage(model_calls=1, tool_calls=4),
             },
         },
         {

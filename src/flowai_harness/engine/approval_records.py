@@ -29,6 +29,7 @@ __all__ = [
     "list_pending_in_store",
     "open_in_store",
     "read_audit",
+    "read_shown_usage",
     "record_decision_in_store",
     "remove_pending",
     "write_pending",
@@ -82,6 +83,18 @@ async def read_audit(
     request = stored.get("request")
     shown = request.get("payload") if isinstance(request, dict) else None
     return shown, _decision_of(stored.get("status"))
+
+
+async def read_shown_usage(kv: KeyValueStore, tenant: str, approval_id: str) -> Any:
+    """Return the ``runUsage`` an approval showed (``None`` if unknown or unreadable)."""
+    try:
+        stored = await kv.get(tenant, f"{_AUDIT_PREFIX}{approval_id}")
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # read_audit has just logged the same failure
+        return None
+    request = stored.get("request") if isinstance(stored, dict) else None
+    return request.get("runUsage") if isinstance(request, dict) else None
 
 
 async def write_pending(

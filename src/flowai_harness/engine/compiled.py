@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowai_harness.engine.approvals import ALWAYS, NEVER, ApprovalRule, Predicate
+from flowai_harness.engine.budget import RunBudget
 from flowai_harness.engine.limits import DEFAULT_LIMITS, TOOL_RESULT_KIND, RuntimeLimits
 from flowai_harness.engine.schemas import SchemaValidator, compile_schema
 from flowai_harness.errors import ConfigurationError
@@ -114,6 +115,8 @@ class EngineInputs:
     data_environment: Mapping[str, Any] | None = None
     #: size limits on tool results and arguments
     limits: RuntimeLimits = DEFAULT_LIMITS
+    #: the default budget of every run (a call may override it)
+    budget: RunBudget = field(default_factory=RunBudget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,7 @@ class CompiledRuntime:
     kv: KeyValueStore
     data_environment: Mapping[str, Any] | None
     limits: RuntimeLimits = DEFAULT_LIMITS
+    budget: RunBudget = field(default_factory=RunBudget)
 
 
 def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
@@ -160,6 +164,7 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         kv=inputs.kv,
         data_environment=inputs.data_environment,
         limits=inputs.limits,
+        budget=inputs.budget,
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from flowai_harness.engine.budget import NO_BUDGET, BudgetMeter, RunUsage, UnlimitedMeter
 from flowai_harness.engine.emit import EventSink
 from flowai_harness.engine.journal import (
     NULL_INVOCATION,
@@ -51,6 +52,10 @@ class RunContext:
     run_id: str | None = None
     #: what the run tells about itself as it goes (a durable run's journal records it)
     journal: RunJournal = NULL_JOURNAL
+    #: what the run has used so far, across all its agent invocations
+    usage: RunUsage = field(default_factory=RunUsage)
+    #: checks ``usage`` against the run's budget before each model and tool call
+    meter: BudgetMeter | UnlimitedMeter = NO_BUDGET
 
     @property
     def tenant(self) -> str:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any, Literal, Self
 
 from flowai_harness.engine.approvals import OUTCOMES, ApprovalBroker, Decision
+from flowai_harness.engine.budget import RunBudget, meter_for
 from flowai_harness.engine.compiled import CompiledRuntime
 from flowai_harness.engine.context import RunContext
 from flowai_harness.engine.emit import EventSink
@@ -106,7 +107,14 @@ class EngineCore:
 
     # ------------------------------------------------------------------ runs
 
-    def query(self, prompt: str, thread_id: str, resume: str | None = None) -> RuntimeEventStream:
+    def query(
+        self,
+        prompt: str,
+        thread_id: str,
+        resume: str | None = None,
+        *,
+        budget: Mapping[str, Any] | None = None,
+    ) -> RuntimeEventStream:
         """Start a request at the coordinator; iterate the returned stream to run it.
 
         Args:
@@ -114,23 +122,34 @@ class EngineCore:
             thread_id: The conversation thread.
             resume: The id of a stopped run to resume instead (see :meth:`resume_run`); its
                 ``thread_id`` must match, and ``prompt`` must be the run's prompt or empty.
+            budget: Limits of this run, replacing the runtime's per key (``None`` for a key
+                removes that limit), e.g. ``{"max_tokens": 20000}``.
 
         Raises:
             SpecTypeError: (a ``TypeError``) an argument is not a string (``resume``: nor
-                ``None``). Other problems arrive as an ``error`` event on the stream.
+                ``None``), or ``budget`` is not a mapping of numbers. Other problems arrive as
+                an ``error`` event on the stream.
+            ConfigurationError: (a ``ValueError``) ``budget`` has an unknown key or a limit
+                that is not positive.
         """
         _require_str("prompt", prompt)
         _require_str("thread_id", thread_id)
         _require_str("resume", resume, optional=True)
+        run_budget = self._compiled.budget.merged(budget)
         if resume is not None:
             return self._resume_stream(resume, thread_id=thread_id, prompt=prompt)
         coordinator = self._compiled.coordinator
         if coordinator is None:
             return self._error_stream("no coordinator agent registered in the spec")
-        return self._stream(coordinator, prompt, thread_id)
+        return self._stream(coordinator, prompt, thread_id, budget=run_budget)
 
     def run_specialist(
-        self, specialist: str, prompt: str, thread_id: str | None = None
+        self,
+        specialist: str,
+        prompt: str,
+        thread_id: str | None = None,
+        *,
+        budget: Mapping[str, Any] | None = None,
     ) -> RuntimeEventStream:
         """Start a request directly at the specialist ``specialist``.
 
@@ -139,20 +158,25 @@ class EngineCore:
                 event on the stream).
             prompt: The user message.
             thread_id: The conversation thread (``specialist-<uuid4>`` when ``None``).
+            budget: Limits of this run, replacing the runtime's per key (see :meth:`query`).
 
         Raises:
             SpecTypeError: (a ``TypeError``) an argument is not a string (``thread_id``: nor
-                ``None``).
+                ``None``), or ``budget`` is not a mapping of numbers.
+            ConfigurationError: (a ``ValueError``) ``budget`` has an unknown key or a limit
+                that is not positive.
         """
         _require_str("specialist", specialist)
         _require_str("prompt", prompt)
         _require_str("thread_id", thread_id, optional=True)
+        run_budget = self._compiled.budget.merged(budget)
         agent = self._compiled.agents.get(specialist)
         if agent is None:
             return self._error_stream(f"specialist '{specialist}' not found")
         if agent.role != "specialist":
             return self._error_stream(f"agent '{specialist}' is not a specialist")
-        return self._stream(specialist, prompt, thread_id or f"specialist-{uuid.uuid4()}")
+        thread = thread_id or f"specialist-{uuid.uuid4()}"
+        return self._stream(specialist, prompt, thread, budget=run_budget)
 
     def resume_run(self, run_id: str) -> RuntimeEventStream:
         """Resume a durable run that stopped (its process died, or its stream was dropped).
@@ -183,7 +207,9 @@ class EngineCore:
         *,
         invocation_id: str | None = None,
         approval_mode: ApprovalMode = "interactive",
+        budget: RunBudget | None = None,
     ) -> RuntimeEventStream:
+        run_budget = self._compiled.budget if budget is None else budget
         record = RunRecord(
             new_run_id(), agent, thread_id, prompt, invocation_id or f"inv-{uuid.uuid4()}"
         )
@@ -193,7 +219,7 @@ class EngineCore:
         async def body(sink: EventSink) -> None:
             journal = self._runs.open(record) if recorded else NULL_JOURNAL
             async with self._thread_locks.hold(thread_id):
-                await self._run_entry(sink, record, journal, approval_mode)
+                await self._run_entry(sink, record, journal, approval_mode, run_budget)
 
         return RuntimeEventStream(
             body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=record.run_id
@@ -274,6 +300,7 @@ class EngineCore:
         record: RunRecord,
         journal: RunJournal,
         approval_mode: ApprovalMode,
+        budget: RunBudget | None = None,
     ) -> None:
         """Run the entry invocation of ``record`` (a new or a resumed run) to its end."""
         run = RunContext(
@@ -286,6 +313,7 @@ class EngineCore:
             approval_mode=approval_mode,
             run_id=record.run_id,
             journal=journal,
+            meter=meter_for(self._compiled.budget if budget is None else budget),
         )
         self._active_runs.add(record.run_id)
         status: RunStatus = "failed"
@@ -300,6 +328,7 @@ class EngineCore:
             )
             status = "completed"
         except AgentFailed as exc:
+            record.reason = run.meter.exceeded
             await sink.emit(ErrorEvent(f"agent failed: {exc}"))
         except BaseException as exc:
             if isinstance(exc, ConnectionError) or not is_user_failure(exc):

@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from flowai_harness.engine.approvals import approval_required
+from flowai_harness.engine.budget import BUDGET_EXCEEDED
 from flowai_harness.engine.context import AgentScope, ReferenceClient, ToolCall, ToolContext
 from flowai_harness.engine.gates import GateClosed, wait_for_decision
 from flowai_harness.engine.jsonvalues import compact_json, json_copy
@@ -100,6 +101,8 @@ async def dispatch_tool(
         screened = screen_args(args, run.runtime.limits.tool_args_depth)
     shown = screened.shown
     await run.sink.emit(ToolInvocationCall(call_id, name, shown))
+    # Counted outside the live call, so a resumed durable run counts its replayed calls too.
+    run.usage.tool_calls += 1
     started = time.perf_counter()
     live = _run_checked(scope, call_id, name, args, screened.problem)
     outcome = await scope.journal.run_call(name, run.sink, live)
@@ -127,6 +130,9 @@ async def _run_checked(
     scope: AgentScope, call_id: str, name: str, args: Any, problem: str | None
 ) -> ToolOutcome:
     run = scope.run
+    over_budget = await run.meter.check(run.usage, run.sink, tool_call=True)
+    if over_budget is not None:
+        return ToolOutcome({"error": over_budget, "code": BUDGET_EXCEEDED}, is_error=True)
     tool = scope.agent.tools.get(name)
     if tool is None:
         return error_outcome(f"Unknown tool: {name}")

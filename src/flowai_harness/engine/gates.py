@@ -34,6 +34,7 @@ from flowai_harness.engine.approval_records import (
     decision_wire,
     open_in_store,
     read_audit,
+    read_shown_usage,
 )
 from flowai_harness.engine.approvals import Decision
 from flowai_harness.engine.context import AgentScope, RunContext
@@ -104,6 +105,7 @@ async def wait_for_decision(
         "resource_id": scope.run.tenant,
         "thread_id": scope.thread_id,
         "correlation_id": correlation_id,
+        "run_usage": scope.run.usage.to_dict(),
     }
     gate = _Gate(scope, kind, fields, then_emit)
     approval_id = scope.journal.recorded_gate(kind)
@@ -150,6 +152,8 @@ async def _resume(gate: _Gate, approval_id: str) -> Decision:
         # stopped): the old approval does not cover it. The new request is new history.
         run.journal.go_live()
         return await _ask(gate)
+    # The request shows again as it was shown: with the usage the run had then.
+    gate.fields["run_usage"] = await read_shown_usage(run.runtime.kv, run.tenant, approval_id)
     if decided is None:
         return await _ask(gate, approval_id)
     # Decided while the run was stopped. The first stream delivered the request already; the

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowai_harness.engine.budget import BUDGET_EXCEEDED
 from flowai_harness.engine.context import AgentScope, RunContext
 from flowai_harness.engine.dispatch import dispatch_tool
 from flowai_harness.engine.journal import ROOT_INVOCATION
@@ -166,14 +167,19 @@ async def _turn_loop(
     scope: AgentScope, request: ModelRequest, transcript: _Transcript
 ) -> FinalAnswer | Failed:
     """The turn loop: ask the model until it finishes, fails, or exhausts its budget."""
+    run = scope.run
     total = TokenUsage()
     while request.turn < request.max_turns:
+        refusal = await run.meter.check(run.usage, run.sink, tool_call=False)
+        if refusal is not None:
+            return Failed(refusal, code=BUDGET_EXCEEDED)
         request.turn += 1
-        await scope.run.sink.emit(StepStart())
+        await run.sink.emit(StepStart())
         step = await _turn(scope, request, transcript)
         if isinstance(step, Failed):
             return step
         total.add(step.usage)
+        run.usage.add_model_call(step.usage)
         if isinstance(step, FinalAnswer):
             return FinalAnswer(total, step.reason, step.latency)
         request.turns.append(step.interactions)

@@ -99,7 +99,8 @@ class RunRecord:
 
     Wire form (``run:<runId>`` and ``Runtime.get_run``): ``{"runId", "entryAgent", "threadId",
     "prompt", "entryInvocationId", "status", "createdAt", "updatedAt", "lastSequence",
-    "durable", "resumeCount"}``; times are ISO 8601 UTC with milliseconds.
+    "durable", "resumeCount"}``, plus ``"reason"`` when the run was stopped by something
+    other than its own failure (its budget); times are ISO 8601 UTC with milliseconds.
     """
 
     run_id: str
@@ -113,6 +114,8 @@ class RunRecord:
     last_sequence: int = 0
     durable: bool = False
     resume_count: int = 0
+    #: why the run stopped, when a limit stopped it (``budget exceeded: ...``)
+    reason: str | None = None
 
     def end(self, status: RunStatus, last_sequence: int) -> None:
         """Mark the run as ended (an in-process record)."""
@@ -134,6 +137,7 @@ class RunRecord:
             "lastSequence": self.last_sequence,
             "durable": self.durable,
             "resumeCount": self.resume_count,
+            **({"reason": self.reason} if self.reason is not None else {}),
         }
 
     @classmethod
@@ -151,6 +155,7 @@ class RunRecord:
             last_sequence=int(data.get("lastSequence") or 0),
             durable=bool(data.get("durable", True)),
             resume_count=int(data.get("resumeCount") or 0),
+            reason=data["reason"] if isinstance(data.get("reason"), str) else None,
         )
 
 
