@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from flowai_harness import (
     define_tenant,
     normalize_data_environment,
 )
+from flowai_harness.testing import collect_events
 
 TENANT = define_tenant("acme", "v1")
 
@@ -79,3 +82,25 @@ def test_the_target_database_is_opened_before_the_catalog_toolkit_check_with_a_r
     assert "secret" not in message
     assert "abc" not in message
     assert "catalog search" not in message
+
+
+async def test_search_catalog_on_a_missing_index_says_catalog_search_index_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    call = json.dumps({"tool": "search_catalog", "args": {"query": "orders"}})
+    analyst = define_specialist(
+        "analyst", model="claude-haiku-4-5", prompt="p", toolkits=["catalog"]
+    )
+    runtime = create_runtime(
+        define_runtime(TENANT, agents=[analyst]),
+        interpreter="scripted",
+        data_environment={
+            "catalog": {"kind": "empty"},
+            "catalog_search": {"index_path": str(tmp_path)},
+        },
+    )
+    events = await collect_events(runtime.run_specialist("analyst", call), runtime)
+    [result] = [e for e in events if e["type"] == "tool-invocation" and e["state"] == "result"]
+    error = result["result"]["error"]
+    assert error.startswith("Catalog search index is unavailable: ")
+    assert "Rebuild or attach the catalog search index before retrying search_catalog" in error

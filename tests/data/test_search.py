@@ -63,7 +63,9 @@ async def test_health_goes_unavailable_then_ready_then_stale(
     index = CatalogSearchIndex(tmp_path / "idx", SCOPE)
     status = index.status()
     assert status.health == "unavailable" and "no catalog search index" in str(status.reason)
-    with pytest.raises(StoreError, match=r"unavailable.*Rebuild the index"):
+    with pytest.raises(
+        StoreError, match=r"unavailable.*Rebuild or attach the catalog search index"
+    ):
         index.search(SearchQuery("orders"), offset=0, limit=5)
     report = await rebuild_index(shop_catalog, index, SCOPE)
     assert report.status is not None and report.status.health == "ready"

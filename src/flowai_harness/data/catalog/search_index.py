@@ -340,7 +340,7 @@ class CatalogSearchIndex:
             status = self.status()
             if status.health != "ready":
                 raise StoreError(
-                    f"catalog search index is {status.health}: {status.reason}; rebuild it"
+                    f"Catalog search index is {status.health}: {status.reason}; rebuild it"
                 )
             reader = self._open_reader()
             try:
@@ -415,9 +415,10 @@ class CatalogSearchIndex:
         status = self.status()
         if status.health != "ready":
             raise StoreError(
-                f"catalog search index is {status.health}: {status.reason}. Rebuild the index "
+                f"Catalog search index is {status.health}: {status.reason}. Rebuild or attach "
+                "the catalog search index before retrying search_catalog "
                 "(flowai-harness data catalog index rebuild, or set "
-                "data_environment.catalog_search.rebuild_on_start)"
+                "data_environment.catalog_search.rebuild_on_start)."
             )
         reader = self._open_reader()
         compiled = self._compile(reader, query)
