@@ -31,7 +31,7 @@ TYPICAL_IMPORT = (
 )
 PYDANTIC_FLOOR = "from pydantic import BaseModel\n\nclass Model(BaseModel):\n    name: str\n"
 
-# Must not load on import (DESIGN.md §3): provider SDKs, web stack, drivers, search engine.
+# Must not load on import (import stays cheap): provider SDKs, web stack, drivers, search engine.
 HEAVY_MODULES = (
     "anthropic",
     "openai",

@@ -15,7 +15,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Top-level distributions that must not load on `import flowai_harness` (DESIGN.md §3).
+# Top-level distributions that must not load on `import flowai_harness` (import stays cheap).
 HEAVY_MODULES = (
     "anthropic",
     "openai",

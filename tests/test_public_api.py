@@ -1,4 +1,4 @@
-"""The public surface promised by api-reference.md §1: every exported name resolves."""
+"""The public surface promised to users: every exported name resolves."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 import flowai_harness
 
-# api-reference.md §1, top-level `__all__` (minus the eval names, listed below).
+# The documented top-level `__all__` (minus the eval names, listed below).
 SPEC_TOP_LEVEL = [
     "__version__",
     "TenantIdentity",

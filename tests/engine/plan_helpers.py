@@ -2,7 +2,7 @@
 
 The runtimes here use the ``scripted`` interpreter: the coordinator's prompt is a script of
 ``call_agent`` calls whose prompts are themselves scripts for the planner and the executor
-(engine.md §6.2), so every test drives the real tool stack without a model.
+(the scripted interpreter), so every test drives the real tool stack without a model.
 """
 
 from __future__ import annotations

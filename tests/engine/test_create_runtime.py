@@ -1,4 +1,4 @@
-"""``create_runtime``: every argument check of api-reference §2.12 and concepts §13.2."""
+"""``create_runtime``: every argument check, with its error message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Durable runs (DESIGN.md D6): runs stopped at a gate are answered and resumed elsewhere.
+"""Durable runs (docs/decisions.md): runs stopped at a gate are answered and resumed elsewhere.
 
 "Process A" is a runtime whose stream is dropped at an approval gate without an answer (then the
 runtime is closed): the store is left as a crash leaves it. "Process B" is a fresh runtime over

@@ -1,4 +1,4 @@
-"""The approval gate records every approval in the store (engine.md §8.1 audit records)."""
+"""The approval gate records every approval in the store (its audit records)."""
 
 from __future__ import annotations
 

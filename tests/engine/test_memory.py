@@ -1,4 +1,4 @@
-"""Conversation memory of stateful agents in the KV port (engine.md §8.1 layout)."""
+"""Conversation memory of stateful agents in the KV port (one KV record per agent and thread)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End to end: coordinator -> planner -> executor (engine.md §6.4) and the quickstart (§16.2)."""
+"""End to end: coordinator -> planner -> executor, and the quickstart program."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def compact(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-# --------------------------------------------------------------------------- engine.md §6.4
+# --------------------------------------------------------------------------- planner -> executor
 
 
 async def test_coordinator_planner_executor_reference_flow_event_by_event() -> None:
@@ -277,7 +277,7 @@ async def _collect(runtime: Any, prompt: str) -> list[dict[str, Any]]:
     return [event async for event in runtime.query(prompt, thread_id="t")]
 
 
-# --------------------------------------------------------------------------- concepts.md §16.2
+# --------------------------------------------------------------------------- quickstart
 
 
 class ItemSetPayload(BaseModel):

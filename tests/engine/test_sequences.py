@@ -1,4 +1,4 @@
-"""The exact event sequences of engine.md §6 (one call and one result per tool call, D2)."""
+"""The exact event sequences of the offline interpreters (one call and one result per tool call)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def boom(args: dict[str, Any], ctx: Any) -> None:
     raise RuntimeError("nope")
 
 
-# --------------------------------------------------------------------------- §6.1 noop
+# --------------------------------------------------------------------------- noop
 
 
 async def test_noop_query_is_frame_step_start_finish_with_zero_usage() -> None:
@@ -110,7 +110,7 @@ async def test_noop_ignores_a_scripted_prompt() -> None:
     assert [e["type"] for e in events] == ["tool-agent", "step-start", "finish", "tool-agent"]
 
 
-# --------------------------------------------------------------------------- §6.3 mock
+# --------------------------------------------------------------------------- mock
 
 
 async def test_mock_sequence_echoes_prompt_then_response_latency_and_finish_50_25() -> None:
@@ -152,7 +152,7 @@ async def test_mock_never_calls_tools_or_sub_agents() -> None:
     assert [e["agentName"] for e in events if e["type"] == "tool-agent"] == ["c", "c"]
 
 
-# --------------------------------------------------------------------------- §6.2 scripted
+# --------------------------------------------------------------------------- scripted
 
 
 async def test_scripted_echo_mode_repeats_a_non_script_prompt_verbatim() -> None:
@@ -386,7 +386,7 @@ async def test_sub_agent_failure_is_relayed_mid_stream_and_the_parent_keeps_runn
     ]
 
 
-# --------------------------------------------------------------------------- §6.4 plan flow
+# --------------------------------------------------------------------------- plan flow
 
 
 def _without_timestamps(value: Any) -> Any:
@@ -513,7 +513,7 @@ async def test_reference_flow_coordinator_planner_executor_with_plan_approval() 
             "type": "plan-status-change",
             "data": {"planId": "p-1", "from": "pending_approval", "to": "approved"},
         },
-        # issue 4 adds the execution transitions that engine.md §2.4 leaves silent
+        # the execution transitions emit too (the reference emitted nothing for them)
         {
             "type": "plan-status-change",
             "data": {"planId": "p-1", "from": "approved", "to": "executing"},

@@ -1,4 +1,4 @@
-"""One run at a time per thread_id; runs on different threads are concurrent (DESIGN D3)."""
+"""One run at a time per thread_id; runs on different threads are concurrent."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pass decisions, aggregation and pass@k (evals/aggregation.py, guides §4.7)."""
+"""Pass decisions, aggregation and pass@k (evals/aggregation.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The first-eval tutorial (concepts §16.5): its promised numbers, offline, without credentials."""
+"""The first-eval tutorial: its promised numbers, offline, without credentials."""
 
 from __future__ import annotations
 

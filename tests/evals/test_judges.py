@@ -1,4 +1,4 @@
-"""Judge runs (evals/judges.py, guides §4.6): model choice, prompt, parsing, fail-closed."""
+"""Judge runs (evals/judges.py): model choice, prompt, parsing, fail-closed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Running evals on a runtime (evals/runner.py, guides §4.8-§4.9, DESIGN.md D10)."""
+"""Running evals on a runtime (evals/runner.py), selection and bounds enforced."""
 
 from __future__ import annotations
 
@@ -369,7 +369,7 @@ async def test_an_entry_agent_failure_fails_the_sample_without_scores() -> None:
     assert artifact["summary"]["failed"] == 1
 
 
-# --------------------------------------------------------------------------- selection (D10)
+# --------------------------------------------------------------------------- selection
 
 
 async def test_tags_filter_and_test_case_ids_select_the_cases_that_run() -> None:

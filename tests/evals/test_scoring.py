@@ -1,4 +1,4 @@
-"""Offline scoring of one sample (evals/scoring.py; guides §4.3-§4.6, concepts §16.5)."""
+"""Offline scoring of one sample (evals/scoring.py)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def output(**kwargs: Any) -> RawSampleOutput:
     return RawSampleOutput(**kwargs)
 
 
-# --- first eval (concepts §16.5) ------------------------------------------------------------
+# --- first eval ----------------------------------------------------------------------------
 
 
 def _first_eval_case(case_id: str, scorer: ResponseScorer) -> EvalTestCase:

@@ -1,4 +1,4 @@
-"""Expected/resolved actions and ground truth (specs/eval_actions.py, guides §4.2)."""
+"""Expected/resolved actions and ground truth (specs/eval_actions.py)."""
 
 from __future__ import annotations
 

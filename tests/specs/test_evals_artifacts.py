@@ -1,4 +1,4 @@
-"""Scoring results, artifacts and eval envelopes (specs/eval_artifacts.py, guides §4.9)."""
+"""Scoring results, artifacts and eval envelopes (specs/eval_artifacts.py)."""
 
 from __future__ import annotations
 

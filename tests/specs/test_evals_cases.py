@@ -1,4 +1,4 @@
-"""Eval test cases and raw sample outputs (specs/eval_cases.py, guides §4.2, concepts §14)."""
+"""Eval test cases and raw sample outputs (specs/eval_cases.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Eval config, scorer config and requests (specs/eval_config.py; guides §4.2, DESIGN D10)."""
+"""Eval config, scorer config and requests, with their enforced bounds (specs/eval_config.py)."""
 
 from __future__ import annotations
 

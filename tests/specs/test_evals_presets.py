@@ -1,4 +1,4 @@
-"""Score weights, presets and weight resolution (specs/eval_presets.py, guides §4.3)."""
+"""Score weights, presets and weight resolution (specs/eval_presets.py)."""
 
 from __future__ import annotations
 

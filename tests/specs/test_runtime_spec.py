@@ -648,7 +648,7 @@ def test_augment_agent_prompts_keeps_everything_but_prompts() -> None:
         )
 
 
-# -- steps 2 and 3: approval derivation (concepts §9.2) -------------------------------------------
+# -- steps 2 and 3: approval derivation ---------------------------------------------------------
 
 
 def test_without_an_explicit_floor_the_coordinator_patch_sets_the_floor_only() -> None:

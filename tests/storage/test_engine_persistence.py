@@ -1,7 +1,7 @@
 """A runtime on a durable KV store leaves references, plans and memory for the next runtime.
 
 Two runtimes built from the same ``data_environment.kv`` stand for two processes (or a restart):
-what the first one stored must be there for the second (engine.md §8.3).
+what the first one stored must be there for the second.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def rejected_outcome(feedback: str | None) -> ToolOutcome:
 def revise_outcome(feedback: str | None, partial: Any) -> ToolOutcome:
     """The result of a tool call the host sent back for revision.
 
-    Issue 4 overrides engine.md §3.1 (which treats revise like reject): the handler does not
+    Unlike the reference (which treats revise like reject), the handler does not
     run, and the model gets ``should_revise`` with the reviewer's feedback and partial, and may
     call the tool again with revised arguments (``do_not_retry`` is false).
     """

@@ -9,13 +9,13 @@ that changes a status. ``pending_approval`` is a display label used in events wh
 waits; it is never stored (the plan stays ``draft``).
 
 Events. Every move emits a ``plan-status-change`` event, including ``approved -> executing``
-and ``executing -> executed | failed``. engine.md §2.4 says those three emit nothing; issue 4
-("plan-status-change events at every transition") overrides it. Storing a plan (``-> draft``)
+and ``executing -> executed | failed``. The reference emits nothing for those three; we emit
+at every transition (docs/decisions.md). Storing a plan (``-> draft``)
 is not a transition between statuses and emits only the ``storePlan`` tool result. When a plan
 fails, the reason is in the ``executePlan`` tool result event (``{"error": "Dispatch failed:
 ..."}``), right after the ``executing -> failed`` status event; the status event carries no
 reason, which keeps it inside the reference vocabulary. Each tool call and result is reported
-once (DESIGN.md D2), not twice as in engine.md §6.4.
+once, not twice as the reference did.
 
 Display aliases. A ``PlanSpec``'s display aliases are presentation-only: they never change a
 stored status or the ``from`` / ``to`` values of an event. They are added to
@@ -351,7 +351,7 @@ async def _plan_gate(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome | N
     await run.sink.emit(_status_change(run, plan, PENDING_APPROVAL, "draft"))
     if decision.outcome == "reject":
         return error_outcome(f"Plan {plan_id} rejected: {decision.feedback or 'Plan rejected'}")
-    # The reference omits the feedback here; issue 4 asks for it so the model can act on it.
+    # The reference omits the feedback here; we keep it so the model can act on it.
     return ToolOutcome(
         {
             "rejected": True,

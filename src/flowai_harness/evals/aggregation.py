@@ -1,4 +1,4 @@
-"""Pass decisions, aggregation and pass@k over scored samples (guides §4.7).
+"""Pass decisions, aggregation and pass@k over scored samples.
 
 Pure functions the eval runner uses to fill test-case and summary artifacts; also usable on
 artifacts loaded from Studio.
@@ -84,7 +84,7 @@ def _unbiased_pass_at_k(n: int, c: int, k: int) -> float | None:
 
 
 def pass_at_k(num_samples: int, num_correct: int, k: int) -> PassAtKResult:
-    """Estimate pass@k from ``num_correct`` passes out of ``num_samples`` (guides §4.7).
+    """Estimate pass@k from ``num_correct`` passes out of ``num_samples``.
 
     simple = 1 - prod_{i<k} (n-c-i)/(n-i) with k=1 -> c/n, c >= n -> 1, c = 0 -> 0, k or
     n = 0 -> 0, and 1 once the failures are exhausted; unbiased = the same in log space,
@@ -182,7 +182,7 @@ def summarize_eval(
     k_values: Sequence[int],
     skipped: int = 0,
 ) -> EvalArtifactSummary:
-    """Summarise scored test cases (guides §4.7).
+    """Summarise scored test cases.
 
     A case passes when its aggregate reaches ``pass_threshold`` (passRate 2/3 = 0.667 fails at
     0.7). ``aggregateScore`` is passed / total (passRate) or the mean case aggregate

@@ -1,6 +1,6 @@
 """Judge runs: a live model decides whether a final response satisfies a judge scorer.
 
-One judge call per judge scorer per sample (guides §4.6): a single user message, no tools, one
+One judge call per judge scorer per sample: a single user message, no tools, one
 turn, bounded by the sample timeout. Judges fail closed: any failure becomes a failed verdict
 with an ``errorKind`` (it counts in the weights and fails a ``required`` scorer). The verdict
 entry handed to the scorer also carries ``judgeRun`` (provider, model and SHA-256 hashes of the

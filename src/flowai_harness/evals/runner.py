@@ -1,4 +1,4 @@
-"""Running evaluations through a live runtime (guides §4.8, §4.9).
+"""Running evaluations through a live runtime.
 
 An eval run takes the request's selected test cases one after another; the samples of a case
 run ``config.concurrency`` at a time, each on its own thread ``eval-<runId>-<caseId>-<index>``

@@ -1,4 +1,4 @@
-"""Offline scoring of one sample (guides §4.3-§4.6): trajectory, actions, final response.
+"""Offline scoring of one sample: trajectory, actions, final response.
 
 Everything here is pure and deterministic: no model calls, no I/O. Judge scorers read
 precomputed verdicts from ``RawSampleOutput.extra["finalResponseJudgeVerdicts"]``; the eval
@@ -47,7 +47,7 @@ __all__ = [
     "score_with_plan",
 ]
 
-#: The reason a missed ``contains`` scorer reports (concepts §14, exact wording).
+#: The reason a missed ``contains`` scorer reports (the reference's exact wording).
 CONTAINS_MISS_REASON = "The final response did not contain the required text."
 _NO_RESPONSE_REASON = "The sample produced no final response text."
 _JUDGE_RUNNER_KEYS = ("judgeRun", "errorKind", "judgeTrace")
@@ -80,7 +80,7 @@ def score_sample(
 
     The preset is ``scorer_preset``, else the mode's, else ``sequential``; weights are
     ``score_weights`` (or the preset's own), else the preset defaults; the trajectory scorer is
-    always kept (guides §4.3).
+    always kept.
 
     Args:
         test_case: The :class:`EvalTestCase` (or its wire mapping).
@@ -526,7 +526,7 @@ def score_final_response(case: EvalTestCase, output: RawSampleOutput) -> ScorerR
 
     Returns:
         ``ScorerResult("final_response")``: 1.0 with ``{"configured": false}`` when not
-        authored; otherwise the ``finalResponseEval`` details of guides §4.6.
+        authored; otherwise the ``finalResponseEval`` details.
     """
     spec = case.final_response
     if spec is None:

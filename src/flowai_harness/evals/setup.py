@@ -1,4 +1,4 @@
-"""Before an eval runs: read the request, and check it against the runtime (guides §4.8).
+"""Before an eval runs: read the request, and check it against the runtime.
 
 Every check that can fail without running a sample happens here, so ``run_eval`` and
 ``stream_eval`` raise ``ValueError`` at call time: an unparsable request, another tenant, an
@@ -25,7 +25,7 @@ __all__ = ["EvalSetup", "parse_eval_request", "prepare_eval"]
 
 
 def parse_eval_request(value: Any) -> EvalRequest:
-    """Read an eval request in any accepted form (api-reference §3).
+    """Read an eval request in any accepted form (model, snake_case or camelCase dict).
 
     Args:
         value: An :class:`EvalRequest`; a JSON string; an object with ``model_dump`` (dumped

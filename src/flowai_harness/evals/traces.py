@@ -1,7 +1,7 @@
 """What one eval sample did: its evidence, read from the run's events, and its recorded trace.
 
 :class:`SampleCapture` watches the event dicts of one sample run, in order, and keeps what the
-scorers and the artifact need (guides §4.4-§4.9): the tool calls with their agent and depth, the
+scorers and the artifact need: the tool calls with their agent and depth, the
 entry agent's response text, the last stored plan's actions, the executed plans' resolved
 actions, one model invocation per agent invocation, and timing. :class:`TraceStore` keeps the
 trace of every sample for ``Runtime.get_trace`` / ``Runtime.list_traces``.

@@ -5,7 +5,7 @@ with their input schemas verbatim, and ``tools/call`` runs one tool through the 
 (:class:`~flowai_harness.engine.direct_tools.DirectTools`), so validation and approval policy
 are the same as in a model-driven run.
 
-Results map to MCP content as api-reference §2.14 says: a string becomes one text item; any
+Results map to MCP content as the reference does: a string becomes one text item; any
 other JSON becomes a text item holding its compact JSON plus ``structuredContent``; an error
 result sets ``isError``. Protocol versions before 2026-07-28 only allow a JSON *object* as
 ``structuredContent``, so on those connections arrays, numbers, booleans and ``null`` travel as

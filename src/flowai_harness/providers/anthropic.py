@@ -1,6 +1,6 @@
 """The live Anthropic provider: the Messages API through the official ``anthropic`` SDK.
 
-One :meth:`AnthropicClient.stream_turn` call is one streamed Messages request (engine.md §5.2):
+One :meth:`AnthropicClient.stream_turn` call is one streamed Messages request:
 
 * ``system`` as one text block, the conversation of :mod:`~flowai_harness.providers.messages`,
   the agent's tools with ``tool_choice: auto``, ``max_tokens`` 16384 (``maxTokens``);

@@ -1,7 +1,7 @@
 """The offline interpreters: ``noop``, the testing mock, and ``scripted``.
 
 They need no network and no provider configuration, and produce exactly the event sequences of
-engine.md §6 (with each tool call and result reported once, see DESIGN.md D2).
+the reference interpreters (with each tool call and result reported once, see docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Offline interpreters (``noop``, ``scripted``, the testing mock) serve every agent. A live
 interpreter name (``"anthropic"`` or ``"openai"``) switches every agent to its own live provider:
-each agent's model routes to a provider key (engine.md §5.1), and each key used is served by the
+each agent's model routes to a provider key, and each key used is served by the
 SDK its config names:
 
 ============================  =====================================================

@@ -1,7 +1,7 @@
 """The conversation a live model sees, before it takes a provider's shape.
 
 :func:`conversation` turns a :class:`~flowai_harness.ports.ModelRequest` into an ordered list of
-neutral items (engine.md §1.5 and §5.2):
+neutral items:
 
 1. the stored history of a stateful agent, message by message: an assistant message with tool
    interactions becomes one assistant item holding the tool calls, then one tool-result item
@@ -76,7 +76,7 @@ ConversationItem = UserItem | AssistantItem | ToolResultItem
 
 
 def model_result_json(content: Any, is_error: bool) -> str:
-    """Return the JSON text a model reads as a tool result (engine.md §5.2).
+    """Return the JSON text a model reads as a tool result.
 
     An object is sent as is; any other value is wrapped as ``{"value": x}``; an error gains
     ``"isError": true``.
@@ -112,7 +112,7 @@ def _history_items(message: Message) -> list[ConversationItem]:
             )
         )
         items.extend(
-            # Stored memory keeps the raw result (engine.md §8), sent as compact JSON.
+            # Stored memory keeps the raw result, sent as compact JSON.
             ToolResultItem(i.call_id, i.tool_name, compact_json(i.result))
             for i in message.tool_interactions
         )

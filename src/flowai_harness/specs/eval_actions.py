@@ -1,6 +1,6 @@
 """Expected and resolved actions, and the structured ground truth a test case carries.
 
-Wire shapes (guides §4.2)::
+Wire shapes::
 
     ExpectedAction / ResolvedAction  {"type": str, "payload": JSON}
     ActionGroundTruth                {"kind": "flat", "plannedActions": [...],

@@ -1,4 +1,4 @@
-"""Eval configuration and requests, with the bounds our runner enforces (DESIGN.md D10).
+"""Eval configuration and requests, with the bounds our runner enforces (see docs/decisions.md).
 
 Wire shapes::
 
@@ -219,7 +219,7 @@ class EvalRequest(WireModel):
 
     Checked on construction: 1..=500 test cases with distinct ids; every id in
     ``config.test_case_ids`` names a case; the filters select at least one case; the scorer
-    preset and weights resolve for the selected cases (guides §4.3, e.g. ``trajectory_only``
+    preset and weights resolve for the selected cases (e.g. ``trajectory_only``
     with a case authoring ``final_response`` is refused).
     """
 

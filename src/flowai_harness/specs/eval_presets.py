@@ -1,4 +1,4 @@
-"""Score weights, scorer presets and the weight resolution of guides §4.3.
+"""Score weights, scorer presets and how weights resolve for a run.
 
 :func:`resolve_scoring_plan` is the single implementation of the resolution rules; the offline
 ``score_sample``, ``EvalRequest`` validation and the eval runner all call it.
@@ -44,7 +44,7 @@ MODE_PRESETS: dict[EvalMode, ScorerPresetName] = {
     "testCaseBuilder": "test_case_builder",
 }
 
-#: The scorers each preset may weight (guides §4.3).
+#: The scorers each preset may weight.
 PRESET_ALLOWED_SCORERS: dict[ScorerPresetName, tuple[ScorerName, ...]] = {
     "trajectory_only": ("trajectory",),
     "planner": ("trajectory", "planned_actions", "final_response"),
@@ -322,7 +322,7 @@ def resolve_scoring_plan(
     offline: bool = False,
     check_runtime_support: bool = True,
 ) -> ScoringPlan:
-    """Resolve the scorer preset and weights (guides §4.3).
+    """Resolve the scorer preset and weights.
 
     Preset: ``scorer_preset``, else the mode's. Offline (``score_sample``) the fallback is
     ``sequential``, and ``trajectory_only`` with a mode or a preset contradicting the mode is

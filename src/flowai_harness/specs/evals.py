@@ -1,7 +1,7 @@
 """The eval authoring API: test cases, scorers, config, requests and artifact models.
 
 Everything here is data: frozen models with a camelCase wire form and the ``define_*`` helpers
-that build them (guides §4.2). Scoring lives in :mod:`flowai_harness.evals.scoring`; running
+that build them. Scoring lives in :mod:`flowai_harness.evals.scoring`; running
 evals is the runtime's job. The definitions are split by subject across the ``eval_*`` modules
 and re-exported here.
 """

@@ -1,6 +1,6 @@
 """The Postgres key-value store (``data_environment.kv`` kind ``postgres``).
 
-Layout (engine.md §8.2): ``<table>(tenant TEXT, key TEXT, value JSONB, expires_at TIMESTAMPTZ
+Layout: ``<table>(tenant TEXT, key TEXT, value JSONB, expires_at TIMESTAMPTZ
 NULL, created_at, updated_at, PRIMARY KEY(tenant, key))`` plus a partial index on
 ``expires_at``; created only when ``ensure_schema`` is set. Expiry is judged by the server clock
 (``now()``), so every process sharing the table agrees; TTLs keep millisecond precision.

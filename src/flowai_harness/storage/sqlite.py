@@ -1,6 +1,6 @@
 """The SQLite key-value store (``data_environment.kv`` kind ``sqlite``).
 
-Layout (engine.md §8.2): table ``kv_store(tenant TEXT, key TEXT, value TEXT, expires_at INTEGER
+Layout: table ``kv_store(tenant TEXT, key TEXT, value TEXT, expires_at INTEGER
 NULL, PRIMARY KEY(tenant, key))``, created on open whatever ``ensure_schema`` says; ``value`` is
 JSON text and ``expires_at`` epoch milliseconds. The database runs in WAL mode with a 5 s busy
 timeout, so several processes can share one file.

@@ -1,5 +1,5 @@
 """The Studio server: the FastAPI app serving the API under ``/api`` and the UI, and running it
-with uvicorn (studio.md §2-§3).
+with uvicorn.
 
 :func:`create_studio_app` assembles the route modules (:mod:`flowai_harness.studio.routes`)
 around one :class:`~flowai_harness.studio.context.StudioContext`; nothing is shared between two
