@@ -24,7 +24,7 @@ from flowai_harness import (
 )
 from flowai_harness.testing import collect_events
 
-SEEDS = Path(__file__).resolve().parents[2] / "docs" / "seeds"
+SEEDS = Path(__file__).resolve().parent / "seed_pages"
 REPO = Path(__file__).resolve().parents[2]
 
 
