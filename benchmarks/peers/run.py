@@ -85,6 +85,7 @@ def ensure_venv(force: bool) -> None:
     print(f"setting up {VENV} (one time) ...", file=sys.stderr)
     if not PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
+        subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
     subprocess.run(
         [
             str(PYTHON),
