@@ -6,6 +6,7 @@ This is the one module that picks concrete adapters (model clients, stores) for 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowai_harness.errors import ConfigurationError, SpecTypeError
@@ -39,6 +40,7 @@ def create_runtime(
     interpreter: Interpreter | ModelClient = "noop",
     limits: Mapping[str, Any] | None = None,
     budget: Mapping[str, Any] | None = None,
+    record: str | Path | None = None,
 ) -> Runtime:
     """Build a live :class:`Runtime` from a runtime spec and the host's callbacks.
 
@@ -63,6 +65,9 @@ def create_runtime(
             keys, any subset); ``query`` and ``run_specialist`` may override it per call. A
             run that reaches a limit stops with an ``error`` event of code
             ``budget_exceeded``.
+        record: the path of a cassette file (JSON lines, replaced if it exists) to which
+            every run and every model turn is written, whatever the interpreter; play it
+            back offline with ``flowai_harness.testing.ReplayModel.from_file(path)``.
 
     Returns:
         The runtime handle.
@@ -74,6 +79,13 @@ def create_runtime(
     from flowai_harness.data.factory import catalog_tool_handlers
     from flowai_harness.engine.budget import parse_budget
     from flowai_harness.engine.builtins import engine_tool_handlers
+    from flowai_harness.engine.cassette import (
+        NO_CASSETTE,
+        CassetteWriter,
+        NoCassette,
+        RecordingClient,
+        open_cassette,
+    )
     from flowai_harness.engine.compiled import EngineInputs, compile_runtime
     from flowai_harness.engine.limits import parse_limits
     from flowai_harness.handle import Runtime
@@ -98,11 +110,19 @@ def create_runtime(
     run_budget = parse_budget(budget)
     if action_dispatcher is not None and not callable(action_dispatcher):
         raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
+    clients = (
+        {"*": client}
+        if client is not None
+        else build_model_clients(spec.to_wire(), str(interpreter), mock_response)
+    )
+    cassette: CassetteWriter | NoCassette = NO_CASSETTE
+    if record is not None:
+        writer = cassette = open_cassette(record)
+        # every client records into the one cassette, whichever agent it serves
+        clients = {name: RecordingClient(inner, writer) for name, inner in clients.items()}
     inputs = EngineInputs(
         spec=spec,
-        clients={"*": client}
-        if client is not None
-        else build_model_clients(spec.to_wire(), str(interpreter), mock_response),
+        clients=clients,
         kv=open_key_value_store(env),
         builtin_handlers={
             **engine_tool_handlers(),
@@ -116,6 +136,7 @@ def create_runtime(
         data_environment=env,
         limits=parse_limits(limits),
         budget=run_budget,
+        cassette=cassette,
     )
     return Runtime(compile_runtime(inputs))
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from flowai_harness.engine.approvals import ALWAYS, NEVER, ApprovalRule, Predicate
 from flowai_harness.engine.budget import RunBudget
+from flowai_harness.engine.cassette import NO_CASSETTE, CassetteWriter, NoCassette
 from flowai_harness.engine.limits import DEFAULT_LIMITS, TOOL_RESULT_KIND, RuntimeLimits
 from flowai_harness.engine.schemas import SchemaValidator, compile_schema
 from flowai_harness.errors import ConfigurationError
@@ -117,6 +118,8 @@ class EngineInputs:
     limits: RuntimeLimits = DEFAULT_LIMITS
     #: the default budget of every run (a call may override it)
     budget: RunBudget = field(default_factory=RunBudget)
+    #: where runs are recorded (``create_runtime(record=...)``; the clients record the turns)
+    cassette: CassetteWriter | NoCassette = NO_CASSETTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,7 @@ class CompiledRuntime:
     data_environment: Mapping[str, Any] | None
     limits: RuntimeLimits = DEFAULT_LIMITS
     budget: RunBudget = field(default_factory=RunBudget)
+    cassette: CassetteWriter | NoCassette = NO_CASSETTE
 
 
 def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
@@ -165,6 +169,7 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         data_environment=inputs.data_environment,
         limits=inputs.limits,
         budget=inputs.budget,
+        cassette=inputs.cassette,
     )
 
 

@@ -317,6 +317,13 @@ class EngineCore:
         )
         self._active_runs.add(record.run_id)
         status: RunStatus = "failed"
+        cassette = self._compiled.cassette
+        cassette.run_started(
+            record.entry_agent,
+            record.prompt,
+            record.thread_id,
+            via_query=record.entry_agent == self._compiled.coordinator,
+        )
         try:
             await journal.start(sink)
             await invoke_agent(
@@ -341,6 +348,7 @@ class EngineCore:
             await sink.emit(ErrorEvent(f"internal error: {describe_failure(exc)}", code="internal"))
         finally:
             self._active_runs.discard(record.run_id)
+            cassette.run_ended(status)
             await journal.finish(status)
 
     def _error_stream(self, message: str) -> RuntimeEventStream:
