@@ -30,6 +30,7 @@ export const RuntimeEventType = {
   ApprovalDecision: "approval-decision",
   ApprovalRequired: "approval-required",
   Custom: "custom",
+  DataBudgetWarning: "data-budget-warning",
   DataCostSummary: "data-cost-summary",
   DataFileRegistered: "data-file-registered",
   DataFlowUi: "data-flow-ui",
@@ -129,6 +130,9 @@ export const ErrorCode = {
   RuntimeUnavailable: "runtime.unavailable",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Tools that hand work to another agent: they only run inside an agent run. */
+export const ROUTING_TOOLS = ["call_agent"] as const;
 
 /** Prefix of eval run ids and of eval sample threads. */
 export const EVAL_THREAD_PREFIX = "eval-";

@@ -7,6 +7,7 @@ import pytest
 from flowai_harness.specs.runtime import RuntimeSpec
 
 from .doubles import build_runtime_spec
+from .ui_browser import browser, data_page, page, studio_url  # noqa: F401  (browser fixtures)
 
 
 @pytest.fixture

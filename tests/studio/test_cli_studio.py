@@ -199,7 +199,7 @@ def test_serve_answers_the_api_on_a_loopback_port_and_exits_cleanly(app_dir: Pat
     assert status["studioApiVersion"] == "harness-studio/v1"
     assert [a["agentId"] for a in agents["agents"]] == ["coord", "helper"]
     assert "event: run.completed" in chat.text
-    assert ui.status_code == 200 and "/js/main.js" in ui.text  # the packaged UI
+    assert ui.status_code == 200 and 'src="/assets/index-' in ui.text  # the packaged UI
     assert code == 0, stderr
     assert f"http://127.0.0.1:{port}" in stderr
     assert (app_dir / ".flowai" / "studio.db").is_file()

@@ -204,7 +204,7 @@ def test_a_ui_build_is_served_with_spa_fallback_and_cache_rules(tmp_path: Path) 
         route = client.get("/runs/run_1")
         missing = client.get("/missing.png")
         traversal = client.get("/..%2Fsecret.txt")
-    assert root.text == "<html>studio</html>" and root.headers["cache-control"] == "no-store"
+    assert root.text == "<html>studio</html>" and root.headers["cache-control"] == "no-cache"
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert icon.text == "<svg/>"
     assert route.text == "<html>studio</html>"

@@ -7,6 +7,7 @@ capability registry, the eval modes on offer and the tool inventory. No runtime 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -32,6 +33,7 @@ __all__ = [
     "agent_summary",
     "capabilities",
     "eval_modes",
+    "provider_readiness",
     "provider_summaries",
     "runtime_summary",
     "tool_inventory",
@@ -70,6 +72,25 @@ def _first(config: Mapping[str, Any], *names: str) -> Any:
         if value not in (None, ""):
             return value
     return None
+
+
+def provider_readiness(providers: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Whether each provider can answer now: ``{name, ready, missing?}``.
+
+    ``configured`` in :func:`provider_summaries` says a credential is *declared*; this says it is
+    *there*: an ``apiKeyEnv`` variable unset in the server's environment is ``missing``. Only the
+    variable's name is reported, never its value.
+    """
+    rows: list[dict[str, Any]] = []
+    for summary in provider_summaries(providers):
+        credential = summary["credential"]
+        row: dict[str, Any] = {"name": summary["name"], "ready": True}
+        if credential["kind"] == "missing":
+            row.update(ready=False, missing="no credential is configured (apiKeyEnv or secretRef)")
+        elif credential["kind"] == "env" and not os.environ.get(str(credential["ref"])):
+            row.update(ready=False, missing=f"environment variable {credential['ref']} is not set")
+        rows.append(row)
+    return rows
 
 
 def provider_summaries(providers: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -69,6 +69,7 @@ def _runtime_event_types() -> list[str]:
 
 def render_protocol() -> str:
     """Return the TypeScript source of the protocol module."""
+    from flowai_harness.engine.direct_tools import ROUTING_TOOLS
     from flowai_harness.engine.plans import PENDING_APPROVAL
     from flowai_harness.evals.runner import EVAL_THREAD_PREFIX
     from flowai_harness.specs.plans import PLAN_STATUSES
@@ -116,6 +117,11 @@ def render_protocol() -> str:
         _const_object("RunStatus", RUN_STATUSES, "Statuses of a run row."),
         _const_object("EvalStatus", EVAL_STATUSES, "Statuses of a saved eval."),
         _const_object("ErrorCode", UI_ERROR_CODES, "API error codes the UI reacts to."),
+        _const_list(
+            "ROUTING_TOOLS",
+            sorted(ROUTING_TOOLS),
+            "Tools that hand work to another agent: they only run inside an agent run.",
+        ),
         f"/** Prefix of eval run ids and of eval sample threads. */\n"
         f"export const EVAL_THREAD_PREFIX = {json.dumps(EVAL_THREAD_PREFIX)};",
         f"/** Prefix of the thread an eval's own run events are recorded under. */\n"

@@ -18,7 +18,7 @@ from flowai_harness.studio.context import (
     studio_context,
     workspace_scope,
 )
-from flowai_harness.studio.inspection import agent_summary, toolkit_summaries
+from flowai_harness.studio.inspection import agent_summary, provider_readiness, toolkit_summaries
 
 __all__ = ["router"]
 
@@ -57,15 +57,23 @@ def router() -> APIRouter:
     async def get_workspace(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
         return workspace.binding.workspace_summary()
 
+    def runtime_body(workspace: Workspace) -> dict[str, Any]:
+        spec = workspace.binding.runtime_spec
+        # providerReadiness: whether each provider's key is really there (the UI's readiness).
+        return {
+            **workspace.binding.runtime_summary(),
+            "providerReadiness": provider_readiness(spec.providers),
+        }
+
     @api.get(f"{W}/runtime")
     async def get_runtime(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        return workspace.binding.runtime_summary()
+        return runtime_body(workspace)
 
     @api.get("/api/runtime")
     async def get_default_runtime(
         workspace: Workspace = Depends(default_workspace_scope),
     ) -> dict[str, Any]:
-        return workspace.binding.runtime_summary()
+        return runtime_body(workspace)
 
     @api.get(f"{W}/capabilities")
     async def list_capabilities(

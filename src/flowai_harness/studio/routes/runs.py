@@ -4,12 +4,15 @@ A run row is the store's (operation, thread and agent from its first event, stat
 last) plus the contract's ``RunSummary`` fields: ``operation`` becomes the contract category
 (``chat``, ``eval``, ``profile``, ``ingest``, ``tool`` or ``custom``) with the stored name kept
 as ``operationName``; ``startedAt`` and, once ended, ``completedAt``; and a run whose last
-event asks for an approval is ``waiting``.
+event asks for an approval is ``waiting``. The list takes optional filters (``status``,
+``operation``, ``agentId``, ``threadId``, ``q``) and ``offset``; with any of them the answer
+also carries the ``total`` count of matching runs, for server-side paging.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -49,6 +52,40 @@ def run_view(row: Mapping[str, Any]) -> dict[str, Any]:
     if status in ("completed", "failed", "cancelled"):
         view["completedAt"] = row["updatedAt"]
     return view
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilters:
+    """Optional filters of the runs list (``q`` matches run, thread, agent or operation)."""
+
+    status: str | None = None
+    operation: str | None = None
+    agent_id: str | None = None
+    thread_id: str | None = None
+    q: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(
+            value for value in (self.status, self.operation, self.agent_id, self.thread_id, self.q)
+        )
+
+    def match(self, run: Mapping[str, Any]) -> bool:
+        """Whether a run view passes every filter that is set."""
+        if self.status and run["status"] != self.status:
+            return False
+        if self.operation and self.operation not in (run["operation"], run["operationName"]):
+            return False
+        if self.agent_id and run.get("agentId") != self.agent_id:
+            return False
+        if self.thread_id and run.get("threadId") != self.thread_id:
+            return False
+        if self.q:
+            needle = self.q.strip().lower()
+            fields = ("runId", "threadId", "agentId", "operationName")
+            return any(needle in str(run.get(name) or "").lower() for name in fields)
+        return True
 
 
 async def _run_or_404(workspace: Workspace, run_id: str) -> dict[str, Any]:
@@ -108,9 +145,30 @@ def router() -> APIRouter:
     async def list_runs(
         workspace: Workspace = Depends(workspace_scope),
         limit: int | None = Query(None, ge=1, le=10_000),
+        offset: int | None = Query(None, ge=0),
+        status: str | None = Query(None),
+        operation: str | None = Query(None),
+        agent_id: str | None = Query(None, alias="agentId"),
+        thread_id: str | None = Query(None, alias="threadId"),
+        q: str | None = Query(None, max_length=200),
     ) -> dict[str, Any]:
-        runs = [run_view(row) for row in await workspace.store.list_runs(limit)]
-        return {"workspaceKey": workspace.key, "runs": runs}
+        filters = RunFilters(status, operation, agent_id, thread_id, q)
+        if not filters.active and offset is None:
+            runs = [run_view(row) for row in await workspace.store.list_runs(limit)]
+            return {"workspaceKey": workspace.key, "runs": runs}
+        matching = [
+            view
+            for row in await workspace.store.list_runs()
+            if filters.match(view := run_view(row))
+        ]
+        start = offset or 0
+        page = matching[start : None if limit is None else start + limit]
+        return {
+            "workspaceKey": workspace.key,
+            "runs": page,
+            "total": len(matching),
+            "offset": start,
+        }
 
     @api.get(f"{W}/runs/{{run_id}}")
     async def get_run(

@@ -1,8 +1,15 @@
 """Serving the Studio UI: the config script, ``index.html``, assets, and the
-503 answer when no UI is packaged or the server runs with ``--no-studio``."""
+503 answer when no UI is packaged or the server runs with ``--no-studio``.
+
+The packaged build (made from ``studio-ui/`` with Vite) names its assets by content hash, so
+``/assets/*`` is cached for a year (``immutable``); ``index.html`` and the other unhashed files
+are ``no-cache`` (the browser revalidates them, so a new build is picked up at once). Text files
+ship with a gzip copy next to them (``app.js.gz``), sent to clients that accept gzip.
+"""
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,6 +25,7 @@ __all__ = ["PACKAGED_UI_DIR", "router"]
 #: Where a packaged UI build lives (``index.html`` plus ``assets/``).
 PACKAGED_UI_DIR: Final = Path(__file__).resolve().parent.parent / "static"
 _IMMUTABLE: Final = {"Cache-Control": "public, max-age=31536000, immutable"}
+_REVALIDATE: Final = {"Cache-Control": "no-cache"}
 
 
 def _ui_dir(context: StudioContext) -> Path | None:
@@ -42,6 +50,31 @@ def _inside(root: Path, relative: str) -> Path | None:
     if candidate != root and root not in candidate.parents:
         return None  # traversal outside the UI folder
     return candidate if candidate.is_file() else None
+
+
+def _accepts_gzip(request: Request) -> bool:
+    codings = request.headers.get("accept-encoding", "")
+    return any(part.split(";")[0].strip() in ("gzip", "*") for part in codings.split(","))
+
+
+def _file(path: Path, request: Request, cache: dict[str, str]) -> Response:
+    """``path``, or its pre-compressed ``.gz`` copy when there is one and the client takes it;
+    304 when the client's ``If-None-Match`` names the current version."""
+    headers = dict(cache)
+    served, media_type = path, None
+    compressed = path.with_name(path.name + ".gz")
+    if compressed.is_file():
+        headers["Vary"] = "Accept-Encoding"
+        if _accepts_gzip(request):
+            served = compressed
+            media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            headers["Content-Encoding"] = "gzip"
+    stat = served.stat()
+    headers["ETag"] = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        headers.pop("Content-Encoding", None)
+        return Response(status_code=304, headers=headers)
+    return FileResponse(served, headers=headers, media_type=media_type)
 
 
 def router() -> APIRouter:
@@ -70,17 +103,16 @@ def router() -> APIRouter:
         if root is None:
             return _unavailable(context)
         if path in ("", "index.html"):
-            return FileResponse(root / "index.html", headers=NO_STORE)
+            return _file(root / "index.html", request, _REVALIDATE)
         found = _inside(root, path)
         if found is not None:
-            headers = _IMMUTABLE if path.startswith("assets/") else NO_STORE
-            return FileResponse(found, headers=headers)
+            return _file(found, request, _IMMUTABLE if path.startswith("assets/") else _REVALIDATE)
         if "." in path.rsplit("/", 1)[-1] or ".." in path.split("/"):
             return JSONResponse(
                 error_body("static.not_found", f"`/{path}` was not found."),
                 status_code=404,
                 headers=NO_STORE,
             )
-        return FileResponse(root / "index.html", headers=NO_STORE)
+        return _file(root / "index.html", request, _REVALIDATE)
 
     return api

@@ -1,0 +1,211 @@
+"""The Studio UI's Tests, Evals and Connect screens in a real browser, and the first-paint and
+interactive timings of every screen (written to ``.artifacts/perf.json``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from .ui_browser import ARTIFACTS, answer, open_page, send, shot
+
+#: The quality bar on localhost, from the browser's own paint timings. It is asserted as such
+#: with FLOWAI_UI_PERF_STRICT=1 on an otherwise idle machine; inside the parallel suite (two
+#: cores shared with every other test) a ceiling five times higher still catches a real
+#: regression (a blocking script, a bundle several times larger) without failing on load.
+FIRST_PAINT_MS = 300
+INTERACTIVE_MS = 600
+SLACK = 1 if os.environ.get("FLOWAI_UI_PERF_STRICT") == "1" else 5
+
+
+def test_the_test_builder_form_round_trips_with_the_json_editor(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/tests/new")
+    area = page.get_by_label("Test case JSON")
+    expect(page.get_by_label("Tool palette").get_by_role("button")).to_have_count(5)
+    page.get_by_label("Id", exact=True).fill("pricing-flow")
+    page.get_by_label("Input", exact=True).fill("What does A-1 cost?")
+    page.get_by_label("Tags", exact=True).fill("smoke, pricing")
+    page.get_by_role("button", name="+ call_agent").click()
+    page.get_by_role("button", name="+ lookup").click()
+    page.get_by_label("Trajectory mode", exact=True).select_option(label="Strict sequence")
+    written = json.loads(area.input_value())
+    assert {k: written[k] for k in ("id", "input", "tags", "expectedTrajectory")} == {
+        "id": "pricing-flow",
+        "input": "What does A-1 cost?",
+        "tags": ["smoke", "pricing"],
+        "expectedTrajectory": ["call_agent", "lookup"],
+    }
+    assert written["trajectoryMode"] == "strict"
+    # the JSON editor drives the form back, keeping keys the form does not show
+    area.fill(json.dumps({**written, "trajectoryMode": "subsequence", "finalResponse": None}))
+    expect(page.get_by_label("Trajectory mode", exact=True)).to_have_value("subsequence")
+    page.get_by_label("Expected trajectory", exact=True).fill("call_agent\nnope")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Unknown tools in the expected trajectory: nope"
+    )
+    page.get_by_label("Expected trajectory", exact=True).fill("call_agent\nlookup")
+    assert json.loads(area.input_value())["finalResponse"] is None
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/tests/pricing-flow$"))
+    expect(page.get_by_label("Trajectory mode", exact=True)).to_have_value("subsequence")
+    expect(page.get_by_label("Expected trajectory", exact=True)).to_have_value("call_agent\nlookup")
+    # a saved test's id is shown read-only (a rename is a Clone)
+    expect(page.get_by_label("Id", exact=True)).to_have_attribute("readonly", "")
+    page.get_by_label("Input", exact=True).fill("What does A-2 cost?")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    shot(page, "tests")
+
+
+def test_a_chat_saved_as_a_test_passes_its_own_eval_and_the_results_show(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/playground")
+    send(page, "price?")
+    answer(page).get_by_role("button", name="Approve").click()
+    expect(answer(page)).to_have_attribute("data-status", "completed")
+    page.get_by_role("button", name="Save as test case").click()
+    expect(page).to_have_url(re.compile(r"/tests/tc-[0-9a-f]{8}$"))
+    # the draft expects the sub-agent's tool too
+    expect(page.get_by_label("Expected trajectory", exact=True)).to_have_value("call_agent\nlookup")
+    page.get_by_role("button", name="Run Eval").click()
+    form = page.get_by_role("form", name="New eval")
+    expect(form.get_by_role("checkbox", name=re.compile("^tc-"))).to_be_checked()
+    expect(form.get_by_role("checkbox", name=re.compile("sub-agents"))).to_be_checked()
+    page.get_by_role("button", name="Create and run").click()
+    progress = page.get_by_role("list", name="Eval progress")
+    expect(progress.locator("li[data-type=evalCompleted]")).to_have_count(1)
+    expect(progress).to_contain_text(re.compile(r"Test tc-[0-9a-f]{8} completed: passed"))
+    # the status follows the run without a reload, and the results table is filled
+    expect(page.get_by_role("heading", name=re.compile("^Eval")).locator(".badge")).to_have_text(
+        "completed"
+    )
+    row = page.get_by_role("table", name="Results").locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(1)).to_have_text("passed")
+    expect(row.locator("td").nth(2)).to_have_text("1.00")
+    expect(page.get_by_role("region", name="Eval summary")).to_contain_text("pass@1")
+    shot(page, "eval")
+    row.get_by_role("link").click()
+    expect(page.get_by_role("heading", name=re.compile("^Case tc-"))).to_contain_text("passed")
+    expect(page.get_by_role("list", name="Trace steps")).to_contain_text("call_agent")
+    shot(page, "eval-case")
+    page.get_by_role("navigation", name="Studio").get_by_role("link", name="Evals").click()
+    sidebar = page.get_by_role("list", name="Eval list")
+    expect(sidebar.locator(".badge")).to_have_text(["completed"])
+
+
+def test_connect_browses_tables_keys_relationships_search_and_tools(data_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = data_page
+    page.goto("/connect")
+    expect(page.locator('[data-count="Tables"] strong')).to_have_text("2")
+    expect(page.get_by_role("table", name="Sources")).to_contain_text("workspace-runtime")
+    shot(page, "connect")
+    page.get_by_role("navigation", name="Connect").get_by_role("link", name="Tables").click()
+    tables = page.get_by_role("table", name="Tables").locator("tbody tr")
+    expect(tables).to_have_count(2)
+    expect(tables.nth(1).locator("td[data-col=rowCount]")).to_have_text("3")
+    page.get_by_role("button", name="Profile database").click()
+    profiling = page.get_by_role("list", name="Profiling progress")
+    expect(profiling.locator("li").last).to_have_attribute("data-type", "completed")
+    expect(tables.nth(1).locator("td[data-col=description]")).to_contain_text("3 rows")
+    tables.nth(1).get_by_role("link", name="orders").click()
+    columns = page.get_by_role("table", name="Columns").locator("tbody tr")
+    expect(columns).to_have_count(4)
+    expect(columns.nth(0).locator("td[data-col=key]")).to_have_text("PK")
+    expect(columns.nth(1).locator("td[data-col=key]")).to_have_text("FK → customers.id")
+    expect(page.get_by_role("table", name="Sample rows").locator("tbody tr")).to_have_count(3)
+    page.get_by_role("link", name="Relationships").click()
+    expect(page.get_by_role("table", name="Relationships")).to_contain_text("customer_id")
+    # relationships both ways: customers is referenced by orders
+    page.get_by_role("table", name="Relationships").get_by_role("link", name="customers").click()
+    expect(page.get_by_role("table", name="Referenced by")).to_contain_text("orders")
+    shot(page, "connect-relationships")
+
+    page.get_by_role("navigation", name="Connect").get_by_role("link", name="Search").click()
+    page.get_by_role("tab", name="Tables").click()
+    page.get_by_label("Search the catalog").fill("orders")
+    page.get_by_role("button", name="Search").click()
+    results = page.get_by_role("list", name="Search results").locator("li")
+    expect(results.first).to_contain_text("main.orders")
+    expect(results.first).to_have_attribute("data-kind", "table")
+    results.first.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/connect/discovery/orders$"))
+
+    page.get_by_role("navigation", name="Connect").get_by_role("link", name="Tools").click()
+    call_agent = page.get_by_role("article", name="Tool agents.call_agent")
+    expect(call_agent).to_contain_text("Runs only inside an agent run")
+    expect(call_agent.get_by_role("button", name="Execute")).to_have_count(0)
+    gated = page.get_by_role("article", name="Tool lookup")
+    expect(gated.get_by_role("button", name="Execute")).to_have_count(0)
+    shot(page, "connect-tools")
+
+
+def _timings(page: Any) -> dict[str, float]:
+    """The browser's own timings of the current page, in ms from navigation start."""
+    timings: dict[str, float] = page.evaluate(
+        """() => new Promise((resolve) => {
+          const nav = performance.getEntriesByType("navigation")[0];
+          const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+          let largest = -1;
+          const observer = new PerformanceObserver((list) => {
+            for (const entry of list.getEntries()) largest = entry.startTime;
+          });
+          observer.observe({ type: "largest-contentful-paint", buffered: true });
+          setTimeout(() => {
+            observer.disconnect();
+            resolve({
+              firstContentfulPaint: fcp ? Math.round(fcp.startTime) : -1,
+              largestContentfulPaint: Math.round(largest),
+              domContentLoaded: Math.round(nav.domContentLoadedEventEnd),
+              load: Math.round(nav.loadEventEnd),
+              transferredBytes: performance.getEntriesByType("resource")
+                .reduce((sum, r) => sum + r.transferSize, nav.transferSize),
+            });
+          }, 100);
+        })"""
+    )
+    return timings
+
+
+def test_every_screen_paints_and_becomes_interactive_within_the_budget(
+    browser: Any, studio_url: str
+) -> None:
+    """First contentful paint, and interactive as the largest contentful paint of the screen's
+    own content (after its data arrived), on localhost with a cold browser cache (best of
+    three loads per screen)."""
+    from playwright.sync_api import expect
+
+    screens = {
+        "overview": ("/workspace", "Agents"),
+        "playground": ("/playground", "Start a conversation."),
+        "approvals": ("/approvals", "No approvals in this workspace."),
+        "runs": ("/runs", "No runs yet."),
+        "tests": ("/tests", "Pick a test case, or create one."),
+        "evals": ("/evals", "Pick an eval, or start a new one."),
+        "connect": ("/connect", "This workspace has no data environment"),
+    }
+    measured: dict[str, dict[str, float]] = {}
+    with open_page(browser, studio_url) as warm:
+        warm.goto("/workspace")  # the server builds the runtime on first use
+        expect(warm.get_by_role("article", name="Agent coord")).to_be_visible()
+    for name, (path, content) in screens.items():
+        tries = []
+        # The best of three cold loads: the machine running the tests is shared and busy.
+        for _ in range(3):
+            with open_page(browser, studio_url) as page:  # a fresh context: nothing cached
+                page.goto(path)
+                expect(page.get_by_text(content).first).to_be_visible()
+                tries.append(_timings(page))
+        measured[name] = min(tries, key=lambda t: t["largestContentfulPaint"])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "perf.json").write_text(json.dumps(measured, indent=2) + "\n")
+    for name, timing in measured.items():
+        assert 0 <= timing["firstContentfulPaint"] <= FIRST_PAINT_MS * SLACK, (name, timing)
+        assert 0 <= timing["largestContentfulPaint"] <= INTERACTIVE_MS * SLACK, (name, timing)
