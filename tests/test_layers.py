@@ -121,6 +121,7 @@ PACKAGES = (
     "flowai_harness.providers",
     "flowai_harness.storage",
     "flowai_harness.specs",
+    "flowai_harness.specs.evals",
 )
 
 

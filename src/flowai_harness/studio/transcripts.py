@@ -273,7 +273,7 @@ async def draft_test_case(
         trajectory from the thread's tool calls, planned actions (subset match) from the last
         stored plan (``structuredGroundTruth`` is ``None`` without a plan), ``sourceThreadId``.
     """
-    from flowai_harness.specs.eval_cases import EvalTestCase
+    from flowai_harness.specs.evals.cases import EvalTestCase
 
     store = workspace.store
     if input_text is None:

@@ -49,7 +49,7 @@ def _invalid_config(message: str) -> StudioApiError:
 
 
 def _check_definition(body: Any) -> tuple[str | None, dict[str, Any], list[str], Any]:
-    from flowai_harness.specs.eval_config import EvalConfig
+    from flowai_harness.specs.evals.config import EvalConfig
 
     if not isinstance(body, Mapping):
         raise _invalid_config("The eval definition must be a JSON object.")

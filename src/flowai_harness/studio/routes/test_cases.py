@@ -48,7 +48,7 @@ def _validation_message(exc: Exception) -> str:
 
 
 def _check_test(body: Any, *, default_id: str | None) -> dict[str, Any]:
-    from flowai_harness.specs.eval_cases import EvalTestCase
+    from flowai_harness.specs.evals.cases import EvalTestCase
 
     if not isinstance(body, Mapping):
         raise StudioApiError(400, "test.invalid", "A test case must be a JSON object.")

@@ -1,4 +1,4 @@
-"""Scoring results, artifacts and eval envelopes (specs/eval_artifacts.py)."""
+"""Scoring results, artifacts and eval envelopes (specs/evals/artifacts.py)."""
 
 from __future__ import annotations
 

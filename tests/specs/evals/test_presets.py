@@ -1,4 +1,4 @@
-"""Score weights, presets and weight resolution (specs/eval_presets.py)."""
+"""Score weights, presets and weight resolution (specs/evals/presets.py)."""
 
 from __future__ import annotations
 

@@ -27,14 +27,14 @@ from pydantic import (
 )
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
-from flowai_harness.specs._eval_common import (
+from flowai_harness.specs._wire import WireModel
+from flowai_harness.specs.evals._common import (
     ActionPayloadMatchMode,
     JsonObject,
     JsonValue,
     NonBlankStr,
     OptionalKeysWireModel,
 )
-from flowai_harness.specs._wire import WireModel
 
 __all__ = [
     "ActionGroundTruth",

@@ -20,7 +20,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
-from flowai_harness.specs._eval_common import (
+from flowai_harness.specs._wire import WireModel
+from flowai_harness.specs.evals._common import (
     AggregationStrategy,
     EvalMode,
     Integer,
@@ -33,9 +34,8 @@ from flowai_harness.specs._eval_common import (
     check_number,
     check_unit_interval,
 )
-from flowai_harness.specs._wire import WireModel
-from flowai_harness.specs.eval_cases import EvalTestCase
-from flowai_harness.specs.eval_presets import (
+from flowai_harness.specs.evals.cases import EvalTestCase
+from flowai_harness.specs.evals.presets import (
     ScorerPreset,
     ScoreWeights,
     ScoringPlan,

@@ -1,4 +1,4 @@
-"""Eval test cases and raw sample outputs (specs/eval_cases.py)."""
+"""Eval test cases and raw sample outputs (specs/evals/cases.py)."""
 
 from __future__ import annotations
 

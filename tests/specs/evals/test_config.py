@@ -1,4 +1,4 @@
-"""Eval config, scorer config and requests, with their enforced bounds (specs/eval_config.py)."""
+"""Eval config, scorer config and requests, with their enforced bounds (specs/evals/config.py)."""
 
 from __future__ import annotations
 

@@ -14,14 +14,14 @@ from typing import Any, get_args
 from pydantic import ConfigDict, RootModel, model_validator
 
 from flowai_harness.errors import SpecValueError
-from flowai_harness.specs._eval_common import (
+from flowai_harness.specs._wire import WireModel
+from flowai_harness.specs.evals._common import (
     SCORER_NAMES,
     EvalMode,
     ScorerName,
     ScorerPresetName,
 )
-from flowai_harness.specs._wire import WireModel
-from flowai_harness.specs.eval_cases import EvalTestCase
+from flowai_harness.specs.evals.cases import EvalTestCase
 
 __all__ = [
     "MODE_PRESETS",

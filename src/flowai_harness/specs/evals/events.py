@@ -22,9 +22,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from flowai_harness.specs._eval_common import EvalEventType
 from flowai_harness.specs._wire import WireModel
-from flowai_harness.specs.eval_artifacts import EvalArtifact, SampleArtifact, TestCaseArtifact
+from flowai_harness.specs.evals._common import EvalEventType
+from flowai_harness.specs.evals.artifacts import EvalArtifact, SampleArtifact, TestCaseArtifact
 
 __all__ = [
     "EvalArtifactData",

@@ -1,4 +1,4 @@
-"""Response scorers, final-response evals and judge verdicts (specs/eval_responses.py)."""
+"""Response scorers, final-response evals and judge verdicts (specs/evals/responses.py)."""
 
 from __future__ import annotations
 

@@ -18,15 +18,15 @@ from typing import Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
-from flowai_harness.specs._eval_common import (
+from flowai_harness.specs._wire import WireModel
+from flowai_harness.specs.evals._common import (
     JsonObject,
     NonBlankStr,
     ScorerName,
     TrajectoryMode,
 )
-from flowai_harness.specs._wire import WireModel
-from flowai_harness.specs.eval_actions import ActionGroundTruth, GroundTruth, ResolvedAction
-from flowai_harness.specs.eval_responses import (
+from flowai_harness.specs.evals.actions import ActionGroundTruth, GroundTruth, ResolvedAction
+from flowai_harness.specs.evals.responses import (
     JUDGE_VERDICTS_EXTRA_KEY,
     FinalResponseEval,
     JudgeVerdict,

@@ -1,4 +1,4 @@
-"""Expected/resolved actions and ground truth (specs/eval_actions.py)."""
+"""Expected/resolved actions and ground truth (specs/evals/actions.py)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from flowai_harness.specs._eval_common import (
+from flowai_harness.specs._wire import WireModel
+from flowai_harness.specs.evals._common import (
     EvalMode,
     Integer,
     JsonObject,
@@ -24,8 +25,7 @@ from flowai_harness.specs._eval_common import (
     ScorerPresetName,
     check_unit_interval,
 )
-from flowai_harness.specs._wire import WireModel
-from flowai_harness.specs.eval_actions import ResolvedAction
+from flowai_harness.specs.evals.actions import ResolvedAction
 
 __all__ = [
     "ArtifactMetadata",

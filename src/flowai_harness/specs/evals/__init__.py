@@ -1,14 +1,14 @@
 """The eval authoring API: test cases, scorers, config, requests and artifact models.
 
 Everything here is data: frozen models with a camelCase wire form and the ``define_*`` helpers
-that build them. Scoring lives in :mod:`flowai_harness.evals.scoring`; running
-evals is the runtime's job. The definitions are split by subject across the ``eval_*`` modules
-and re-exported here.
+that build them. The definitions are split by subject across this package's modules (``cases``,
+``actions``, ``responses``, ``config``, ``presets``, ``artifacts``, ``events``) and re-exported
+here. Running and scoring evals live in :mod:`flowai_harness.evals`.
 """
 
 from __future__ import annotations
 
-from flowai_harness.specs._eval_common import (
+from flowai_harness.specs.evals._common import (
     SCORER_NAMES,
     ActionPayloadMatchMode,
     AggregationStrategy,
@@ -19,7 +19,7 @@ from flowai_harness.specs._eval_common import (
     ScorerPresetName,
     TrajectoryMode,
 )
-from flowai_harness.specs.eval_actions import (
+from flowai_harness.specs.evals.actions import (
     ActionGroundTruth,
     ExpectedAction,
     GroundTruth,
@@ -30,7 +30,7 @@ from flowai_harness.specs.eval_actions import (
     define_ground_truth,
     define_resolved_action,
 )
-from flowai_harness.specs.eval_artifacts import (
+from flowai_harness.specs.evals.artifacts import (
     ArtifactMetadata,
     CostAgentBreakdown,
     EvalArtifact,
@@ -48,8 +48,8 @@ from flowai_harness.specs.eval_artifacts import (
     TestCaseArtifact,
     TokenUsageSummary,
 )
-from flowai_harness.specs.eval_cases import EvalTestCase, RawSampleOutput, define_test_case
-from flowai_harness.specs.eval_config import (
+from flowai_harness.specs.evals.cases import EvalTestCase, RawSampleOutput, define_test_case
+from flowai_harness.specs.evals.config import (
     EvalConfig,
     EvalRequest,
     FinalResponseScorerConfig,
@@ -60,8 +60,8 @@ from flowai_harness.specs.eval_config import (
     define_final_response_scorer_config,
     define_trajectory_scorer_config,
 )
-from flowai_harness.specs.eval_events import HarnessEvalEventEnvelope
-from flowai_harness.specs.eval_presets import (
+from flowai_harness.specs.evals.events import HarnessEvalEventEnvelope
+from flowai_harness.specs.evals.presets import (
     MODE_PRESETS,
     PRESET_ALLOWED_SCORERS,
     ScorerPreset,
@@ -70,7 +70,7 @@ from flowai_harness.specs.eval_presets import (
     define_scorer_preset,
     resolve_scoring_plan,
 )
-from flowai_harness.specs.eval_responses import (
+from flowai_harness.specs.evals.responses import (
     JUDGE_VERDICTS_EXTRA_KEY,
     FinalResponseEval,
     JudgeVerdict,

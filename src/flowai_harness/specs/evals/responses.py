@@ -19,13 +19,13 @@ from typing import Any
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
-from flowai_harness.specs._eval_common import (
+from flowai_harness.specs._wire import WireModel
+from flowai_harness.specs.evals._common import (
     JsonValue,
     Number,
     ResponseScorerMethod,
     check_distinct,
 )
-from flowai_harness.specs._wire import WireModel
 
 __all__ = [
     "JUDGE_VERDICTS_EXTRA_KEY",

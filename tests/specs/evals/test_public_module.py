@@ -1,4 +1,4 @@
-"""The eval surface of specs/evals.py and the flowai_harness.evals package."""
+"""The eval surface of specs/evals/__init__.py and the flowai_harness.evals package."""
 
 from __future__ import annotations
 
