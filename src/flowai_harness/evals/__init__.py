@@ -1,8 +1,12 @@
-"""Evaluation: the eval models and Literal aliases, offline scoring, and the eval runner.
+"""Evaluation: running and scoring evals, plus the eval models and Literal aliases.
 
-The models and aliases come from :mod:`flowai_harness.specs.evals`; :func:`score_sample` scores
-one sample offline. Every name is loaded on first access, so importing this package (or one of
-its submodules) costs next to nothing.
+This package is the one home of eval behaviour: ``setup`` reads and checks a request,
+``runner`` runs the samples on a runtime, ``traces`` records what each sample did, ``scoring``
+and ``judges`` score one sample, ``aggregation`` decides passes and summarises, and
+``runtime_methods`` puts ``run_eval`` and friends on the runtime. The models and aliases are
+data and live in :mod:`flowai_harness.specs.evals`; they are re-exported here. Every name is
+loaded on first access, so importing this package (or one of its submodules) costs next to
+nothing.
 """
 
 from __future__ import annotations
