@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
@@ -160,6 +161,9 @@ class StoreDatabase:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the Studio store at {target}: {exc}") from exc
+        try:
             self._conn.execute("PRAGMA busy_timeout = 5000")
             if path is not None:
                 self._conn.execute("PRAGMA journal_mode = WAL")
@@ -170,10 +174,15 @@ class StoreDatabase:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the Studio store at {target}: {exc}") from exc
+        except BaseException as exc:
+            self._conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot open the Studio store at {target}: {exc}") from exc
+            raise
         self._lock = threading.Lock()
         self._closed = False
+        # A store nobody closes still releases its file (and its memory) when collected.
+        self._finalizer = weakref.finalize(self, self._conn.close)
 
     def run(self, work: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
         """Run ``work`` on the connection (in one transaction when ``write``).
@@ -204,3 +213,4 @@ class StoreDatabase:
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+                self._finalizer.detach()
