@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from flowai_harness.errors import ConfigurationError, SpecTypeError
+from flowai_harness.errors import ConfigurationError, MissingDependencyError, SpecTypeError
 from flowai_harness.specs.runtime import RuntimeSpec, augment_agent_prompts
 from flowai_harness.specs.tools import ToolSpec
 
 if TYPE_CHECKING:
+    from flowai_harness.engine.observer import RunObserver
     from flowai_harness.handle import Runtime
     from flowai_harness.ports import ModelClient
 
@@ -41,6 +42,8 @@ def create_runtime(
     limits: Mapping[str, Any] | None = None,
     budget: Mapping[str, Any] | None = None,
     record: str | Path | None = None,
+    tracer_provider: Any = None,
+    telemetry: bool | Mapping[str, Any] = False,
 ) -> Runtime:
     """Build a live :class:`Runtime` from a runtime spec and the host's callbacks.
 
@@ -68,6 +71,12 @@ def create_runtime(
         record: the path of a cassette file (JSON lines, replaced if it exists) to which
             every run and every model turn is written, whatever the interpreter; play it
             back offline with ``flowai_harness.testing.ReplayModel.from_file(path)``.
+        tracer_provider: an OpenTelemetry ``TracerProvider``: every run is traced as spans
+            following the GenAI semantic conventions (needs the ``otel`` extra).
+        telemetry: ``True`` traces with ``tracer_provider`` or, when it is unset, the global
+            tracer provider; ``{"capture_content": True}`` also records prompts, messages and
+            tool arguments and results on the spans. Without either, OpenTelemetry is not
+            imported and tracing costs nothing.
 
     Returns:
         The runtime handle.
@@ -108,6 +117,7 @@ def create_runtime(
     predicates = _collect_predicates(tools, approval_predicates)
     hooks = _check_callables(event_hooks, "event_hooks")
     run_budget = parse_budget(budget)
+    observer = _build_observer(tracer_provider, telemetry)
     if action_dispatcher is not None and not callable(action_dispatcher):
         raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
     clients = (
@@ -137,8 +147,49 @@ def create_runtime(
         limits=parse_limits(limits),
         budget=run_budget,
         cassette=cassette,
+        observer=observer,
     )
     return Runtime(compile_runtime(inputs))
+
+
+def _build_observer(tracer_provider: Any, telemetry: bool | Mapping[str, Any]) -> RunObserver:
+    """The engine's observer: OpenTelemetry spans when configured, else the null one."""
+    from flowai_harness.engine.observer import NULL_OBSERVER
+
+    capture = False
+    if isinstance(telemetry, Mapping):
+        unknown = sorted(set(telemetry) - {"capture_content", "captureContent"})
+        if unknown:
+            raise ConfigurationError(
+                f"telemetry has unknown key(s) {unknown}; the only key is 'capture_content'"
+            )
+        capture = telemetry.get("capture_content", telemetry.get("captureContent", False))
+        if not isinstance(capture, bool):
+            raise SpecTypeError(
+                f"telemetry.capture_content must be a boolean; got {type(capture).__name__}"
+            )
+        enabled = True
+    elif isinstance(telemetry, bool):
+        enabled = telemetry
+    else:
+        raise SpecTypeError(
+            f"telemetry must be a boolean or a mapping such as {{'capture_content': True}}; "
+            f"got {type(telemetry).__name__}"
+        )
+    if tracer_provider is None and not enabled:
+        return NULL_OBSERVER
+    if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):
+        raise SpecTypeError(
+            f"tracer_provider must be an OpenTelemetry TracerProvider (with get_tracer); got "
+            f"{type(tracer_provider).__name__}"
+        )
+    try:
+        from flowai_harness.engine.telemetry import TelemetryObserver
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "tracing needs OpenTelemetry: pip install 'flowai-harness[otel]'"
+        ) from exc
+    return TelemetryObserver(tracer_provider, capture_content=capture)
 
 
 def _check_interpreter(

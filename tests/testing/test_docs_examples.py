@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ["budgets.md", "record-replay.md"]
+PAGES = ["budgets.md", "record-replay.md", "telemetry.md"]
 
 
 def _first_python_block(page: str) -> str:

@@ -20,6 +20,7 @@ from flowai_harness.engine.approvals import ALWAYS, NEVER, ApprovalRule, Predica
 from flowai_harness.engine.budget import RunBudget
 from flowai_harness.engine.cassette import NO_CASSETTE, CassetteWriter, NoCassette
 from flowai_harness.engine.limits import DEFAULT_LIMITS, TOOL_RESULT_KIND, RuntimeLimits
+from flowai_harness.engine.observer import NULL_OBSERVER, RunObserver
 from flowai_harness.engine.schemas import SchemaValidator, compile_schema
 from flowai_harness.errors import ConfigurationError
 from flowai_harness.ports import KeyValueStore, ModelClient, ToolDefinition, ToolOutcome
@@ -120,6 +121,8 @@ class EngineInputs:
     budget: RunBudget = field(default_factory=RunBudget)
     #: where runs are recorded (``create_runtime(record=...)``; the clients record the turns)
     cassette: CassetteWriter | NoCassette = NO_CASSETTE
+    #: what the engine tells about each step (OpenTelemetry spans when configured)
+    observer: RunObserver = NULL_OBSERVER
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,7 @@ class CompiledRuntime:
     limits: RuntimeLimits = DEFAULT_LIMITS
     budget: RunBudget = field(default_factory=RunBudget)
     cassette: CassetteWriter | NoCassette = NO_CASSETTE
+    observer: RunObserver = NULL_OBSERVER
 
 
 def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
@@ -170,6 +174,7 @@ def compile_runtime(inputs: EngineInputs) -> CompiledRuntime:
         limits=inputs.limits,
         budget=inputs.budget,
         cassette=inputs.cassette,
+        observer=inputs.observer,
     )
 
 

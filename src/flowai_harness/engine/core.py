@@ -326,13 +326,14 @@ class EngineCore:
         )
         try:
             await journal.start(sink)
-            await invoke_agent(
-                run,
-                record.entry_agent,
-                record.prompt,
-                thread_id=record.thread_id,
-                invocation_id=record.entry_invocation_id,
-            )
+            with self._compiled.observer.run(run, record.entry_agent):
+                await invoke_agent(
+                    run,
+                    record.entry_agent,
+                    record.prompt,
+                    thread_id=record.thread_id,
+                    invocation_id=record.entry_invocation_id,
+                )
             status = "completed"
         except AgentFailed as exc:
             record.reason = run.meter.exceeded

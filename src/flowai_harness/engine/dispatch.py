@@ -105,7 +105,9 @@ async def dispatch_tool(
     run.usage.tool_calls += 1
     started = time.perf_counter()
     live = _run_checked(scope, call_id, name, args, screened.problem)
-    outcome = await scope.journal.run_call(name, run.sink, live)
+    with run.runtime.observer.tool(scope, call_id, name, shown) as span:
+        outcome = await scope.journal.run_call(name, run.sink, live)
+        span.tool_result(outcome.content, outcome.is_error)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     scope.stats.tool_time_ms += elapsed_ms
     scope.stats.timings.append(

@@ -445,7 +445,12 @@ async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
     run = scope.run
     try:
         resolved = await _hydrate(run, plan["actions"])
-        result = await _call_dispatcher(run, plan["actions"], resolved)
+        with run.runtime.observer.plan_dispatch(run, plan["id"], len(plan["actions"])) as span:
+            try:
+                result = await _call_dispatcher(run, plan["actions"], resolved)
+            except _DispatchFailure as exc:
+                span.failed(str(exc), "dispatch_failed")
+                raise
     except _DispatchFailure as exc:
         await _fail(run, plan, str(exc))
         await run.sink.emit(_status_change(run, plan, "executing", "failed"))

@@ -73,6 +73,7 @@ class NextTurn:
 
     usage: TokenUsage
     interactions: list[ToolInteraction]
+    reason: FinishReason = "tool-calls"
 
 
 @dataclass(slots=True)
@@ -144,7 +145,10 @@ async def invoke_agent(
     )
     transcript = _Transcript()
     started = time.perf_counter()
-    outcome = await _turn_loop(scope, request, transcript)
+    with run.runtime.observer.agent(scope, inv_id) as span:
+        outcome = await _turn_loop(scope, request, transcript)
+        if isinstance(outcome, Failed):
+            span.failed(outcome.message, outcome.code)
     if isinstance(outcome, Failed):
         await run.sink.emit(ErrorEvent(outcome.message, outcome.code))
         raise AgentFailed(outcome.message)
@@ -175,9 +179,12 @@ async def _turn_loop(
             return Failed(refusal, code=BUDGET_EXCEEDED)
         request.turn += 1
         await run.sink.emit(StepStart())
-        step = await _turn(scope, request, transcript)
-        if isinstance(step, Failed):
-            return step
+        with run.runtime.observer.chat(scope, request) as chat:
+            step = await _turn(scope, request, transcript)
+            if isinstance(step, Failed):
+                chat.failed(step.message, step.code)
+                return step
+            chat.finished(step.reason, step.usage)
         total.add(step.usage)
         run.usage.add_model_call(step.usage)
         if isinstance(step, FinalAnswer):
