@@ -76,6 +76,7 @@ class SqliteTargetDatabase(BlockingTargetDatabase):
                 f"data_environment.target_database (sqlite {self._url}): cannot open: "
                 f"file {path} does not exist"
             )
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
                 f"{path.resolve().as_uri()}?mode=ro",
@@ -87,6 +88,8 @@ class SqliteTargetDatabase(BlockingTargetDatabase):
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
             raise DataEnvironmentError(
                 f"data_environment.target_database (sqlite {self._url}): cannot open: {exc}"
             ) from exc
