@@ -163,7 +163,7 @@ export interface EvalCaseResult {
   input?: string;
   aggregateScore?: number;
   passed?: boolean;
-  passAtK?: number;
+  passAtK?: unknown;
   samples?: EvalSample[];
   [key: string]: unknown;
 }

@@ -40,6 +40,18 @@ export function scorerScores(sample: EvalSample): Record<string, number> {
   return out;
 }
 
+/** Progress lines of an eval run's recorded events. */
+export function progressLines(rows: RunEventRow[]): { seq: number; type: string; text: string }[] {
+  let current: string | undefined;
+  return rows.map((row) => {
+    if (row.kind === EvalEnvelopeType.TestCaseStarted) {
+      const event = record(row.event);
+      current = String(record(event.data).testCaseId ?? record(event.payload).caseId);
+    }
+    return { seq: row.seq, type: row.kind, text: progressLine(row, current) };
+  });
+}
+
 /** One row per test case: passed (every sample passed), score, mean score per scorer, pass@1. */
 export function caseRows(artifact: { testCases?: EvalCaseResult[] } | null | undefined) {
   return (artifact?.testCases ?? []).map((c) => {
@@ -60,8 +72,9 @@ export function caseRows(artifact: { testCases?: EvalCaseResult[] } | null | und
   });
 }
 
-/** A progress line of a recorded eval event (names the test case). */
-export function progressLine(row: RunEventRow): string {
+/** A progress line of a recorded eval event, naming the test case (`current`: the case that
+ * started last, for samples whose event does not name theirs). */
+export function progressLine(row: RunEventRow, current?: string): string {
   const event = record(row.event);
   const data = record(event.data);
   const payload = record(event.payload);
@@ -72,7 +85,7 @@ export function progressLine(row: RunEventRow): string {
       return `Test ${String(data.testCaseId ?? payload.caseId)} started`;
     case EvalEnvelopeType.SampleCompleted: {
       const sample = record(data.sample);
-      return `Test ${String(sample.testCaseId ?? payload.caseId)} sample ${Number(sample.sampleIndex ?? payload.sampleIndex ?? 0) + 1}: ${sample.passed ? "passed" : "failed"}, score ${score(sample.aggregateScore)}`;
+      return `Test ${String(sample.testCaseId ?? payload.caseId ?? current)} sample ${Number(sample.sampleIndex ?? payload.sampleIndex ?? 0) + 1}: ${sample.passed ? "passed" : "failed"}, score ${score(sample.aggregateScore)}`;
     }
     case EvalEnvelopeType.TestCaseCompleted:
       return `Test ${String(payload.caseId ?? record(data.testCase).testCaseId)} completed: ${payload.passed ? "passed" : "failed"}, score ${score(payload.score)}`;
@@ -480,7 +493,9 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
       </PageHeader>
       {problem ? <Banner>{problem}</Banner> : null}
       <div className="row">
-        {Object.entries(row.config).map(([k, v]) => (
+        {Object.entries(row.config)
+          .filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length))
+          .map(([k, v]) => (
           <span key={k} className="chip">
             {k}: {typeof v === "object" ? JSON.stringify(v) : String(v)}
           </span>
@@ -491,9 +506,9 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
         <>
           <h2>Progress</h2>
           <ol className="timeline" aria-label="Eval progress" aria-live="polite">
-            {progress.map((event) => (
-              <li key={event.seq} data-type={event.kind}>
-                {progressLine(event)}
+            {progressLines(progress).map((line) => (
+              <li key={line.seq} data-type={line.type}>
+                {line.text}
               </li>
             ))}
           </ol>
