@@ -148,6 +148,10 @@ async def test_a_coordinator_planner_executor_run_is_one_span_tree() -> None:
         "gen_ai.conversation.id": "t-9-planner",
         "gen_ai.provider.name": "anthropic",
         "gen_ai.request.model": MODEL,
+        # the invocation's own finish and its usage over all its model calls
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": 50,
+        "gen_ai.usage.output_tokens": 5,
     }
 
     first_chat = next(

@@ -191,6 +191,9 @@ class BudgetMeter:
 
     __slots__ = ("_budget", "_warned", "exceeded")
 
+    #: some limit is set: the engine asks :meth:`check` before each call
+    limited = True
+
     def __init__(self, budget: RunBudget) -> None:
         self._budget = budget
         self._warned: set[str] = set()
@@ -262,6 +265,8 @@ class UnlimitedMeter:
 
     #: never set: nothing stops an unlimited run
     exceeded: str | None = None
+    #: no limit: the engine skips the check
+    limited = False
 
     async def check(self, usage: RunUsage, sink: EventSink, *, tool_call: bool) -> None:
         """Allow the call."""

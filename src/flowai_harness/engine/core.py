@@ -326,14 +326,14 @@ class EngineCore:
         )
         try:
             await journal.start(sink)
-            with self._compiled.observer.run(run, record.entry_agent):
-                await invoke_agent(
-                    run,
-                    record.entry_agent,
-                    record.prompt,
-                    thread_id=record.thread_id,
-                    invocation_id=record.entry_invocation_id,
-                )
+            entry = invoke_agent(
+                run,
+                record.entry_agent,
+                record.prompt,
+                thread_id=record.thread_id,
+                invocation_id=record.entry_invocation_id,
+            )
+            await self._compiled.observer.run(run, record.entry_agent, entry)
             status = "completed"
         except AgentFailed as exc:
             record.reason = run.meter.exceeded

@@ -105,9 +105,8 @@ async def dispatch_tool(
     run.usage.tool_calls += 1
     started = time.perf_counter()
     live = _run_checked(scope, call_id, name, args, screened.problem)
-    with run.runtime.observer.tool(scope, call_id, name, shown) as span:
-        outcome = await scope.journal.run_call(name, run.sink, live)
-        span.tool_result(outcome.content, outcome.is_error)
+    call = scope.journal.run_call(name, run.sink, live)
+    outcome = await run.runtime.observer.tool(scope, call_id, name, shown, call)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     scope.stats.tool_time_ms += elapsed_ms
     scope.stats.timings.append(
@@ -132,8 +131,9 @@ async def _run_checked(
     scope: AgentScope, call_id: str, name: str, args: Any, problem: str | None
 ) -> ToolOutcome:
     run = scope.run
-    over_budget = await run.meter.check(run.usage, run.sink, tool_call=True)
-    if over_budget is not None:
+    if run.meter.limited and (
+        over_budget := await run.meter.check(run.usage, run.sink, tool_call=True)
+    ):
         return ToolOutcome({"error": over_budget, "code": BUDGET_EXCEEDED}, is_error=True)
     tool = scope.agent.tools.get(name)
     if tool is None:

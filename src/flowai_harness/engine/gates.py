@@ -109,13 +109,8 @@ async def wait_for_decision(
     }
     gate = _Gate(scope, kind, fields, then_emit)
     approval_id = scope.journal.recorded_gate(kind)
-    with scope.run.runtime.observer.approval(scope, kind, target) as span:
-        if approval_id is None:
-            decision = await _ask(gate)
-        else:
-            decision = await _resume(gate, approval_id)
-        span.decided(decision.outcome)
-    return decision
+    wait = _ask(gate) if approval_id is None else _resume(gate, approval_id)
+    return await scope.run.runtime.observer.approval(scope, kind, target, wait)
 
 
 async def _ask(gate: _Gate, resumed_id: str | None = None) -> Decision:

@@ -445,12 +445,9 @@ async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
     run = scope.run
     try:
         resolved = await _hydrate(run, plan["actions"])
-        with run.runtime.observer.plan_dispatch(run, plan["id"], len(plan["actions"])) as span:
-            try:
-                result = await _call_dispatcher(run, plan["actions"], resolved)
-            except _DispatchFailure as exc:
-                span.failed(str(exc), "dispatch_failed")
-                raise
+        dispatch = _call_dispatcher(run, plan["actions"], resolved)
+        observe = run.runtime.observer.plan_dispatch
+        result = await observe(run, plan["id"], len(plan["actions"]), dispatch)
     except _DispatchFailure as exc:
         await _fail(run, plan, str(exc))
         await run.sink.emit(_status_change(run, plan, "executing", "failed"))

@@ -145,10 +145,8 @@ async def invoke_agent(
     )
     transcript = _Transcript()
     started = time.perf_counter()
-    with run.runtime.observer.agent(scope, inv_id) as span:
-        outcome = await _turn_loop(scope, request, transcript)
-        if isinstance(outcome, Failed):
-            span.failed(outcome.message, outcome.code)
+    loop = _turn_loop(scope, request, transcript)
+    outcome = await run.runtime.observer.agent(scope, inv_id, loop)
     if isinstance(outcome, Failed):
         await run.sink.emit(ErrorEvent(outcome.message, outcome.code))
         raise AgentFailed(outcome.message)
@@ -174,17 +172,16 @@ async def _turn_loop(
     run = scope.run
     total = TokenUsage()
     while request.turn < request.max_turns:
-        refusal = await run.meter.check(run.usage, run.sink, tool_call=False)
-        if refusal is not None:
+        # ``limited`` first: a run without a budget (most runs) pays no await per turn.
+        if run.meter.limited and (
+            refusal := await run.meter.check(run.usage, run.sink, tool_call=False)
+        ):
             return Failed(refusal, code=BUDGET_EXCEEDED)
         request.turn += 1
         await run.sink.emit(StepStart())
-        with run.runtime.observer.chat(scope, request) as chat:
-            step = await _turn(scope, request, transcript)
-            if isinstance(step, Failed):
-                chat.failed(step.message, step.code)
-                return step
-            chat.finished(step.reason, step.usage)
+        step = await run.runtime.observer.chat(scope, request, _turn(scope, request, transcript))
+        if isinstance(step, Failed):
+            return step
         total.add(step.usage)
         run.usage.add_model_call(step.usage)
         if isinstance(step, FinalAnswer):

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -31,78 +31,65 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from flowai_harness.engine.cassette import request_digest
 from flowai_harness.engine.jsonvalues import compact_json
-from flowai_harness.engine.observer import Observation, RunObserver
+from flowai_harness.engine.observer import RunObserver, Step
 
 if TYPE_CHECKING:
-    from flowai_harness.engine.context import AgentScope, RunContext
     from flowai_harness.events import TokenUsage
     from flowai_harness.ports import ModelRequest
 
 __all__ = ["TelemetryObserver"]
 
 _SCOPE = "flowai_harness"
+T = TypeVar("T")
 
 
-class _Span(Observation):
-    """One OpenTelemetry span; ``current`` ones become the parent of spans started inside."""
+class _Span:
+    """One span around one awaited step; ``current`` spans parent the spans started inside."""
 
-    __slots__ = ("_content", "_current", "_span", "_started", "_token")
+    __slots__ = ("_span", "_token")
 
-    def __init__(self, span: trace.Span, *, current: bool, content: bool) -> None:
+    def __init__(self, span: trace.Span, *, current: bool) -> None:
         self._span = span
-        self._current = current
-        self._content = content
-        self._token: object | None = None
-        self._started = time.monotonic()
+        self._token = otel_context.attach(trace.set_span_in_context(span)) if current else None
 
-    def __enter__(self) -> _Span:
-        if self._current:
-            self._token = otel_context.attach(trace.set_span_in_context(self._span))
-        return self
+    def set(self, key: str, value: Any) -> None:
+        self._span.set_attribute(key, value)
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def failed(self, message: str, code: str | None) -> None:
+        self._span.set_attribute("error.type", code or "error")
+        self._span.set_status(Status(StatusCode.ERROR, message))
+
+    def end(self, exc: BaseException | None = None) -> None:
         if exc is not None:
             cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            self._span.set_attribute("error.type", "cancelled" if cancelled else type(exc).__name__)
-            self._span.set_status(Status(StatusCode.ERROR, "cancelled" if cancelled else str(exc)))
+            self.failed(
+                "cancelled" if cancelled else str(exc),
+                "cancelled" if cancelled else type(exc).__name__,
+            )
             if not cancelled:
                 self._span.record_exception(exc)
         if self._token is not None:
-            otel_context.detach(self._token)  # type: ignore[arg-type]
+            otel_context.detach(self._token)
         self._span.end()
 
-    def finished(self, reason: str, usage: TokenUsage) -> None:
-        span = self._span
-        span.set_attribute("gen_ai.response.finish_reasons", (_finish_reason(reason),))
-        span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
-        span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
-        if usage.cache_read_input_tokens:
-            span.set_attribute(
-                "gen_ai.usage.cache_read.input_tokens", usage.cache_read_input_tokens
-            )
-        if usage.cost_usd is not None:
-            span.set_attribute("flowai.usage.cost_usd", usage.cost_usd)
 
-    def tool_result(self, result: Any, is_error: bool) -> None:
-        if self._content:
-            self._span.set_attribute("gen_ai.tool.call.result", _json(result))
-        if is_error:
-            message = result.get("error") if isinstance(result, dict) else None
-            self.failed(str(message) if message is not None else "tool error", "tool_error")
-
-    def decided(self, outcome: str) -> None:
-        self._span.set_attribute("flowai.approval.decision", outcome)
-        wait_ms = int((time.monotonic() - self._started) * 1000)
-        self._span.set_attribute("flowai.approval.wait_ms", wait_ms)
-
-    def failed(self, message: str, code: str | None = None) -> None:
-        self._span.set_attribute("error.type", code or "error")
-        self._span.set_status(Status(StatusCode.ERROR, message))
+def _outcome(span: _Span, outcome: Any) -> None:
+    """Record how a model call or an agent invocation went (see ``engine.observer``)."""
+    message = getattr(outcome, "message", None)
+    if isinstance(message, str):
+        span.failed(message, getattr(outcome, "code", None))
+        return
+    usage: TokenUsage | None = getattr(outcome, "usage", None)
+    reason = getattr(outcome, "reason", None)
+    if usage is None or reason is None:
+        return
+    span.set("gen_ai.response.finish_reasons", (_finish_reason(str(reason)),))
+    span.set("gen_ai.usage.input_tokens", usage.prompt_tokens)
+    span.set("gen_ai.usage.output_tokens", usage.completion_tokens)
+    if usage.cache_read_input_tokens:
+        span.set("gen_ai.usage.cache_read.input_tokens", usage.cache_read_input_tokens)
+    if usage.cost_usd is not None:
+        span.set("flowai.usage.cost_usd", usage.cost_usd)
 
 
 def _finish_reason(reason: str) -> str:
@@ -131,21 +118,37 @@ class TelemetryObserver(RunObserver):
         self._tracer = trace.get_tracer(_SCOPE, tracer_provider=tracer_provider)
         self._content = capture_content
 
-    def _start(
-        self, name: str, attributes: dict[str, Any], *, current: bool, kind: SpanKind
-    ) -> _Span:
-        span = self._tracer.start_span(name, kind=kind, attributes=attributes)
-        return _Span(span, current=current, content=self._content)
+    async def _traced(
+        self,
+        name: str,
+        attributes: dict[str, Any],
+        step: Step[T],
+        record: Callable[[_Span, T], None],
+        *,
+        current: bool = True,
+        kind: SpanKind = SpanKind.INTERNAL,
+    ) -> T:
+        span = _Span(
+            self._tracer.start_span(name, kind=kind, attributes=attributes), current=current
+        )
+        try:
+            result = await step
+        except BaseException as exc:
+            span.end(exc)
+            raise
+        record(span, result)
+        span.end()
+        return result
 
-    def run(self, run: RunContext, entry_agent: str) -> Observation:
+    def run(self, run: Any, entry_agent: str, step: Step[T]) -> Awaitable[T]:
         attributes = {
             "flowai.run.id": run.run_id or "",
             "gen_ai.agent.name": entry_agent,
             "gen_ai.conversation.id": run.request_thread,
         }
-        return self._start(f"run {entry_agent}", attributes, current=True, kind=SpanKind.INTERNAL)
+        return self._traced(f"run {entry_agent}", attributes, step, _nothing)
 
-    def agent(self, scope: AgentScope, invocation_id: str) -> Observation:
+    def agent(self, scope: Any, invocation_id: str, step: Step[T]) -> Awaitable[T]:
         agent = scope.agent
         attributes = {
             "gen_ai.operation.name": "invoke_agent",
@@ -155,11 +158,9 @@ class TelemetryObserver(RunObserver):
             "gen_ai.provider.name": agent.provider,
             "gen_ai.request.model": agent.model,
         }
-        return self._start(
-            f"invoke_agent {agent.name}", attributes, current=True, kind=SpanKind.INTERNAL
-        )
+        return self._traced(f"invoke_agent {agent.name}", attributes, step, _outcome)
 
-    def chat(self, scope: AgentScope, request: ModelRequest) -> Observation:
+    def chat(self, scope: Any, request: ModelRequest, step: Step[T]) -> Awaitable[T]:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": request.provider,
@@ -172,9 +173,16 @@ class TelemetryObserver(RunObserver):
             attributes["gen_ai.system_instructions"] = request.system_prompt
             attributes["gen_ai.input.messages"] = _json(messages[1:])
         # Not current: the tool calls of the turn are its siblings under the agent's span.
-        return self._start(f"chat {request.model}", attributes, current=False, kind=SpanKind.CLIENT)
+        return self._traced(
+            f"chat {request.model}",
+            attributes,
+            step,
+            _outcome,
+            current=False,
+            kind=SpanKind.CLIENT,
+        )
 
-    def tool(self, scope: AgentScope, call_id: str, name: str, args: Any) -> Observation:
+    def tool(self, scope: Any, call_id: str, name: str, args: Any, step: Step[T]) -> Awaitable[T]:
         attributes = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": name,
@@ -183,14 +191,30 @@ class TelemetryObserver(RunObserver):
         }
         if self._content:
             attributes["gen_ai.tool.call.arguments"] = _json(args)
-        return self._start(f"execute_tool {name}", attributes, current=True, kind=SpanKind.INTERNAL)
+        return self._traced(f"execute_tool {name}", attributes, step, self._tool_result)
 
-    def approval(self, scope: AgentScope, kind: str, target: str) -> Observation:
+    def _tool_result(self, span: _Span, outcome: Any) -> None:
+        content = getattr(outcome, "content", None)
+        if self._content:
+            span.set("gen_ai.tool.call.result", _json(content))
+        if getattr(outcome, "is_error", False):
+            message = content.get("error") if isinstance(content, dict) else None
+            span.failed(str(message) if message is not None else "tool error", "tool_error")
+
+    def approval(self, scope: Any, kind: str, target: str, step: Step[T]) -> Awaitable[T]:
         attributes = {"flowai.approval.kind": kind, "flowai.approval.target": target}
-        return self._start(f"approval {kind}", attributes, current=True, kind=SpanKind.INTERNAL)
+        started = time.monotonic()
 
-    def plan_dispatch(self, run: RunContext, plan_id: str, actions: int) -> Observation:
+        def decided(span: _Span, decision: Any) -> None:
+            span.set("flowai.approval.decision", str(getattr(decision, "outcome", "")))
+            span.set("flowai.approval.wait_ms", int((time.monotonic() - started) * 1000))
+
+        return self._traced(f"approval {kind}", attributes, step, decided)
+
+    def plan_dispatch(self, run: Any, plan_id: str, actions: int, step: Step[T]) -> Awaitable[T]:
         attributes = {"flowai.plan.id": plan_id, "flowai.plan.actions": actions}
-        return self._start(
-            f"dispatch_plan {plan_id}", attributes, current=True, kind=SpanKind.INTERNAL
-        )
+        return self._traced(f"dispatch_plan {plan_id}", attributes, step, _nothing)
+
+
+def _nothing(span: _Span, result: Any) -> None:
+    """Nothing to record from the result (failures arrive as exceptions)."""
