@@ -208,6 +208,39 @@ def test_opening_a_long_thread_lands_on_its_latest_message(page: Any) -> None:
     )
 
 
+def test_autoscroll_stops_while_the_reader_looks_at_earlier_output(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/playground")
+    send(page, "\n\n".join(f"line {i}" for i in range(80)))
+    expect(answer(page)).to_have_attribute("data-status", "completed")
+    send(page, "price?")
+    expect(answer(page).get_by_role("button", name="Approve")).to_be_visible()
+    log = page.get_by_role("log", name="Conversation")
+    log.evaluate("el => { el.scrollTop = 0; }")
+    page.wait_for_function("el => el.scrollTop === 0", arg=log.element_handle())
+    # the answer grows (decided from elsewhere) while the reader is up there: no forced scroll
+    approval_id = answer(page).locator("[data-approval-id]").get_attribute("data-approval-id")
+    origin = re.match(r"https?://[^/]+", page.url).group(0)  # type: ignore[union-attr]
+    decided = page.request.post(
+        f"/api/workspaces/default/approvals/{approval_id}/respond",
+        data={"outcome": "approve"},
+        headers={"Origin": origin},
+    )
+    assert decided.ok, decided.text()
+    expect(answer(page)).to_have_attribute("data-status", "completed")
+    jump = page.get_by_role("button", name="Jump to latest")
+    expect(jump).to_be_visible()
+    assert log.evaluate("el => el.scrollTop") == 0
+    jump.click()
+    page.wait_for_function(
+        "el => el.scrollHeight - el.scrollTop - el.clientHeight < 48",
+        arg=log.element_handle(),
+        timeout=TIMEOUT_MS,
+    )
+    expect(jump).to_have_count(0)
+
+
 def test_the_phone_layout_collapses_the_navigation_without_horizontal_scroll(
     browser: Any, studio_url: str
 ) -> None:

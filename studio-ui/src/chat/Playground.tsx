@@ -125,9 +125,10 @@ export default function Playground({ threadId }: { threadId: string | null }) {
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
+    // New content while the reader is further up: offer a way down instead of scrolling.
     if (stuck.current) el.scrollTop = el.scrollHeight;
-    else if (running) setShowJump(true);
-  }, [version, running]);
+    else setShowJump(true);
+  }, [version]);
 
   const onScroll = () => {
     const el = scroller.current;
