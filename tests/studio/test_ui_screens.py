@@ -147,6 +147,57 @@ def test_connect_browses_tables_keys_relationships_search_and_tools(data_page: A
     shot(page, "connect-tools")
 
 
+def test_the_runs_list_refreshes_a_status_without_a_reload(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/playground")
+    send(page, "price?")
+    approval = answer(page).locator("[data-approval-id]")
+    expect(approval).to_have_count(1)
+    approval_id = approval.get_attribute("data-approval-id")
+    page.get_by_role("navigation", name="Studio").get_by_role("link", name="Runs").click()
+    status = page.get_by_role("table", name="Runs").locator("tbody tr").first.locator(".badge")
+    expect(status).to_have_text("waiting")
+    origin = re.match(r"https?://[^/]+", page.url).group(0)  # type: ignore[union-attr]
+    decided = page.request.post(
+        f"/api/workspaces/default/approvals/{approval_id}/respond",
+        data={"outcome": "approve"},
+        headers={"Origin": origin},
+    )
+    assert decided.ok, decided.text()
+    expect(status).to_have_text("completed")
+
+
+def test_demo_mode_masks_titles_and_answers_and_leaves_send_uncovered(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/playground")
+    send(page, "mail ada@example.com about order 123456")
+    expect(answer(page)).to_have_attribute("data-status", "completed")
+    page.keyboard.press("Escape")  # nothing runs: Escape is harmless
+    page.get_by_role("button", name="Settings").click()
+    dialog = page.get_by_role("dialog", name="Settings")
+    dialog.get_by_role("checkbox", name=re.compile("Demo mode")).check()
+    dialog.get_by_role("combobox", name="Theme").select_option("light")
+    dialog.get_by_role("button", name="Close").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    thread = page.get_by_role("list", name="Thread list").get_by_role("link")
+    expect(thread).to_have_text("mail •••@••• about order ••••••")
+    expect(answer(page)).to_contain_text("Hello: mail •••@••• about order ••••••")
+    expect(page.locator("main")).not_to_contain_text("ada@example.com")
+    expect(page.get_by_role("heading", level=1)).not_to_contain_text("123456")
+    # the pill sits in the top bar, clear of the composer
+    pill = page.get_by_role("button", name="Demo mode on · turn off").bounding_box()
+    send_box = page.get_by_role("textbox", name="Message").bounding_box()
+    assert pill is not None and send_box is not None
+    assert pill["y"] + pill["height"] <= send_box["y"]
+    shot(page, "demo-mode")
+    page.reload()  # saved for the workspace in this browser, applied before paint
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    page.get_by_role("button", name="Demo mode on · turn off").click()
+    expect(answer(page)).to_contain_text("ada@example.com")
+
+
 def _timings(page: Any) -> dict[str, float]:
     """The browser's own timings of the current page, in ms from navigation start."""
     timings: dict[str, float] = page.evaluate(

@@ -84,7 +84,7 @@ export function ThreadList({ threads, error, current, live, mask, onDelete }: {
           })}
         </ul>
       </div>
-      {shown.length ? <span className="muted">{shown.length} threads</span> : null}
+      {shown.length ? <span className="muted">{shown.length} thread{shown.length === 1 ? "" : "s"}</span> : null}
     </aside>
   );
 }
