@@ -159,7 +159,7 @@ async def test_search_catalog_refuses_a_stale_index(tools: Handlers) -> None:
     await toolkit.backends.write_entries([parse_entry(sample_entries()[0])])
     message = await _error(tools, "search_catalog", {"query": "orders"})
     assert "stale: rebuild required after catalog write" in message
-    assert "Rebuild the index" in message
+    assert "Rebuild or attach the catalog search index before retrying search_catalog" in message
 
 
 @pytest.mark.parametrize(
