@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { renderMarkdown, splitBlocks } from "./markdown";
 import { maskText } from "./settings";
 
@@ -32,5 +32,25 @@ describe("splitBlocks", () => {
 describe("maskText", () => {
   it("masks whole e-mail addresses and long numbers", () => {
     expect(maskText("mail ada@example.com or call 5551234, id 42")).toBe("mail •••@••• or call •••••••, id 42");
+  });
+});
+
+describe("streamed rendering", () => {
+  it("re-renders only the last block for each new chunk of a long answer", async () => {
+    const { default: DOMPurify } = await import("dompurify");
+    const { renderBlock } = await import("./markdown");
+    const sanitize = vi.spyOn(DOMPurify, "sanitize");
+    const paragraphs = Array.from({ length: 300 }, (_, i) => `Paragraph ${i} with **bold** text and \`code\`.`);
+    const full = paragraphs.join("\n\n");
+    const chunks = full.match(/[\s\S]{1,40}/g) ?? [];
+    let text = "";
+    for (const chunk of chunks) {
+      text += chunk;
+      const blocks = splitBlocks(text);
+      blocks.forEach((block, i) => renderBlock(block, i < blocks.length - 1));
+    }
+    // one parse per chunk (the growing last block) plus one per finished block, not chunks x blocks
+    expect(sanitize.mock.calls.length).toBeLessThanOrEqual(chunks.length + paragraphs.length);
+    sanitize.mockRestore();
   });
 });
