@@ -7,6 +7,7 @@ locally and fails them in CI (``CI=true``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -23,6 +24,9 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 BACKENDS = ("memory", "sqlite", "postgres", "redis")
 DURABLE_BACKENDS = ("sqlite", "postgres", "redis")
 RUN_ID = uuid.uuid4().hex[:10]
+# One numbering for every PostgresTables / RedisPrefixes of this process: other test modules
+# import the session fixtures, and each import is a fixture of its own with its own instance.
+_NAMES = itertools.count()
 
 
 def server_missing(name: str, error: Exception) -> None:
@@ -41,7 +45,7 @@ class PostgresTables:
 
     def new(self) -> str:
         """A fresh table name (the store creates it with ``ensure_schema``)."""
-        name = f"kv_test_{RUN_ID}_{len(self.created)}"
+        name = f"kv_test_{RUN_ID}_{next(_NAMES)}"
         self.created.append(name)
         return name
 
@@ -51,13 +55,9 @@ class RedisPrefixes:
 
     root = f"flowai-test-{RUN_ID}:"
 
-    def __init__(self) -> None:
-        self.count = 0
-
     def new(self) -> str:
         """A fresh key prefix under :attr:`root`."""
-        self.count += 1
-        return f"{self.root}{self.count}:"
+        return f"{self.root}{next(_NAMES)}:"
 
 
 @pytest.fixture(scope="session")
