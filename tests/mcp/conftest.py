@@ -19,7 +19,15 @@ def runtime() -> Any:
 
 @pytest.fixture
 def sdk_server(runtime: Any) -> Any:
-    """The SDK server of agent ``tools`` with a short call timeout."""
+    """The SDK server of agent ``tools``, with a call timeout no busy machine reaches."""
+    return build_server(
+        DirectTools(runtime, "tools"), tenant=runtime.resource_id, call_timeout_secs=30
+    )
+
+
+@pytest.fixture
+def impatient_server(runtime: Any) -> Any:
+    """The SDK server of agent ``tools`` with a call timeout of half a second."""
     return build_server(
         DirectTools(runtime, "tools"), tenant=runtime.resource_id, call_timeout_secs=0.5
     )

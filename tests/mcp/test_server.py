@@ -170,9 +170,9 @@ async def test_absent_arguments_become_an_empty_object(sdk_server: Any, mode: st
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_call_over_the_time_limit_is_an_internal_error_naming_the_tool(
-    sdk_server: Any, mode: str
+    impatient_server: Any, mode: str
 ) -> None:
-    async with Client(sdk_server, mode=mode) as client:
+    async with Client(impatient_server, mode=mode) as client:
         with pytest.raises(MCPError) as caught:
             await client.call_tool("slow", {"seconds": 5})
     assert caught.value.code == INTERNAL_ERROR
