@@ -233,7 +233,7 @@ async def test_cancel_from_another_task_ends_a_waiting_consumer(
     consumer = asyncio.create_task(consume())
     await slow.started.wait()
     stream.cancel()
-    events = await asyncio.wait_for(consumer, 1)
+    events = await asyncio.wait_for(consumer, 10)
     assert events[-1]["type"] == "tool-invocation" and events[-1]["state"] == "call"
     await wait_for_other_tasks()
     assert slow.cancelled
@@ -350,7 +350,7 @@ async def test_breaking_out_of_the_loop_stops_the_run_and_frees_the_thread(
     assert slow.cancelled
     # the thread lock was released: a new run on the same thread completes
     events = await asyncio.wait_for(
-        collect_events(runtime.run_specialist("w", '{"tool": "tick"}', thread_id="t")), 1
+        collect_events(runtime.run_specialist("w", '{"tool": "tick"}', thread_id="t")), 10
     )
     assert events[-1]["state"] == "result"
 

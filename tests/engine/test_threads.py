@@ -62,7 +62,7 @@ async def test_runs_on_the_same_thread_are_serialized() -> None:
     await wait_until(lambda: _holders(runtime, "t") == 2)  # the second run queues for the thread
     assert second_events == []  # not even its opening frame: the thread is busy
     gate.open.set()
-    await asyncio.wait_for(asyncio.gather(first, waiting), 2)
+    await asyncio.wait_for(asyncio.gather(first, waiting), 10)
     assert gate.log == ["enter one", "exit one", "enter two", "exit two"]
     assert gate.max_inside == 1
     assert second_events[-1]["state"] == "result"
@@ -80,7 +80,7 @@ async def test_runs_on_different_threads_run_concurrently() -> None:
 
     await wait_until(lambda: gate.inside == 3)  # would time out if the threads were serialized
     gate.open.set()
-    results = await asyncio.wait_for(asyncio.gather(*runs), 2)
+    results = await asyncio.wait_for(asyncio.gather(*runs), 10)
     assert gate.max_inside == 3
     assert all(events[-1]["state"] == "result" for events in results)
 
@@ -97,7 +97,7 @@ async def test_a_run_waiting_for_approval_holds_only_its_own_thread() -> None:
         if event["type"] == "approval-required":
             approval = event["data"]["id"]
             break_out = await asyncio.wait_for(
-                collect_events(runtime.run_specialist("w", "echo", thread_id="b")), 1
+                collect_events(runtime.run_specialist("w", "echo", thread_id="b")), 10
             )
             assert break_out[-1]["state"] == "result"
             await runtime.respond_to_approval(approval, "approve")
