@@ -571,8 +571,15 @@ async def test_two_runtimes_on_one_sqlite_file_dispatch_an_approved_plan_once(
             kv = kv_of(runtime)
             claim = kv.compare_and_set
 
-            async def racing_claim(*args: Any, _claim: Any = claim, **kwargs: Any) -> bool:
-                await both_read.wait()
+            waited: list[bool] = []
+
+            # Only the claim (each runtime's first compare-and-set) waits for the other one.
+            async def racing_claim(
+                *args: Any, _claim: Any = claim, _waited: list[bool] = waited, **kwargs: Any
+            ) -> bool:
+                if not _waited:
+                    _waited.append(True)
+                    await both_read.wait()
                 return bool(await _claim(*args, **kwargs))
 
             kv.compare_and_set = racing_claim  # type: ignore[method-assign]

@@ -24,22 +24,29 @@ are omitted otherwise, so a plan without aliases produces exactly the reference 
 
 At most once. Re-storing a plan id replaces it with a new draft that needs its own approval
 (an ``executed`` or ``failed`` plan included: each stored version is dispatched at most once);
-only an ``executing`` plan cannot be replaced (docs/decisions.md). The move
-``approved -> executing`` is a compare-and-set on the store (under a per-plan lock that
-spares calls of one process the contention), so of two concurrent ``executePlan`` calls, in one
-process or in several sharing a durable store, exactly one dispatches; ``executePlan`` on an
-``executing``, ``executed`` or ``failed`` plan is refused. An approval applies to the plan
-content the reviewer saw: if the plan was stored again while its gate waited, the approval does
+only an ``executing`` plan cannot be replaced (docs/decisions.md). Every move, and storing a
+new version, is a compare-and-set on the store over the plan as it was read (under a per-plan
+lock that spares calls of one process the contention), so a move never overwrites what another
+call wrote meanwhile: of concurrent ``executePlan`` calls, in one process or in several sharing
+a durable store, exactly one dispatches; ``executePlan`` on an ``executing``, ``executed`` or
+``failed`` plan is refused. A dispatcher that declares an ``idempotency_key`` parameter gets a
+key naming the stored version it dispatches. An approval applies to the plan content the
+reviewer saw: if the plan was stored again while its gate waited, the approval does
 not carry over to the new content.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import inspect
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import orjson
 
 from flowai_harness._clock import utc_seconds
 from flowai_harness.engine.approvals import approval_required
@@ -58,6 +65,7 @@ __all__ = [
     "InvalidTransition",
     "execute_plan",
     "get_plan",
+    "idempotency_key",
     "store_plan",
     "transition",
 ]
@@ -80,6 +88,10 @@ _TIMESTAMP_OF = {
     "failed": "failedAt",
 }
 _DISPATCH_KEYS = ("entitiesAffected", "summary", "details")
+#: statuses a new ``storePlan`` of the same id may not replace
+_PROTECTED = frozenset({"executing"})
+
+log = logging.getLogger("flowai_harness.plans")
 
 
 class InvalidTransition(HarnessError, ValueError):
@@ -155,8 +167,31 @@ async def _load(run: RunContext, plan_id: str) -> dict[str, Any] | None:
     return plan
 
 
-async def _save(run: RunContext, plan: Mapping[str, Any]) -> None:
-    await run.runtime.kv.put(run.tenant, _key(plan["id"]), plan)
+async def _move(
+    run: RunContext, plan: dict[str, Any], to_status: str, **fields: Any
+) -> dict[str, Any] | None:
+    """Move ``plan`` (as it was read) to ``to_status`` with a compare-and-set on the store.
+
+    Returns:
+        The moved plan, or ``None`` when the stored plan changed since it was read (another
+        call, in this process or another one sharing the store, moved or replaced it).
+    """
+    moved = transition(plan, to_status, **fields)
+    if await run.runtime.kv.compare_and_set(run.tenant, _key(plan["id"]), plan, moved):
+        return moved
+    return None
+
+
+def idempotency_key(plan: Mapping[str, Any]) -> str:
+    """The key the dispatcher gets for one stored version of a plan: ``<planId>:<digest>``.
+
+    The digest covers what ``storePlan`` stored (spec, actions, context, creation time), not
+    the status, so it stays the same from approval to dispatch and differs for every version
+    stored under the same plan id with other content or at another time.
+    """
+    stored = {name: plan.get(name) for name in ("specName", "actions", "context", "createdAt")}
+    digest = hashlib.sha256(orjson.dumps(stored, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"{plan['id']}:{digest[:16]}"
 
 
 # --------------------------------------------------------------------------- storePlan
@@ -208,17 +243,20 @@ async def store_plan(call: ToolCall, args: Any) -> ToolOutcome:
         "outcome": None,
     }
     async with run.plan_locks.hold(plan_id):
-        existing = await _load(run, plan_id)
-        # A finished plan may be replaced by a new draft, which needs its own approval before it
-        # runs, so each stored version is still dispatched at most once. Only a plan that is
-        # being dispatched right now is protected.
-        if existing is not None and existing["status"] == "executing":
-            return error_outcome(
-                f"plan '{plan_id}' is already {existing['status']} and cannot be replaced; "
-                f"store the revision under a new planId"
-            )
-        await _save(run, plan)
-    return ToolOutcome(plan)
+        while True:
+            raw = await run.runtime.kv.get(run.tenant, _key(plan_id))
+            existing = raw if isinstance(raw, dict) and raw.get("owner") == run.tenant else None
+            # A finished plan may be replaced by a new draft, which needs its own approval
+            # before it runs, so each stored version is still dispatched at most once. Only a
+            # plan being dispatched right now (or whose dispatch is unsettled) is protected; the
+            # compare-and-set keeps a claim made meanwhile by another process.
+            if existing is not None and existing["status"] in _PROTECTED:
+                return error_outcome(
+                    f"plan '{plan_id}' is already {existing['status']} and cannot be "
+                    f"replaced; store the revision under a new planId"
+                )
+            if await run.runtime.kv.compare_and_set(run.tenant, _key(plan_id), raw, plan):
+                return ToolOutcome(plan)
 
 
 def _decode_actions(spec: str, body: Any) -> tuple[list[dict[str, Any]], str | None]:
@@ -299,12 +337,12 @@ async def execute_plan(call: ToolCall, args: Any) -> ToolOutcome:
         if plan is None:
             return error_outcome(f"plan not found: {plan_id}")
         gated = plan["status"] == "draft" and _plan_approval_required(scope, plan)
-        auto_approved = plan["status"] == "draft" and not gated
-        if auto_approved:
-            plan = transition(plan, "approved", approvedBy="runtime")
-            await _save(run, plan)
-    if auto_approved:
-        await run.sink.emit(_status_change(run, plan, "draft", "approved"))
+        auto_approved = None
+        if plan["status"] == "draft" and not gated:
+            # Lost: another call approved, claimed or replaced it; _run_approved says which.
+            auto_approved = await _move(run, plan, "approved", approvedBy="runtime")
+    if auto_approved is not None:
+        await run.sink.emit(_status_change(run, auto_approved, "draft", "approved"))
     elif gated:
         refusal = await _plan_gate(scope, plan)
         if refusal is not None:
@@ -373,9 +411,13 @@ async def _approve_as_shown(run: RunContext, shown: dict[str, Any]) -> ToolOutco
         status = current["status"]
         replaced = status == "draft" and current != shown
         if status == "draft" and not replaced:
-            current = transition(current, "approved", approvedBy="runtime")
-            await _save(run, current)
-            status = "approved"
+            if await _move(run, current, "approved", approvedBy="runtime") is not None:
+                status = "approved"
+            else:
+                # Another call moved it first, or it was stored again (a draft once more).
+                latest = await _load(run, plan_id)
+                status = "missing" if latest is None else latest["status"]
+                replaced = status == "draft"
     if replaced:
         await run.sink.emit(_status_change(run, shown, PENDING_APPROVAL, "draft"))
         return error_outcome(
@@ -397,11 +439,12 @@ async def _run_approved(scope: AgentScope, plan_id: str) -> ToolOutcome:
             return error_outcome(f"plan not found: {plan_id}")
         if plan["status"] != "approved":
             return error_outcome(_invalid_state(plan))
-        approved, plan = plan, transition(plan, "executing")
         # The lock only orders calls of this process; the compare-and-set is what lets exactly
         # one process sharing the store claim the plan.
-        if not await run.runtime.kv.compare_and_set(run.tenant, _key(plan_id), approved, plan):
+        claimed = await _move(run, plan, "executing")
+        if claimed is None:
             return error_outcome(await _lost_claim(run, plan_id))
+        plan = claimed
     await run.sink.emit(_status_change(run, plan, "approved", "executing"))
     return await _dispatch(scope, plan)
 
@@ -445,7 +488,7 @@ async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
     run = scope.run
     try:
         resolved = await _hydrate(run, plan["actions"])
-        dispatch = _call_dispatcher(run, plan["actions"], resolved)
+        dispatch = _call_dispatcher(run, plan["actions"], resolved, idempotency_key(plan))
         observe = run.runtime.observer.plan_dispatch
         result = await observe(run, plan["id"], len(plan["actions"]), dispatch)
     except _DispatchFailure as exc:
@@ -465,14 +508,25 @@ async def _dispatch(scope: AgentScope, plan: dict[str, Any]) -> ToolOutcome:
         "details": _with_resolved_actions(result["details"], resolved_actions),
         "resolvedActions": resolved_actions,
     }
-    await _save(run, transition(plan, "executed", outcome={"state": "executed", **final}))
+    await _settle(run, plan, "executed", {"state": "executed", **final})
     await run.sink.emit(_status_change(run, plan, "executing", "executed"))
     return ToolOutcome(final)
 
 
 async def _fail(run: RunContext, plan: dict[str, Any], message: str) -> None:
     outcome = {"state": "failed", "message": message, "code": None, "details": None}
-    await _save(run, transition(plan, "failed", outcome=outcome))
+    await _settle(run, plan, "failed", outcome)
+
+
+async def _settle(run: RunContext, plan: dict[str, Any], to_status: str, outcome: Any) -> None:
+    """Record the end of this call's own dispatch; only the claim it made can be settled."""
+    if await _move(run, plan, to_status, outcome=outcome) is None:
+        log.warning(
+            "plan %s: its dispatch ended (%s) but the stored plan is no longer the one this "
+            "call claimed; the outcome was not recorded",
+            plan["id"],
+            to_status,
+        )
 
 
 def _with_resolved_actions(details: Any, resolved_actions: list[dict[str, Any]]) -> Any:
@@ -514,9 +568,14 @@ async def _hydrate(run: RunContext, actions: list[dict[str, Any]]) -> dict[str, 
 
 
 async def _call_dispatcher(
-    run: RunContext, actions: list[dict[str, Any]], resolved: dict[str, dict[str, Any]]
+    run: RunContext, actions: list[dict[str, Any]], resolved: dict[str, dict[str, Any]], key: str
 ) -> dict[str, Any]:
     """Call the host's ``action_dispatcher(actions, ctx)`` and check what it returns.
+
+    A dispatcher that declares an ``idempotency_key`` parameter (or ``**kwargs``) gets the key
+    of the stored version it dispatches (:func:`idempotency_key`) as that keyword argument,
+    for a downstream system that deduplicates; ``(actions, ctx)`` dispatchers are called as
+    before.
 
     A sync dispatcher runs on a worker thread; if it returns an awaitable, that is awaited on
     the run's loop. Cancelling the run cannot stop a sync dispatcher that is already running.
@@ -525,12 +584,13 @@ async def _call_dispatcher(
     if dispatcher is None:
         return {"entitiesAffected": 0, "summary": None, "details": None}
     ctx = {"resolved_refs": resolved}
+    extra = {"idempotency_key": key} if _takes_idempotency_key(dispatcher) else {}
     payload = to_json(actions)
     try:
         if asyncio.iscoroutinefunction(dispatcher):
-            value = await dispatcher(payload, ctx)
+            value = await dispatcher(payload, ctx, **extra)
         else:
-            value = await asyncio.to_thread(dispatcher, payload, ctx)
+            value = await asyncio.to_thread(dispatcher, payload, ctx, **extra)
             if hasattr(value, "__await__"):
                 value = await value
     except BaseException as exc:  # SystemExit and friends too: the host must survive
@@ -538,6 +598,18 @@ async def _call_dispatcher(
             raise  # the run is being cancelled
         raise _DispatchFailure(f"inner dispatcher failed: {describe_failure(exc)}") from exc
     return _check_dispatch_result(value)
+
+
+def _takes_idempotency_key(dispatcher: Any) -> bool:
+    try:
+        parameters = inspect.signature(dispatcher).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable without a signature
+        return False
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == "idempotency_key" and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in parameters
+    )
 
 
 def _check_dispatch_result(value: Any) -> dict[str, Any]:
