@@ -9,8 +9,18 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 const outDir = fileURLToPath(new URL("../src/flowai_harness/studio/static", import.meta.url));
 const backend = process.env.FLOWAI_STUDIO_BACKEND_URL ?? "http://127.0.0.1:4111";
 
-export default defineConfig({
+// The shipped bundle runs on Preact's React-compatible core (a fraction of React's size);
+// component tests run on React itself, the browser tests on the shipped bundle.
+const preact = {
+  react: "preact/compat",
+  "react-dom/client": "preact/compat/client",
+  "react-dom": "preact/compat",
+  "react/jsx-runtime": "preact/jsx-runtime",
+};
+
+export default defineConfig(({ mode }) => ({
   plugins: [react(), packagedBundle(root)],
+  resolve: { alias: mode === "production" ? preact : {} },
   build: {
     outDir,
     emptyOutDir: true,
@@ -31,4 +41,4 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
   },
-});
+}));

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .studio_apps import chat_app
-from .ui_browser import PHONE, TIMEOUT_MS, answer, open_page, send, serve, shot
+from .ui_browser import PHONE, TIMEOUT_MS, answer, open_page, reload, send, serve, shot, visit
 
 
 def test_the_overview_lists_the_agents_and_says_what_keeps_the_runtime_from_answering(
@@ -17,7 +17,7 @@ def test_the_overview_lists_the_agents_and_says_what_keeps_the_runtime_from_answ
 ) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/")
+    visit(page, "/")
     expect(page).to_have_url(re.compile(r"/workspace$"))
     expect(page.get_by_role("heading", name=re.compile("Overview"))).to_be_visible()
     for agent in ("coord", "pricing", "helper", "planner"):
@@ -39,7 +39,7 @@ def test_the_overview_lists_the_agents_and_says_what_keeps_the_runtime_from_answ
 def test_a_chat_answer_streams_and_the_thread_survives_a_reload(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     expect(page.get_by_role("button", name="Send")).to_be_disabled()
     send(page, "hi there")
     expect(answer(page)).to_have_attribute("data-status", "completed")
@@ -47,7 +47,7 @@ def test_a_chat_answer_streams_and_the_thread_survives_a_reload(page: Any) -> No
     expect(page).to_have_url(re.compile(r"/playground/thread_[0-9a-f]{32}$"))
     threads = page.get_by_role("list", name="Thread list")
     expect(threads.get_by_role("link")).to_have_text(["hi there"])
-    page.reload()
+    reload(page)
     expect(answer(page)).to_contain_text("Hello: hi there")
     expect(page.get_by_role("article", name="User message")).to_have_text(re.compile("hi there"))
     shot(page, "playground")
@@ -58,7 +58,7 @@ def test_a_sub_agent_is_nested_under_its_call_and_an_approval_is_answered_inline
 ) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "price?")
     reply = answer(page)
     card = reply.get_by_role("region", name=re.compile("^Approval: Run tool lookup"))
@@ -72,7 +72,7 @@ def test_a_sub_agent_is_nested_under_its_call_and_an_approval_is_answered_inline
     expect(reply).to_contain_text("The price is 4.50")
     expect(card.get_by_role("status")).to_have_text("Approved")
     # the decision is still visible when the thread is reopened
-    page.reload()
+    reload(page)
     reopened = answer(page).get_by_role("region", name=re.compile("^Approval"))
     expect(reopened.get_by_role("status")).to_have_text("Approved")
     expect(answer(page).locator('details[data-agent="pricing"]')).to_have_count(1)
@@ -83,7 +83,7 @@ def test_leaving_the_chat_keeps_the_run_and_the_inbox_sends_it_back_for_revision
 ) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "price?")
     expect(answer(page).get_by_role("button", name="Approve")).to_be_visible()
     thread_url = page.url
@@ -96,7 +96,7 @@ def test_leaving_the_chat_keeps_the_run_and_the_inbox_sends_it_back_for_revision
     inbox.get_by_role("button", name="Revise").click()
     expect(inbox.get_by_role("status").last).to_contain_text("Sent back for revision")
     shot(page, "approvals-inbox")
-    page.goto(thread_url)
+    visit(page, thread_url)
     reply = answer(page)
     expect(reply).to_have_attribute("data-status", "completed")
     decided = reply.get_by_role("region", name=re.compile("^Approval"))
@@ -108,10 +108,10 @@ def test_leaving_the_chat_keeps_the_run_and_the_inbox_sends_it_back_for_revision
 def test_a_reload_mid_run_reattaches_to_the_running_answer(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "price?")
     expect(answer(page).get_by_role("button", name="Approve")).to_be_visible()
-    page.reload()
+    reload(page)
     reply = answer(page)
     expect(reply).to_have_attribute("data-status", "streaming")
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
@@ -124,7 +124,7 @@ def test_a_reload_mid_run_reattaches_to_the_running_answer(page: Any) -> None:
 def test_escape_stops_the_answer_and_keeps_the_partial_text(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "price?")
     reply = answer(page)
     expect(reply.get_by_role("button", name="Approve")).to_be_visible()
@@ -132,7 +132,7 @@ def test_escape_stops_the_answer_and_keeps_the_partial_text(page: Any) -> None:
     expect(reply).to_have_attribute("data-status", "cancelled")
     expect(reply).to_contain_text("Routing.")
     expect(reply).to_contain_text("Stopped. The partial answer is kept.")
-    page.goto("/runs")
+    visit(page, "/runs")
     expect(page.get_by_role("table", name="Runs").locator("tbody tr").first).to_contain_text(
         "cancelled"
     )
@@ -141,10 +141,10 @@ def test_escape_stops_the_answer_and_keeps_the_partial_text(page: Any) -> None:
 def test_runs_list_filters_in_the_url_and_the_run_timeline_is_a_tree(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "hi there")
     expect(answer(page)).to_have_attribute("data-status", "completed")
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "price?")
     answer(page).get_by_role("button", name="Approve").click()
     expect(answer(page)).to_have_attribute("data-status", "completed")
@@ -174,7 +174,7 @@ def test_runs_list_filters_in_the_url_and_the_run_timeline_is_a_tree(page: Any) 
 def test_switching_workspace_on_a_thread_leaves_the_thread(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "hi there")
     expect(answer(page)).to_have_attribute("data-status", "completed")
     page.get_by_role("combobox", name="Workspace").select_option("sales")
@@ -191,13 +191,13 @@ def test_switching_workspace_on_a_thread_leaves_the_thread(page: Any) -> None:
 def test_opening_a_long_thread_lands_on_its_latest_message(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     long_prompt = "\n\n".join(f"line {i}" for i in range(80))
     send(page, long_prompt)
     expect(answer(page)).to_have_attribute("data-status", "completed")
     send(page, "last one")
     expect(answer(page)).to_contain_text("Hello: last one")
-    page.reload()
+    reload(page)
     expect(answer(page)).to_contain_text("Hello: last one")
     log = page.get_by_role("log", name="Conversation")
     page.wait_for_function(
@@ -211,7 +211,7 @@ def test_opening_a_long_thread_lands_on_its_latest_message(page: Any) -> None:
 def test_autoscroll_stops_while_the_reader_looks_at_earlier_output(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "\n\n".join(f"line {i}" for i in range(80)))
     expect(answer(page)).to_have_attribute("data-status", "completed")
     send(page, "price?")
@@ -248,7 +248,7 @@ def test_the_phone_layout_collapses_the_navigation_without_horizontal_scroll(
 
     with open_page(browser, studio_url, viewport=PHONE) as phone:
         for path, name in (("/workspace", "overview"), ("/playground", "playground")):
-            phone.goto(path)
+            visit(phone, path)
             expect(phone.get_by_role("heading").first).to_be_visible()
             nav = phone.get_by_role("navigation", name="Studio")
             expect(nav.get_by_role("link", name="Runs")).not_to_be_in_viewport()
@@ -266,7 +266,7 @@ def test_the_phone_layout_collapses_the_navigation_without_horizontal_scroll(
 def test_unknown_pages_show_the_not_found_screen(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/no/such/page")
+    visit(page, "/no/such/page")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
 
 
@@ -279,11 +279,11 @@ def test_a_studio_with_a_token_opens_from_the_printed_url_and_streams(
     with serve(chat_app(), tmp_path, token=token) as url:
         refused = lambda message: "401" in message  # noqa: E731  (the stranger's calls)
         with open_page(browser, url, allow=refused) as stranger:
-            stranger.goto("/workspace")  # no token: the API refuses, the page says why
+            visit(stranger, "/workspace")  # no token: the API refuses, the page says why
             expect(stranger.get_by_role("alert").first).to_contain_text("access token")
             expect(stranger.get_by_role("article", name="Agent coord")).to_have_count(0)
         with open_page(browser, url) as page:
-            page.goto(f"/#token={token}")
+            visit(page, f"/#token={token}")
             expect(page).to_have_url(re.compile(r"/workspace$"))
             expect(page.get_by_role("article", name="Agent coord")).to_be_visible()
             assert token not in page.url
@@ -295,5 +295,5 @@ def test_a_studio_with_a_token_opens_from_the_printed_url_and_streams(
             send(page, "hi there")
             expect(answer(page)).to_contain_text("Hello: hi there")
             expect(answer(page)).to_have_attribute("data-status", "completed")
-            page.reload()  # the token stays for this tab (session storage), not in the URL
+            reload(page)  # the token stays for this tab (session storage), not in the URL
             expect(answer(page)).to_contain_text("Hello: hi there")

@@ -8,7 +8,7 @@ import os
 import re
 from typing import Any
 
-from .ui_browser import ARTIFACTS, answer, open_page, send, shot
+from .ui_browser import ARTIFACTS, answer, open_page, reload, send, shot, visit
 
 #: The quality bar on localhost, from the browser's own paint timings. It is asserted as such
 #: with FLOWAI_UI_PERF_STRICT=1 on an otherwise idle machine; inside the parallel suite (two
@@ -22,7 +22,7 @@ SLACK = 1 if os.environ.get("FLOWAI_UI_PERF_STRICT") == "1" else 5
 def test_the_test_builder_form_round_trips_with_the_json_editor(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/tests/new")
+    visit(page, "/tests/new")
     area = page.get_by_label("Test case JSON")
     expect(page.get_by_label("Tool palette").get_by_role("button")).to_have_count(5)
     page.get_by_label("Id", exact=True).fill("pricing-flow")
@@ -64,7 +64,7 @@ def test_the_test_builder_form_round_trips_with_the_json_editor(page: Any) -> No
 def test_a_chat_saved_as_a_test_passes_its_own_eval_and_the_results_show(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "price?")
     answer(page).get_by_role("button", name="Approve").click()
     expect(answer(page)).to_have_attribute("data-status", "completed")
@@ -103,7 +103,7 @@ def test_connect_browses_tables_keys_relationships_search_and_tools(data_page: A
     from playwright.sync_api import expect
 
     page = data_page
-    page.goto("/connect")
+    visit(page, "/connect")
     expect(page.locator('[data-count="Tables"] strong')).to_have_text("2")
     expect(page.get_by_role("table", name="Sources")).to_contain_text("workspace-runtime")
     shot(page, "connect")
@@ -150,7 +150,7 @@ def test_connect_browses_tables_keys_relationships_search_and_tools(data_page: A
 def test_the_runs_list_refreshes_a_status_without_a_reload(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "price?")
     approval = answer(page).locator("[data-approval-id]")
     expect(approval).to_have_count(1)
@@ -171,7 +171,7 @@ def test_the_runs_list_refreshes_a_status_without_a_reload(page: Any) -> None:
 def test_demo_mode_masks_titles_and_answers_and_leaves_send_uncovered(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/playground")
+    visit(page, "/playground")
     send(page, "mail ada@example.com about order 123456")
     expect(answer(page)).to_have_attribute("data-status", "completed")
     page.keyboard.press("Escape")  # nothing runs: Escape is harmless
@@ -192,7 +192,7 @@ def test_demo_mode_masks_titles_and_answers_and_leaves_send_uncovered(page: Any)
     assert pill is not None and send_box is not None
     assert pill["y"] + pill["height"] <= send_box["y"]
     shot(page, "demo-mode")
-    page.reload()  # saved for the workspace in this browser, applied before paint
+    reload(page)  # saved for the workspace in this browser, applied before paint
     expect(page.locator("html")).to_have_attribute("data-theme", "light")
     page.get_by_role("button", name="Demo mode on · turn off").click()
     expect(answer(page)).to_contain_text("ada@example.com")
@@ -244,14 +244,14 @@ def test_every_screen_paints_and_becomes_interactive_within_the_budget(
     }
     measured: dict[str, dict[str, float]] = {}
     with open_page(browser, studio_url) as warm:
-        warm.goto("/workspace")  # the server builds the runtime on first use
+        visit(warm, "/workspace")  # the server builds the runtime on first use
         expect(warm.get_by_role("article", name="Agent coord")).to_be_visible()
     for name, (path, content) in screens.items():
         tries = []
         # The best of three cold loads: the machine running the tests is shared and busy.
         for _ in range(3):
             with open_page(browser, studio_url) as page:  # a fresh context: nothing cached
-                page.goto(path)
+                visit(page, path)
                 expect(page.get_by_text(content).first).to_be_visible()
                 tries.append(_timings(page))
         measured[name] = min(tries, key=lambda t: t["largestContentfulPaint"])

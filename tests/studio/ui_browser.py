@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,11 +126,54 @@ def open_page(
     opened.on("console", lambda msg: msg.type == "error" and note(f"console: {msg.text}"))
     opened.on("pageerror", lambda exc: note(f"page error: {exc}"))
     opened.on("requestfailed", failed)
+    _track_requests(opened)
     try:
         yield opened
+        settle(opened)  # closing the page must not cut a request the test did not wait for
     finally:
         context.close()
     assert problems == [], f"errors in the page: {problems}"
+
+
+def settle(page: Any, timeout: float = 5.0) -> None:
+    """Wait until the page has no request in flight but event streams (a reload or a close
+    would cut it), or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while _in_flight(page) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+
+
+def _in_flight(page: Any) -> set[Any]:
+    pending: set[Any] = getattr(page, "_flowai_in_flight", set())
+    return pending
+
+
+def _track_requests(page: Any) -> None:
+    pending: set[Any] = set()
+    page._flowai_in_flight = pending
+
+    def started(request: Any) -> None:
+        if request.headers.get("accept") != "text/event-stream":
+            pending.add(request)
+
+    def ended(request: Any) -> None:
+        pending.discard(request)
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+
+
+def visit(page: Any, path: str) -> None:
+    """Navigate once the page's requests are done (a navigation aborts those in flight)."""
+    settle(page)
+    page.goto(path)
+
+
+def reload(page: Any) -> None:
+    """Reload once the page's requests are done (a reload aborts those still in flight)."""
+    settle(page)
+    page.reload()
 
 
 def shot(page: Any, name: str) -> Path:

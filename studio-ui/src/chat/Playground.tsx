@@ -130,6 +130,20 @@ export default function Playground({ threadId }: { threadId: string | null }) {
     else setShowJump(true);
   }, [version]);
 
+  // Content also grows after a render (messages laid out late, highlighted code): keep a
+  // reader who is at the bottom there.
+  const content = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    const inner = content.current;
+    if (!el || !inner || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => {
+      if (stuck.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(inner);
+    return () => observer.disconnect();
+  }, []);
+
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
@@ -302,6 +316,7 @@ export default function Playground({ threadId }: { threadId: string | null }) {
         ) : null}
         {current?.error ? <Banner>{errorText(current.error)}</Banner> : null}
         <div className="chat-scroll" ref={scroller} onScroll={onScroll} aria-label="Conversation" role="log">
+          <div ref={content} className="chat-content">
           {current && !current.turns.length && !current.notFound ? (
             <Empty title={current.threadId ? "Loading the thread…" : "Start a conversation."}>
               {current.threadId ? null : "Ask the agent something; its tool calls, sub-agents, plans and approvals show up here as they happen."}
@@ -317,6 +332,7 @@ export default function Playground({ threadId }: { threadId: string | null }) {
               <AnswerView key={turn.key} model={turn.model} version={turn.model.version} options={options} showLatency={settings.latency} />
             ),
           )}
+          </div>
           {showJump ? (
             <button type="button" className="jump" onClick={jumpToLatest}>
               Jump to latest
