@@ -102,3 +102,17 @@ def execute_plans(
             await runtime.aclose()
 
     asyncio.run(main())
+
+
+def open_stores(descriptors: list[dict[str, Any]], barrier: Any, results: Any, name: str) -> None:
+    """Open a store with ``ensure_schema`` on each descriptor as soon as every worker is ready."""
+    from flowai_harness.storage.factory import open_key_value_store
+
+    for descriptor in descriptors:
+        barrier.wait(60)
+        try:
+            open_key_value_store({"kv": descriptor})
+        except Exception as error:  # reported to the test, which names it
+            results.put((name, descriptor["table"], f"{type(error).__name__}: {error}"))
+        else:
+            results.put((name, descriptor["table"], "ok"))

@@ -2,8 +2,10 @@
 
 Layout: ``<table>(tenant TEXT, key TEXT, value JSONB, expires_at TIMESTAMPTZ
 NULL, created_at, updated_at, PRIMARY KEY(tenant, key))`` plus a partial index on
-``expires_at``; created only when ``ensure_schema`` is set. Expiry is judged by the server clock
-(``now()``), so every process sharing the table agrees; TTLs keep millisecond precision.
+``expires_at``; created only when ``ensure_schema`` is set, under an advisory lock and
+versioned in ``flowai_kv_schema_version``, so a fleet starting at once sets it up once. Expiry
+is judged by the server clock (``now()``), so every process sharing the table agrees; TTLs keep
+millisecond precision.
 
 ``psycopg`` (3) and ``psycopg_pool`` are imported on first use; without them opening the store
 raises ``MissingDependencyError`` naming the ``postgres`` extra. Each event loop that uses the
@@ -37,17 +39,21 @@ from flowai_harness.storage._backend import (
 )
 
 if TYPE_CHECKING:
-    from psycopg import AsyncConnection
+    from psycopg import AsyncConnection, Connection
     from psycopg.sql import Composed
     from psycopg_pool import AsyncConnectionPool
 
-__all__ = ["PostgresKeyValueStore"]
+__all__ = ["SCHEMA_VERSION_TABLE", "PostgresKeyValueStore"]
 
 R = TypeVar("R")
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 _CONNECT_TIMEOUT_S = 10
 _POOL_MAX_SIZE = 10
+#: the advisory lock every schema set-up takes (one constant for all tables and processes)
+_SCHEMA_LOCK_KEY = 0x666C6F7761690001
+#: the table recording, per KV table, how many schema steps have been applied
+SCHEMA_VERSION_TABLE = "flowai_kv_schema_version"
 _PURGE_EVERY_S = 60.0
 _LIVE = "(expires_at IS NULL OR expires_at > now())"
 
@@ -319,8 +325,7 @@ class PostgresKeyValueStore:
                 self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
             ) as conn:
                 if ensure_schema:
-                    for statement in self._schema():
-                        conn.execute(statement)
+                    self._migrate(conn)
                 conn.execute(
                     self._sql("SELECT tenant, key, value, expires_at FROM {table} LIMIT 0")
                 )
@@ -337,7 +342,50 @@ class PostgresKeyValueStore:
         except psycopg.Error as error:
             raise open_failed(self._where, error, self._url) from None
 
+    def _migrate(self, conn: Connection[Any]) -> None:
+        """Bring the table to the latest schema version, one process at a time.
+
+        Every process of a fleet may start at once: the steps run in one transaction under a
+        transaction-scoped advisory lock (so concurrent ``CREATE TABLE IF NOT EXISTS`` never
+        race on the catalog), and the version reached is kept per table in
+        :data:`SCHEMA_VERSION_TABLE`. A table dropped by hand is created again (its recorded
+        version no longer counts).
+        """
+        from psycopg import sql
+
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {versions} ("
+                    " table_name TEXT PRIMARY KEY,"
+                    " version INTEGER NOT NULL,"
+                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                ).format(versions=sql.Identifier(SCHEMA_VERSION_TABLE))
+            )
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT v.version FROM {versions} v"
+                    " WHERE v.table_name = %s AND to_regclass(%s) IS NOT NULL"
+                ).format(versions=sql.Identifier(SCHEMA_VERSION_TABLE)),
+                (self._table, sql.Identifier(self._table).as_string(conn)),
+            ).fetchone()
+            current = row[0] if row else 0
+            migrations = self._schema()
+            for statement in migrations[current:]:
+                conn.execute(statement)
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {versions} (table_name, version) VALUES (%s, %s)"
+                    " ON CONFLICT (table_name) DO UPDATE"
+                    " SET version = EXCLUDED.version, applied_at = now()"
+                ).format(versions=sql.Identifier(SCHEMA_VERSION_TABLE)),
+                (self._table, len(migrations)),
+            )
+
     def _schema(self) -> list[Composed]:
+        """The schema steps in order; step ``n`` takes the table to version ``n + 1``. A new
+        step is appended, never inserted: the recorded version counts the steps applied."""
         from psycopg import sql
 
         table = sql.Identifier(self._table)
