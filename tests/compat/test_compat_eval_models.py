@@ -528,3 +528,14 @@ async def test_a_streamed_eval_validates_into_typed_envelopes() -> None:
     assert [e.sequence for e in envelopes] == [0, 1, 2, 3, 4]
     assert len({e.run_id for e in envelopes}) == 1
     assert isinstance(envelopes[-1].event.data.artifact, EvalArtifact)
+
+
+def test_a_judge_verdict_can_be_built_positionally_as_passed_score_reason() -> None:
+    verdict = JudgeVerdict(True, 1, "  The response matches.  ")
+    assert verdict == JudgeVerdict(
+        passed=True, selected_rubric_score=1, reason="The response matches."
+    )
+    with pytest.raises(TypeError, match="multiple values for 'reason'"):
+        JudgeVerdict(True, 1, "x", reason="y")
+    with pytest.raises(ValidationError, match="passed must be true exactly"):
+        JudgeVerdict(True, 0, "x")

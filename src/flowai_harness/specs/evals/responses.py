@@ -315,6 +315,9 @@ class FinalResponseEval(WireModel):
         return threshold
 
 
+_VERDICT_FIELDS = ("passed", "selected_rubric_score", "reason")
+
+
 class JudgeVerdict(WireModel):
     """A judge's decision for one scorer: ``{"passed", "selected_rubric_score", "reason"}``.
 
@@ -331,6 +334,18 @@ class JudgeVerdict(WireModel):
         validation_alias=AliasChoices("selected_rubric_score", "selectedRubricScore"),
     )
     reason: str
+
+    def __init__(self, *args: Any, **data: Any) -> None:
+        """Build from keywords, or positionally as ``(passed, selected_rubric_score, reason)``."""
+        if len(args) > len(_VERDICT_FIELDS):
+            raise TypeError(
+                f"JudgeVerdict takes at most 3 positional arguments ({len(args)} given)"
+            )
+        for name, value in zip(_VERDICT_FIELDS, args, strict=False):
+            if name in data:
+                raise TypeError(f"JudgeVerdict got multiple values for {name!r}")
+            data[name] = value
+        super().__init__(**data)
 
     @model_validator(mode="before")
     @classmethod
