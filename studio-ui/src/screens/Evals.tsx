@@ -3,7 +3,7 @@
 //
 // An eval is launched with `POST …/evals/{id}/run`, which runs on the server whatever this page
 // does; the page follows its recorded progress and its status until it ends.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link, useLocation, useSearch } from "wouter";
 import { del, errorText, get, post, seg } from "../api/client";
 import type { EvalArtifactRow, EvalCaseResult, EvalRow, EvalSample, RunEventRow, RunRow, TestRow } from "../api/types";
@@ -379,6 +379,8 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
   const [starting, setStarting] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [statusOverride, setStatusOverride] = useState<string | null>(null);
+  // A run stopped by Cancel ends without an artifact: that is not an error to show.
+  const cancelled = useRef(false);
   const status = statusOverride ?? detail.data?.eval.status ?? "";
   const running = starting || status === EvalStatus.Running;
 
@@ -411,6 +413,7 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
   }, [status]);
 
   const run = async () => {
+    cancelled.current = false;
     setProblem(null);
     setStarting(true);
     setStatusOverride(EvalStatus.Running);
@@ -420,7 +423,7 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
       // Runs on the server until it ends, whether or not this page stays open.
       await post(ws(`/evals/${seg(evalId)}/run`));
     } catch (err) {
-      setProblem(errorText(err));
+      if (!cancelled.current) setProblem(errorText(err));
     } finally {
       setStarting(false);
       setStatusOverride(null);
@@ -437,6 +440,7 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
   }, [launch]);
 
   const cancel = async () => {
+    cancelled.current = true;
     setStatusOverride(EvalStatus.Cancelled);
     setStarting(false);
     try {
