@@ -108,7 +108,10 @@ def open_page(
 ) -> Iterator[Any]:
     """A page on ``url`` that fails the test on any console error, page error or failed
     request (unless ``allow(message)`` accepts it)."""
-    context = browser.new_context(base_url=url, viewport=viewport or DESKTOP)
+    # Reduced motion: no transitions, so screenshots and visibility checks see the end state.
+    context = browser.new_context(
+        base_url=url, viewport=viewport or DESKTOP, reduced_motion="reduce"
+    )
     opened = context.new_page()
     opened.set_default_timeout(TIMEOUT_MS)
     problems: list[str] = []

@@ -85,6 +85,7 @@ export function App() {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement;
       const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) || target.isContentEditable;
+      if (event.key === "Escape") setMenuOpen(false);
       if (event.key === "," && !typing && !event.ctrlKey && !event.metaKey) {
         event.preventDefault();
         setSettingsOpen(true);
