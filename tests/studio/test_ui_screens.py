@@ -218,7 +218,7 @@ def _timings(page: Any) -> dict[str, float]:
               transferredBytes: performance.getEntriesByType("resource")
                 .reduce((sum, r) => sum + r.transferSize, nav.transferSize),
             });
-          }, 100);
+          }, 300);
         })"""
     )
     return timings
@@ -253,11 +253,15 @@ def test_every_screen_paints_its_content_and_records_its_timings(
                 visit(page, path)
                 expect(page.get_by_text(content).first).to_be_visible()
                 tries.append(_timings(page))
-        measured[name] = min(tries, key=lambda t: t["largestContentfulPaint"])
+        # A load whose paint entries the browser did not report in time (-1) is not a result.
+        painted = [
+            t for t in tries if t["firstContentfulPaint"] > 0 and t["largestContentfulPaint"] > 0
+        ]
+        assert painted, (name, tries)
+        measured[name] = min(painted, key=lambda t: t["largestContentfulPaint"])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "perf.json").write_text(json.dumps(measured, indent=2) + "\n")
     for name, timing in measured.items():
-        assert timing["firstContentfulPaint"] > 0 and timing["largestContentfulPaint"] > 0, name
         if STRICT:
             assert timing["firstContentfulPaint"] <= FIRST_PAINT_MS, (name, timing)
             assert timing["largestContentfulPaint"] <= INTERACTIVE_MS, (name, timing)
