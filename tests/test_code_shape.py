@@ -27,9 +27,6 @@ FUNCTIONS_OVER_THE_LIMIT: frozenset[str] = frozenset(
         "specs/evals/presets.py:resolve_scoring_plan",
         "studio/apps.py:define_app",
         "studio/routes/data.py:router",
-        "studio/routes/evals.py:router",
-        "studio/routes/runs.py:router",
-        "studio/routes/test_cases.py:router",
         "studio/server.py:create_studio_app",
     }
 )

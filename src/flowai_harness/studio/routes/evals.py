@@ -125,131 +125,136 @@ def _compare(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any
     return {"left": dict(left), "right": dict(right), "testCases": cases}
 
 
+async def list_evals(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    views = []
+    for row in await workspace.store.list_eval_runs():
+        artifacts = await workspace.store.list_eval_artifacts(row["id"])
+        views.append(eval_view(row, artifacts[-1] if artifacts else None))
+    return {"workspaceKey": workspace.key, "evals": views}
+
+
+async def create_eval(
+    request: Request, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    eval_id, config, ids, preset = _check_definition(await _json(request))
+    eval_id = eval_id or mint_id("eval-")
+    try:
+        status = (await workspace.store.get_eval_run(eval_id))["status"]
+    except KeyError:
+        status = "created"
+    row = await workspace.store.upsert_eval_run(
+        eval_id, config=config, test_case_ids=ids, status=status, scorer_preset=preset
+    )
+    artifacts = await workspace.store.list_eval_artifacts(eval_id)
+    view = eval_view(row, artifacts[-1] if artifacts else None)
+    return {"workspaceKey": workspace.key, **view, "eval": view}
+
+
+async def compare_evals(
+    workspace: Workspace = Depends(workspace_scope),
+    left: str = Query(...),
+    right: str = Query(...),
+) -> dict[str, Any]:
+    found = []
+    for run_id in (left, right):
+        try:
+            found.append(await workspace.store.get_eval_artifact_by_run(run_id))
+        except KeyError:
+            raise StudioApiError(
+                404,
+                "eval.run_not_found",
+                f"Eval run `{run_id}` has no stored artifact in workspace `{workspace.key}`.",
+                {"runId": run_id},
+            ) from None
+    return {"workspaceKey": workspace.key, "comparison": _compare(found[0], found[1])}
+
+
+async def get_eval(eval_id: str, workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    row = await _eval_or_404(workspace, eval_id)
+    runs = await workspace.store.list_eval_artifacts(eval_id)
+    view = eval_view(row, runs[-1] if runs else None)
+    return {"workspaceKey": workspace.key, **view, "eval": view, "runs": runs}
+
+
+async def _run_now(eval_id: str, workspace: Workspace) -> dict[str, Any]:
+    row = await _eval_or_404(workspace, eval_id)
+    live, driver = await _start(workspace, row)
+    workspace.runs.start(live, driver.drive)
+    await live.wait()
+    if driver.artifact is None:
+        raise StudioApiError(
+            400,
+            "eval.run_failed",
+            f"Eval `{eval_id}` did not complete: {driver.error or 'unknown error'}",
+            {"evalId": eval_id, "runId": driver.run_id},
+        )
+    return {
+        "workspaceKey": workspace.key,
+        "evalId": eval_id,
+        "runId": driver.run_id,
+        "artifact": driver.artifact,
+    }
+
+
+async def run_eval(eval_id: str, workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    return await _run_now(eval_id, workspace)
+
+
+async def rerun_eval(
+    eval_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    return await _run_now(eval_id, workspace)
+
+
+async def stream_eval(eval_id: str, workspace: Workspace = Depends(workspace_scope)) -> Any:
+    row = await _eval_or_404(workspace, eval_id)
+    live, driver = await _start(workspace, row)
+    subscription = live.subscribe(lossless=True)
+    workspace.runs.start(live, driver.drive)
+    response = sse_response(_stream_frames(subscription, live))
+    response.headers["X-FlowAI-Run-Id"] = driver.run_id
+    return response
+
+
+async def cancel_eval(
+    eval_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    await _eval_or_404(workspace, eval_id)
+    cancelled = False
+    for live in workspace.runs.for_thread(workspace.key, eval_record_thread(eval_id)):
+        cancelled = live.cancel("cancelled from the Studio") or cancelled
+        await live.wait(10.0)
+    # Recorded after the live runs stopped, so no run can overwrite it with its own end.
+    await workspace.store.update_eval_run_status(eval_id, "cancelled")
+    return {
+        "workspaceKey": workspace.key,
+        "evalId": eval_id,
+        "status": "cancelled",
+        "cancelled": cancelled,
+    }
+
+
+async def delete_eval(
+    eval_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    await _eval_or_404(workspace, eval_id)
+    for live in workspace.runs.for_thread(workspace.key, eval_record_thread(eval_id)):
+        live.cancel("eval deleted")
+        await live.wait(10.0)
+    await workspace.store.delete_eval_run(eval_id)
+    return {"workspaceKey": workspace.key, "evalId": eval_id, "deleted": True}
+
+
 def router() -> APIRouter:
     """Build the eval routes."""
     api = APIRouter(tags=["evals"])
-
-    @api.get(f"{W}/evals")
-    async def list_evals(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        views = []
-        for row in await workspace.store.list_eval_runs():
-            artifacts = await workspace.store.list_eval_artifacts(row["id"])
-            views.append(eval_view(row, artifacts[-1] if artifacts else None))
-        return {"workspaceKey": workspace.key, "evals": views}
-
-    @api.post(f"{W}/evals")
-    async def create_eval(
-        request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        eval_id, config, ids, preset = _check_definition(await _json(request))
-        eval_id = eval_id or mint_id("eval-")
-        try:
-            status = (await workspace.store.get_eval_run(eval_id))["status"]
-        except KeyError:
-            status = "created"
-        row = await workspace.store.upsert_eval_run(
-            eval_id, config=config, test_case_ids=ids, status=status, scorer_preset=preset
-        )
-        artifacts = await workspace.store.list_eval_artifacts(eval_id)
-        view = eval_view(row, artifacts[-1] if artifacts else None)
-        return {"workspaceKey": workspace.key, **view, "eval": view}
-
-    @api.get(f"{W}/evals/compare")
-    async def compare_evals(
-        workspace: Workspace = Depends(workspace_scope),
-        left: str = Query(...),
-        right: str = Query(...),
-    ) -> dict[str, Any]:
-        found = []
-        for run_id in (left, right):
-            try:
-                found.append(await workspace.store.get_eval_artifact_by_run(run_id))
-            except KeyError:
-                raise StudioApiError(
-                    404,
-                    "eval.run_not_found",
-                    f"Eval run `{run_id}` has no stored artifact in workspace `{workspace.key}`.",
-                    {"runId": run_id},
-                ) from None
-        return {"workspaceKey": workspace.key, "comparison": _compare(found[0], found[1])}
-
-    @api.get(f"{W}/evals/{{eval_id}}")
-    async def get_eval(
-        eval_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        row = await _eval_or_404(workspace, eval_id)
-        runs = await workspace.store.list_eval_artifacts(eval_id)
-        view = eval_view(row, runs[-1] if runs else None)
-        return {"workspaceKey": workspace.key, **view, "eval": view, "runs": runs}
-
-    async def run_now(eval_id: str, workspace: Workspace) -> dict[str, Any]:
-        row = await _eval_or_404(workspace, eval_id)
-        live, driver = await _start(workspace, row)
-        workspace.runs.start(live, driver.drive)
-        await live.wait()
-        if driver.artifact is None:
-            raise StudioApiError(
-                400,
-                "eval.run_failed",
-                f"Eval `{eval_id}` did not complete: {driver.error or 'unknown error'}",
-                {"evalId": eval_id, "runId": driver.run_id},
-            )
-        return {
-            "workspaceKey": workspace.key,
-            "evalId": eval_id,
-            "runId": driver.run_id,
-            "artifact": driver.artifact,
-        }
-
-    @api.post(f"{W}/evals/{{eval_id}}/run")
-    async def run_eval(
-        eval_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        return await run_now(eval_id, workspace)
-
-    @api.post(f"{W}/evals/{{eval_id}}/rerun")
-    async def rerun_eval(
-        eval_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        return await run_now(eval_id, workspace)
-
-    @api.get(f"{W}/evals/{{eval_id}}/stream")
-    async def stream_eval(eval_id: str, workspace: Workspace = Depends(workspace_scope)) -> Any:
-        row = await _eval_or_404(workspace, eval_id)
-        live, driver = await _start(workspace, row)
-        subscription = live.subscribe(lossless=True)
-        workspace.runs.start(live, driver.drive)
-        response = sse_response(_stream_frames(subscription, live))
-        response.headers["X-FlowAI-Run-Id"] = driver.run_id
-        return response
-
-    @api.post(f"{W}/evals/{{eval_id}}/cancel")
-    async def cancel_eval(
-        eval_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        await _eval_or_404(workspace, eval_id)
-        cancelled = False
-        for live in workspace.runs.for_thread(workspace.key, eval_record_thread(eval_id)):
-            cancelled = live.cancel("cancelled from the Studio") or cancelled
-            await live.wait(10.0)
-        # Recorded after the live runs stopped, so no run can overwrite it with its own end.
-        await workspace.store.update_eval_run_status(eval_id, "cancelled")
-        return {
-            "workspaceKey": workspace.key,
-            "evalId": eval_id,
-            "status": "cancelled",
-            "cancelled": cancelled,
-        }
-
-    @api.delete(f"{W}/evals/{{eval_id}}")
-    async def delete_eval(
-        eval_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        await _eval_or_404(workspace, eval_id)
-        for live in workspace.runs.for_thread(workspace.key, eval_record_thread(eval_id)):
-            live.cancel("eval deleted")
-            await live.wait(10.0)
-        await workspace.store.delete_eval_run(eval_id)
-        return {"workspaceKey": workspace.key, "evalId": eval_id, "deleted": True}
-
+    api.add_api_route(f"{W}/evals", list_evals, methods=["GET"])
+    api.add_api_route(f"{W}/evals", create_eval, methods=["POST"])
+    api.add_api_route(f"{W}/evals/compare", compare_evals, methods=["GET"])
+    api.add_api_route(f"{W}/evals/{{eval_id}}", get_eval, methods=["GET"])
+    api.add_api_route(f"{W}/evals/{{eval_id}}/run", run_eval, methods=["POST"])
+    api.add_api_route(f"{W}/evals/{{eval_id}}/rerun", rerun_eval, methods=["POST"])
+    api.add_api_route(f"{W}/evals/{{eval_id}}/stream", stream_eval, methods=["GET"])
+    api.add_api_route(f"{W}/evals/{{eval_id}}/cancel", cancel_eval, methods=["POST"])
+    api.add_api_route(f"{W}/evals/{{eval_id}}", delete_eval, methods=["DELETE"])
     return api

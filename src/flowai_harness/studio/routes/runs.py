@@ -137,106 +137,107 @@ async def _replay(
             subscription.close()
 
 
+async def list_runs(
+    workspace: Workspace = Depends(workspace_scope),
+    limit: int | None = Query(None, ge=1, le=10_000),
+    offset: int | None = Query(None, ge=0),
+    status: str | None = Query(None),
+    operation: str | None = Query(None),
+    agent_id: str | None = Query(None, alias="agentId"),
+    thread_id: str | None = Query(None, alias="threadId"),
+    q: str | None = Query(None, max_length=200),
+) -> dict[str, Any]:
+    filters = RunFilters(status, operation, agent_id, thread_id, q)
+    if not filters.active and offset is None:
+        runs = [run_view(row) for row in await workspace.store.list_runs(limit)]
+        return {"workspaceKey": workspace.key, "runs": runs}
+    matching = [
+        view for row in await workspace.store.list_runs() if filters.match(view := run_view(row))
+    ]
+    start = offset or 0
+    page = matching[start : None if limit is None else start + limit]
+    return {
+        "workspaceKey": workspace.key,
+        "runs": page,
+        "total": len(matching),
+        "offset": start,
+    }
+
+
+async def get_run(run_id: str, workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    run = run_view(await _run_or_404(workspace, run_id))
+    # The run row at the top level (contract RunSummary) and wrapped (reference server).
+    return {**run, "workspaceKey": workspace.key, "run": run}
+
+
+async def list_run_events(
+    run_id: str,
+    workspace: Workspace = Depends(workspace_scope),
+    since_seq: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    await _run_or_404(workspace, run_id)
+    events = await workspace.store.list_run_events(run_id, since_seq)
+    return {"workspaceKey": workspace.key, "runId": run_id, "events": events}
+
+
+async def stream_run(
+    run_id: str,
+    workspace: Workspace = Depends(workspace_scope),
+    last_event_id: str | None = Header(None),
+    since_seq: int | None = Query(None, ge=0),
+) -> Any:
+    since = _since(last_event_id, since_seq)
+    live = workspace.runs.get(workspace.key, run_id)
+    subscription = None
+    if live is not None and not live.done.is_set():
+        subscription = live.subscribe(lossless=False)
+    else:
+        await _run_or_404(workspace, run_id)
+    return sse_response(_replay(workspace, run_id, since, live, subscription))
+
+
+async def list_traces(
+    workspace: Workspace = Depends(workspace_scope),
+    eval_run_id: str | None = Query(None, alias="evalRunId"),
+    test_case_id: str | None = Query(None, alias="testCaseId"),
+    thread_id: str | None = Query(None, alias="threadId"),
+) -> dict[str, Any]:
+    traces = await workspace.store.list_traces(
+        eval_run_id=eval_run_id, test_case_id=test_case_id, thread_id=thread_id
+    )
+    return {"workspaceKey": workspace.key, "traces": traces}
+
+
+async def get_trace(
+    trace_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    row: dict[str, Any] | None = None
+    try:
+        row = await workspace.store.get_trace(trace_id)
+    except KeyError:
+        if workspace.binding.runtime_constructed:
+            runtime = workspace.binding.get_runtime()
+            get = getattr(runtime, "get_trace", None)
+            found = get(trace_id) if callable(get) else None
+            if isinstance(found, dict) and found.get("traceId") == trace_id:
+                row = await workspace.store.upsert_trace(found)
+    if row is None:
+        raise StudioApiError(
+            404,
+            "trace.not_found",
+            f"Trace `{trace_id}` was not found in workspace `{workspace.key}`.",
+            {"workspaceKey": workspace.key, "traceId": trace_id},
+        )
+    return {"workspaceKey": workspace.key, "trace": row}
+
+
 def router() -> APIRouter:
     """Build the run and trace routes."""
     api = APIRouter(tags=["runs"])
-
-    @api.get(f"{W}/runs")
-    async def list_runs(
-        workspace: Workspace = Depends(workspace_scope),
-        limit: int | None = Query(None, ge=1, le=10_000),
-        offset: int | None = Query(None, ge=0),
-        status: str | None = Query(None),
-        operation: str | None = Query(None),
-        agent_id: str | None = Query(None, alias="agentId"),
-        thread_id: str | None = Query(None, alias="threadId"),
-        q: str | None = Query(None, max_length=200),
-    ) -> dict[str, Any]:
-        filters = RunFilters(status, operation, agent_id, thread_id, q)
-        if not filters.active and offset is None:
-            runs = [run_view(row) for row in await workspace.store.list_runs(limit)]
-            return {"workspaceKey": workspace.key, "runs": runs}
-        matching = [
-            view
-            for row in await workspace.store.list_runs()
-            if filters.match(view := run_view(row))
-        ]
-        start = offset or 0
-        page = matching[start : None if limit is None else start + limit]
-        return {
-            "workspaceKey": workspace.key,
-            "runs": page,
-            "total": len(matching),
-            "offset": start,
-        }
-
-    @api.get(f"{W}/runs/{{run_id}}")
-    async def get_run(
-        run_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        run = run_view(await _run_or_404(workspace, run_id))
-        # The run row at the top level (contract RunSummary) and wrapped (reference server).
-        return {**run, "workspaceKey": workspace.key, "run": run}
-
-    @api.get(f"{W}/runs/{{run_id}}/events")
-    async def list_run_events(
-        run_id: str,
-        workspace: Workspace = Depends(workspace_scope),
-        since_seq: int = Query(0, ge=0),
-    ) -> dict[str, Any]:
-        await _run_or_404(workspace, run_id)
-        events = await workspace.store.list_run_events(run_id, since_seq)
-        return {"workspaceKey": workspace.key, "runId": run_id, "events": events}
-
-    @api.get(f"{W}/runs/{{run_id}}/stream")
-    async def stream_run(
-        run_id: str,
-        workspace: Workspace = Depends(workspace_scope),
-        last_event_id: str | None = Header(None),
-        since_seq: int | None = Query(None, ge=0),
-    ) -> Any:
-        since = _since(last_event_id, since_seq)
-        live = workspace.runs.get(workspace.key, run_id)
-        subscription = None
-        if live is not None and not live.done.is_set():
-            subscription = live.subscribe(lossless=False)
-        else:
-            await _run_or_404(workspace, run_id)
-        return sse_response(_replay(workspace, run_id, since, live, subscription))
-
-    @api.get(f"{W}/traces")
-    async def list_traces(
-        workspace: Workspace = Depends(workspace_scope),
-        eval_run_id: str | None = Query(None, alias="evalRunId"),
-        test_case_id: str | None = Query(None, alias="testCaseId"),
-        thread_id: str | None = Query(None, alias="threadId"),
-    ) -> dict[str, Any]:
-        traces = await workspace.store.list_traces(
-            eval_run_id=eval_run_id, test_case_id=test_case_id, thread_id=thread_id
-        )
-        return {"workspaceKey": workspace.key, "traces": traces}
-
-    @api.get(f"{W}/traces/{{trace_id}}")
-    async def get_trace(
-        trace_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        row: dict[str, Any] | None = None
-        try:
-            row = await workspace.store.get_trace(trace_id)
-        except KeyError:
-            if workspace.binding.runtime_constructed:
-                runtime = workspace.binding.get_runtime()
-                get = getattr(runtime, "get_trace", None)
-                found = get(trace_id) if callable(get) else None
-                if isinstance(found, dict) and found.get("traceId") == trace_id:
-                    row = await workspace.store.upsert_trace(found)
-        if row is None:
-            raise StudioApiError(
-                404,
-                "trace.not_found",
-                f"Trace `{trace_id}` was not found in workspace `{workspace.key}`.",
-                {"workspaceKey": workspace.key, "traceId": trace_id},
-            )
-        return {"workspaceKey": workspace.key, "trace": row}
-
+    api.add_api_route(f"{W}/runs", list_runs, methods=["GET"])
+    api.add_api_route(f"{W}/runs/{{run_id}}", get_run, methods=["GET"])
+    api.add_api_route(f"{W}/runs/{{run_id}}/events", list_run_events, methods=["GET"])
+    api.add_api_route(f"{W}/runs/{{run_id}}/stream", stream_run, methods=["GET"])
+    api.add_api_route(f"{W}/traces", list_traces, methods=["GET"])
+    api.add_api_route(f"{W}/traces/{{trace_id}}", get_trace, methods=["GET"])
     return api

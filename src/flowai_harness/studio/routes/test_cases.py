@@ -108,96 +108,102 @@ def _score(case: Mapping[str, Any], body: Any) -> dict[str, Any]:
     return scored.to_wire()
 
 
+async def list_tests(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    rows = await workspace.store.list_test_cases()
+    return {"workspaceKey": workspace.key, "tests": [test_view(row) for row in rows]}
+
+
+async def create_test(
+    request: Request, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    case = _check_test(await _json(request, "test.invalid"), default_id=mint_id("tc-", 8))
+    return _saved(workspace, await workspace.store.upsert_test_case(case["id"], case))
+
+
+async def list_test_tools(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    tools = tool_inventory(workspace.binding.runtime_spec)
+    return {
+        "workspaceKey": workspace.key,
+        "tools": [{"name": tool.name, "agents": list(tool.agents)} for tool in tools],
+    }
+
+
+async def draft_from_chat(
+    request: Request, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    body = await _json(request, "test.invalid")
+    if not isinstance(body, Mapping) or not isinstance(body.get("threadId"), str):
+        raise StudioApiError(400, "test.invalid", "The request needs a `threadId` string.")
+    thread_id = body["threadId"]
+    await _thread_or_404(workspace, thread_id)
+    input_text = body.get("input") if isinstance(body.get("input"), str) else None
+    given_id = body.get("id")
+    test_id = given_id if isinstance(given_id, str) and given_id else mint_id("tc-", 8)
+    try:
+        case = await draft_test_case(workspace, thread_id, input_text=input_text, test_id=test_id)
+    except (ValidationError, ValueError) as exc:
+        raise StudioApiError(400, "test.invalid", _validation_message(exc)) from None
+    return _saved(workspace, await workspace.store.upsert_test_case(case["id"], case))
+
+
+async def builder_trace(
+    thread_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    await _thread_or_404(workspace, thread_id)
+    trace = await thread_trace(workspace, thread_id)
+    return {"workspaceKey": workspace.key, "threadId": thread_id, "trace": trace}
+
+
+async def get_test(test_id: str, workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    view = test_view(await _existing(workspace, test_id))
+    return {"workspaceKey": workspace.key, **view, "test": view}
+
+
+async def replace_test(
+    test_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    body = await _json(request, "test.invalid")
+    if isinstance(body, Mapping) and body.get("id") not in (None, "", test_id):
+        raise StudioApiError(
+            400,
+            "test.id_mismatch",
+            f"The body's id {body.get('id')!r} does not match the path's {test_id!r}.",
+            {"testId": test_id},
+        )
+    case = _check_test(body, default_id=test_id)
+    return _saved(workspace, await workspace.store.upsert_test_case(test_id, case))
+
+
+async def delete_test(
+    test_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    await _existing(workspace, test_id)
+    await workspace.store.delete_test_case(test_id)
+    return {"workspaceKey": workspace.key, "testId": test_id, "deleted": True}
+
+
+async def validate_test(
+    test_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    row = await _existing(workspace, test_id)
+    raw = await request.body()
+    body = None if not raw.strip() else await _json(request, "test.invalid_sample")
+    scored = _score(row["testCase"], body)
+    return {"workspaceKey": workspace.key, "testId": test_id, "scored": scored}
+
+
 def router() -> APIRouter:
     """Build the test routes."""
     api = APIRouter(tags=["tests"])
-
-    @api.get(f"{W}/tests")
-    async def list_tests(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        rows = await workspace.store.list_test_cases()
-        return {"workspaceKey": workspace.key, "tests": [test_view(row) for row in rows]}
-
-    @api.post(f"{W}/tests")
-    async def create_test(
-        request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        case = _check_test(await _json(request, "test.invalid"), default_id=mint_id("tc-", 8))
-        return _saved(workspace, await workspace.store.upsert_test_case(case["id"], case))
-
-    @api.get(f"{W}/tests/tools")
-    async def list_test_tools(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        tools = tool_inventory(workspace.binding.runtime_spec)
-        return {
-            "workspaceKey": workspace.key,
-            "tools": [{"name": tool.name, "agents": list(tool.agents)} for tool in tools],
-        }
-
-    @api.post(f"{W}/tests/from-chat")
-    async def draft_from_chat(
-        request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        body = await _json(request, "test.invalid")
-        if not isinstance(body, Mapping) or not isinstance(body.get("threadId"), str):
-            raise StudioApiError(400, "test.invalid", "The request needs a `threadId` string.")
-        thread_id = body["threadId"]
-        await _thread_or_404(workspace, thread_id)
-        input_text = body.get("input") if isinstance(body.get("input"), str) else None
-        given_id = body.get("id")
-        test_id = given_id if isinstance(given_id, str) and given_id else mint_id("tc-", 8)
-        try:
-            case = await draft_test_case(
-                workspace, thread_id, input_text=input_text, test_id=test_id
-            )
-        except (ValidationError, ValueError) as exc:
-            raise StudioApiError(400, "test.invalid", _validation_message(exc)) from None
-        return _saved(workspace, await workspace.store.upsert_test_case(case["id"], case))
-
-    @api.get(f"{W}/tests/builder/threads/{{thread_id}}/trace")
-    async def builder_trace(
-        thread_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        await _thread_or_404(workspace, thread_id)
-        trace = await thread_trace(workspace, thread_id)
-        return {"workspaceKey": workspace.key, "threadId": thread_id, "trace": trace}
-
-    @api.get(f"{W}/tests/{{test_id}}")
-    async def get_test(
-        test_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        view = test_view(await _existing(workspace, test_id))
-        return {"workspaceKey": workspace.key, **view, "test": view}
-
-    @api.put(f"{W}/tests/{{test_id}}")
-    async def replace_test(
-        test_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        body = await _json(request, "test.invalid")
-        if isinstance(body, Mapping) and body.get("id") not in (None, "", test_id):
-            raise StudioApiError(
-                400,
-                "test.id_mismatch",
-                f"The body's id {body.get('id')!r} does not match the path's {test_id!r}.",
-                {"testId": test_id},
-            )
-        case = _check_test(body, default_id=test_id)
-        return _saved(workspace, await workspace.store.upsert_test_case(test_id, case))
-
-    @api.delete(f"{W}/tests/{{test_id}}")
-    async def delete_test(
-        test_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        await _existing(workspace, test_id)
-        await workspace.store.delete_test_case(test_id)
-        return {"workspaceKey": workspace.key, "testId": test_id, "deleted": True}
-
-    @api.post(f"{W}/tests/{{test_id}}/validate")
-    async def validate_test(
-        test_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        row = await _existing(workspace, test_id)
-        raw = await request.body()
-        body = None if not raw.strip() else await _json(request, "test.invalid_sample")
-        scored = _score(row["testCase"], body)
-        return {"workspaceKey": workspace.key, "testId": test_id, "scored": scored}
-
+    api.add_api_route(f"{W}/tests", list_tests, methods=["GET"])
+    api.add_api_route(f"{W}/tests", create_test, methods=["POST"])
+    api.add_api_route(f"{W}/tests/tools", list_test_tools, methods=["GET"])
+    api.add_api_route(f"{W}/tests/from-chat", draft_from_chat, methods=["POST"])
+    api.add_api_route(
+        f"{W}/tests/builder/threads/{{thread_id}}/trace", builder_trace, methods=["GET"]
+    )
+    api.add_api_route(f"{W}/tests/{{test_id}}", get_test, methods=["GET"])
+    api.add_api_route(f"{W}/tests/{{test_id}}", replace_test, methods=["PUT"])
+    api.add_api_route(f"{W}/tests/{{test_id}}", delete_test, methods=["DELETE"])
+    api.add_api_route(f"{W}/tests/{{test_id}}/validate", validate_test, methods=["POST"])
     return api
