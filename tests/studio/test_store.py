@@ -99,6 +99,19 @@ async def test_a_runs_pending_approvals_expire_and_answered_ones_stay() -> None:
         await ws.update_approval_ref("missing", "approve")
 
 
+async def test_a_revision_keeps_its_feedback_on_the_approval_row() -> None:
+    ws = StudioStore().workspace("app", "default")
+    await ws.upsert_approval_ref(
+        thread_id="t", run_id="r1", approval_id="a1", payload={"title": "Run tool lookup"}
+    )
+    await ws.update_approval_ref("a1", "revise", "use the EU price list")
+    # The run's own decision event later sets the status again, without feedback.
+    await ws.update_approval_ref("a1", "revise")
+    row = await ws.get_approval("a1")
+    assert row["status"] == "revise"
+    assert row["payload"] == {"title": "Run tool lookup", "feedback": "use the EU price list"}
+
+
 async def test_state_survives_reopening_the_file(tmp_path: Path) -> None:
     path = tmp_path / "nested" / ".flowai" / "studio.db"
     store = StudioStore(path)

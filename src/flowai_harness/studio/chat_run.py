@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from flowai_harness.studio.api_errors import scrub_secrets
@@ -121,7 +122,13 @@ class ChatRun:
             )
         elif event.kind == "approval.decision":
             with contextlib.suppress(KeyError):  # decided before this run recorded it
-                await self.store.update_approval_ref(approval_id, str(payload["status"]))
+                raw = payload.get("raw")
+                feedback = raw.get("feedback") if isinstance(raw, Mapping) else None
+                await self.store.update_approval_ref(
+                    approval_id,
+                    str(payload["status"]),
+                    feedback if isinstance(feedback, str) else None,
+                )
 
     async def drive(self, live: LiveRun) -> None:
         """Run the chat to its terminal event (see the module doc)."""

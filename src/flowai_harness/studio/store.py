@@ -241,11 +241,18 @@ class StudioStore:
         return rows.upsert_approval_ref(thread_id, run_id, approval_id, payload)
 
     def update_approval_ref(
-        self, *, app_id: str, workspace_key: str, approval_id: str, status: str
+        self,
+        *,
+        app_id: str,
+        workspace_key: str,
+        approval_id: str,
+        status: str,
+        feedback: str | None = None,
     ) -> Row:
-        """Set an approval's status (``approve``, ``reject``, ``revise``, ``expired``, ...);
-        ``KeyError`` when absent."""
-        return self.rows(app_id, workspace_key).update_approval_ref(approval_id, status)
+        """Set an approval's status (``approve``, ``reject``, ``revise``, ``expired``, ...)
+        and keep a non-empty ``feedback`` as ``payload.feedback``; ``KeyError`` when absent."""
+        rows = self.rows(app_id, workspace_key)
+        return rows.update_approval_ref(approval_id, status, feedback)
 
     def list_approvals(self, *, app_id: str, workspace_key: str) -> list[Row]:
         """Return every approval: pending ones first, then the most recently updated."""

@@ -365,14 +365,22 @@ class ChatRows:
 
         return self.db.run(work, write=True)
 
-    def update_approval_ref(self, approval_id: str, status: str) -> dict[str, Any]:
-        """Set an approval's status; ``KeyError`` when it was never recorded."""
+    def update_approval_ref(
+        self, approval_id: str, status: str, feedback: str | None = None
+    ) -> dict[str, Any]:
+        """Set an approval's status, and keep the reviewer's ``feedback`` (a revision's
+        instructions, a rejection's reason) as ``payload.feedback`` when one is given;
+        ``KeyError`` when it was never recorded."""
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            row = self._approval_row(conn, approval_id)
+            payload = row["payload"] if isinstance(row["payload"], dict) else {}
+            if feedback:
+                payload = {**payload, "feedback": feedback}
             conn.execute(
-                "UPDATE approval_refs SET status = ?, updated_at = ? "
+                "UPDATE approval_refs SET status = ?, payload = ?, updated_at = ? "
                 "WHERE app_id = ? AND workspace_key = ? AND approval_id = ?",
-                (status, utc_now(), *self.key, approval_id),
+                (status, encode_json(payload), utc_now(), *self.key, approval_id),
             )
             return self._approval_row(conn, approval_id)
 

@@ -129,9 +129,11 @@ class WorkspaceStore:
             self.rows.upsert_approval_ref, thread_id, run_id, approval_id, payload
         )
 
-    async def update_approval_ref(self, approval_id: str, status: str) -> dict[str, Any]:
+    async def update_approval_ref(
+        self, approval_id: str, status: str, feedback: str | None = None
+    ) -> dict[str, Any]:
         """See :meth:`ChatRows.update_approval_ref`."""
-        return await self._run(self.rows.update_approval_ref, approval_id, status)
+        return await self._run(self.rows.update_approval_ref, approval_id, status, feedback)
 
     async def expire_pending_approvals(self, run_id: str) -> int:
         """See :meth:`ChatRows.expire_pending_approvals`."""

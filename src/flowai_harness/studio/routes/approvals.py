@@ -148,7 +148,7 @@ async def respond(workspace: Workspace, approval_id: str, body: Any) -> dict[str
         await store.upsert_approval_ref(
             thread_id="", run_id="", approval_id=approval_id, payload={}
         )
-    updated = await store.update_approval_ref(approval_id, outcome)
+    updated = await store.update_approval_ref(approval_id, outcome, feedback)
     return approval_summary(workspace.key, updated)
 
 
