@@ -108,7 +108,6 @@ KNOWN_CYCLES: dict[str, list[frozenset[str]]] = {
         frozenset({"inspection", "workspaces"}),
         frozenset({"apps", "import_resolver"}),
     ],
-    "flowai_harness.providers": [frozenset({"anthropic", "factory", "openai", "sdk"})],
 }
 #: every package is checked; these must exist, so the check cannot pass by finding nothing
 PACKAGES = (

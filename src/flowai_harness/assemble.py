@@ -123,7 +123,7 @@ def create_runtime(
     clients = (
         {"*": client}
         if client is not None
-        else build_model_clients(spec.to_wire(), str(interpreter), mock_response)
+        else build_model_clients(spec, str(interpreter), mock_response)
     )
     cassette: CassetteWriter | NoCassette = NO_CASSETTE
     if record is not None:

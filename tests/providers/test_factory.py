@@ -29,7 +29,7 @@ def _spec(model: Any = "claude-haiku-4-5", providers: dict[str, Any] | None = No
 
 
 def _clients(model: Any, providers: dict[str, Any], interpreter: str = "anthropic") -> Any:
-    return build_model_clients(_spec(model, providers).to_wire(), interpreter, None)
+    return build_model_clients(_spec(model, providers), interpreter, None)
 
 
 def test_each_provider_key_gets_its_sdk_client() -> None:
@@ -47,7 +47,7 @@ def test_each_provider_key_gets_its_sdk_client() -> None:
                 "local": {"api": "openai", "baseUrl": "http://127.0.0.1:11434/v1"},
                 "unused": {"whatever": True},
             },
-        ).to_wire(),
+        ),
         "openai",
         None,
     )

@@ -29,16 +29,19 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from flowai_harness.errors import ConfigurationError, MissingDependencyError
 from flowai_harness.ports import ModelClient
 from flowai_harness.providers.pricing import PriceTable, parse_prices
 from flowai_harness.providers.retry import RetryPolicy
 from flowai_harness.providers.sdk import split_userinfo
-from flowai_harness.specs.agents import ModelSpec, resolve_model_provider
+from flowai_harness.providers.settings import DEFAULT_MAX_TOKENS, ApiKind, ProviderSettings
+from flowai_harness.specs.agents import resolve_model_provider
 from flowai_harness.specs.data_environment import redact_url
+
+if TYPE_CHECKING:
+    from flowai_harness.specs.runtime import RuntimeSpec
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -49,12 +52,8 @@ __all__ = [
     "provider_settings",
 ]
 
-ApiKind = Literal["anthropic", "openai"]
-
 #: interpreter names that select the live providers
 LIVE_INTERPRETERS = ("anthropic", "openai")
-#: ``max_tokens`` of every Anthropic request unless ``maxTokens`` says otherwise
-DEFAULT_MAX_TOKENS = 16384
 
 _BUILTIN_KEYS: Mapping[str, ApiKind] = {
     "anthropic": "anthropic",
@@ -79,41 +78,20 @@ _CONFIG_KEYS = (
 _SNAKE = re.compile(r"_([a-z])")
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderSettings:
-    """A provider config, checked and resolved (the API key read from its variable).
-
-    ``api_key`` never appears in ``repr`` and adapters never put it in messages. Credentials in
-    the configured ``baseUrl`` are split off into ``base_auth`` (not in ``repr`` either), so
-    ``base_url`` is safe to log.
-    """
-
-    key: str
-    api: ApiKind
-    api_key: str | None = field(repr=False)
-    base_url: str | None = None
-    timeout_secs: float = 300.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_tokens: int | None = DEFAULT_MAX_TOKENS
-    thinking_budget_tokens: int | None = None
-    fallback_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    prices: PriceTable = field(default_factory=PriceTable)
-    #: ``(user, password)`` from the configured ``baseUrl``, sent as HTTP basic auth
-    base_auth: tuple[str, str] | None = field(default=None, repr=False)
-
-    def models_for(self, model: str) -> list[str]:
-        """Return ``model`` followed by its configured fallback models."""
-        return [model, *self.fallback_models.get(model, ())]
-
-
 def build_model_clients(
-    spec_wire: Mapping[str, Any], interpreter: str, mock_response: str | None
+    spec: RuntimeSpec, interpreter: str, mock_response: str | None
 ) -> dict[str, ModelClient]:
     """Return the clients keyed by provider name (``"*"`` serves every provider).
 
     Offline interpreters serve every agent whatever its model, so they need no ``providers``
     entry in the spec. Live interpreters get one client per provider key the agents route to;
     a key missing from ``spec.providers`` is an error naming the agent, its model and the key.
+
+    Args:
+        spec: The validated runtime spec (the wire dict is validated into it once, in
+            ``create_runtime``; nothing here parses it again).
+        interpreter: ``noop``, ``scripted``, or a live interpreter (``anthropic``, ``openai``).
+        mock_response: The fixed answer of the testing mock; it serves every agent when set.
 
     Raises:
         ConfigurationError: a provider config is invalid, its API key variable is unset, or a
@@ -133,16 +111,16 @@ def build_model_clients(
             f"unknown interpreter {interpreter!r}; expected noop, scripted, "
             f"{', '.join(LIVE_INTERPRETERS)}"
         )
-    return _live_clients(spec_wire)
+    return _live_clients(spec)
 
 
-def _live_clients(spec_wire: Mapping[str, Any]) -> dict[str, ModelClient]:
-    declared = spec_wire.get("providers") or {}
+def _live_clients(spec: RuntimeSpec) -> dict[str, ModelClient]:
+    declared = spec.providers
     users: dict[str, str] = {}
-    for agent in spec_wire.get("agents", ()):
-        model = ModelSpec.model_validate(agent["model"])
+    for agent in spec.agents:
         users.setdefault(
-            resolve_model_provider(model), f"agent '{agent['name']}' (model '{model.id}')"
+            resolve_model_provider(agent.model),
+            f"agent '{agent.name}' (model '{agent.model.id}')",
         )
     clients: dict[str, ModelClient] = {}
     for key, used_by in users.items():

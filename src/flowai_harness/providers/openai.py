@@ -48,7 +48,7 @@ from flowai_harness.providers.retry import AttemptFailed, resilient_turn
 from flowai_harness.providers.sdk import SdkBinding, SdkSession
 
 if TYPE_CHECKING:
-    from flowai_harness.providers.factory import ProviderSettings
+    from flowai_harness.providers.settings import ProviderSettings
 
 __all__ = ["OpenAIClient", "map_finish_reason", "openai_messages", "openai_request"]
 

@@ -33,7 +33,7 @@ from flowai_harness.ports import ModelPart
 from flowai_harness.providers.retry import AttemptFailed, SdkErrors, failure_from_error
 
 if TYPE_CHECKING:
-    from flowai_harness.providers.factory import ProviderSettings
+    from flowai_harness.providers.settings import ProviderSettings
 
 __all__ = ["SdkBinding", "SdkSession", "split_userinfo"]
 
