@@ -1,5 +1,6 @@
 """Data commands the Studio runs for a workspace: profile estimate, profiling,
-knowledge ingestion, knowledge lists, catalog search, metrics and direct catalog tool calls.
+knowledge ingestion, knowledge lists and direct catalog tool calls (search and metrics live
+in ``data_search``).
 
 Profiling enrichment and knowledge extraction call a model only when the workspace's runtime is
 live and one of its clients serves the model's provider (the app's providers config, read by
@@ -7,24 +8,29 @@ live and one of its clients serves the model's provider (the app's providers con
 offline runtime (noop, scripted, the testing mock) profiling uses the deterministic enricher and
 nothing leaves the machine, and extraction is refused.
 
-A profiling or ingest job runs to completion first; its events are then recorded as a run
-(thread ``data:<operation>``, agent ``flowai-runtime-data``, run id = the job id) and replayed
-to the browser. Each replayed event keeps its native fields (``type`` …) and also carries the
-Studio event fields (``schemaVersion``, ``seq``, ``kind`` such as ``profile.progress``,
-``payload``).
+A profiling or ingest job is checked first (a bad request is a 4xx before any stream starts),
+then streamed live: :func:`stream_job` runs it in a task of its own, records each event as a run
+event as it happens (thread ``data:<operation>``, agent ``flowai-runtime-data``, run id = the
+job id) and sends it to the browser at once. A browser that leaves does not stop the job; it is
+recorded to its end and can be read back from the runs list. Each event keeps its native fields
+(``type`` …) and also carries the Studio event fields (``schemaVersion``, ``seq``, ``kind`` such
+as ``profile.progress``, ``payload``). A job that fails after the stream started ends with an
+``error`` event (``profile.failed`` / ``ingest.failed``) whose message is scrubbed of secrets.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
+import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import unquote, urlparse
 
 from flowai_harness.studio.api_errors import StudioApiError, scrub_secrets
 from flowai_harness.studio.apps import STUDIO_API_VERSION
+from flowai_harness.studio.live_runs import Frame
 from flowai_harness.studio.workspace_data import WorkspaceData, command_failed
 from flowai_harness.studio.workspace_store import WorkspaceStore
 
@@ -39,12 +45,16 @@ __all__ = [
     "ingest_knowledge",
     "knowledge_documents",
     "knowledge_items",
-    "list_metrics",
     "profile",
     "profile_estimate",
     "record_job",
-    "search_catalog",
+    "stream_job",
 ]
+
+_log = logging.getLogger(__name__)
+#: Job tasks still running; a strong reference keeps a job whose browser left from being
+#: garbage-collected before it ends.
+_JOBS: Final[set[asyncio.Task[None]]] = set()
 
 #: The agent id data jobs are recorded under.
 DATA_AGENT: Final = "flowai-runtime-data"
@@ -162,11 +172,14 @@ async def profile_estimate(data: WorkspaceData, body: Mapping[str, Any]) -> dict
 
 async def profile(
     data: WorkspaceData, runtime: Any, mode: str, body: Mapping[str, Any]
-) -> tuple[str, list[dict[str, Any]]]:
-    """Run one profiling job (``table`` or ``database``) to completion.
+) -> tuple[str, AsyncIterator[dict[str, Any]]]:
+    """Check and start one profiling job (``table`` or ``database``).
 
     Returns:
-        ``(job id, native events)``.
+        ``(job id, its native events)``; the job runs as the events are read.
+
+    Raises:
+        StudioApiError: The request is invalid or the data environment cannot start.
     """
     from flowai_harness.data.profiling.profiler import Profiler, target_fingerprint
 
@@ -195,15 +208,8 @@ async def profile(
     except Exception as exc:
         raise command_failed(exc) from None
     job_id = str(uuid.uuid4())
-    events: list[dict[str, Any]] = []
-    try:
-        async for event in profiler.run(
-            request, "table" if mode == "table" else "database", job_id=job_id
-        ):
-            events.append(event)
-    except Exception as exc:
-        raise command_failed(exc) from None
-    return job_id, events
+    job_mode: Literal["table", "database"] = "table" if mode == "table" else "database"
+    return job_id, profiler.run(request, job_mode, job_id=job_id)
 
 
 def _local_dir(source: Mapping[str, Any]) -> Path:
@@ -291,8 +297,15 @@ async def _extractor(data: WorkspaceData, model: tuple[ModelClient, str, str]) -
 
 async def ingest_knowledge(
     data: WorkspaceData, runtime: Any, body: Mapping[str, Any]
-) -> tuple[str, list[dict[str, Any]]]:
-    """Ingest a local folder of documents; return ``(job id, Studio-shaped events)``."""
+) -> tuple[str, AsyncIterator[dict[str, Any]]]:
+    """Check and start ingesting a local folder of documents.
+
+    Returns:
+        ``(job id, its Studio-shaped events)``; the job runs as the events are read.
+
+    Raises:
+        StudioApiError: The source is invalid or extraction has no live model.
+    """
     from flowai_harness.data.knowledge.ingestion import IngestRequest, KnowledgeIngestor
 
     source = body.get("source")
@@ -313,14 +326,16 @@ async def ingest_knowledge(
     backends = await data.backends()
     kv = await data.kv(runtime)
     extractor = None if model is None else await _extractor(data, model)
-    events: list[dict[str, Any]] = []
     try:
         ingestor = KnowledgeIngestor(backends, kv, extractor=extractor, scrub=backends.scrub)
-        async for event in ingestor.run(request):
-            events.append(reshape_ingest(event))
     except Exception as exc:
         raise command_failed(exc) from None
-    return str(uuid.uuid4()), events
+
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        async for event in ingestor.run(request):
+            yield reshape_ingest(event)
+
+    return str(uuid.uuid4()), events()
 
 
 def _payload(kind: str, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -344,38 +359,88 @@ def _studio_kind(operation: str, event: Mapping[str, Any]) -> str:
     return table.get(str(event.get("type")), "data.event")
 
 
+def _frame(
+    store: WorkspaceStore, operation: str, run_id: str, seq: int, event: Mapping[str, Any]
+) -> dict[str, Any]:
+    kind = _studio_kind(operation, event)
+    return {
+        **event,
+        "schemaVersion": STUDIO_API_VERSION,
+        "workspaceKey": store.workspace_key,
+        "runId": run_id,
+        "threadId": f"data:{operation}",
+        "agentId": DATA_AGENT,
+        "seq": seq,
+        "kind": kind,
+        "payload": _payload(kind, event),
+    }
+
+
+async def _record(
+    store: WorkspaceStore, operation: str, run_id: str, seq: int, event: Mapping[str, Any]
+) -> dict[str, Any]:
+    framed = _frame(store, operation, run_id, seq, event)
+    await store.append_run_event(
+        thread_id=framed["threadId"],
+        run_id=run_id,
+        seq=seq,
+        kind=str(event.get("type", "event")),
+        event=framed,
+        raw_event=dict(event),
+        operation=operation,
+        agent_id=DATA_AGENT,
+    )
+    return framed
+
+
 async def record_job(
     store: WorkspaceStore, operation: str, run_id: str, events: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """Record a finished job's events as a run; return them with the Studio event fields."""
-    thread_id = f"data:{operation}"
-    out: list[dict[str, Any]] = []
-    for seq, event in enumerate(events, start=1):
-        kind = _studio_kind(operation, event)
-        framed = {
-            **event,
-            "schemaVersion": STUDIO_API_VERSION,
-            "workspaceKey": store.workspace_key,
-            "runId": run_id,
-            "threadId": thread_id,
-            "agentId": DATA_AGENT,
-            "seq": seq,
-            "kind": kind,
-            "payload": _payload(kind, event),
-        }
-        native = str(event.get("type", "event"))
-        await store.append_run_event(
-            thread_id=thread_id,
-            run_id=run_id,
-            seq=seq,
-            kind=native,
-            event=framed,
-            raw_event=dict(event),
-            operation=operation,
-            agent_id=DATA_AGENT,
-        )
-        out.append(framed)
-    return out
+    return [
+        await _record(store, operation, run_id, seq, event)
+        for seq, event in enumerate(events, start=1)
+    ]
+
+
+async def _pump(
+    store: WorkspaceStore,
+    operation: str,
+    run_id: str,
+    events: AsyncIterator[Mapping[str, Any]],
+    out: asyncio.Queue[dict[str, Any] | None],
+) -> None:
+    seq = 0
+    try:
+        try:
+            async for event in events:
+                seq += 1
+                out.put_nowait(await _record(store, operation, run_id, seq, event))
+        except Exception as exc:  # the job failed after its stream started
+            message = scrub_secrets(command_failed(exc).message)
+            seq += 1
+            failed = {"type": "error", "message": message}
+            out.put_nowait(await _record(store, operation, run_id, seq, failed))
+    except Exception:  # the store itself failed: nothing more can be recorded
+        _log.exception("data job %s (%s) could not be recorded", run_id, operation)
+    finally:
+        out.put_nowait(None)
+
+
+async def stream_job(
+    store: WorkspaceStore,
+    operation: str,
+    run_id: str,
+    events: AsyncIterator[Mapping[str, Any]],
+) -> AsyncIterator[Frame]:
+    """Run a job in a task of its own, recording each event as a run event, and yield each
+    one as a frame as soon as it is recorded. A reader that stops early leaves the job going."""
+    out: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    task = asyncio.create_task(_pump(store, operation, run_id, events, out))
+    _JOBS.add(task)
+    task.add_done_callback(_JOBS.discard)
+    while (framed := await out.get()) is not None:
+        yield Frame("", framed)
 
 
 async def _kv_index(data: WorkspaceData, runtime: Any, index_key: str, prefix: str) -> list[Any]:
@@ -411,65 +476,6 @@ async def knowledge_items(data: WorkspaceData, runtime: Any) -> list[dict[str, A
     from flowai_harness.data.knowledge.projection import KNOWLEDGE_INDEX_KEY
 
     return await _kv_index(data, runtime, KNOWLEDGE_INDEX_KEY, "data:knowledge:")
-
-
-async def search_catalog(
-    data: WorkspaceData, runtime: Any, query: str, mode: str, limit: int
-) -> dict[str, Any]:
-    """Search the catalog index; ``mode`` picks kinds (``all``, ``tables``, ``columns``,
-    ``terms`` = knowledge and metrics, ``semantic`` = everything)."""
-    from flowai_harness.data.toolkit.search import search_catalog as run_search
-
-    kinds = {
-        "tables": ["table"],
-        "columns": ["column"],
-        "terms": ["knowledge", "metric"],
-    }.get(mode)
-    backends = await data.backends()
-    if backends.catalog is None or backends.index is None:
-        raise StudioApiError(
-            409,
-            "data.command_failed",
-            "Catalog search needs data_environment.catalog and catalog_search.index_path.",
-        )
-    args: dict[str, Any] = {"query": query, "limit": limit}
-    if kinds is not None:
-        args["kinds"] = kinds
-    started = time.perf_counter()
-    try:
-        await backends.ensure_started(await data.kv(runtime))
-        result = await run_search(backends.catalog, backends.index, backends.scope, args)
-    except Exception as exc:
-        raise command_failed(exc) from None
-    items = result.get("results", [])
-    return {
-        "items": items,
-        "totalCount": len(items),
-        "queryTimeMs": round((time.perf_counter() - started) * 1000),
-        "mode": mode,
-        "raw": result,
-    }
-
-
-async def list_metrics(data: WorkspaceData, query: str | None, limit: int) -> list[dict[str, Any]]:
-    """Metric entries of the catalog, optionally filtered by a case-insensitive substring."""
-    backends = await data.backends()
-    if backends.catalog is None:
-        return []
-    try:
-        entries = await backends.catalog.list_entries(backends.scope, ["metric"], limit=10_000)
-    except Exception as exc:
-        raise command_failed(exc) from None
-    needle = (query or "").strip().lower()
-    metrics = []
-    for entry in entries:
-        text = f"{entry.name} {entry.qualified_name or ''} {entry.content}".lower()
-        if needle and needle not in text:
-            continue
-        metrics.append(entry.to_wire())
-        if len(metrics) >= limit:
-            break
-    return metrics
 
 
 async def execute_catalog_tool(data: WorkspaceData, runtime: Any, name: str, args: Any) -> Any:
