@@ -26,7 +26,6 @@ FUNCTIONS_OVER_THE_LIMIT: frozenset[str] = frozenset(
         "providers/retry.py:resilient_turn",
         "specs/evals/presets.py:resolve_scoring_plan",
         "studio/apps.py:define_app",
-        "studio/routes/data.py:router",
         "studio/server.py:create_studio_app",
     }
 )

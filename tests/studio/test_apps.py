@@ -16,13 +16,12 @@ from hypothesis import strategies as st
 
 from flowai_harness.errors import ConfigurationError, SpecTypeError, SpecValueError
 from flowai_harness.studio.apps import (
-    AppImportError,
     FlowAIApp,
     UnknownWorkspaceError,
     define_app,
     define_workspace_runtime,
-    resolve_app_reference,
 )
+from flowai_harness.studio.import_resolver import AppImportError, resolve_app_reference
 from flowai_harness.studio.workspaces import BASE_CAPABILITIES, DATA_CAPABILITIES
 
 from .doubles import CountingFactory, FakeRuntime, build_runtime_spec

@@ -1,8 +1,9 @@
 """Declaring a Studio app: the workspace registry.
 
 A :class:`FlowAIApp` maps workspace keys to
-:class:`~flowai_harness.studio.workspaces.WorkspaceRuntimeBinding` objects (re-exported here,
-with the app-reference resolver of :mod:`flowai_harness.studio.import_resolver`).
+:class:`~flowai_harness.studio.workspaces.WorkspaceRuntimeBinding` objects (re-exported
+here). The app-reference resolver, which returns a ``FlowAIApp``, lives in
+:mod:`flowai_harness.studio.import_resolver` and imports this module, not the reverse.
 This module must stay cheap to import: ``from flowai_harness import define_app`` loads it.
 """
 
@@ -15,11 +16,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from flowai_harness.errors import HarnessError, SpecTypeError, SpecValueError
 from flowai_harness.specs.runtime import RuntimeSpec
-from flowai_harness.studio.import_resolver import (
-    AppImportError,
-    AppImportErrorCode,
-    resolve_app_reference,
-)
 from flowai_harness.studio.workspaces import (
     WorkspaceRuntimeBinding,
     check_metadata,
@@ -35,14 +31,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_WORKSPACE_KEY",
     "STUDIO_API_VERSION",
-    "AppImportError",
-    "AppImportErrorCode",
     "FlowAIApp",
     "UnknownWorkspaceError",
     "WorkspaceRuntimeBinding",
     "define_app",
     "define_workspace_runtime",
-    "resolve_app_reference",
 ]
 
 STUDIO_API_VERSION: Final = "harness-studio/v1"

@@ -20,18 +20,11 @@ from flowai_harness.specs.builtin_tools import (
     toolkit_tools_for_role,
 )
 from flowai_harness.specs.runtime import RuntimeSpec
-from flowai_harness.studio.workspaces import (
-    DATA_CAPABILITIES,
-    ENTERPRISE_CAPABILITIES,
-    KNOWN_CAPABILITIES,
-    WorkspaceRuntimeBinding,
-)
 
 __all__ = [
     "CATALOG_TOOLKIT",
     "ToolInfo",
     "agent_summary",
-    "capabilities",
     "eval_modes",
     "provider_readiness",
     "provider_summaries",
@@ -41,9 +34,6 @@ __all__ = [
 ]
 
 CATALOG_TOOLKIT: Final = "catalog"
-_ENTERPRISE_REASON: Final = "Enterprise control plane is not configured."
-_DATA_REASON: Final = "No data environment is configured for this workspace."
-_OFF_REASON: Final = "Not enabled for this workspace."
 _MODE_TEXT: Final = {
     "sequential": ("Sequential", "Evaluate the coordinator-led workflow."),
     "planner": ("Planner", "Evaluate planned actions."),
@@ -138,25 +128,6 @@ def runtime_summary(workspace_key: str, spec: RuntimeSpec) -> dict[str, Any]:
             for reference in spec.references
         ],
     }
-
-
-def capabilities(binding: WorkspaceRuntimeBinding) -> list[dict[str, Any]]:
-    """Every known capability id, enabled or not; disabled ones say why."""
-    enabled = set(binding.capabilities)
-    has_data = binding.data_environment is not None
-    out: list[dict[str, Any]] = []
-    for capability in KNOWN_CAPABILITIES:
-        scope = "enterprise" if capability in ENTERPRISE_CAPABILITIES else "local"
-        row: dict[str, Any] = {"id": capability, "enabled": capability in enabled, "scope": scope}
-        if scope == "enterprise":
-            row.update(enabled=False, reason=_ENTERPRISE_REASON, requirements=["enterprise.auth"])
-        elif not row["enabled"]:
-            reason = _DATA_REASON if capability in DATA_CAPABILITIES and not has_data else None
-            row["reason"] = reason or _OFF_REASON
-            if reason is not None:
-                row["requirements"] = ["data_environment"]
-        out.append(row)
-    return out
 
 
 def _specialist_mode(agent: AgentSpec) -> dict[str, Any]:

@@ -13,10 +13,18 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
 from flowai_harness.specs.runtime import RuntimeSpec
+from flowai_harness.studio.capabilities import (
+    BASE_CAPABILITIES,
+    DATA_CAPABILITIES,
+    ENTERPRISE_CAPABILITIES,
+    KNOWN_CAPABILITIES,
+    LOCAL_CAPABILITIES,
+    capability_registry,
+)
 
 if TYPE_CHECKING:
     from flowai_harness.handle import Runtime
@@ -30,34 +38,6 @@ __all__ = [
     "WorkspaceRuntimeBinding",
     "define_workspace_runtime",
 ]
-
-BASE_CAPABILITIES: Final = (
-    "runtime.inspect",
-    "chat.stream",
-    "approvals.decide",
-    "runs.list",
-    "traces.read",
-    "tests.manage",
-    "evals.run",
-)
-DATA_CAPABILITIES: Final = ("data.sources", "data.profile", "knowledge.ingest")
-LOCAL_CAPABILITIES: Final = ("tools.inspect", "settings.local")
-ENTERPRISE_CAPABILITIES: Final = tuple(
-    f"enterprise.{name}"
-    for name in (
-        "orgAdmin",
-        "rbac",
-        "auditLogs",
-        "secrets",
-        "deployments",
-        "usage",
-        "policyControls",
-        "workspaceGovernance",
-    )
-)
-KNOWN_CAPABILITIES: Final = (
-    BASE_CAPABILITIES + DATA_CAPABILITIES + LOCAL_CAPABILITIES + ENTERPRISE_CAPABILITIES
-)
 
 
 class _RuntimeCell:
@@ -413,9 +393,7 @@ class WorkspaceRuntimeBinding:
 
     def capability_registry(self) -> list[dict[str, Any]]:
         """Every known capability id, enabled or not; disabled ones say why."""
-        from flowai_harness.studio.inspection import capabilities
-
-        return capabilities(self)
+        return capability_registry(self._capabilities, has_data=self._data_environment is not None)
 
     def agents_response(self) -> dict[str, Any]:
         """Return the body of ``GET /api/workspaces/{key}/agents``: ``{workspaceKey, agents}``.
