@@ -7,7 +7,7 @@ types.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -25,6 +25,7 @@ __all__ = [
     "ModelRequest",
     "ModelText",
     "ModelToolCall",
+    "RunStore",
     "ToolDefinition",
     "ToolInteraction",
     "ToolOutcome",
@@ -231,4 +232,94 @@ class KeyValueStore(Protocol):
 
     async def close(self) -> None:
         """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class RunStore(KeyValueStore, Protocol):
+    """A key-value store that can also batch, scan, prune and signal: what durable runs need.
+
+    Every built-in store (memory, SQLite, Postgres, Redis) implements it. Batches commit
+    atomically; ``scan`` reads many keys in one statement; ``notify`` / ``wait_notify`` let a
+    process wait for another's write instead of polling the data.
+    """
+
+    async def write_batch(
+        self,
+        tenant: str,
+        puts: Sequence[tuple[str, Any]],
+        *,
+        deletes: Sequence[str] = (),
+        guard: tuple[str, Any] | None = None,
+        notify: Sequence[str] = (),
+    ) -> bool:
+        """Write every put and delete in one transaction (one round trip where possible).
+
+        Args:
+            tenant: The tenant namespace.
+            puts: ``(key, JSON value)`` pairs, stored without expiry; a key listed twice keeps
+                its last value.
+            deletes: Keys to delete; a key may not be both put and deleted.
+            guard: ``(key, expected)``: write only if the live value of ``key`` JSON-equals
+                ``expected`` at commit time (``None`` = absent), as in ``compare_and_set``.
+            notify: Channels signalled once the batch has committed (see :meth:`notify`).
+
+        Returns:
+            Whether the batch was written (``False`` only when the guard did not hold; then
+            nothing was written and nobody was signalled).
+        """
+        ...
+
+    async def get_many(self, tenant: str, keys: Sequence[str]) -> dict[str, Any]:
+        """Return the live values of those ``keys`` that exist, read in one statement."""
+        ...
+
+    async def scan(
+        self,
+        tenant: str,
+        prefix: str,
+        *,
+        start_after: str | None = None,
+        limit: int | None = None,
+        where: Mapping[str, str] | None = None,
+    ) -> list[tuple[str, Any]]:
+        """Return ``(key, value)`` of the live keys starting with ``prefix``, by key.
+
+        Args:
+            tenant: The tenant namespace.
+            prefix: Key prefix (``""`` for every key of the tenant).
+            start_after: Only keys ordered after this one (code-point order): the last key of
+                the previous page.
+            limit: At most this many pairs (``None``: all).
+            where: Keep only values that are JSON objects whose top-level field equals the
+                given string, for every field given (``{"status": "pending"}``). Postgres and
+                SQLite index the fields ``threadId`` and ``status``.
+        """
+        ...
+
+    async def delete_prefix(
+        self, tenant: str, prefix: str, *, updated_before_ms: int | None = None
+    ) -> int:
+        """Delete the live keys starting with ``prefix``; return how many went.
+
+        Args:
+            tenant: The tenant namespace.
+            prefix: Key prefix; ``""`` is refused unless ``updated_before_ms`` is given.
+            updated_before_ms: Only keys last written before this epoch-millisecond instant.
+        """
+        ...
+
+    def wait_notify(self, tenant: str, channel: str, timeout: float) -> Awaitable[bool]:
+        """Start waiting for ``channel``; await the result: ``True`` once it is signalled.
+
+        The wait starts when this method is called (not when its result is awaited), so a
+        caller can register, then read the store, then await without missing a signal sent
+        in between. A signal sent by any process sharing the store counts. Returns ``False``
+        after ``timeout`` seconds without one. A wake-up may be spurious (a reconnect): the
+        caller reads the store again either way.
+        """
+        ...
+
+    async def notify(self, tenant: str, channel: str) -> None:
+        """Signal ``channel`` to every waiter of every process sharing the store."""
         ...
