@@ -4,7 +4,8 @@ The engine (L2) owns runs, approvals and references. Evaluation and MCP serving 
 up, and hang off the handle by composition: its eval methods delegate to a
 :class:`~flowai_harness.evals.runtime_methods.RuntimeEvals` it owns (which keeps the traces
 its samples record), its MCP methods to the functions of
-:mod:`flowai_harness.mcp.runtime_methods`, each given the runtime. Both load on first use.
+:mod:`flowai_harness._mcp_serving.runtime_methods`, each given the runtime. Both load on first
+use.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from flowai_harness.engine.core import EngineCore
-from flowai_harness.mcp.serve_options import (
+from flowai_harness._mcp_serving.serve_options import (
     DEFAULT_CALL_TIMEOUT_SECS,
     DEFAULT_HOST,
     DEFAULT_PATH,
     DEFAULT_PORT,
     HTTP_TRANSPORT,
 )
+from flowai_harness.engine.core import EngineCore
 
 if TYPE_CHECKING:
     from flowai_harness.evals.runner import EvalEventStream
@@ -148,7 +149,7 @@ class Runtime(EngineCore):
             ValueError: unknown agent ("agent 'x' not found in runtime"), routing tools with
                 ``expose_agent_tools=True``, or a tool whose input schema is not an object.
         """
-        from flowai_harness.mcp.runtime_methods import list_mcp_tools
+        from flowai_harness._mcp_serving.runtime_methods import list_mcp_tools
 
         return list_mcp_tools(self, agent, expose_agent_tools=expose_agent_tools)
 
@@ -174,7 +175,7 @@ class Runtime(EngineCore):
             MissingDependencyError: the ``mcp`` extra is not installed.
             RuntimeError: the stdio transport failed.
         """
-        from flowai_harness.mcp.runtime_methods import serve_mcp_stdio
+        from flowai_harness._mcp_serving.runtime_methods import serve_mcp_stdio
 
         await serve_mcp_stdio(
             self,
@@ -235,7 +236,7 @@ class Runtime(EngineCore):
             RuntimeError: the address cannot be bound (the message names host:port/path) or
                 the server failed.
         """
-        from flowai_harness.mcp.runtime_methods import serve_mcp_http
+        from flowai_harness._mcp_serving.runtime_methods import serve_mcp_http
 
         await serve_mcp_http(
             self,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from flowai_harness._mcp_serving.server import build_server
 from flowai_harness.engine.direct_tools import DirectTools
-from flowai_harness.mcp.server import build_server
 from tests.mcp.sample_app import build_runtime
 
 

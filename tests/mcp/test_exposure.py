@@ -1,12 +1,11 @@
-"""Who may reach a local HTTP server (src/flowai_harness/mcp/exposure.py): bind addresses,
+"""Who may reach a local HTTP server (src/flowai_harness/_mcp_serving/exposure.py): bind addresses,
 the Host policy, the Origin and bearer-token checks. Pure: nothing is bound or sent."""
 
 from __future__ import annotations
 
 import pytest
 
-from flowai_harness.errors import ConfigurationError, SpecTypeError, SpecValueError
-from flowai_harness.mcp.exposure import (
+from flowai_harness._mcp_serving.exposure import (
     HostPolicy,
     bearer_token_matches,
     check_allowed_hosts,
@@ -18,6 +17,7 @@ from flowai_harness.mcp.exposure import (
     resolve_bind_host,
     same_origin,
 )
+from flowai_harness.errors import ConfigurationError, SpecTypeError, SpecValueError
 
 NETWORK_IP = "192.0.2.10"  # a documentation address: never bound, never contacted
 

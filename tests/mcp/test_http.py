@@ -1,4 +1,5 @@
-"""Streamable HTTP serving (src/flowai_harness/mcp/http.py), driven by the official MCP client.
+"""Streamable HTTP serving (src/flowai_harness/_mcp_serving/http.py), driven by the official
+MCP client.
 
 Every server binds 127.0.0.1 on a free port.
 """
@@ -19,9 +20,9 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import INVALID_PARAMS, TextContent
 
+from flowai_harness._mcp_serving.http import HttpEndpoint, running_http_server
+from flowai_harness._mcp_serving.serve_options import HttpOptions, check_http_options
 from flowai_harness.errors import RunError, SpecValueError
-from flowai_harness.mcp.http import HttpEndpoint, running_http_server
-from flowai_harness.mcp.serve_options import HttpOptions, check_http_options
 from tests.mcp.sample_app import TOOL_NAMES
 from tests.waiting import wait_until
 
@@ -243,9 +244,9 @@ NETWORK_TOKEN = "network-token-0123456789"
 
 def counting_server() -> tuple[Any, list[int]]:
     from flowai_harness import define_tool
+    from flowai_harness._mcp_serving.server import build_server
     from flowai_harness.engine.direct_tools import DirectTools
     from flowai_harness.mcp import create_mcp_runtime
-    from flowai_harness.mcp.server import build_server
 
     calls: list[int] = []
 
@@ -265,7 +266,7 @@ CALL_HEADERS = {**JSON_HEADERS, "mcp-protocol-version": "2025-11-25"}
 def network_client(host: str, base_url: str, **overrides: Any) -> Any:
     from starlette.testclient import TestClient
 
-    from flowai_harness.mcp.http import mcp_http_app
+    from flowai_harness._mcp_serving.http import mcp_http_app
 
     server, calls = counting_server()
     values: dict[str, Any] = {"host": host, "bearer_token": NETWORK_TOKEN}
@@ -275,8 +276,8 @@ def network_client(host: str, base_url: str, **overrides: Any) -> Any:
 
 
 def test_a_network_bind_needs_a_token_to_be_built() -> None:
+    from flowai_harness._mcp_serving.http import mcp_http_app
     from flowai_harness.errors import ConfigurationError
-    from flowai_harness.mcp.http import mcp_http_app
 
     server, _calls = counting_server()
     for host in (NETWORK_IP, "0.0.0.0"):

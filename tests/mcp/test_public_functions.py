@@ -12,9 +12,9 @@ from mcp.client.client import Client
 
 import flowai_harness.mcp as mcp_module
 from flowai_harness import define_tool
+from flowai_harness._mcp_serving.server import build_server
 from flowai_harness.engine.direct_tools import DirectTools
 from flowai_harness.mcp import create_mcp_runtime, list_tools, serve_http, serve_stdio
-from flowai_harness.mcp.server import build_server
 
 
 class RecordingRuntime:

@@ -1,5 +1,5 @@
 """The MCP methods of the public Runtime and the functions they delegate to
-(src/flowai_harness/mcp/runtime_methods.py)."""
+(src/flowai_harness/_mcp_serving/runtime_methods.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from flowai_harness import create_runtime, define_runtime, define_specialist, define_tenant
+from flowai_harness._mcp_serving import runtime_methods
 from flowai_harness.errors import ConfigurationError, MissingDependencyError, SpecTypeError
 from flowai_harness.handle import Runtime
-from flowai_harness.mcp import runtime_methods
 from tests.mcp.sample_app import TOOL_NAMES
 
 

@@ -1,4 +1,5 @@
-"""The MCP server of one agent (src/flowai_harness/mcp/server.py), driven by the official client.
+"""The MCP server of one agent (src/flowai_harness/_mcp_serving/server.py), driven by the
+official client.
 
 These tests connect the SDK's ``Client`` in process, over both protocol eras: the initialize
 handshake ("legacy") and the 2026-07-28 per-request envelope ("auto" negotiates it).
@@ -15,7 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent
 
 from flowai_harness import __version__
-from flowai_harness.mcp.server import tool_result
+from flowai_harness._mcp_serving.server import tool_result
 from flowai_harness.ports import ToolOutcome
 from tests.mcp.sample_app import TOOL_NAMES
 

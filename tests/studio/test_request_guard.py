@@ -351,7 +351,7 @@ def test_bodies_over_the_cap_are_refused_while_streaming() -> None:
 
 
 async def test_an_endless_body_is_cut_off_after_the_cap_without_reading_the_rest() -> None:
-    from flowai_harness.mcp.exposure import HostPolicy, resolve_bind_host
+    from flowai_harness._mcp_serving.exposure import HostPolicy, resolve_bind_host
     from flowai_harness.studio.request_guard import GuardSettings, StudioRequestGuard
 
     reached_app: list[bool] = []

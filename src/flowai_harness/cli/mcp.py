@@ -183,7 +183,7 @@ def _collect_transport(ctx: click.Context, params: dict[str, Any]) -> _Transport
 
 
 def _check_exposure(ctx: click.Context, host: str, token: str | None) -> None:
-    from flowai_harness.mcp.exposure import require_token_for_network, resolve_bind_host
+    from flowai_harness._mcp_serving.exposure import require_token_for_network, resolve_bind_host
 
     try:
         require_token_for_network(

@@ -163,7 +163,7 @@ class _Exposure:
 
 def _exposure(ctx: click.Context, params: dict[str, Any]) -> _Exposure:
     """Check the security flags before anything starts (exit 2 with the reason)."""
-    from flowai_harness.mcp.exposure import (
+    from flowai_harness._mcp_serving.exposure import (
         check_allowed_hosts,
         check_allowed_origins,
         check_token,

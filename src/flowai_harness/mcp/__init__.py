@@ -1,7 +1,8 @@
 """Serve an agent's tools to MCP clients over stdio or Streamable HTTP.
 
 Built on the official MCP Python SDK, which loads on the first serve call (importing this
-module stays cheap). The functions delegate to the ``Runtime`` methods of the same purpose::
+module stays cheap). The functions delegate to the ``Runtime`` methods of the same purpose,
+whose machinery lives in the internal :mod:`flowai_harness._mcp_serving`::
 
     from flowai_harness.mcp import create_mcp_runtime, serve_stdio
 

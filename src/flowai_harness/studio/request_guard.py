@@ -36,7 +36,7 @@ from typing import Any, Final
 
 import orjson
 
-from flowai_harness.mcp.exposure import (
+from flowai_harness._mcp_serving.exposure import (
     HostPolicy,
     bearer_token_matches,
     origin_allowed,

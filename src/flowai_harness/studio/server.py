@@ -21,8 +21,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from flowai_harness.errors import MissingDependencyError, RunError, SpecTypeError, SpecValueError
-from flowai_harness.mcp.exposure import (
+from flowai_harness._mcp_serving.exposure import (
     BindTarget,
     HostPolicy,
     check_allowed_hosts,
@@ -31,6 +30,7 @@ from flowai_harness.mcp.exposure import (
     require_token_for_network,
     resolve_bind_host,
 )
+from flowai_harness.errors import MissingDependencyError, RunError, SpecTypeError, SpecValueError
 from flowai_harness.studio.apps import FlowAIApp
 from flowai_harness.studio.request_guard import (
     CSP_REPORT_ONLY,

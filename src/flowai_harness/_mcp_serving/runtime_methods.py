@@ -18,10 +18,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from flowai_harness.engine.core import EngineCore
-from flowai_harness.engine.direct_tools import DirectTools
-from flowai_harness.errors import MissingDependencyError, SpecTypeError
-from flowai_harness.mcp.serve_options import (
+from flowai_harness._mcp_serving.serve_options import (
     DEFAULT_CALL_TIMEOUT_SECS,
     DEFAULT_HOST,
     DEFAULT_PATH,
@@ -30,6 +27,9 @@ from flowai_harness.mcp.serve_options import (
     check_call_timeout,
     check_http_options,
 )
+from flowai_harness.engine.core import EngineCore
+from flowai_harness.engine.direct_tools import DirectTools
+from flowai_harness.errors import MissingDependencyError, SpecTypeError
 
 __all__ = ["list_mcp_tools", "serve_mcp_http", "serve_mcp_stdio"]
 
@@ -63,8 +63,8 @@ async def serve_mcp_stdio(
     timeout = check_call_timeout(call_timeout_secs)
     tools = _mcp_tools(runtime, agent, expose_agent_tools=expose_agent_tools, thread_id=thread_id)
     _require_sdk()
-    from flowai_harness.mcp.server import build_server
-    from flowai_harness.mcp.stdio import serve_stdio
+    from flowai_harness._mcp_serving.server import build_server
+    from flowai_harness._mcp_serving.stdio import serve_stdio
 
     server = build_server(tools, tenant=runtime.resource_id, call_timeout_secs=timeout)
     await serve_stdio(server)
@@ -100,8 +100,8 @@ async def serve_mcp_http(
     timeout = check_call_timeout(call_timeout_secs)
     tools = _mcp_tools(runtime, agent, expose_agent_tools=expose_agent_tools, thread_id=thread_id)
     _require_sdk()
-    from flowai_harness.mcp.http import serve_http
-    from flowai_harness.mcp.server import build_server
+    from flowai_harness._mcp_serving.http import serve_http
+    from flowai_harness._mcp_serving.server import build_server
 
     server = build_server(tools, tenant=runtime.resource_id, call_timeout_secs=timeout)
     await serve_http(server, options, agent=tools.agent)

@@ -12,7 +12,7 @@ result sets ``isError``. Protocol versions before 2026-07-28 only allow a JSON *
 text only.
 
 This module imports the MCP SDK at import time; load it lazily (see
-:mod:`flowai_harness.mcp.runtime_methods`).
+:mod:`flowai_harness._mcp_serving.runtime_methods`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Request checks, outermost first (one middleware, :class:`RequestGuard`):
 
 1. ``Host`` must name the server (421 otherwise), see
-   :class:`~flowai_harness.mcp.exposure.HostPolicy`: on a loopback bind, loopback names and
+   :class:`~flowai_harness._mcp_serving.exposure.HostPolicy`: on a loopback bind, loopback names and
    the bind host; on a network bind, the bound address, the bind host name and the
    ``allowed_hosts`` (loopback names are refused there, even on a wildcard bind when the
    connection did not arrive on a loopback interface). Always on.
@@ -39,15 +39,15 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flowai_harness.errors import RunError, SpecValueError
-from flowai_harness.mcp.exposure import (
+from flowai_harness._mcp_serving.exposure import (
     HostPolicy,
     bearer_token_matches,
     origin_allowed,
     require_token_for_network,
     resolve_bind_host,
 )
-from flowai_harness.mcp.serve_options import HttpOptions
+from flowai_harness._mcp_serving.serve_options import HttpOptions
+from flowai_harness.errors import RunError, SpecValueError
 
 __all__ = ["HttpEndpoint", "RequestGuard", "mcp_http_app", "running_http_server", "serve_http"]
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from flowai_harness._mcp_serving.exposure import (
+    check_allowed_hosts,
+    check_allowed_origins,
+    check_token,
+)
 from flowai_harness.errors import SpecTypeError, SpecValueError
-from flowai_harness.mcp.exposure import check_allowed_hosts, check_allowed_origins, check_token
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT_SECS",
