@@ -23,7 +23,6 @@ FUNCTIONS_OVER_THE_LIMIT: frozenset[str] = frozenset(
         "assemble.py:create_runtime",
         "evals/judges.py:run_judge",
         "evals/runner.py:_finish",
-        "providers/retry.py:resilient_turn",
         "specs/evals/presets.py:resolve_scoring_plan",
         "studio/apps.py:define_app",
         "studio/server.py:create_studio_app",

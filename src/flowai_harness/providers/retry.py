@@ -282,30 +282,16 @@ async def resilient_turn(
     for index, model in enumerate(models):
         attempt = 0
         while True:
-            emitted = False
-            failure: AttemptFailed
-            try:
-                async with contextlib.aclosing(open_attempt(model)) as parts:
-                    async for part in parts:
-                        if isinstance(part, ModelFinish):
-                            elapsed = (time.perf_counter() - started) * 1000.0
-                            usage = replace(part.usage, cost_usd=prices.cost_usd(model, part.usage))
-                            yield ModelLatency(stats.latency(elapsed))
-                            yield ModelFinish(part.reason, usage, stats.retry_count)
-                            return
-                        if not emitted:
-                            emitted = True
-                            stats.ttft_ms = int((time.perf_counter() - started) * 1000.0)
-                        yield part
-                failure = AttemptFailed(
-                    "the stream ended before the model finished its message",
-                    code="stream_interrupted",
-                    retryable=True,
-                )
-            except AttemptFailed as exc:
-                failure = exc
+            outcome = _AttemptOutcome()
+            attempt_parts = _attempt_parts(open_attempt, model, prices, started, stats, outcome)
+            async with contextlib.aclosing(attempt_parts) as parts:
+                async for part in parts:
+                    yield part
+            failure = outcome.failure
+            if failure is None:
+                return
             stats.had_timeout = stats.had_timeout or failure.timed_out
-            if emitted:
+            if outcome.emitted:
                 yield ModelError(
                     f"{label} [{model}]: {failure.message}, after part of the response was "
                     f"already streamed; not retried, so no output is duplicated",
@@ -315,46 +301,98 @@ async def resilient_turn(
             wait = policy.delay(attempt, failure, rng)
             if wait is not None:
                 attempt += 1
-                stats.retry_count += 1
-                stats.retry_events.append(
-                    _retry_event(
-                        attempt=attempt,
-                        model=model,
-                        reason=failure.code,
-                        status=failure.status,
-                        delayMs=int(wait * 1000),
-                    )
-                )
-                log.warning(
-                    "%s [%s]: %s; retry %d of %d in %.2fs",
-                    label,
-                    model,
-                    failure.message,
-                    attempt,
-                    policy.max_retries,
-                    wait,
-                )
+                _note_retry(stats, label, model, failure, attempt, policy, wait)
                 await sleep(wait)
                 continue
             if failure.allows_fallback and index + 1 < len(models):
-                stats.retry_events.append(
-                    _retry_event(
-                        fallbackFrom=model,
-                        fallbackTo=models[index + 1],
-                        reason=failure.code,
-                        status=failure.status,
-                    )
-                )
-                log.warning(
-                    "%s [%s]: %s; falling back to model %s",
-                    label,
-                    model,
-                    failure.message,
-                    models[index + 1],
-                )
+                _note_fallback(stats, label, model, models[index + 1], failure)
                 break
             yield ModelError(_final_message(label, model, failure, attempt, policy), failure.code)
             return
+
+
+@dataclass(slots=True)
+class _AttemptOutcome:
+    """How one attempt ended: ``failure`` is ``None`` once the model finished its turn."""
+
+    emitted: bool = False
+    failure: AttemptFailed | None = None
+
+
+async def _attempt_parts(
+    open_attempt: Callable[[str], AsyncGenerator[ModelPart, None]],
+    model: str,
+    prices: PriceTable,
+    started: float,
+    stats: TurnStats,
+    outcome: _AttemptOutcome,
+) -> AsyncGenerator[ModelPart, None]:
+    """Stream one attempt on ``model``; a finished turn ends with its latency and priced
+    finish, a failed one sets ``outcome.failure``."""
+    try:
+        async with contextlib.aclosing(open_attempt(model)) as parts:
+            async for part in parts:
+                if isinstance(part, ModelFinish):
+                    elapsed = (time.perf_counter() - started) * 1000.0
+                    usage = replace(part.usage, cost_usd=prices.cost_usd(model, part.usage))
+                    yield ModelLatency(stats.latency(elapsed))
+                    yield ModelFinish(part.reason, usage, stats.retry_count)
+                    return
+                if not outcome.emitted:
+                    outcome.emitted = True
+                    stats.ttft_ms = int((time.perf_counter() - started) * 1000.0)
+                yield part
+        outcome.failure = AttemptFailed(
+            "the stream ended before the model finished its message",
+            code="stream_interrupted",
+            retryable=True,
+        )
+    except AttemptFailed as exc:
+        outcome.failure = exc
+
+
+def _note_retry(
+    stats: TurnStats,
+    label: str,
+    model: str,
+    failure: AttemptFailed,
+    attempt: int,
+    policy: RetryPolicy,
+    wait: float,
+) -> None:
+    stats.retry_count += 1
+    stats.retry_events.append(
+        _retry_event(
+            attempt=attempt,
+            model=model,
+            reason=failure.code,
+            status=failure.status,
+            delayMs=int(wait * 1000),
+        )
+    )
+    log.warning(
+        "%s [%s]: %s; retry %d of %d in %.2fs",
+        label,
+        model,
+        failure.message,
+        attempt,
+        policy.max_retries,
+        wait,
+    )
+
+
+def _note_fallback(
+    stats: TurnStats, label: str, model: str, fallback: str, failure: AttemptFailed
+) -> None:
+    stats.retry_events.append(
+        _retry_event(
+            fallbackFrom=model,
+            fallbackTo=fallback,
+            reason=failure.code,
+            status=failure.status,
+        )
+    )
+    log.warning("%s [%s]: %s; falling back to model %s", label, model, failure.message, fallback)
 
 
 def _retry_event(**fields: Any) -> dict[str, Any]:
