@@ -97,6 +97,7 @@ def create_runtime(
     )
     from flowai_harness.engine.compiled import EngineInputs, compile_runtime
     from flowai_harness.engine.limits import parse_limits
+    from flowai_harness.engine.trace_collector import TraceCollector
     from flowai_harness.handle import Runtime
     from flowai_harness.providers.factory import build_model_clients
     from flowai_harness.specs.data_environment import normalize_data_environment
@@ -117,7 +118,8 @@ def create_runtime(
     predicates = _collect_predicates(tools, approval_predicates)
     hooks = _check_callables(event_hooks, "event_hooks")
     run_budget = parse_budget(budget)
-    observer = _build_observer(tracer_provider, telemetry)
+    # Every run keeps its trace tree for Runtime.get_trace, whether or not spans go out.
+    observer = TraceCollector(_build_observer(tracer_provider, telemetry))
     if action_dispatcher is not None and not callable(action_dispatcher):
         raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
     clients = (

@@ -4,8 +4,7 @@ The engine (L2) owns runs, approvals and references. Evaluation and MCP serving 
 up, and hang off the handle by composition: its eval methods delegate to a
 :class:`~flowai_harness.evals.runtime_methods.RuntimeEvals` it owns (which keeps the traces
 its samples record), its MCP methods to the functions of
-:mod:`flowai_harness._mcp_serving.runtime_methods`, each given the runtime. Both load on first
-use.
+:mod:`flowai_harness.mcp.runtime_methods`, each given the runtime. Both load on first use.
 """
 
 from __future__ import annotations
@@ -13,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from flowai_harness._mcp_serving.serve_options import (
+from flowai_harness.engine.core import EngineCore
+from flowai_harness.mcp.serve_options import (
     DEFAULT_CALL_TIMEOUT_SECS,
     DEFAULT_HOST,
     DEFAULT_PATH,
     DEFAULT_PORT,
     HTTP_TRANSPORT,
 )
-from flowai_harness.engine.core import EngineCore
 
 if TYPE_CHECKING:
     from flowai_harness.evals.runner import EvalEventStream
@@ -89,20 +88,30 @@ class Runtime(EngineCore):
         return self._eval_runner().stream(eval_request)
 
     def get_trace(self, trace_id: str) -> dict[str, Any] | None:
-        """Return the trace an eval sample recorded, or ``None`` for an unknown id.
+        """Return the trace of an eval sample or of a run, or ``None`` for an unknown id.
 
         Args:
-            trace_id: A sample's ``trace.traceId``.
+            trace_id: A sample's ``trace.traceId``, or the ``run_id`` of a ``query`` /
+                ``run_specialist`` run this process ran (its stream's ``run_id``).
 
         Returns:
-            ``{"traceId", "tenantId", "workspaceId", "status", "stage", "scope",
-            "provenance", "input", "responseText", "steps", "error", "startedAt",
-            "completedAt", "durationMs"}`` or ``None``. ``scope`` holds the sample's ids
-            ``{"evalRunId", "testCaseId", "threadId", "sampleIndex"}``; ``provenance`` is
-            ``{"kind": "eval_sample", "evalRunId", "testCaseId", "sampleIndex", "mode",
-            "entryAgent"}``; each step is ``{"ordinal", "toolName", "toolCallId", "agent",
-            "depth", "arguments", "result", "error"}`` with ``{"kind": "inline", "value"}``
-            (or ``{"kind": "omitted", "reason"}``) payloads.
+            ``None``, or for an eval sample: ``{"traceId", "tenantId", "workspaceId",
+            "status", "stage", "scope", "provenance", "input", "responseText", "steps",
+            "error", "startedAt", "completedAt", "durationMs"}``. ``scope`` holds the
+            sample's ids ``{"evalRunId", "testCaseId", "threadId", "sampleIndex"}``;
+            ``provenance`` is ``{"kind": "eval_sample", "evalRunId", "testCaseId",
+            "sampleIndex", "mode", "entryAgent"}``; each step is ``{"ordinal", "toolName",
+            "toolCallId", "agent", "depth", "arguments", "result", "error"}`` with
+            ``{"kind": "inline", "value"}`` (or ``{"kind": "omitted", "reason"}``) payloads.
+
+            For a run: ``{"traceId" (the run id), "kind": "run", "runId", "threadId",
+            "operation", "entryAgent", "entryInvocationId", "status", "error", "startedAt",
+            "completedAt", "durationMs", "usage", "costUsd", "scope", "root"}``, where
+            ``root`` is the tree run -> agent -> turn -> tool (-> agent, approval,
+            planDispatch); each node has ``type``, ``name``, ``startedAt``,
+            ``startOffsetMs``, ``durationMs``, ``status``, ``error``, ``children`` and the
+            fields of its type (docs/telemetry.md lists them). The runtime keeps the last
+            1,000 runs' traces in memory.
 
         Raises:
             SpecTypeError: ``trace_id`` is not a string.
@@ -114,21 +123,26 @@ class Runtime(EngineCore):
         eval_run_id: str | None = None,
         test_case_id: str | None = None,
         thread_id: str | None = None,
+        *,
+        kind: str = "eval",
     ) -> list[dict[str, Any]]:
         """Return the recorded traces matching every given filter, oldest first.
 
         Args:
             eval_run_id: Keep traces of this eval run (``runId``).
             test_case_id: Keep traces of this test case.
-            thread_id: Keep the trace of this sample thread.
+            thread_id: Keep the traces of this thread (a sample's, or a run's).
+            kind: ``"eval"`` (eval sample traces, the default) or ``"run"`` (the traces of
+                ``query`` / ``run_specialist`` runs, filtered by ``thread_id`` only).
 
         Returns:
             The trace dicts (see :meth:`get_trace`).
 
         Raises:
             SpecTypeError: a filter is neither a string nor ``None``.
+            SpecValueError: another ``kind``, or an eval filter with ``kind="run"``.
         """
-        return self._eval_runner().list_traces(eval_run_id, test_case_id, thread_id)
+        return self._eval_runner().list_traces(eval_run_id, test_case_id, thread_id, kind=kind)
 
     # ------------------------------------------------------------------ MCP serving
 
@@ -149,7 +163,7 @@ class Runtime(EngineCore):
             ValueError: unknown agent ("agent 'x' not found in runtime"), routing tools with
                 ``expose_agent_tools=True``, or a tool whose input schema is not an object.
         """
-        from flowai_harness._mcp_serving.runtime_methods import list_mcp_tools
+        from flowai_harness.mcp.runtime_methods import list_mcp_tools
 
         return list_mcp_tools(self, agent, expose_agent_tools=expose_agent_tools)
 
@@ -175,7 +189,7 @@ class Runtime(EngineCore):
             MissingDependencyError: the ``mcp`` extra is not installed.
             RuntimeError: the stdio transport failed.
         """
-        from flowai_harness._mcp_serving.runtime_methods import serve_mcp_stdio
+        from flowai_harness.mcp.runtime_methods import serve_mcp_stdio
 
         await serve_mcp_stdio(
             self,
@@ -236,7 +250,7 @@ class Runtime(EngineCore):
             RuntimeError: the address cannot be bound (the message names host:port/path) or
                 the server failed.
         """
-        from flowai_harness._mcp_serving.runtime_methods import serve_mcp_http
+        from flowai_harness.mcp.runtime_methods import serve_mcp_http
 
         await serve_mcp_http(
             self,

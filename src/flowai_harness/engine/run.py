@@ -74,6 +74,8 @@ class NextTurn:
     usage: TokenUsage
     interactions: list[ToolInteraction]
     reason: FinishReason = "tool-calls"
+    #: this turn's retries and time to first token (live clients), for observers
+    latency: LatencySummary | None = None
 
 
 @dataclass(slots=True)
@@ -240,7 +242,7 @@ async def _turn(
             elif isinstance(part, ModelFinish):
                 request.assistant_texts.append("".join(turn_text))
                 if part.reason == "tool-calls" and interactions:
-                    return NextTurn(part.usage, interactions)
+                    return NextTurn(part.usage, interactions, latency=latency)
                 return FinalAnswer(part.usage, part.reason, latency)
             elif isinstance(part, ModelError):
                 return Failed(part.message, part.code)

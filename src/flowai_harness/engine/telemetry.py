@@ -8,7 +8,8 @@ Imported only when a runtime is built with ``tracer_provider=...`` or ``telemetr
   span that started it;
 * ``chat {model}`` per model call (a child of its agent's span, beside the tool spans the turn
   makes): ``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.request.model``,
-  ``gen_ai.response.finish_reasons``, ``gen_ai.usage.input_tokens`` / ``output_tokens``;
+  ``gen_ai.response.finish_reasons``, ``gen_ai.usage.input_tokens`` / ``output_tokens`` (and
+  the cache counts), the priced cost, and a live client's retries and time to first token;
 * ``execute_tool {tool}`` per tool call: ``gen_ai.tool.name``, ``gen_ai.tool.call.id``;
 * ``approval {kind}`` per approval wait (``flowai.approval.decision``,
   ``flowai.approval.wait_ms``) and ``dispatch_plan {plan}`` per plan dispatch.
@@ -88,8 +89,20 @@ def _outcome(span: _Span, outcome: Any) -> None:
     span.set("gen_ai.usage.output_tokens", usage.completion_tokens)
     if usage.cache_read_input_tokens:
         span.set("gen_ai.usage.cache_read.input_tokens", usage.cache_read_input_tokens)
+    if usage.cache_creation_input_tokens:
+        span.set("gen_ai.usage.cache_creation.input_tokens", usage.cache_creation_input_tokens)
     if usage.cost_usd is not None:
         span.set("flowai.usage.cost_usd", usage.cost_usd)
+
+
+def _chat_outcome(span: _Span, outcome: Any) -> None:
+    """A model call's outcome, with a live client's retries and time to first token."""
+    _outcome(span, outcome)
+    latency = getattr(outcome, "latency", None)
+    if latency is not None:
+        span.set("flowai.model.retries", latency.retry_count)
+        if latency.ttft_ms is not None:
+            span.set("flowai.model.time_to_first_token_ms", latency.ttft_ms)
 
 
 def _finish_reason(reason: str) -> str:
@@ -177,7 +190,7 @@ class TelemetryObserver(RunObserver):
             f"chat {request.model}",
             attributes,
             step,
-            _outcome,
+            _chat_outcome,
             current=False,
             kind=SpanKind.CLIENT,
         )

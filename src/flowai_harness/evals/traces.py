@@ -11,7 +11,8 @@ Frames. A ``tool-agent`` ``call`` opens an agent frame (depth = open frames + 1)
 ``error`` closes the innermost open frame. Each tool call is recorded once, at the depth of the
 frame that made it: the entry agent's tools are at depth 1, a routed sub-agent's at depth 2.
 
-This module uses only the standard library.
+Payloads are bounded as in run traces (:func:`payload_record`, shared with
+:mod:`flowai_harness.engine.trace_collector`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from flowai_harness.engine.trace_collector import INLINE_PAYLOAD_LIMIT, payload_record
 
 __all__ = [
     "DEFAULT_TRACE_CAPACITY",
@@ -40,8 +43,6 @@ TraceStatus = Literal["completed", "partial", "failed", "timedOut", "cancelled"]
 
 #: Traces kept per runtime; the oldest are dropped first (the recorder lives in memory).
 DEFAULT_TRACE_CAPACITY = 10_000
-#: Tool arguments and results larger than this (UTF-8 JSON bytes) are omitted from traces.
-INLINE_PAYLOAD_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,25 +324,6 @@ class SampleCapture:
             }
             for step in self.steps
         ]
-
-
-def payload_record(value: Any) -> dict[str, Any]:
-    """A trace payload: ``{"kind": "inline", "value"}`` or ``{"kind": "omitted", "reason"}``.
-
-    Args:
-        value: A tool's arguments or result (JSON).
-
-    Returns:
-        The inline value, or an omission when its JSON form exceeds
-        :data:`INLINE_PAYLOAD_LIMIT` bytes.
-    """
-    size = len(json.dumps(value, ensure_ascii=False, default=str).encode())
-    if size > INLINE_PAYLOAD_LIMIT:
-        return {
-            "kind": "omitted",
-            "reason": f"payload of {size} bytes exceeds the {INLINE_PAYLOAD_LIMIT}-byte limit",
-        }
-    return {"kind": "inline", "value": value}
 
 
 class TraceStore:

@@ -11,6 +11,7 @@ also carries the ``total`` count of matching runs, for server-side paging.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -212,15 +213,12 @@ async def get_trace(
     trace_id: str, workspace: Workspace = Depends(workspace_scope)
 ) -> dict[str, Any]:
     row: dict[str, Any] | None = None
-    try:
+    with contextlib.suppress(KeyError):
         row = await workspace.store.get_trace(trace_id)
-    except KeyError:
-        if workspace.binding.runtime_constructed:
-            runtime = workspace.binding.get_runtime()
-            get = getattr(runtime, "get_trace", None)
-            found = get(trace_id) if callable(get) else None
-            if isinstance(found, dict) and found.get("traceId") == trace_id:
-                row = await workspace.store.upsert_trace(found)
+    if row is None or _unfinished_run(row):
+        found = await _runtime_trace(workspace, trace_id)
+        if found is not None:
+            row = await workspace.store.upsert_trace(found)
     if row is None:
         raise StudioApiError(
             404,
@@ -229,6 +227,56 @@ async def get_trace(
             {"workspaceKey": workspace.key, "traceId": trace_id},
         )
     return {"workspaceKey": workspace.key, "trace": row}
+
+
+def _unfinished_run(row: Mapping[str, Any]) -> bool:
+    """Whether a stored row is the trace of a run that was still going when it was stored."""
+    trace = row.get("trace")
+    return (
+        isinstance(trace, Mapping)
+        and trace.get("kind") == "run"
+        and trace.get("status") == "running"
+    )
+
+
+async def _runtime_trace(workspace: Workspace, trace_id: str) -> dict[str, Any] | None:
+    """A trace the workspace's runtime keeps, as the Studio stores it.
+
+    ``trace_id`` is an eval sample's trace id or a runtime run id (``Runtime.get_trace``), or
+    the Studio id of a chat run: its runtime run is the one whose entry invocation is the
+    ``tool-agent`` call the chat run recorded first, and its trace is filed under the Studio
+    id (the runtime's own id stays in ``runId``).
+    """
+    if not workspace.binding.runtime_constructed:
+        return None
+    runtime = workspace.binding.get_runtime()
+    get = getattr(runtime, "get_trace", None)
+    found = get(trace_id) if callable(get) else None
+    if isinstance(found, dict) and found.get("traceId") == trace_id:
+        return found
+    try:
+        run = await workspace.store.get_run(trace_id)
+        events = await workspace.store.list_run_events(trace_id)
+    except KeyError:
+        return None
+    raws = (event.get("raw") for event in events)
+    entry = next(
+        (
+            r.get("toolInvocationId")
+            for r in raws
+            if isinstance(r, Mapping) and r.get("type") == "tool-agent"
+        ),
+        None,
+    )
+    thread_id = run.get("threadId")
+    if not isinstance(entry, str) or not isinstance(thread_id, str):
+        return None
+    try:
+        traces = runtime.list_traces(thread_id=thread_id, kind="run")
+    except (AttributeError, TypeError, ValueError):  # a runtime without run traces
+        return None
+    match = next((t for t in traces if t.get("entryInvocationId") == entry), None)
+    return None if match is None else {**match, "traceId": trace_id}
 
 
 def router() -> APIRouter:
