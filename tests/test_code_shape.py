@@ -24,8 +24,6 @@ FUNCTIONS_OVER_THE_LIMIT: frozenset[str] = frozenset(
         "evals/judges.py:run_judge",
         "evals/runner.py:_finish",
         "specs/evals/presets.py:resolve_scoring_plan",
-        "studio/apps.py:define_app",
-        "studio/server.py:create_studio_app",
     }
 )
 

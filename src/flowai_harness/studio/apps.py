@@ -259,19 +259,13 @@ def define_app(
             f"define_app() takes exactly one of workspaces or runtime_spec, got {got}"
         )
     if workspaces is not None:
-        sugar = {
-            "runtime_factory": runtime_factory,
-            "runtime": runtime,
-            "resource_id": resource_id,
-            "data_environment": data_environment,
-            "target_database_url": target_database_url,
-        }
-        given = [option for option, value in sugar.items() if value is not None]
-        if given:
-            raise SpecValueError(
-                f"{', '.join(given)} only apply together with runtime_spec; with workspaces, "
-                f"pass them to define_workspace_runtime() for each workspace"
-            )
+        _refuse_sugar_options(
+            runtime_factory=runtime_factory,
+            runtime=runtime,
+            resource_id=resource_id,
+            data_environment=data_environment,
+            target_database_url=target_database_url,
+        )
         return FlowAIApp(
             name=name,
             workspaces=workspaces,
@@ -297,3 +291,13 @@ def define_app(
         description=description,
         metadata=metadata,
     )
+
+
+def _refuse_sugar_options(**sugar: object) -> None:
+    """The single-workspace options of ``define_app`` do not combine with ``workspaces``."""
+    given = [option for option, value in sugar.items() if value is not None]
+    if given:
+        raise SpecValueError(
+            f"{', '.join(given)} only apply together with runtime_spec; with workspaces, "
+            f"pass them to define_workspace_runtime() for each workspace"
+        )

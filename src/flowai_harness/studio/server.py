@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
+    from flowai_harness.studio.context import StudioContext
+
 __all__ = [
     "CSP_REPORT_ONLY",
     "DEFAULT_HOST",
@@ -140,11 +142,25 @@ def create_studio_app(
         max_json_depth=max_json_depth,
     )
     _require_web_stack()
+    from flowai_harness.studio.context import StudioContext
+
+    owns_store = store is None
+    if store is None:
+        path = DEFAULT_STORE_PATH if store_path is _UNSET else store_path
+        store = StudioStore(None if path is None else Path(path).resolve())
+    context = StudioContext(app, store, serve_studio=bool(serve_studio), static_dir=static_dir)
+    return _build_api(app, context, settings, store if owns_store else None)
+
+
+def _build_api(
+    app: FlowAIApp, context: StudioContext, settings: GuardSettings, owned_store: StudioStore | None
+) -> FastAPI:
+    """The FastAPI app around ``context``; its lifespan closes the context and ``owned_store``
+    (the store the app opened itself)."""
     from fastapi import FastAPI
 
     from flowai_harness._version import installed_version
     from flowai_harness.studio.api_errors import install_error_handlers
-    from flowai_harness.studio.context import StudioContext
     from flowai_harness.studio.routes import (
         approvals,
         chat,
@@ -157,20 +173,14 @@ def create_studio_app(
         ui,
     )
 
-    owns_store = store is None
-    if store is None:
-        path = DEFAULT_STORE_PATH if store_path is _UNSET else store_path
-        store = StudioStore(None if path is None else Path(path).resolve())
-    context = StudioContext(app, store, serve_studio=bool(serve_studio), static_dir=static_dir)
-
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
             await context.aclose()
-            if owns_store:
-                store.close()
+            if owned_store is not None:
+                owned_store.close()
 
     api = FastAPI(
         title=f"{app.name} — FlowAI Harness Studio API",
