@@ -266,28 +266,23 @@ def define_app(
             data_environment=data_environment,
             target_database_url=target_database_url,
         )
-        return FlowAIApp(
-            name=name,
-            workspaces=workspaces,
-            default_workspace=default_workspace,
-            description=description,
-            metadata=metadata,
+    else:
+        assert runtime_spec is not None
+        binding = WorkspaceRuntimeBinding(
+            runtime_spec=runtime_spec,
+            runtime_factory=runtime_factory,
+            runtime=runtime,
+            workspace_key=DEFAULT_WORKSPACE_KEY,
+            resource_id=resource_id,
+            capabilities=capabilities,
+            data_environment=data_environment,
+            target_database_url=target_database_url,
         )
-    assert runtime_spec is not None
-    binding = WorkspaceRuntimeBinding(
-        runtime_spec=runtime_spec,
-        runtime_factory=runtime_factory,
-        runtime=runtime,
-        workspace_key=DEFAULT_WORKSPACE_KEY,
-        resource_id=resource_id,
-        capabilities=capabilities,
-        data_environment=data_environment,
-        target_database_url=target_database_url,
-    )
+        workspaces, default_workspace = {DEFAULT_WORKSPACE_KEY: binding}, DEFAULT_WORKSPACE_KEY
     return FlowAIApp(
         name=name,
-        workspaces={DEFAULT_WORKSPACE_KEY: binding},
-        default_workspace=DEFAULT_WORKSPACE_KEY,
+        workspaces=workspaces,
+        default_workspace=default_workspace,
         description=description,
         metadata=metadata,
     )
