@@ -193,3 +193,53 @@ async def test_connections_the_server_dropped_are_replaced_transparently(
     assert await asyncio.gather(*(store.get("acme", f"k{n}") for n in range(5))) == list(range(5))
     await store.put("acme", "after", True)
     assert await store.list_keys("acme", "") == ["after", "k0", "k1", "k2", "k3", "k4"]
+
+
+# --------------------------------------------------------------------------- run-store side
+
+
+async def test_pool_size_comes_from_the_data_environment(table: str) -> None:
+    from flowai_harness.storage.factory import open_key_value_store
+
+    descriptor = {"kind": "postgres", "url": POSTGRES_URL, "table": table, "ensureSchema": True}
+    sized = open_key_value_store({"kv": {**descriptor, "poolSize": 3}})
+    default = open_key_value_store({"kv": descriptor})
+    assert isinstance(sized, PostgresKeyValueStore)
+    assert isinstance(default, PostgresKeyValueStore)
+    assert (await sized._pools.get()).max_size == 3
+    assert (await default._pools.get()).max_size == 10
+    await sized.close()
+    await default.close()
+    with pytest.raises(DataEnvironmentError, match="pool_size must be an integer >= 1"):
+        PostgresKeyValueStore(POSTGRES_URL, table=table, pool_size=0)
+
+
+async def test_the_run_store_indexes_are_a_schema_step(table: str) -> None:
+    store = PostgresKeyValueStore(POSTGRES_URL, table=table, ensure_schema=True)
+    await store.close()
+    indexes = {
+        row[0] for row in query("SELECT indexname FROM pg_indexes WHERE tablename = %s", table)
+    }
+    assert {f"{table}_key_c_idx", f"{table}_threadid_idx", f"{table}_status_idx"} <= indexes
+    (version,) = query("SELECT version FROM flowai_kv_schema_version WHERE table_name = %s", table)
+    assert version == (5,)
+
+
+async def test_scan_where_uses_the_status_index(table: str) -> None:
+    store = PostgresKeyValueStore(POSTGRES_URL, table=table, ensure_schema=True)
+    await store.write_batch(
+        "t", [(f"run:{n:04d}", {"status": "completed", "threadId": f"t{n}"}) for n in range(2000)]
+    )
+    await store.put("t", "run:9999", {"status": "waiting_approval", "threadId": "t1"})
+    await store.close()
+    from flowai_harness.storage._postgres_runstore import scan_statement
+
+    statement, params = scan_statement(
+        table, "t", "run:", None, None, {"status": "waiting_approval"}
+    )
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'ANALYZE "{table}"')
+        plan = "\n".join(
+            row[0] for row in conn.execute(psycopg.sql.SQL("EXPLAIN ") + statement, params)
+        )
+    assert f"{table}_status_idx" in plan, plan

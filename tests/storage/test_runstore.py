@@ -18,7 +18,7 @@ from flowai_harness.ports import KeyValueStore, RunStore
 from tests.storage.conftest import StoreOpener
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     """The backends that implement the run-store side so far."""
     return str(request.param)
@@ -27,6 +27,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 def run_store(store: KeyValueStore) -> RunStore:
     assert isinstance(store, RunStore)
     return store
+
+
+async def listening(store: RunStore, tenant: str) -> None:
+    """Let the store start listening for signals: its first connection may wake every waiter
+    (a spurious wake-up the port allows), which would blur a test of who is not woken."""
+    await store.wait_notify(tenant, "warm-up", 1)
 
 
 # --------------------------------------------------------------------------- write_batch
@@ -265,6 +271,7 @@ async def test_delete_prefix_refuses_to_empty_a_tenant(store: KeyValueStore, ten
 
 async def test_a_committed_batch_signals_its_channels(store: KeyValueStore, tenant: str) -> None:
     rs = run_store(store)
+    await listening(rs, tenant)
     waiting = rs.wait_notify(tenant, "run:r1", 10)
     other = rs.wait_notify(tenant, "run:r2", 0.05)
     await rs.write_batch(tenant, [("run-log:r1:0", [])], notify=["run:r1"])
@@ -275,6 +282,7 @@ async def test_a_committed_batch_signals_its_channels(store: KeyValueStore, tena
 async def test_a_refused_batch_signals_nobody(store: KeyValueStore, tenant: str) -> None:
     rs = run_store(store)
     await rs.put(tenant, "lease", "w1")
+    await listening(rs, tenant)
     waiting = rs.wait_notify(tenant, "runs", 0.3)
     assert not await rs.write_batch(tenant, [("x", 1)], guard=("lease", "w2"), notify=["runs"])
     assert await waiting is False
@@ -291,6 +299,7 @@ async def test_a_signal_reaches_only_its_tenant_and_channel(
     store: KeyValueStore, tenant: str, new_tenant: Any
 ) -> None:
     rs = run_store(store)
+    await listening(rs, tenant)
     theirs = rs.wait_notify(new_tenant(), "runs", 0.3)
     other_channel = rs.wait_notify(tenant, "runs-other", 0.3)
     await rs.notify(tenant, "runs")

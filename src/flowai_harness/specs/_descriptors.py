@@ -302,12 +302,17 @@ class SqliteKv(_SqliteDescriptor):
 
 
 class PostgresKv(_RemoteDescriptor):
-    """KV kind ``postgres``: ``url`` xor ``url_env``; ``table`` is created if ``ensure_schema``."""
+    """KV kind ``postgres``: ``url`` xor ``url_env``; ``table`` is created if ``ensure_schema``.
+
+    ``pool_size`` (default 10, at most 1000) bounds the pooled connections of each event loop;
+    it appears on the wire only when set.
+    """
 
     section: ClassVar[str] = "kv"
     kind: Literal["postgres"] = "postgres"
     table: str = "kv_store"
     ensure_schema: bool = False
+    pool_size: int | None = Field(default=None, ge=1, le=1000)
 
     @field_validator("table")
     @classmethod

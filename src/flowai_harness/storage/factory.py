@@ -49,13 +49,14 @@ def open_key_value_store(env: Mapping[str, Any] | None) -> KeyValueStore:
 
         return SqliteKeyValueStore(resolve_url(kv, section="kv"))
     if kind == "postgres":
-        from flowai_harness.storage.postgres import PostgresKeyValueStore
+        from flowai_harness.storage.postgres import DEFAULT_POOL_SIZE, PostgresKeyValueStore
 
         return PostgresKeyValueStore(
             resolve_url(kv, section="kv"),
             table=kv.get("table", "kv_store"),
             ensure_schema=bool(kv.get("ensureSchema", kv.get("ensure_schema", False))),
             source=_source(kv),
+            pool_size=kv.get("poolSize", kv.get("pool_size")) or DEFAULT_POOL_SIZE,
         )
     if kind == "redis":
         from flowai_harness.storage.redis import RedisKeyValueStore

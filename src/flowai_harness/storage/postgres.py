@@ -19,9 +19,10 @@ raises ``StoreError``).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowai_harness.errors import DataEnvironmentError, MissingDependencyError, StoreError
@@ -37,6 +38,21 @@ from flowai_harness.storage._backend import (
     open_failed,
     scrub_secrets,
 )
+from flowai_harness.storage._postgres_runstore import (
+    Listener,
+    batch_statement,
+    notify_channel,
+    payload,
+    prefix_range,
+    scan_statement,
+    schema_steps,
+)
+from flowai_harness.storage._runstore import (
+    Channels,
+    check_delete_prefix,
+    check_scan,
+    prepare_batch,
+)
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, Connection
@@ -49,7 +65,8 @@ R = TypeVar("R")
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 _CONNECT_TIMEOUT_S = 10
-_POOL_MAX_SIZE = 10
+#: the default ``data_environment.kv.pool_size``: connections per event loop
+DEFAULT_POOL_SIZE = 10
 #: the advisory lock every schema set-up takes (one constant for all tables and processes)
 _SCHEMA_LOCK_KEY = 0x666C6F7761690001
 #: the table recording, per KV table, how many schema steps have been applied
@@ -82,8 +99,11 @@ class PostgresKeyValueStore:
         url: A libpq connection URL or keyword string; it may hold a password, which never
             appears in errors.
         table: Table name, ``[A-Za-z0-9_]+`` (quoted, so its case is kept).
-        ensure_schema: Create the table and its index when missing.
+        ensure_schema: Create the table and its indexes when missing, and bring an older
+            table's indexes up to date.
         source: How the URL was given, for messages (``url`` or ``url_env NAME``).
+        pool_size: At most this many pooled connections per event loop (plus one ``LISTEN``
+            connection per loop that waits for signals).
 
     Raises:
         MissingDependencyError: psycopg or psycopg_pool is not installed.
@@ -98,6 +118,7 @@ class PostgresKeyValueStore:
         table: str = "kv_store",
         ensure_schema: bool = False,
         source: str = "url",
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         if not isinstance(table, str) or _IDENTIFIER.fullmatch(table) is None:
             raise DataEnvironmentError(
@@ -110,7 +131,15 @@ class PostgresKeyValueStore:
         self._closed = False
         self._next_purge = 0.0
         self._statements: dict[str, Composed] = {}
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise DataEnvironmentError(
+                f"data_environment.kv.pool_size must be an integer >= 1; got {pool_size!r}"
+            )
+        self._pool_size = pool_size
         self._pools: PerLoop[AsyncConnectionPool[Any]] = PerLoop(self._open_pool, _close_pool)
+        self._channel = notify_channel(table)
+        self._channels = Channels()
+        self._listeners: PerLoop[Listener] = PerLoop(self._open_listener, _close_listener)
         self._check_table(ensure_schema)
 
     @property
@@ -220,9 +249,143 @@ class PostgresKeyValueStore:
 
         return await self._run("list", tenant, prefix, keys)
 
+    # ------------------------------------------------------------------ the RunStore port
+
+    async def write_batch(
+        self,
+        tenant: str,
+        puts: Sequence[tuple[str, Any]],
+        *,
+        deletes: Sequence[str] = (),
+        guard: tuple[str, Any] | None = None,
+        notify: Sequence[str] = (),
+    ) -> bool:
+        """Write the batch in one statement (one transaction) if the guard holds.
+
+        ``pg_notify`` runs in the same transaction, so a signal is delivered only if the batch
+        commits. A guard of ``None`` first takes an advisory lock on the guard key (a second
+        statement in the same transaction).
+        """
+        batch = prepare_batch(tenant, puts, deletes, guard, notify)
+        statement, params = batch_statement(self._table, tenant, batch, self._channel)
+        first = next(iter(batch.puts), batch.guard[0] if batch.guard else "<batch>")
+        absent_guard = batch.guard is not None and batch.guard[1] is None
+
+        async def write(conn: AsyncConnection[Any]) -> bool:
+            if not absent_guard:
+                cursor = await conn.execute(statement, params)
+                row = await cursor.fetchone()
+                return bool(row and row[0])
+            assert batch.guard is not None
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    (payload(self._table, f"{tenant}/{batch.guard[0]}"),),
+                )
+                cursor = await conn.execute(statement, params)
+                row = await cursor.fetchone()
+                return bool(row and row[0])
+
+        written = await self._run("write-batch", tenant, first, write)
+        if written:
+            # The LISTEN connection delivers these too; waking local waiters now saves the
+            # round trip.
+            for channel in batch.notify:
+                self._channels.signal(tenant, channel)
+        return written
+
+    async def get_many(self, tenant: str, keys: Sequence[str]) -> dict[str, Any]:
+        """Return the live values of those ``keys`` that exist (one statement)."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        query = self._sql(
+            "SELECT key, value::text FROM {table} WHERE tenant = %s"
+            f" AND key = ANY(%s::text[]) AND {_LIVE}"
+        )
+
+        async def read(conn: AsyncConnection[Any]) -> list[Any]:
+            cursor = await conn.execute(query, (tenant, wanted))
+            return await cursor.fetchall()
+
+        rows = await self._run("read", tenant, wanted[0], read)
+        return {str(k): decode_value(v, tenant, str(k), self._name) for k, v in rows}
+
+    async def scan(
+        self,
+        tenant: str,
+        prefix: str,
+        *,
+        start_after: str | None = None,
+        limit: int | None = None,
+        where: Mapping[str, str] | None = None,
+    ) -> list[tuple[str, Any]]:
+        """Return ``(key, value)`` of the live keys starting with ``prefix``, by code point.
+
+        One statement over the ``(tenant, key COLLATE "C")`` index; ``where`` on ``threadId``
+        and ``status`` uses their partial indexes.
+        """
+        fields = check_scan(prefix, start_after, limit, where)
+        query, params = scan_statement(self._table, tenant, prefix, start_after, limit, fields)
+
+        async def read(conn: AsyncConnection[Any]) -> list[Any]:
+            cursor = await conn.execute(query, params)
+            return await cursor.fetchall()
+
+        rows = await self._run("scan", tenant, prefix, read)
+        return [(str(k), decode_value(v, tenant, str(k), self._name)) for k, v in rows]
+
+    async def delete_prefix(
+        self, tenant: str, prefix: str, *, updated_before_ms: int | None = None
+    ) -> int:
+        """Delete the live keys starting with ``prefix`` (last written before the epoch-ms
+        instant, if given); return how many went."""
+        check_delete_prefix(prefix, updated_before_ms)
+        low, high = prefix_range(prefix)
+        text = (
+            'DELETE FROM {table} WHERE tenant = %s AND key COLLATE "C" >= %s'
+            f" AND starts_with(key, %s) AND {_LIVE}"
+        )
+        params: list[Any] = [tenant, low, prefix]
+        if high is not None:
+            text += ' AND key COLLATE "C" < %s'
+            params.append(high)
+        if updated_before_ms is not None:
+            text += " AND updated_at < to_timestamp(%s::float8 / 1000)"
+            params.append(updated_before_ms)
+        query = self._sql(text)
+
+        async def remove(conn: AsyncConnection[Any]) -> int:
+            cursor = await conn.execute(query, params)
+            return int(cursor.rowcount)
+
+        return await self._run("delete", tenant, prefix, remove)
+
+    def wait_notify(self, tenant: str, channel: str, timeout: float) -> Awaitable[bool]:
+        """Start waiting for ``channel`` now; the result is ``True`` once it is signalled.
+
+        Each event loop that waits keeps one ``LISTEN`` connection; a signal from another
+        process arrives as soon as its transaction commits.
+        """
+        if self._closed:
+            raise closed_store(self._name, "wait for", channel)
+        name, waiter = self._channels.register(tenant, channel)
+        return self._wait(name, waiter, timeout)
+
+    async def notify(self, tenant: str, channel: str) -> None:
+        """Signal ``channel`` to the waiters of every process sharing the table."""
+        text = payload(tenant, channel)
+
+        async def send(conn: AsyncConnection[Any]) -> None:
+            await conn.execute("SELECT pg_notify(%s, %s)", (self._channel, text))
+
+        await self._run("notify", tenant, channel, send)
+        self._channels.signal(tenant, channel)
+
     async def close(self) -> None:
         """Close the connection pools; later calls raise ``StoreError``. Idempotent."""
         self._closed = True
+        await self._listeners.close()
         await self._pools.close()
 
     # ------------------------------------------------------------------ plumbing
@@ -241,6 +404,24 @@ class PostgresKeyValueStore:
             self._statements[text] = statement
         return statement
 
+    async def _wait(self, name: tuple[str, str], waiter: Any, timeout: float) -> bool:
+        started = time.monotonic()
+        try:
+            listener = await self._listeners.get()
+            if not listener.ready.is_set():
+                # Its first connection wakes every waiter anyway (see Listener).
+                await asyncio.wait_for(listener.ready.wait(), timeout)
+        except TimeoutError:
+            pass
+        except BaseException:
+            await self._channels.wait(name, waiter, 0)
+            raise
+        left = max(0.0, timeout - (time.monotonic() - started))
+        return await self._channels.wait(name, waiter, left)
+
+    async def _open_listener(self) -> Listener:
+        return Listener(self._url, self._channel, self._channels, self._name)
+
     def _purge_due(self) -> Composed | None:
         if time.monotonic() < self._next_purge:
             return None
@@ -253,7 +434,7 @@ class PostgresKeyValueStore:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             self._url,
             min_size=1,
-            max_size=_POOL_MAX_SIZE,
+            max_size=self._pool_size,
             open=False,
             kwargs={
                 "autocommit": True,
@@ -405,8 +586,13 @@ class PostgresKeyValueStore:
                 "CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at)"
                 " WHERE expires_at IS NOT NULL"
             ).format(index=index, table=table),
+            *schema_steps(self._table),
         ]
 
 
 async def _close_pool(pool: AsyncConnectionPool[Any]) -> None:
     await pool.close()
+
+
+async def _close_listener(listener: Listener) -> None:
+    await listener.close()
