@@ -154,11 +154,13 @@ def test_approval_events_carry_id_kind_title_and_status() -> None:
                 "target": "lookup",
                 "payload": {"sku": "A"},
                 "threadId": "t1-pricing",
+                "runUsage": {"totalTokens": 120, "costUsd": 0.0042, "modelCalls": 2},
             },
         }
     )
     assert required is not None and required.kind == "approval.required"
     assert required.payload["approvalId"] == "a1"
+    assert required.payload["runUsage"] == {"totalTokens": 120, "costUsd": 0.0042, "modelCalls": 2}
     assert required.payload["kind"] == "tool"
     assert required.payload["title"] == "lookup"
     assert required.payload["toolName"] == "lookup"

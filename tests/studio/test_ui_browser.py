@@ -96,6 +96,12 @@ def test_leaving_the_chat_keeps_the_run_and_the_inbox_sends_it_back_for_revision
     inbox.get_by_role("button", name="Revise").click()
     expect(inbox.get_by_role("status").last).to_contain_text("Sent back for revision")
     shot(page, "approvals-inbox")
+    reload(page)  # the decision and its feedback come back from the server
+    decided_row = page.get_by_role("region", name=re.compile("^Approval: Run tool lookup"))
+    expect(decided_row.get_by_role("status").last).to_have_text(
+        "Sent back for revision: “use the EU price list”"
+    )
+    expect(decided_row.locator("[data-usage]")).to_contain_text("This run has")
     visit(page, thread_url)
     reply = answer(page)
     expect(reply).to_have_attribute("data-status", "completed")

@@ -248,6 +248,9 @@ def _approval_required(raw: Mapping[str, Any]) -> dict[str, Any]:
         payload["payload"] = data["payload"]
     if data.get("threadId"):
         payload["runtimeThreadId"] = data["threadId"]
+    if isinstance(data.get("runUsage"), Mapping):
+        # what the run had used when it asked: the card and the inbox show it
+        payload["runUsage"] = dict(data["runUsage"])
     return payload
 
 

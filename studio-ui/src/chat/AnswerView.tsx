@@ -2,7 +2,7 @@
 // calls nested under the call_agent that made them), plan cards and approval cards.
 import { memo } from "react";
 import { JsonBlock, StatusBadge } from "../components/ui";
-import { duration, label, shortJson } from "../lib/format";
+import { budgetWarningSentence, duration, label, shortJson } from "../lib/format";
 import { maskText } from "../lib/settings";
 import { PlanStatus } from "../protocol.gen";
 import { ApprovalCard } from "./ApprovalCard";
@@ -167,6 +167,11 @@ export const AnswerView = memo(function AnswerView({ model, options, showLatency
         assistant {status === "streaming" ? <span className="spinner" aria-label="Answering" /> : status !== "completed" ? <StatusBadge status={status} /> : null}
       </div>
       <NodeList nodes={model.nodes} options={options} />
+      {model.budgetWarnings.map((warning) => (
+        <p key={String(warning.limit)} className="banner banner-warn" role="status" data-budget-warning={String(warning.limit)}>
+          {budgetWarningSentence(warning)}
+        </p>
+      ))}
       {status === "cancelled" ? <p className="muted">Stopped. The partial answer is kept.</p> : null}
       {model.error && status === "failed" ? <p className="tone-bad">{model.error}</p> : null}
       {showLatency && model.durationMs !== null ? (

@@ -22,6 +22,15 @@ describe("ApprovalCard", () => {
     for (const name of ["Approve", "Reject", "Revise"]) expect(screen.getByRole("button", { name })).toBeEnabled();
   });
 
+  it("says what the run has cost so far, or what it used when no call was priced", () => {
+    const usage = { totalTokens: 1200, costUsd: 0.0042, modelCalls: 2, toolCalls: 1 };
+    const { unmount } = render(<ApprovalCard approval={{ ...TOOL, runUsage: usage }} workspacePath={ws} />);
+    expect(screen.getByText("This run has cost $0.0042 so far (1200 tokens, 2 model calls, 1 tool call).")).toBeInTheDocument();
+    unmount();
+    render(<ApprovalCard approval={{ ...TOOL, runUsage: { totalTokens: 30, modelCalls: 1, toolCalls: 0 } }} workspacePath={ws} />);
+    expect(screen.getByText("This run has used 30 tokens, 1 model call so far (no priced model call).")).toBeInTheDocument();
+  });
+
   it("summarises a plan by its action count and kinds", () => {
     const plan = { ...TOOL, kind: "plan", planId: "p1", payload: { actions: [{ kind: "price_change", payload: {} }, { kind: "price_change", payload: {} }] } };
     expect(approvalQuestion(plan)).toBe("Approve plan p1 with 2 actions (price_change)?");

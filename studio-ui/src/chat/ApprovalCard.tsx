@@ -4,7 +4,7 @@ import { useState } from "react";
 import { Link } from "wouter";
 import { errorText, post, seg } from "../api/client";
 import { Banner, JsonBlock, StatusBadge } from "../components/ui";
-import { shortJson } from "../lib/format";
+import { shortJson, usageSentence } from "../lib/format";
 import { maskText } from "../lib/settings";
 import { ApprovalStatus } from "../protocol.gen";
 import { readPlan } from "./model";
@@ -20,6 +20,7 @@ export interface ApprovalView {
   feedback?: string;
   threadId?: string;
   runId?: string;
+  runUsage?: Record<string, unknown>;
 }
 
 function record(value: unknown): Record<string, unknown> {
@@ -72,6 +73,7 @@ export function ApprovalCard({ approval, workspacePath, mask = false, onDecided 
   const pending = approval.status === ApprovalStatus.Pending;
   const shown = (text: string) => (mask ? maskText(text) : text);
   const rationale = rationaleOf(approval);
+  const usage = usageSentence(approval.runUsage);
 
   async function decide(outcome: "approve" | "reject" | "revise") {
     const body: Record<string, unknown> = { outcome };
@@ -115,6 +117,11 @@ export function ApprovalCard({ approval, workspacePath, mask = false, onDecided 
         <StatusBadge status={approval.status} />
       </div>
       {rationale ? <p>{shown(rationale)}</p> : null}
+      {usage ? (
+        <p className="muted" data-usage="">
+          {usage}
+        </p>
+      ) : null}
       {approval.threadId || approval.runId ? (
         <div className="muted">
           {approval.threadId ? <>thread <Link href={`/playground/${seg(approval.threadId)}`}>{approval.threadId}</Link></> : null}

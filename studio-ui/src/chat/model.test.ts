@@ -37,6 +37,17 @@ describe("AnswerModel", () => {
     expect(model.usage).toEqual({ inputTokens: 10, outputTokens: 5 });
   });
 
+  it("keeps the run usage an approval showed and each budget warning once", () => {
+    const warning = { type: "data-budget-warning", data: { limit: "max_cost_usd", used: 0.85, max: 1, runUsage: {} } };
+    const model = play([
+      ["approval.required", { approvalId: "ap1", kind: "tool", title: "lookup", runUsage: { totalTokens: 40, costUsd: 0.01 } }],
+      ["runtime.event", { raw: warning }],
+      ["runtime.event", { raw: warning }],
+    ]);
+    expect(model.nodes[0]).toMatchObject({ type: "approval", runUsage: { totalTokens: 40, costUsd: 0.01 } });
+    expect(model.budgetWarnings).toEqual([warning.data]);
+  });
+
   it("shows a revise decision as revise, keeping its feedback", () => {
     const approval = play(PRICE_RUN).nodes[2];
     expect(approval).toMatchObject({ type: "approval", status: "revise", feedback: "use the EU price" });

@@ -58,6 +58,8 @@ export interface ApprovalNode extends NodeBase {
   payload: unknown;
   status: string;
   feedback?: string;
+  /** What the run had used when it asked (tokens, cost, model and tool calls). */
+  runUsage?: Record<string, unknown>;
 }
 
 export interface PlanAction {
@@ -123,6 +125,8 @@ export class AnswerModel {
   version = 0;
   usage: AnswerUsage | null = null;
   durationMs: number | null = null;
+  /** `data-budget-warning` events of the run, as they came (one per limit). */
+  budgetWarnings: Record<string, unknown>[] = [];
   private readonly calls = new Map<string, ToolNode>();
   private readonly approvals = new Map<string, ApprovalNode>();
   private readonly plans = new Map<string, PlanNode>();
@@ -294,6 +298,7 @@ export class AnswerModel {
       planId: text(payload.planId) || undefined,
       payload: payload.payload ?? raw.payload,
       status: ApprovalStatus.Pending,
+      runUsage: Object.keys(record(payload.runUsage ?? raw.runUsage)).length ? record(payload.runUsage ?? raw.runUsage) : undefined,
     };
     this.approvals.set(approvalId, node);
     this.add(node, this.nodes);
@@ -349,6 +354,9 @@ export class AnswerModel {
         }
         break;
       }
+      case RuntimeEventType.DataBudgetWarning:
+        if (!this.budgetWarnings.some((w) => w.limit === data.limit)) this.budgetWarnings.push(data);
+        break;
       default:
         this.version -= 1;
     }

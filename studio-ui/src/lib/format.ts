@@ -52,3 +52,55 @@ export function label(id: string): string {
   const words = id.replace(/[_-]+/g, " ").trim();
   return words ? words[0].toUpperCase() + words.slice(1) : id;
 }
+
+function plural(count: number, one: string): string {
+  return `${count} ${one}${count === 1 ? "" : "s"}`;
+}
+
+function numberOf(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** A dollar amount: cents for a dollar or more, four decimals below (`$0.0042`). */
+export function usd(amount: number): string {
+  return amount >= 1 ? `$${amount.toFixed(2)}` : `$${amount.toFixed(4)}`;
+}
+
+/**
+ * What a run has used, in one sentence, from its `runUsage` (`costUsd` only when some call was
+ * priced): "This run has cost $0.0042 so far (120 tokens, 2 model calls, 1 tool call)."
+ */
+export function usageSentence(runUsage: unknown): string | undefined {
+  if (!runUsage || typeof runUsage !== "object") return undefined;
+  const usage = runUsage as Record<string, unknown>;
+  const tokens = numberOf(usage.totalTokens);
+  const models = numberOf(usage.modelCalls);
+  const tools = numberOf(usage.toolCalls);
+  // zero counts say nothing (an offline interpreter reports no tokens): left out
+  const parts = [
+    tokens ? plural(tokens, "token") : "",
+    models ? plural(models, "model call") : "",
+    tools ? plural(tools, "tool call") : "",
+  ].filter(Boolean);
+  const cost = numberOf(usage.costUsd);
+  if (cost !== undefined) return `This run has cost ${usd(cost)} so far${parts.length ? ` (${parts.join(", ")})` : ""}.`;
+  if (!parts.length) return undefined;
+  return `This run has used ${parts.join(", ")} so far (no priced model call).`;
+}
+
+const BUDGET_LIMITS: Record<string, [string, (value: number) => string]> = {
+  max_cost_usd: ["cost", usd],
+  max_tokens: ["token", (v) => String(Math.round(v))],
+  max_tool_calls: ["tool-call", (v) => String(Math.round(v))],
+  max_duration_secs: ["time", (v) => `${v.toFixed(1)} s`],
+};
+
+/** A `data-budget-warning` (80 % of one limit used) as one sentence. */
+export function budgetWarningSentence(data: Record<string, unknown>): string {
+  const limit = String(data.limit ?? "");
+  const [label, show] = BUDGET_LIMITS[limit] ?? [limit.replace(/^max_/, "").replace(/_/g, " "), (v: number) => String(v)];
+  const used = numberOf(data.used) ?? 0;
+  const max = numberOf(data.max) ?? 0;
+  const share = max > 0 ? Math.round((used / max) * 100) : 100;
+  return `Budget warning: this run has used ${show(used)} of its ${label} budget of ${show(max)} (${share} %); it stops when the budget is reached.`;
+}

@@ -27,6 +27,7 @@ export function approvalView(row: ApprovalRow): ApprovalView {
     feedback: text(payload.feedback),
     threadId: row.threadId,
     runId: row.runId,
+    runUsage: payload.runUsage && typeof payload.runUsage === "object" ? (payload.runUsage as Record<string, unknown>) : undefined,
   };
 }
 

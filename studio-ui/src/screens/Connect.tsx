@@ -5,10 +5,11 @@ import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link, useLocation, useSearch } from "wouter";
 import { errorText, get, openStream, post, seg } from "../api/client";
 import { Banner, Empty, JsonBlock, Loading, PageHeader, StatusBadge } from "../components/ui";
-import { duration } from "../lib/format";
 import { useApi } from "../lib/hooks";
 import { ROUTING_TOOLS } from "../protocol.gen";
 import { useStudio } from "../shell/studio";
+import { ProfileProgressView } from "../connect/ProfileProgress";
+import { EMPTY_PROGRESS, foldProfile, type ProfileProgress } from "../connect/profileProgress";
 
 interface Column {
   name: string;
@@ -55,7 +56,6 @@ const SECTIONS: [string, string][] = [
 ];
 const SEARCH_MODES: [string, string][] = [
   ["all", "All"],
-  ["semantic", "Semantic"],
   ["tables", "Tables"],
   ["columns", "Columns"],
   ["terms", "Terms"],
@@ -140,24 +140,6 @@ function Overview() {
   );
 }
 
-interface ProfileLine {
-  key: string;
-  text: string;
-  type: string;
-  stats?: unknown;
-}
-
-function profileLine(event: Record<string, unknown>, index: number): ProfileLine {
-  const type = String(event.type ?? "event");
-  const payload = (event.payload ?? {}) as Record<string, unknown>;
-  const table = event.tableName ?? event.table ?? payload.tableName;
-  let text = type;
-  if (type === "progress") text = `${String(payload.tablesCompleted ?? 0)} of ${String(payload.tablesFound ?? "?")} tables, ${String(payload.columnsProfiled ?? 0)} columns`;
-  else if (table) text = `${type}: ${String(table)}`;
-  else if (event.message) text = `${type}: ${String(event.message)}`;
-  return { key: `${index}`, text, type, stats: event.profile ?? event.stats ?? event.columns };
-}
-
 function Tables() {
   const { ws } = useStudio();
   const search = useSearch();
@@ -165,26 +147,27 @@ function Tables() {
   const schema = new URLSearchParams(search).get("schema") ?? "";
   const schemas = useApi<{ schemas: string[] }>(ws("/data/discovery/schemas"));
   const tables = useApi<{ tables: Table[] }>(ws(`/data/discovery/tables${schema ? `?schema=${seg(schema)}` : ""}`));
-  const [progress, setProgress] = useState<ProfileLine[]>([]);
+  const [progress, setProgress] = useState<ProfileProgress | null>(null);
+  const [elapsed, setElapsed] = useState(0);
   const [profiling, setProfiling] = useState<number | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const profile = async () => {
     const started = performance.now();
     setProfiling(started);
-    setProgress([]);
+    setProgress(EMPTY_PROGRESS);
     setProblem(null);
     const stream = openStream(ws("/data/profile/database"), { body: schema ? { schemaName: schema } : {} });
     try {
-      let index = 0;
       for await (const frame of stream) {
         const event = (frame.data ?? {}) as Record<string, unknown>;
-        const line = profileLine(event, index++);
-        setProgress((current) => [...current, { ...line, text: `${duration(performance.now() - started)} · ${line.text}` }]);
+        setProgress((current) => foldProfile(current ?? EMPTY_PROGRESS, event));
+        setElapsed(performance.now() - started);
       }
       tables.reload();
     } catch (err) {
       setProblem(errorText(err));
     } finally {
+      setElapsed(performance.now() - started);
       setProfiling(null);
     }
   };
@@ -204,16 +187,7 @@ function Tables() {
         </button>
       </div>
       {problem ? <Banner>{problem}</Banner> : null}
-      {progress.length ? (
-        <ol className="timeline" aria-label="Profiling progress" aria-live="polite">
-          {progress.map((line) => (
-            <li key={line.key} data-type={line.type}>
-              {line.text}
-              {line.stats ? <JsonBlock title="Stats" value={line.stats} /> : null}
-            </li>
-          ))}
-        </ol>
-      ) : null}
+      {progress ? <ProfileProgressView progress={progress} elapsedMs={elapsed} /> : null}
       {tables.error ? <Banner>{errorText(tables.error)}</Banner> : null}
       {!tables.data && !tables.error ? <Loading what="tables" /> : null}
       {tables.data && !tables.data.tables.length ? <Empty title="No tables.">The target database has no tables in this schema.</Empty> : null}
@@ -392,7 +366,7 @@ function Search() {
       {result ? (
         <>
           <p className="muted" role="status">
-            {result.totalCount} results · {result.queryTimeMs} ms
+            {result.items.length < result.totalCount ? `${result.items.length} of ${result.totalCount} results` : `${result.totalCount} results`} · {result.queryTimeMs} ms
           </p>
           <ul aria-label="Search results">
             {result.items.map((item, i) => {
