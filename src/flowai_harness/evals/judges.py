@@ -294,27 +294,7 @@ async def run_judge(
     reply = ""
     invocation: ModelInvocation | None = None
     try:
-        if judge.client is None:
-            raise JudgeFailure(
-                "judge_provider_unavailable",
-                judge.unavailable
-                or f"cannot execute judge scorer: provider {judge.provider!r} is not configured "
-                "as a judge-capable interpreter",
-            )
-        try:
-            async with asyncio.timeout(timeout_secs):
-                reply, usage = await _ask(judge, judge.client, prompt)
-        except TimeoutError:
-            raise JudgeFailure(
-                "judge_execution_failed", f"the judge call timed out after {timeout_secs}s"
-            ) from None
-        except JudgeFailure:
-            raise
-        except Exception as error:  # a provider failure must not end the eval
-            raise JudgeFailure(
-                "judge_execution_failed",
-                f"the judge call raised {type(error).__name__}: {error}",
-            ) from None
+        reply, usage = await _ask_within(judge, prompt, timeout_secs)
         invocation = ModelInvocation(
             agent=JUDGE_AGENT,
             provider=judge.provider,
@@ -338,3 +318,31 @@ async def run_judge(
     if include_trace:
         entry["judgeTrace"] = {"prompt": prompt, "response": reply}
     return JudgeOutcome(entry=entry, invocation=invocation)
+
+
+async def _ask_within(
+    judge: JudgeModel, prompt: str, timeout_secs: float
+) -> tuple[str, TokenUsage]:
+    """The judge's reply and usage within ``timeout_secs``; every failure is a
+    :class:`JudgeFailure`."""
+    if judge.client is None:
+        raise JudgeFailure(
+            "judge_provider_unavailable",
+            judge.unavailable
+            or f"cannot execute judge scorer: provider {judge.provider!r} is not configured "
+            "as a judge-capable interpreter",
+        )
+    try:
+        async with asyncio.timeout(timeout_secs):
+            return await _ask(judge, judge.client, prompt)
+    except TimeoutError:
+        raise JudgeFailure(
+            "judge_execution_failed", f"the judge call timed out after {timeout_secs}s"
+        ) from None
+    except JudgeFailure:
+        raise
+    except Exception as error:  # a provider failure must not end the eval
+        raise JudgeFailure(
+            "judge_execution_failed",
+            f"the judge call raised {type(error).__name__}: {error}",
+        ) from None

@@ -369,14 +369,6 @@ class _Execution:
                 else None,
             }
             sample.stage = "scored"
-        usage = TokenUsageSummary()
-        for invocation in invocations:
-            usage = usage + TokenUsageSummary(
-                input_tokens=invocation.input_tokens,
-                output_tokens=invocation.output_tokens,
-                cached_tokens=invocation.cached_tokens,
-                cache_creation_tokens=invocation.cache_creation_tokens,
-            )
         return SampleArtifact(
             sample_index=sample.index,
             response_text=capture.response_text,
@@ -385,7 +377,7 @@ class _Execution:
             resolved_actions=capture.resolved_actions,
             duration_ms=capture.elapsed_ms(),
             model_invocations=invocations,
-            token_usage=usage,
+            token_usage=_token_usage(invocations),
             cost=sample_cost(invocations),
             latency=SampleLatency(
                 total_ms=sample.run_ms,
@@ -554,3 +546,16 @@ def run_eval_sync(runtime: Any, request: Any) -> EvalArtifact:
         return await run_eval(request)
 
     return EvalArtifact.model_validate(asyncio.run(main()))
+
+
+def _token_usage(invocations: list[ModelInvocation]) -> TokenUsageSummary:
+    """The tokens of a sample's model calls, summed."""
+    usage = TokenUsageSummary()
+    for invocation in invocations:
+        usage = usage + TokenUsageSummary(
+            input_tokens=invocation.input_tokens,
+            output_tokens=invocation.output_tokens,
+            cached_tokens=invocation.cached_tokens,
+            cache_creation_tokens=invocation.cache_creation_tokens,
+        )
+    return usage

@@ -367,24 +367,14 @@ def resolve_scoring_plan(
     if not offline and check_runtime_support and checked_mode == "testCaseBuilder":
         raise SpecValueError("mode 'testCaseBuilder' is only available offline")
     if preset == "trajectory_only":
-        for case in test_cases:
-            if case.final_response is not None:
-                raise SpecValueError(
-                    f"scorer preset 'trajectory_only' cannot score final_response, but test "
-                    f"case {case.id!r} authors one"
-                )
+        _refuse_final_responses(test_cases)
     explicit = preset_weights or _as_weights(score_weights) or config_score_weights
     with_trajectory = False
     if explicit is not None:
         weights = explicit.weights
         _check_allowed_scorers(preset, weights)
         if preset == "specialist" and weights.get("final_response", 0) > 0:
-            for case in test_cases:
-                if case.final_response is None:
-                    raise SpecValueError(
-                        f"specialist scorer 'final_response' requires test case {case.id!r} to "
-                        "author finalResponse"
-                    )
+            _require_final_responses(test_cases)
     else:
         weights, with_trajectory = _default_weights(preset, test_cases)
     return ScoringPlan(
@@ -394,6 +384,24 @@ def resolve_scoring_plan(
         executor_trajectory_default=with_trajectory,
         offline=offline,
     )
+
+
+def _refuse_final_responses(test_cases: Sequence[EvalTestCase]) -> None:
+    for case in test_cases:
+        if case.final_response is not None:
+            raise SpecValueError(
+                f"scorer preset 'trajectory_only' cannot score final_response, but test "
+                f"case {case.id!r} authors one"
+            )
+
+
+def _require_final_responses(test_cases: Sequence[EvalTestCase]) -> None:
+    for case in test_cases:
+        if case.final_response is None:
+            raise SpecValueError(
+                f"specialist scorer 'final_response' requires test case {case.id!r} to "
+                "author finalResponse"
+            )
 
 
 def _as_weights(value: ScoreWeights | Mapping[str, float] | None) -> ScoreWeights | None:
