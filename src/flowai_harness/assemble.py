@@ -44,6 +44,7 @@ def create_runtime(
     record: str | Path | None = None,
     tracer_provider: Any = None,
     telemetry: bool | Mapping[str, Any] = False,
+    durability: Mapping[str, Any] | None = None,
 ) -> Runtime:
     """Build a live :class:`Runtime` from a runtime spec and the host's callbacks.
 
@@ -77,6 +78,12 @@ def create_runtime(
             tracer provider; ``{"capture_content": True}`` also records prompts, messages and
             tool arguments and results on the spans. Without either, OpenTelemetry is not
             imported and tracing costs nothing.
+        durability: how the runs of a durable store (SQLite, Postgres, Redis) are shared with
+            the other workers of that store, e.g. ``{"lease_secs": 30, "recover": True,
+            "thread_policy": "enqueue"}`` (any subset): how long a run's lease lasts without
+            renewal, whether a background sweeper resumes runs whose worker died (default: on
+            with a durable store), and whether a query on a busy thread waits (``enqueue``) or
+            fails at once (``reject``). See ``docs/deployment.md``.
 
     Returns:
         The runtime handle.
@@ -101,6 +108,7 @@ def create_runtime(
     from flowai_harness.handle import Runtime
     from flowai_harness.providers.factory import build_model_clients
     from flowai_harness.specs.data_environment import normalize_data_environment
+    from flowai_harness.specs.durability import parse_durability
     from flowai_harness.storage.factory import open_key_value_store
 
     # A wire dict (a file, Studio) becomes a RuntimeSpec here, once: the engine reads only
@@ -118,6 +126,7 @@ def create_runtime(
     predicates = _collect_predicates(tools, approval_predicates)
     hooks = _check_callables(event_hooks, "event_hooks")
     run_budget = parse_budget(budget)
+    durability_options = parse_durability(durability)
     # Every run keeps its trace tree for Runtime.get_trace, whether or not spans go out.
     observer = TraceCollector(_build_observer(tracer_provider, telemetry))
     if action_dispatcher is not None and not callable(action_dispatcher):
@@ -151,7 +160,7 @@ def create_runtime(
         cassette=cassette,
         observer=observer,
     )
-    return Runtime(compile_runtime(inputs))
+    return Runtime(compile_runtime(inputs), durability=durability_options)
 
 
 def _build_observer(tracer_provider: Any, telemetry: bool | Mapping[str, Any]) -> RunObserver:

@@ -18,6 +18,7 @@ __all__ = [
     "DataEnvironmentError",
     "HarnessError",
     "MissingDependencyError",
+    "PlanStateError",
     "PrivilegedTargetRoleError",
     "ProviderError",
     "ReferenceNotFoundError",
@@ -28,6 +29,7 @@ __all__ = [
     "SqlRejectedError",
     "StoreError",
     "TargetDatabaseBusyError",
+    "ThreadBusyError",
 ]
 
 
@@ -79,6 +81,11 @@ class ReferenceNotFoundError(SpecValueError):
     """A reference is missing, expired, or owned by another tenant."""
 
 
+class PlanStateError(SpecValueError):
+    """A plan cannot take the asked move from the status it is in (``Runtime.settle_plan`` on
+    a plan that does not need reconciliation), or the plan id is unknown."""
+
+
 class SqlRejectedError(SpecValueError):
     """A SQL statement was refused because it is not a single read-only query."""
 
@@ -97,3 +104,8 @@ class StoreError(RunError):
 
 class TargetDatabaseBusyError(StoreError):
     """Every pooled target database connection stayed busy for the whole pool timeout."""
+
+
+class ThreadBusyError(RunError):
+    """Another run holds the conversation thread (in this process or another worker sharing
+    the store) and the runtime's thread policy is ``reject``."""

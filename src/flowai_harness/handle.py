@@ -4,7 +4,8 @@ The engine (L2) owns runs, approvals and references. Evaluation and MCP serving 
 up, and hang off the handle by composition: its eval methods delegate to a
 :class:`~flowai_harness.evals.runtime_methods.RuntimeEvals` it owns (which keeps the traces
 its samples record), its MCP methods to the functions of
-:mod:`flowai_harness.mcp.runtime_methods`, each given the runtime. Both load on first use.
+:mod:`flowai_harness._mcp_serving.runtime_methods`, each given the runtime. Both load on first
+use.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from flowai_harness.engine.core import EngineCore
-from flowai_harness.mcp.serve_options import (
+from flowai_harness._mcp_serving.serve_options import (
     DEFAULT_CALL_TIMEOUT_SECS,
     DEFAULT_HOST,
     DEFAULT_PATH,
     DEFAULT_PORT,
     HTTP_TRANSPORT,
 )
+from flowai_harness.engine.core import EngineCore
+from flowai_harness.engine.plan_store import read_plan, settle
+from flowai_harness.engine.resumes import require_str
 
 if TYPE_CHECKING:
     from flowai_harness.evals.runner import EvalEventStream
@@ -44,6 +47,64 @@ class Runtime(EngineCore):
 
             evals = self._evals = RuntimeEvals(self)
         return evals
+
+    # ------------------------------------------------------------------ the fleet
+
+    async def recover_runs(self) -> list[str]:
+        """Claim the durable runs whose worker died, and resume each here in the background.
+
+        A run is claimed when its lease expired (its worker stopped renewing it), or when it
+        waits at a gate whose approval was answered more than a lease ago with nobody taking
+        it back. Claiming bumps the lease's fencing epoch, so of workers recovering at once
+        exactly one gets each run, and the worker presumed dead can no longer write to it. A
+        recovered run goes on as ``resume_run`` would, with no consumer: follow it with
+        ``run_events`` / ``get_run``. Runs whose stream was dropped are left for an explicit
+        ``resume_run``. With recovery on (``durability={"recover": True}``, the default with a
+        durable store) a background sweeper calls this every half lease.
+
+        Returns:
+            The ids of the runs claimed by this call (empty without a durable store).
+        """
+        return await self._recover_runs()
+
+    async def get_plan(self, plan_id: str) -> dict[str, Any] | None:
+        """Return the stored plan ``plan_id`` of this tenant, or ``None`` when unknown.
+
+        Its ``status`` is ``draft``, ``approved``, ``executing``, ``executed``, ``failed``, or
+        ``needs_reconciliation``: the worker dispatching it stopped before recording the
+        outcome (see :meth:`settle_plan`).
+
+        Raises:
+            SpecTypeError: ``plan_id`` is not a string.
+        """
+        require_str("plan_id", plan_id)
+        return await read_plan(self._compiled.kv, self.resource_id, plan_id)
+
+    async def settle_plan(
+        self, plan_id: str, outcome: str, note: str | None = None
+    ) -> dict[str, Any]:
+        """Record what became of a plan whose dispatch was interrupted.
+
+        After checking the downstream system (the dispatcher's ``idempotency_key`` names the
+        attempt), say whether the actions took effect: ``"executed"`` or ``"failed"``. The move
+        from ``needs_reconciliation`` is a compare-and-set, so of two hosts settling one plan
+        at once exactly one succeeds.
+
+        Args:
+            plan_id: The plan.
+            outcome: ``"executed"`` or ``"failed"``.
+            note: Kept in the plan's ``outcome`` (for ``failed``, as its message).
+
+        Returns:
+            The settled plan.
+
+        Raises:
+            SpecTypeError: ``plan_id`` is not a string.
+            PlanStateError: (a ``ValueError``) a bad ``outcome`` or ``note``, an unknown plan,
+                or a plan that is not (or no longer) ``needs_reconciliation``.
+        """
+        require_str("plan_id", plan_id)
+        return await settle(self._compiled.kv, self.resource_id, plan_id, outcome, note)
 
     # ------------------------------------------------------------------ evaluations
 
@@ -163,7 +224,7 @@ class Runtime(EngineCore):
             ValueError: unknown agent ("agent 'x' not found in runtime"), routing tools with
                 ``expose_agent_tools=True``, or a tool whose input schema is not an object.
         """
-        from flowai_harness.mcp.runtime_methods import list_mcp_tools
+        from flowai_harness._mcp_serving.runtime_methods import list_mcp_tools
 
         return list_mcp_tools(self, agent, expose_agent_tools=expose_agent_tools)
 
@@ -189,7 +250,7 @@ class Runtime(EngineCore):
             MissingDependencyError: the ``mcp`` extra is not installed.
             RuntimeError: the stdio transport failed.
         """
-        from flowai_harness.mcp.runtime_methods import serve_mcp_stdio
+        from flowai_harness._mcp_serving.runtime_methods import serve_mcp_stdio
 
         await serve_mcp_stdio(
             self,
@@ -250,7 +311,7 @@ class Runtime(EngineCore):
             RuntimeError: the address cannot be bound (the message names host:port/path) or
                 the server failed.
         """
-        from flowai_harness.mcp.runtime_methods import serve_mcp_http
+        from flowai_harness._mcp_serving.runtime_methods import serve_mcp_http
 
         await serve_mcp_http(
             self,

@@ -31,12 +31,16 @@ LEGAL = {
     ("approved", "executing"),
     ("executing", "executed"),
     ("executing", "failed"),
+    ("executing", "needs_reconciliation"),
+    ("needs_reconciliation", "executed"),
+    ("needs_reconciliation", "failed"),
 }
 TIMESTAMP_OF = {
     "approved": "approvedAt",
     "executing": "startedAt",
     "executed": "completedAt",
     "failed": "failedAt",
+    "needs_reconciliation": "interruptedAt",
 }
 
 

@@ -22,7 +22,7 @@ from flowai_harness import (
     glimpse,
     layered_prompt,
 )
-from flowai_harness.engine import plans
+from flowai_harness.engine import plan_store
 from tests.engine.helpers import run_usage
 from tests.engine.plan_helpers import (
     execute,
@@ -45,7 +45,7 @@ ZERO = {
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plans, "utc_seconds", lambda: NOW)
+    monkeypatch.setattr(plan_store, "utc_seconds", lambda: NOW)
 
 
 def compact(value: Any) -> str:

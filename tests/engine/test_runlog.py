@@ -94,6 +94,12 @@ class _FlakyStore(MemoryKeyValueStore):
             raise ConnectionError("store is down")
         await super().put(tenant, key, value, ttl_ms)
 
+    async def write_batch(self, tenant: str, puts: Any, **options: Any) -> bool:
+        # A leased run writes each checkpoint as one fenced batch.
+        if self.failing and any(key.startswith("run") for key, _ in puts):
+            raise ConnectionError("store is down")
+        return await super().write_batch(tenant, puts, **options)
+
 
 async def test_a_store_that_fails_to_record_logs_once_and_later_checkpoints_catch_up(
     caplog: pytest.LogCaptureFixture,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from flowai_harness.engine.approvals import OUTCOMES, Decision
@@ -21,10 +22,11 @@ from flowai_harness.errors import (
     ApprovalNotFoundError,
     StoreError,
 )
-from flowai_harness.ports import KeyValueStore
+from flowai_harness.ports import KeyValueStore, RunStore
 
 __all__ = [
     "close_in_store",
+    "decided_at",
     "decision_wire",
     "list_pending_in_store",
     "open_in_store",
@@ -188,7 +190,11 @@ async def record_decision_in_store(
         ApprovalAlreadyResolvedError: it was already answered or has expired.
     """
     key = f"{_AUDIT_PREFIX}{approval_id}"
-    resolved = {"status": "resolved", "decision": decision_wire(decision)}
+    resolved = {
+        "status": "resolved",
+        "decision": decision_wire(decision),
+        "decidedAt": int(time.time() * 1000),
+    }
     for _ in range(_CAS_ATTEMPTS):
         stored = await kv.get(tenant, key)
         if not isinstance(stored, dict):
@@ -196,6 +202,7 @@ async def record_decision_in_store(
                 raise ApprovalNotFoundError(f"approval not found: {approval_id}")
             created = {"request": local_request, "status": resolved}
             if await kv.compare_and_set(tenant, key, None, created):
+                await _wake_gate(kv, tenant, approval_id)
                 return
             continue
         request = stored.get("request")
@@ -206,8 +213,31 @@ async def record_decision_in_store(
             raise ApprovalAlreadyResolvedError(f"approval already resolved: {approval_id}")
         if await kv.compare_and_set(tenant, key, stored, {**stored, "status": resolved}):
             await remove_pending(kv, tenant, approval_id)
+            await _wake_gate(kv, tenant, approval_id)
             return
     raise ApprovalAlreadyResolvedError(f"approval already resolved: {approval_id}")
+
+
+async def _wake_gate(kv: KeyValueStore, tenant: str, approval_id: str) -> None:
+    """Signal ``approval:<id>`` so the gate waiting for it, in any process, wakes now."""
+    if not isinstance(kv, RunStore):
+        return
+    try:
+        await kv.notify(tenant, f"approval:{approval_id}")
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # the gate still finds the decision at its next look
+        log.warning("could not signal approval %s: %s: %s", approval_id, type(exc).__name__, exc)
+
+
+async def decided_at(kv: KeyValueStore, tenant: str, approval_id: str) -> int | None:
+    """When the approval was answered (epoch ms), or ``None`` while it is not."""
+    stored = await kv.get(tenant, f"{_AUDIT_PREFIX}{approval_id}")
+    status = stored.get("status") if isinstance(stored, dict) else None
+    if not isinstance(status, dict) or status.get("status") != "resolved":
+        return None
+    at = status.get("decidedAt")
+    return at if isinstance(at, int) else 0
 
 
 async def list_pending_in_store(kv: KeyValueStore, tenant: str) -> list[dict[str, Any]]:

@@ -7,7 +7,9 @@ With a durable key-value store (SQLite, Postgres, Redis) the record, the event l
 journal live in the store, pending approvals can be answered from any process, and a run that
 stopped (its process died, or its stream was dropped) can be resumed from any process with
 ``resume_run(run_id)`` or ``query(prompt, thread_id, resume=run_id)``
-(:mod:`flowai_harness.engine.durable_journal` says how).
+(:mod:`flowai_harness.engine.durable_journal` says how). Each durable run is leased by the worker
+running it, and a worker that dies gives its runs to the others' recovery
+(:mod:`flowai_harness.engine.fleet`).
 """
 
 from __future__ import annotations
@@ -22,16 +24,24 @@ from flowai_harness.engine.budget import RunBudget, meter_for
 from flowai_harness.engine.compiled import CompiledRuntime
 from flowai_harness.engine.context import RunContext
 from flowai_harness.engine.emit import EventSink
+from flowai_harness.engine.fleet import Fleet, RunBody
 from flowai_harness.engine.journal import NULL_JOURNAL, RunJournal
+from flowai_harness.engine.leases import RunLease
 from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.engine.references import ReferenceRegistry
+from flowai_harness.engine.resumes import (
+    give_back,
+    report_takeover,
+    require_str,
+    resume_problem,
+    run_id_arg,
+    unreadable,
+)
 from flowai_harness.engine.run import AgentFailed, invoke_agent
 from flowai_harness.engine.runbooks import MemoryRunBook, RunBook, StoreRunBook
 from flowai_harness.engine.runlog import (
-    FINAL_STATUSES,
     RunRecord,
     RunStatus,
-    StoredRun,
     new_run_id,
     store_is_durable,
 )
@@ -42,8 +52,10 @@ from flowai_harness.errors import (
     ApprovalNotFoundError,
     SpecTypeError,
     SpecValueError,
+    ThreadBusyError,
 )
 from flowai_harness.events import ApprovalRequest, ErrorEvent
+from flowai_harness.specs.durability import DurabilityOptions, parse_durability
 
 __all__ = ["EngineCore"]
 
@@ -54,7 +66,8 @@ class EngineCore:
     """The runs, approvals and references of one compiled runtime (the base of ``Runtime``).
 
     Requests on different threads run concurrently; requests on the same ``thread_id`` are
-    serialized, so no turn of conversation memory is lost.
+    serialized, so no turn of conversation memory is lost: in this process and, with a durable
+    store, across every worker sharing it.
     """
 
     def __init__(
@@ -64,6 +77,7 @@ class EngineCore:
         stream_capacity: int = 256,
         durable_runs: bool | None = None,
         approval_poll_secs: float = 1.0,
+        durability: DurabilityOptions | Mapping[str, Any] | None = None,
     ) -> None:
         """Build the handle over a compiled runtime (``create_runtime`` does this).
 
@@ -73,8 +87,11 @@ class EngineCore:
             durable_runs: Journal runs in the key-value store so they can be resumed; ``None``
                 decides from the store (durable for SQLite, Postgres and Redis).
             approval_poll_secs: How often a gate of a durable run looks in the store for a
-                decision made by another process (at first; it backs off to 8 times that).
+                decision made by another process when no notification came (at first; it
+                backs off to 8 times that).
+            durability: Leases, recovery and thread policy (see ``DurabilityOptions``).
         """
+        options = parse_durability(durability)
         self._compiled = compiled
         self._approvals = ApprovalBroker()
         self._references = ReferenceRegistry(compiled.references, compiled.kv)
@@ -84,9 +101,22 @@ class EngineCore:
         if durable_runs is None:
             durable_runs = store_is_durable(compiled.kv, compiled.data_environment)
         self._runs: RunBook = (
-            StoreRunBook(compiled.kv, compiled.resource_id, poll_secs=approval_poll_secs)
+            StoreRunBook(
+                compiled.kv,
+                compiled.resource_id,
+                poll_secs=approval_poll_secs,
+                lease_secs=options.lease_secs,
+            )
             if durable_runs
             else MemoryRunBook()
+        )
+        recover = durable_runs if options.recover is None else options.recover
+        self._fleet = Fleet(
+            self._runs,
+            thread_policy=options.thread_policy,
+            recover=recover,
+            stream_capacity=stream_capacity,
+            locks=self._thread_locks,
         )
         self._active_runs: set[str] = set()
 
@@ -132,9 +162,9 @@ class EngineCore:
             ConfigurationError: (a ``ValueError``) ``budget`` has an unknown key or a limit
                 that is not positive.
         """
-        _require_str("prompt", prompt)
-        _require_str("thread_id", thread_id)
-        _require_str("resume", resume, optional=True)
+        require_str("prompt", prompt)
+        require_str("thread_id", thread_id)
+        require_str("resume", resume, optional=True)
         run_budget = self._compiled.budget.merged(budget)
         if resume is not None:
             return self._resume_stream(resume, thread_id=thread_id, prompt=prompt)
@@ -166,9 +196,9 @@ class EngineCore:
             ConfigurationError: (a ``ValueError``) ``budget`` has an unknown key or a limit
                 that is not positive.
         """
-        _require_str("specialist", specialist)
-        _require_str("prompt", prompt)
-        _require_str("thread_id", thread_id, optional=True)
+        require_str("specialist", specialist)
+        require_str("prompt", prompt)
+        require_str("thread_id", thread_id, optional=True)
         run_budget = self._compiled.budget.merged(budget)
         agent = self._compiled.agents.get(specialist)
         if agent is None:
@@ -190,13 +220,14 @@ class EngineCore:
         (unknown run, a run that ended, a store that is not durable) arrive as one ``error``
         event.
 
-        Resuming a run that is still running in another process is not detected: run one
-        process per run.
+        Resuming claims the run's lease: a run whose worker is alive (its lease is live) is
+        refused with an ``error`` event naming that worker; the worker of a claimed run that
+        was only presumed dead stops it (its stream ends with a ``run_taken_over`` error).
 
         Raises:
             SpecTypeError: (a ``TypeError``) ``run_id`` is not a string.
         """
-        _require_str("run_id", run_id)
+        require_str("run_id", run_id)
         return self._resume_stream(run_id, thread_id=None, prompt=None)
 
     def _stream(
@@ -217,9 +248,17 @@ class EngineCore:
         recorded = approval_mode == "interactive"
 
         async def body(sink: EventSink) -> None:
-            journal = self._runs.open(record) if recorded else NULL_JOURNAL
-            async with self._thread_locks.hold(thread_id):
-                await self._run_entry(sink, record, journal, approval_mode, run_budget)
+            self._fleet.start_sweeper(self._recover_runs)
+            # An in-process record is listed from the start, even while the run waits its turn.
+            early = self._runs.open(record) if recorded and not self._runs.durable else None
+            try:
+                async with self._fleet.thread(thread_id, record.run_id, leased=recorded) as held:
+                    journal = early or (
+                        self._runs.open(record, thread=held) if recorded else NULL_JOURNAL
+                    )
+                    await self._run_entry(sink, record, journal, approval_mode, run_budget)
+            except ThreadBusyError as exc:
+                await sink.emit(ErrorEvent(str(exc), code="thread_busy"))
 
         return RuntimeEventStream(
             body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=record.run_id
@@ -232,67 +271,59 @@ class EngineCore:
             return self._error_stream(
                 f"resume must be the id of a run (a non-empty string); got {run_id!r}"
             )
-
-        async def body(sink: EventSink) -> None:
-            if run_id in self._active_runs:
-                await sink.emit(ErrorEvent(f"run {run_id} is already running in this process"))
-                return
-            try:
-                known = await self._runs.get(run_id)
-            except Exception as exc:  # the store is down: say so, like any resume problem
-                await sink.emit(ErrorEvent(_unreadable(run_id, exc)))
-                return
-            thread = thread_id if known is None else known.thread_id
-            async with self._thread_locks.hold(thread or run_id):
-                try:
-                    stored = await self._runs.load(run_id)
-                except Exception as exc:
-                    await sink.emit(ErrorEvent(_unreadable(run_id, exc)))
-                    return
-                problem = self._resume_problem(run_id, stored, thread_id, prompt)
-                if problem is not None or stored is None:
-                    await sink.emit(ErrorEvent(problem or f"run not found: {run_id}"))
-                    return
-                record = stored.record
-                record.status = "running"
-                record.resume_count += 1
-                record.last_sequence = stored.last_sequence
-                journal = self._runs.open(record, stored)
-                await self._run_entry(sink, record, journal, "interactive")
-
+        body = self._resume_body(run_id, thread_id=thread_id, prompt=prompt)
         return RuntimeEventStream(
             body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=run_id
         )
 
-    def _resume_problem(
-        self, run_id: str, stored: StoredRun | None, thread_id: str | None, prompt: str | None
-    ) -> str | None:
-        if stored is None:
-            return f"run not found: {run_id}"
-        record = stored.record
-        if not self._runs.durable or not record.durable:
-            return (
-                f"run {run_id} cannot be resumed: runs are journaled only with a durable "
-                f"key-value store (data_environment.kv of kind sqlite, postgres or redis)"
+    def _resume_body(
+        self,
+        run_id: str,
+        *,
+        thread_id: str | None,
+        prompt: str | None,
+        lease: RunLease | None = None,
+    ) -> RunBody:
+        """The body of a resumed run; ``lease``: the run was claimed already (recovery)."""
+
+        async def body(sink: EventSink) -> None:
+            self._fleet.start_sweeper(self._recover_runs)
+            if run_id in self._active_runs:
+                await sink.emit(ErrorEvent(f"run {run_id} is already running in this process"))
+                return
+            try:
+                stored = await self._runs.load(run_id)
+            except Exception as exc:  # the store is down: say so, like any resume problem
+                await sink.emit(ErrorEvent(unreadable(run_id, exc)))
+                return
+            problem = resume_problem(
+                run_id,
+                stored,
+                thread_id,
+                prompt,
+                durable=self._runs.durable,
+                agents=self._compiled.agents,
             )
-        if record.status in FINAL_STATUSES:
-            return (
-                f"run {run_id} is {record.status} and cannot be resumed (only running or "
-                f"waiting_approval runs can)"
-            )
-        if thread_id is not None and thread_id != record.thread_id:
-            return f"run {run_id} belongs to thread '{record.thread_id}', not '{thread_id}'"
-        if prompt and prompt != record.prompt:
-            return (
-                f"run {run_id} was started with another prompt; pass its prompt or an empty "
-                f"string to resume it"
-            )
-        if record.entry_agent not in self._compiled.agents:
-            return (
-                f"run {run_id} cannot be resumed: its entry agent '{record.entry_agent}' is not "
-                f"in this runtime's spec"
-            )
-        return None
+            claimed = lease
+            if problem is None and claimed is None:
+                claimed, problem = await self._fleet.claim(run_id)
+            if problem is not None or stored is None:
+                await give_back(claimed, stored)
+                await sink.emit(ErrorEvent(problem or f"run not found: {run_id}"))
+                return
+            record = stored.record
+            try:
+                async with self._fleet.thread(record.thread_id or run_id, run_id) as held:
+                    record.status = "running"
+                    record.resume_count += 1
+                    record.last_sequence = stored.last_sequence
+                    journal = self._runs.open(record, stored, lease=claimed, thread=held)
+                    await self._run_entry(sink, record, journal, "interactive")
+            except ThreadBusyError as exc:
+                await give_back(claimed, stored)
+                await sink.emit(ErrorEvent(str(exc), code="thread_busy"))
+
+        return body
 
     async def _run_entry(
         self,
@@ -339,6 +370,12 @@ class EngineCore:
             record.reason = run.meter.exceeded
             await sink.emit(ErrorEvent(f"agent failed: {exc}"))
         except BaseException as exc:
+            if journal.taken_over:
+                # Another worker claimed the run (this one was presumed dead): it goes on
+                # there; this stream ends with the reason, nothing more is written here.
+                status = "cancelled"
+                await report_takeover(sink, record.run_id)
+                return
             if isinstance(exc, ConnectionError) or not is_user_failure(exc):
                 # Cancelled, or the consumer left. The journal of a durable run whose stream was
                 # dropped records nothing more: the run stays as a crash leaves it, resumable.
@@ -351,6 +388,16 @@ class EngineCore:
             self._active_runs.discard(record.run_id)
             cassette.run_ended(status)
             await journal.finish(status)
+
+    # ------------------------------------------------------------------ the fleet
+
+    async def _recover_runs(self) -> list[str]:
+        """Claim the runs whose worker died and resume them here (``Runtime.recover_runs``)."""
+        self._fleet.start_sweeper(self._recover_runs)
+        return await self._fleet.recover(self._recovered_body, self._active_runs)
+
+    def _recovered_body(self, run_id: str, lease: RunLease) -> RunBody:
+        return self._resume_body(run_id, thread_id=None, prompt=None, lease=lease)
 
     def _error_stream(self, message: str) -> RuntimeEventStream:
         async def body(sink: EventSink) -> None:
@@ -373,7 +420,7 @@ class EngineCore:
             ApprovalNotFoundError: no pending approval has that id (when awaited).
             ApprovalAlreadyResolvedError: the id was already answered (when awaited).
         """
-        _require_str("approval_id", approval_id)
+        require_str("approval_id", approval_id)
         if outcome not in OUTCOMES:
             raise ApprovalError(
                 f"approval outcome must be one of 'approve', 'reject', 'revise'; got {outcome!r}"
@@ -447,7 +494,7 @@ class EngineCore:
         Raises:
             SpecTypeError: ``run_id`` is not a string.
         """
-        record = await self._runs.get(_run_id(run_id))
+        record = await self._runs.get(run_id_arg(run_id))
         return None if record is None else record.to_dict()
 
     async def list_runs(self, thread_id: str | None = None) -> list[dict[str, Any]]:
@@ -473,7 +520,7 @@ class EngineCore:
             SpecValueError: ``after_sequence`` is negative, or the run is unknown
                 (``run not found: <id>``).
         """
-        run_id = _run_id(run_id)
+        run_id = run_id_arg(run_id)
         if isinstance(after_sequence, bool) or not isinstance(after_sequence, int):
             raise SpecTypeError(
                 f"after_sequence must be an integer; got {type(after_sequence).__name__}"
@@ -505,7 +552,12 @@ class EngineCore:
         return await self._references.glimpse_handle(self.resource_id, reference)
 
     async def aclose(self) -> None:
-        """Release the runtime's stores (connections, files). The runtime is unusable after."""
+        """Release the runtime's stores (connections, files). The runtime is unusable after.
+
+        Runs recovered in the background are handed back to the fleet first: their leases are
+        left expired, so another worker's recovery takes them at once.
+        """
+        await self._fleet.close()
         await self._compiled.kv.close()
 
     async def __aenter__(self) -> Self:
@@ -517,21 +569,3 @@ class EngineCore:
     def __repr__(self) -> str:
         name = type(self).__name__
         return f"{name}(resource_id={self.resource_id!r}, agents={self.agent_names!r})"
-
-
-def _require_str(name: str, value: Any, *, optional: bool = False) -> None:
-    """Raise a ``TypeError`` naming the argument unless ``value`` is a string (or ``None``)."""
-    if isinstance(value, str) or (optional and value is None):
-        return
-    expected = "a string or None" if optional else "a string"
-    raise SpecTypeError(f"{name} must be {expected}; got {type(value).__name__}")
-
-
-def _run_id(run_id: Any) -> str:
-    if not isinstance(run_id, str):
-        raise SpecTypeError(f"run_id must be a string; got {type(run_id).__name__}")
-    return run_id
-
-
-def _unreadable(run_id: str, exc: Exception) -> str:
-    return f"run {run_id} cannot be resumed: reading it failed: {type(exc).__name__}: {exc}"

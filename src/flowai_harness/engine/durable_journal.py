@@ -30,8 +30,10 @@ journal stops, the run goes live:
   journaled tool call (``finish: tool-calls``) and the model continues in a new turn;
 * a gate with a journaled approval id reuses that id: if the decision is in the store it is
   applied at once, else the gate waits again (see :mod:`flowai_harness.engine.gates`); while a
-  gate waits, the journal also reads its audit record, every ``poll_secs`` at first and backing
-  off to every ``8 * poll_secs``, so a decision written by another process wakes it;
+  gate waits, the run's lease is parked (:mod:`flowai_harness.engine.leases`) and the journal
+  waits for the store's ``approval:<id>`` notification, sent by whichever process answers; as a
+  fallback it also reads the audit record, every ``poll_secs`` at first and backing off to
+  every ``8 * poll_secs``;
 * a Python tool that had started but has no outcome is not run again (its effect is unknown):
   it returns an ``Interrupted`` error result the model can read. Tools therefore run at most
   once per run, and a plan, whose status is in the store, is dispatched at most once.
@@ -43,20 +45,21 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from flowai_harness.engine.approval_records import read_audit, remove_pending, write_pending
 from flowai_harness.engine.approvals import Decision
 from flowai_harness.engine.emit import EventSink
 from flowai_harness.engine.journal import GateKind
+from flowai_harness.engine.journal_parts import decode_part, encode_part
+from flowai_harness.engine.leases import Heartbeat, wait_signal
 from flowai_harness.engine.runlog import RunRecorder, RunStatus
-from flowai_harness.events import LatencySummary, TokenUsage, ToolTiming, json_copy
+from flowai_harness.events import json_copy
 from flowai_harness.ports import (
     ModelClient,
     ModelError,
     ModelFinish,
-    ModelLatency,
     ModelPart,
     ModelReasoning,
     ModelRequest,
@@ -79,53 +82,6 @@ log = logging.getLogger("flowai_harness.runs")
 
 #: a waiting gate reads its audit record every ``poll_secs``, backing off to this many times that
 _POLL_BACKOFF = 8
-
-
-# --------------------------------------------------------------------------- parts on the wire
-
-
-def encode_part(part: ModelPart) -> dict[str, Any]:
-    """Return the stored form of one model part."""
-    if isinstance(part, ModelText):
-        return {"text": part.text}
-    if isinstance(part, ModelToolCall):
-        return {"call": {"id": part.id, "name": part.name, "args": json_copy(part.args)}}
-    if isinstance(part, ModelReasoning):
-        return {"reasoning": part.text}
-    if isinstance(part, ModelFinish):
-        usage = asdict(part.usage)
-        return {"finish": {"reason": part.reason, "usage": usage, "retryCount": part.retry_count}}
-    if isinstance(part, ModelLatency):
-        return {"latency": asdict(part.summary)}
-    return {"error": {"message": part.message, "code": part.code}}
-
-
-def decode_part(stored: dict[str, Any]) -> ModelPart:
-    """Return the model part of a stored form written by :func:`encode_part`.
-
-    Raises:
-        ValueError: the stored form is not one of the known parts.
-    """
-    if "text" in stored:
-        return ModelText(str(stored["text"]))
-    if "call" in stored:
-        call = stored["call"]
-        return ModelToolCall(str(call["id"]), str(call["name"]), call.get("args"))
-    if "reasoning" in stored:
-        return ModelReasoning(str(stored["reasoning"]))
-    if "finish" in stored:
-        finish = stored["finish"]
-        return ModelFinish(
-            finish["reason"], TokenUsage(**finish.get("usage") or {}), finish.get("retryCount", 0)
-        )
-    if "latency" in stored:
-        data = dict(stored["latency"])
-        data["tool_timings"] = [ToolTiming(**t) for t in data.get("tool_timings") or []]
-        return ModelLatency(LatencySummary(**data))
-    if "error" in stored:
-        error = stored["error"]
-        return ModelError(str(error.get("message")), error.get("code"))
-    raise ValueError(f"unknown journaled model part: {sorted(stored)}")
 
 
 # --------------------------------------------------------------------------- the record
@@ -201,7 +157,7 @@ def read_journal(entries: Iterable[dict[str, Any]]) -> dict[str, InvocationRecor
 class StoreRunJournal:
     """The journal of one durable run: its recorder, and the record a resume replays."""
 
-    __slots__ = ("_record", "poll_secs", "recorder")
+    __slots__ = ("_heartbeat", "_record", "poll_secs", "recorder")
 
     def __init__(
         self,
@@ -209,11 +165,13 @@ class StoreRunJournal:
         entries: Iterable[dict[str, Any]] = (),
         *,
         poll_secs: float = 1.0,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.recorder = recorder
         self._record = read_journal(entries)
         #: how often a waiting gate looks in the store for a decision made by another process
         self.poll_secs = poll_secs
+        self._heartbeat = heartbeat
 
     @property
     def run_id(self) -> str:
@@ -222,21 +180,52 @@ class StoreRunJournal:
 
     @property
     def suspended(self) -> bool:
-        """Whether the run's stream was dropped: the run stays resumable, nothing is recorded."""
+        """Whether the run's stream was dropped (or the run was taken over by another worker):
+        the run stays resumable, nothing is recorded."""
         return self.recorder.frozen
+
+    @property
+    def taken_over(self) -> bool:
+        """Whether another worker claimed the run's lease: this one must stop the run."""
+        lease = self.recorder.lease
+        return lease is not None and lease.lost
+
+    @property
+    def lease_epoch(self) -> int:
+        """The fencing epoch of the run's lease as held here (0 without a lease)."""
+        lease = self.recorder.lease
+        return 0 if lease is None else lease.epoch
 
     def invocation(self, key: str) -> StoreInvocationJournal:
         """Return the journal of the invocation at position ``key``."""
         return StoreInvocationJournal(self, key, self._record.get(key))
 
     async def start(self, sink: EventSink) -> None:
-        """Attach the recorder to the run's sink and write the record."""
+        """Take the run's lease (a new run), start its heartbeat, and write the record.
+
+        Losing the lease later cancels the task running this (the run): the engine then ends
+        the stream with a ``run_taken_over`` error.
+        """
+        lease = self.recorder.lease
+        if lease is not None:
+            task = asyncio.current_task()
+            if task is not None:
+                lease.on_lost = lambda: _stop(task)
+            if lease.value is None and not await lease.take_new():
+                lease.lost = True
+                raise asyncio.CancelledError(f"run {self.run_id} is owned by another worker")
+        if self._heartbeat is not None:
+            self._heartbeat.start()
         await self.recorder.start(sink)
 
     async def finish(self, status: RunStatus) -> None:
         """Write what is left and the final status (nothing when the run was suspended)."""
-        # Store writes are not cut short by a second cancellation.
-        await asyncio.shield(self.recorder.finish(status))
+        try:
+            # Store writes are not cut short by a second cancellation.
+            await asyncio.shield(self.recorder.finish(status))
+        finally:
+            if self._heartbeat is not None:
+                await self._heartbeat.stop()
 
     async def checkpoint(self, *, record: bool = False) -> None:
         """Write everything recorded so far to the store (and the run record, if ``record``)."""
@@ -270,17 +259,43 @@ class StoreRunJournal:
         await remove_pending(self.recorder.kv, self.recorder.tenant, approval_id)
 
     async def decision(self, approval_id: str, local: asyncio.Future[Decision]) -> Decision:
-        """Wait for the local answer while watching the store for one made by another process."""
+        """Wait for the local answer or one made by another process, with the lease parked.
+
+        Raises:
+            asyncio.CancelledError: another worker took the run over meanwhile.
+        """
+        lease = self.recorder.lease
+        if lease is not None:
+            await lease.park(approval_id)
+        decision = await self._wait(approval_id, local)
+        if lease is not None and not await lease.take_back():
+            # Losing the lease cancelled this task: the worker that took the run applies it.
+            await asyncio.sleep(0)
+        return decision
+
+    async def _wait(self, approval_id: str, local: asyncio.Future[Decision]) -> Decision:
+        """The answer: the local one, or one in the store (woken by its notification, or
+        found by a look every ``poll_secs``, backing off to 8 times that)."""
+        kv, tenant = self.recorder.kv, self.recorder.tenant
         delay = self.poll_secs
-        while True:
-            done, _ = await asyncio.wait((local,), timeout=delay)
-            if done:
-                return local.result()
-            _, stored = await read_audit(self.recorder.kv, self.recorder.tenant, approval_id)
-            if stored is not None and not local.done():
-                return stored
+        while not local.done():
+            # Listen first, then look: an answer written in between still wakes the gate.
+            signalled = wait_signal(kv, tenant, f"approval:{approval_id}", delay)
+            try:
+                _, stored = await read_audit(kv, tenant, approval_id)
+                if stored is not None and not local.done():
+                    return stored
+                await asyncio.wait((local, signalled), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                signalled.cancel()
             # Quick answers are seen quickly; a long wait costs the store little.
             delay = min(delay * 2, self.poll_secs * _POLL_BACKOFF)
+        return local.result()
+
+
+def _stop(task: asyncio.Task[Any]) -> None:
+    """Stop the run's task: its lease was taken by another worker."""
+    task.cancel("run taken over by another worker")
 
 
 def _interrupted(tool: str) -> ToolOutcome:

@@ -104,6 +104,16 @@ class RunJournal(Protocol):
         """Whether the run's stream was dropped and the run is to stay resumable as it is."""
         ...
 
+    @property
+    def taken_over(self) -> bool:
+        """Whether another worker took the run over (its lease): this one must stop it."""
+        ...
+
+    @property
+    def lease_epoch(self) -> int:
+        """The fencing epoch of the run's lease as held by this worker (0: no lease)."""
+        ...
+
     def invocation(self, key: str) -> InvocationJournal:
         """The journal of the agent invocation at position ``key`` of the run."""
         ...
@@ -204,6 +214,16 @@ class NullJournal:
     def suspended(self) -> bool:
         """Never: a dropped stream cancels the run."""
         return False
+
+    @property
+    def taken_over(self) -> bool:
+        """Never: the run has no lease."""
+        return False
+
+    @property
+    def lease_epoch(self) -> int:
+        """0: the run has no lease."""
+        return 0
 
     def invocation(self, key: str) -> InvocationJournal:
         """The invocation journal that does nothing."""

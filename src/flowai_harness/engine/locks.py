@@ -38,5 +38,10 @@ class KeyedLocks:
             else:
                 self._locks[key] = (lock_now, users_now - 1)
 
+    def busy(self, key: str) -> bool:
+        """Whether someone holds the lock of ``key`` right now."""
+        entry = self._locks.get(key)
+        return entry is not None and entry[0].locked()
+
     def __len__(self) -> int:
         return len(self._locks)

@@ -18,6 +18,7 @@ from flowai_harness.engine.approval_records import list_pending_in_store, record
 from flowai_harness.engine.approvals import Decision
 from flowai_harness.engine.durable_journal import StoreRunJournal
 from flowai_harness.engine.journal import InProcessJournal, RunJournal
+from flowai_harness.engine.leases import Heartbeat, RunLease, ThreadLease, new_owner_id
 from flowai_harness.engine.runlog import (
     LOG_PREFIX,
     MEMORY_RUN_LIMIT,
@@ -37,8 +38,20 @@ class RunBook(Protocol):
 
     durable: bool
 
-    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunJournal:
-        """Start the book-keeping of a new (or resumed, ``stored``) run; return its journal."""
+    def open(
+        self,
+        record: RunRecord,
+        stored: StoredRun | None = None,
+        *,
+        lease: RunLease | None = None,
+        thread: ThreadLease | None = None,
+    ) -> RunJournal:
+        """Start the book-keeping of a new (or resumed, ``stored``) run; return its journal.
+
+        A durable book fences the run's writes with ``lease`` (a resumed run's claimed lease;
+        a new run takes a fresh one when it starts) and renews it and ``thread`` while the run
+        goes on.
+        """
         ...
 
     async def get(self, run_id: str) -> RunRecord | None:
@@ -87,7 +100,14 @@ class MemoryRunBook:
         self._records: dict[str, RunRecord] = {}
         self._limit = limit
 
-    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunJournal:
+    def open(
+        self,
+        record: RunRecord,
+        stored: StoredRun | None = None,
+        *,
+        lease: RunLease | None = None,
+        thread: ThreadLease | None = None,
+    ) -> RunJournal:
         records = self._records
         records[record.run_id] = record
         if len(records) > self._limit:
@@ -125,17 +145,56 @@ class StoreRunBook:
 
     durable = True
 
-    def __init__(self, kv: KeyValueStore, tenant: str, *, poll_secs: float = 1.0) -> None:
+    def __init__(
+        self,
+        kv: KeyValueStore,
+        tenant: str,
+        *,
+        poll_secs: float = 1.0,
+        lease_secs: float = 30.0,
+        owner: str | None = None,
+    ) -> None:
         self._kv = kv
         self._tenant = tenant
         #: how often a waiting gate looks in the store for a decision made elsewhere
         self.poll_secs = poll_secs
+        #: how long a run's lease lasts without renewal (the heartbeat renews it every third)
+        self.lease_secs = lease_secs
+        #: this worker's id in the leases it takes
+        self.owner = owner or new_owner_id()
 
-    def open(self, record: RunRecord, stored: StoredRun | None = None) -> RunJournal:
+    @property
+    def kv(self) -> KeyValueStore:
+        """The store the runs are kept in."""
+        return self._kv
+
+    @property
+    def tenant(self) -> str:
+        """The tenant namespace the runs are kept in."""
+        return self._tenant
+
+    def lease(self, run_id: str) -> RunLease:
+        """A lease of this worker on ``run_id``, not taken yet."""
+        return RunLease(self._kv, self._tenant, run_id, self.owner, self.lease_secs)
+
+    def thread_lease(self, thread_id: str, run_id: str) -> ThreadLease:
+        """A lease of run ``run_id`` on thread ``thread_id``, not taken yet."""
+        return ThreadLease(self._kv, self._tenant, thread_id, run_id, self.owner, self.lease_secs)
+
+    def open(
+        self,
+        record: RunRecord,
+        stored: StoredRun | None = None,
+        *,
+        lease: RunLease | None = None,
+        thread: ThreadLease | None = None,
+    ) -> RunJournal:
         record.durable = True
+        lease = lease or self.lease(record.run_id)
+        heartbeat = Heartbeat(lease, thread, self.lease_secs)
         if stored is None:
-            recorder = RunRecorder(self._kv, self._tenant, record)
-            return StoreRunJournal(recorder, poll_secs=self.poll_secs)
+            recorder = RunRecorder(self._kv, self._tenant, record, lease=lease)
+            return StoreRunJournal(recorder, poll_secs=self.poll_secs, heartbeat=heartbeat)
         recorder = RunRecorder(
             self._kv,
             self._tenant,
@@ -143,8 +202,11 @@ class StoreRunBook:
             logged_through=stored.last_sequence,
             next_segment=stored.next_segment,
             replayed=stored.event_types,
+            lease=lease,
         )
-        return StoreRunJournal(recorder, stored.journal, poll_secs=self.poll_secs)
+        return StoreRunJournal(
+            recorder, stored.journal, poll_secs=self.poll_secs, heartbeat=heartbeat
+        )
 
     async def get(self, run_id: str) -> RunRecord | None:
         stored = await self._kv.get(self._tenant, f"{RUN_PREFIX}{run_id}")

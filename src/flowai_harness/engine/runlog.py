@@ -16,7 +16,10 @@ record is rewritten at the start, at each status change, at a gate and at the en
 every checkpoint).
 
 Writes are best effort: a store failure is logged on the ``flowai_harness.runs`` logger and
-never fails the run; the unwritten entries stay buffered for the next checkpoint.
+never fails the run; the unwritten entries stay buffered for the next checkpoint. A recorder
+given the run's lease (:mod:`flowai_harness.engine.leases`) writes each checkpoint (segment and
+record) as one batch fenced by that lease, signalling ``run:<runId>`` to followers; a batch the
+fence refuses means another worker took the run over: the recorder writes nothing more.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from flowai_harness.ports import KeyValueStore
 
 if TYPE_CHECKING:
     from flowai_harness.engine.emit import EventSink
+    from flowai_harness.engine.leases import RunLease
 
 __all__ = [
     "FINAL_STATUSES",
@@ -196,6 +200,7 @@ class RunRecorder:
         "_replayed",
         "_sink",
         "_tenant",
+        "lease",
         "logged_through",
         "record",
         "redeliver",
@@ -210,8 +215,11 @@ class RunRecorder:
         logged_through: int = 0,
         next_segment: int = 0,
         replayed: dict[int, str] | None = None,
+        lease: RunLease | None = None,
     ) -> None:
         self._kv = kv
+        #: the run's lease, which fences every write (``None``: unfenced puts)
+        self.lease = lease
         self._replayed = replayed or {}
         self._tenant = tenant
         self.record = record
@@ -236,7 +244,10 @@ class RunRecorder:
 
     @property
     def frozen(self) -> bool:
-        """Whether the run was suspended: nothing more is recorded."""
+        """Whether the run was suspended, or taken over by another worker: nothing more is
+        recorded."""
+        if self.lease is not None and self.lease.lost:
+            return True
         return self._sink is not None and self._sink.suspended
 
     def on_event(self, wire: dict[str, Any]) -> bool:
@@ -306,39 +317,73 @@ class RunRecorder:
         A suspended run writes nothing more, but its end waits for a checkpoint the stop cut
         short to complete, so a store closed right after the run has ended loses nothing.
         """
-        if status is not None:
-            await self.set_status(status)
+        if status is not None and not self.frozen:
+            self.record.status = status
+            await self._flush(record=True, final=status in FINAL_STATUSES)
         async with self._lock:
             pass
+        lease = self.lease
+        if lease is not None and lease.value is not None and not lease.lost:
+            await asyncio.shield(lease.suspend())
 
-    async def _flush(self, *, record: bool) -> None:
+    async def _flush(self, *, record: bool, final: bool = False) -> None:
         # A checkpoint that has started completes even if the run is cancelled meanwhile (its
         # stream dropped): the store then holds exactly what the first stream delivered.
-        await asyncio.shield(self._write(record))
+        await asyncio.shield(self._write(record, final))
 
-    async def _write(self, record: bool) -> None:
+    async def _write(self, record: bool, final: bool = False) -> None:
         async with self._lock:
-            if self._events or self._entries:
-                await self._write_segment()
+            if self.lease is not None and self.lease.lost:
+                return
+            # Swapped out before the await: what the run records meanwhile goes to the next one.
+            events, entries = self._events, self._entries
+            self._events, self._entries = [], []
+            puts: list[tuple[str, Any]] = []
+            segment = f"{LOG_PREFIX}{self.record.run_id}:{self._next_segment:08d}"
+            if events or entries:
+                puts.append((segment, {"events": events, "journal": entries}))
             if record:
-                await self._write_record()
+                last = events[-1]["sequence"] if events else self.record.last_sequence
+                self.record.last_sequence = last
+                self.record.updated_at = time.time()
+                puts.append((f"{RUN_PREFIX}{self.record.run_id}", self.record.to_dict()))
+            if not puts:
+                return
+            if not await self._commit(puts, final):
+                self._events, self._entries = events + self._events, entries + self._entries
+                return
+            if events:
+                self.record.last_sequence = events[-1]["sequence"]
+            if events or entries:
+                self._next_segment += 1
 
-    async def _write_segment(self) -> None:
-        # Swapped out before the await: what the run records meanwhile goes to the next one.
-        events, entries = self._events, self._entries
-        self._events, self._entries = [], []
-        key = f"{LOG_PREFIX}{self.record.run_id}:{self._next_segment:08d}"
-        if not await self._put(key, {"events": events, "journal": entries}, "its log"):
-            self._events, self._entries = events + self._events, entries + self._entries
-            return
-        if events:
-            self.record.last_sequence = events[-1]["sequence"]
-        self._next_segment += 1
+    async def _commit(self, puts: list[tuple[str, Any]], final: bool) -> bool:
+        """Write one checkpoint: fenced by the lease when the run has one."""
+        lease = self.lease
+        if lease is None:
+            for key, value in puts:
+                if not await self._put(key, value, "its log and record"):
+                    return False
+            return True
+        try:
+            written = await lease.write(puts, final=final, notify=(f"run:{self.record.run_id}",))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._warn("its log and record", exc)
+            return False
+        return written
 
-    async def _write_record(self) -> None:
-        record = self.record
-        record.updated_at = time.time()
-        await self._put(f"{RUN_PREFIX}{record.run_id}", record.to_dict(), "its record")
+    def _warn(self, what: str, exc: Exception) -> None:
+        if not self._failed:
+            log.warning(
+                "could not record run %s (%s): %s: %s; the run continues, later checkpoints retry",
+                self.record.run_id,
+                what,
+                type(exc).__name__,
+                exc,
+            )
+        self._failed = True
 
     async def _put(self, key: str, value: Any, what: str) -> bool:
         try:
@@ -346,15 +391,6 @@ class RunRecorder:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if not self._failed:
-                log.warning(
-                    "could not record run %s (%s): %s: %s; the run continues, later "
-                    "checkpoints retry",
-                    self.record.run_id,
-                    what,
-                    type(exc).__name__,
-                    exc,
-                )
-            self._failed = True
+            self._warn(what, exc)
             return False
         return True
