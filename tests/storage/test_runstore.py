@@ -18,12 +18,6 @@ from flowai_harness.ports import KeyValueStore, RunStore
 from tests.storage.conftest import StoreOpener
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """The backends that implement the run-store side so far."""
-    return str(request.param)
-
-
 def run_store(store: KeyValueStore) -> RunStore:
     assert isinstance(store, RunStore)
     return store
