@@ -368,6 +368,11 @@ function Search() {
           <p className="muted" role="status">
             {result.items.length < result.totalCount ? `${result.items.length} of ${result.totalCount} results` : `${result.totalCount} results`} · {result.queryTimeMs} ms
           </p>
+          {!result.items.length ? (
+            <Empty title={`Nothing in the catalog matches “${q.trim()}”.`}>
+              Try another word or the All tab. An empty catalog fills when the database is profiled (Tables → Profile database).
+            </Empty>
+          ) : null}
           <ul aria-label="Search results">
             {result.items.map((item, i) => {
               const table = resultTable(item);
