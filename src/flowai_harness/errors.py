@@ -10,6 +10,10 @@ This module depends on nothing else in the package, so every layer may import it
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
 __all__ = [
     "ApprovalAlreadyResolvedError",
     "ApprovalError",
@@ -18,6 +22,7 @@ __all__ = [
     "DataEnvironmentError",
     "HarnessError",
     "MissingDependencyError",
+    "MissingServiceError",
     "PlanStateError",
     "PrivilegedTargetRoleError",
     "ProviderError",
@@ -25,11 +30,13 @@ __all__ = [
     "ReferenceValidationError",
     "RunError",
     "SpecTypeError",
+    "SpecValidationError",
     "SpecValueError",
     "SqlRejectedError",
     "StoreError",
     "TargetDatabaseBusyError",
     "ThreadBusyError",
+    "UnknownAgentError",
 ]
 
 
@@ -43,6 +50,49 @@ class SpecValueError(HarnessError, ValueError):
 
 class SpecTypeError(HarnessError, TypeError):
     """A spec or argument has a type the public API does not accept."""
+
+
+class SpecValidationError(ValidationError, SpecValueError):
+    """A spec failed validation: still a ``pydantic.ValidationError`` (``errors()`` unchanged),
+    but ``str()`` is one plain line per problem saying what is wrong and how to fix it."""
+
+    _text: str
+
+    @classmethod
+    def of(cls, error: ValidationError, text: str) -> SpecValidationError:
+        """Return ``error`` as a :class:`SpecValidationError` whose ``str()`` is ``text``."""
+        converted = cls._rebuild(error)
+        converted._text = text
+        return converted
+
+    @classmethod
+    def _rebuild(cls, error: ValidationError) -> SpecValidationError:
+        lines: list[InitErrorDetails] = []
+        for line in error.errors(include_url=False):
+            detail: Any = {key: line[key] for key in ("type", "loc", "input", "ctx") if key in line}
+            try:
+                ValidationError.from_exception_data(error.title, [detail])
+            except (KeyError, TypeError, ValueError):
+                # A custom error type: carry its message as it was.
+                detail["type"] = PydanticCustomError(line["type"], line["msg"])
+                detail.pop("ctx", None)
+            lines.append(detail)
+        return cls.from_exception_data(error.title, lines)
+
+    def __str__(self) -> str:
+        return getattr(self, "_text", None) or super().__str__()
+
+
+class UnknownAgentError(SpecValueError):
+    """A call named an agent the runtime does not have (``run_specialist("greter")``)."""
+
+
+class MissingServiceError(HarnessError, KeyError, AttributeError):
+    """A tool read a service its context does not carry (``ctx.db`` without ``services=``)."""
+
+    def __str__(self) -> str:
+        # KeyError would show the quoted repr of the message.
+        return str(self.args[0]) if self.args else ""
 
 
 class ConfigurationError(SpecValueError):

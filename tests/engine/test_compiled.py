@@ -91,7 +91,10 @@ def test_a_valid_spec_compiles_with_role_defaults() -> None:
             [_agent("c", "coordinator", routes=["w", "w"]), _agent("w")],
             "agent 'c' declares duplicate route 'w'",
         ),
-        ([_agent("w", maxTurns=0)], "maxTurns\n  Input should be greater than or equal to 1"),
+        (
+            [_agent("w", maxTurns=0)],
+            r"agents\[0\]\.max_turns: Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_a_wire_spec_with_a_topology_error_fails_with_the_spec_message(

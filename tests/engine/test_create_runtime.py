@@ -70,7 +70,7 @@ def test_data_environment_for_the_same_tenant_is_accepted() -> None:
     [
         ({"kv": {"kind": "nope"}}, ValueError, "does not support kind 'nope'; expected one of"),
         ({"kv": "memory"}, TypeError, "must be a mapping with a 'kind' key"),
-        ({"catalog_search": {}}, ValueError, "indexPath"),
+        ({"catalog_search": {}}, ValueError, "index_path"),
     ],
 )
 def test_invalid_data_environment_is_refused(env: Any, error: type, message: str) -> None:

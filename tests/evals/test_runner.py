@@ -133,7 +133,7 @@ async def test_run_eval_accepts_every_request_form(form: str) -> None:
         ("{not json", "eval_request is not valid JSON"),
         ("[1, 2]", "must describe a JSON object; got list"),
         (42, "eval_request must be an EvalRequest, a mapping"),
-        ({"tenantId": "acme"}, "Field required"),
+        ({"tenantId": "acme"}, "the required key 'workspace_id' is missing"),
     ],
 )
 def test_unparsable_requests_raise_value_error_at_call_time(given: Any, message: str) -> None:

@@ -81,11 +81,11 @@ def test_define_tenant_rejects_unknown_mapping_keys() -> None:
 @pytest.mark.parametrize(
     ("args", "kwargs", "field"),
     [
-        ((), {}, "resourceId"),
+        ((), {}, "resource_id"),
         (("acme",), {}, "version"),
-        (("", "v1"), {}, "resourceId"),
+        (("", "v1"), {}, "resource_id"),
         (("acme", ""), {}, "version"),
-        ((None, "v1"), {}, "resourceId"),
+        ((None, "v1"), {}, "resource_id"),
     ],
 )
 def test_define_tenant_rejects_missing_or_empty_fields(

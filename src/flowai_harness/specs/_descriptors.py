@@ -54,6 +54,7 @@ __all__ = [
     "TargetDatabaseDescriptor",
     "check_identifier",
     "check_non_blank",
+    "check_url_scheme",
     "describe_type",
     "redact_secrets",
     "redact_url",
@@ -69,6 +70,8 @@ _SECRET_KEYWORD = re.compile(
 )
 _QUERY_PARAM = re.compile(r"(?P<sep>[?&])(?P<key>[^=&#?]*)=(?P<value>[^&#]*)")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
+_URL_SCHEME_NAME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+_SCHEME_SLASH = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):/")
 _URL_FIELDS = frozenset({"url", "target_database_url"})
 
 
@@ -170,6 +173,36 @@ def check_non_blank(value: str, field: str) -> str:
     return value
 
 
+def check_url_scheme(url: str, descriptor: type[_Descriptor], *, field: str | None = None) -> str:
+    """Reject a URL whose scheme the descriptor's backend does not take (``htp://x``).
+
+    A one-letter scheme is a Windows drive (``C:/db``) and is left alone; so is, for SQLite, a
+    ``name:`` prefix not followed by ``/`` (a file may be called ``data:v1.db``).
+
+    Args:
+        url: The URL to check.
+        descriptor: The descriptor model; ``url_schemes`` are accepted, ``url_form`` says so
+            in the message.
+        field: What to call the URL in the message (the descriptor's ``url`` by default).
+
+    Returns:
+        ``url`` unchanged.
+
+    Raises:
+        ValueError: The scheme is not one of ``descriptor.url_schemes``.
+    """
+    pattern = _SCHEME_SLASH if "sqlite" in descriptor.url_schemes else _URL_SCHEME_NAME
+    match = pattern.match(url)
+    if match is None or len(match[1]) == 1 or match[1].lower() in descriptor.url_schemes:
+        return url
+    kind = descriptor.model_fields["kind"].default
+    shown = field or descriptor._field_path("url")
+    raise ValueError(
+        f"{shown} '{redact_url(url)}' has an unknown scheme '{match[1]}:'; a {descriptor.section} "
+        f"of kind '{kind}' takes {descriptor.url_form}"
+    )
+
+
 def check_identifier(value: str, field: str) -> str:
     """Reject a SQL identifier outside ``[A-Za-z0-9_]+``.
 
@@ -244,6 +277,8 @@ class _Descriptor(EnvironmentModel):
     """A backend descriptor of one data-environment section, tagged by ``kind``."""
 
     section: ClassVar[str]
+    url_schemes: ClassVar[tuple[str, ...]] = ()
+    url_form: ClassVar[str] = ""
     kind: str
 
     @classmethod
@@ -254,17 +289,23 @@ class _Descriptor(EnvironmentModel):
 class _SqliteDescriptor(_Descriptor):
     """A descriptor whose backend is an SQLite file named by a required ``url``."""
 
+    url_schemes: ClassVar[tuple[str, ...]] = ("sqlite", "file")
+    url_form: ClassVar[str] = "sqlite: or file: URLs or a plain file path (sqlite:/srv/app/kv.db)"
     url: str
 
     @field_validator("url")
     @classmethod
     def _url_not_blank(cls, url: str) -> str:
-        return check_non_blank(url, cls._field_path("url"))
+        return check_url_scheme(check_non_blank(url, cls._field_path("url")), cls)
 
 
 class _RemoteDescriptor(_Descriptor):
     """A descriptor naming its server either by ``url`` or by ``url_env`` (exactly one)."""
 
+    url_schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
+    url_form: ClassVar[str] = (
+        "postgresql:// or postgres:// URLs (postgresql://<user>:<password>@<host>:5432/<db>)"
+    )
     url: str | None = None
     url_env: str | None = None
 
@@ -273,7 +314,8 @@ class _RemoteDescriptor(_Descriptor):
     def _not_blank(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        return check_non_blank(value, cls._field_path(str(info.field_name)))
+        checked = check_non_blank(value, cls._field_path(str(info.field_name)))
+        return check_url_scheme(checked, cls) if info.field_name == "url" else checked
 
     def _check_fields_together(self) -> None:
         where = f"data_environment.{self.section} (kind {self.kind!r})"
@@ -323,6 +365,8 @@ class PostgresKv(_RemoteDescriptor):
 class RedisKv(_RemoteDescriptor):
     """KV kind ``redis``: ``url`` xor ``url_env``; keys are ``<prefix><tenant>:<key>``."""
 
+    url_schemes: ClassVar[tuple[str, ...]] = ("redis", "rediss", "unix")
+    url_form: ClassVar[str] = "redis://, rediss:// (TLS) or unix:// URLs (redis://<host>:6379/0)"
     section: ClassVar[str] = "kv"
     kind: Literal["redis"] = "redis"
     prefix: str = "afw:"
@@ -446,7 +490,15 @@ class CatalogSearch(EnvironmentModel):
     @field_validator("index_path")
     @classmethod
     def _index_path_not_blank(cls, index_path: str) -> str:
-        return check_non_blank(index_path, "data_environment.catalog_search.index_path")
+        field = "data_environment.catalog_search.index_path"
+        check_non_blank(index_path, field)
+        scheme = _SCHEME_SLASH.match(index_path)
+        if scheme is not None and len(scheme[1]) > 1:
+            raise ValueError(
+                f"{field} must be a local directory path, not a URL ('{redact_url(index_path)}'); "
+                "e.g. /var/lib/app/catalog-index"
+            )
+        return index_path
 
 
 KvDescriptor = Annotated[MemoryKv | SqliteKv | PostgresKv | RedisKv, Field(discriminator="kind")]

@@ -46,6 +46,7 @@ from flowai_harness.specs._descriptors import (
     SqliteTargetDatabase,
     TargetDatabaseDescriptor,
     check_identifier,
+    check_url_scheme,
     describe_type,
     redact_url,
 )
@@ -236,8 +237,8 @@ def resolve_url(descriptor_wire: Mapping[str, Any], *, section: str) -> str:
         The URL. It may hold credentials: pass it through :func:`redact_url` before echoing it.
 
     Raises:
-        DataEnvironmentError: Neither key is set, or the named environment variable is unset
-            or empty.
+        DataEnvironmentError: Neither key is set, the named environment variable is unset or
+            empty, or the URL it holds has a scheme the descriptor's kind does not take.
         SpecTypeError: ``url`` or ``urlEnv`` is not a string.
     """
     url = descriptor_wire.get("url")
@@ -259,6 +260,13 @@ def resolve_url(descriptor_wire: Mapping[str, Any], *, section: str) -> str:
         raise DataEnvironmentError(
             f"environment variable {name} is not set for data_environment.{section}.url_env"
         )
+    model = DESCRIPTOR_KINDS.get(section, {}).get(str(descriptor_wire.get("kind")))
+    if model is not None:
+        where = f"environment variable {name} (data_environment.{section}.url_env)"
+        try:
+            check_url_scheme(value, model, field=where)
+        except ValueError as error:
+            raise DataEnvironmentError(str(error)) from None
     return value
 
 

@@ -15,6 +15,7 @@ from pydantic_core import InitErrorDetails
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from flowai_harness.errors import SpecTypeError, SpecValueError
+from flowai_harness.specs._problems import closest, spec_validation_error
 from flowai_harness.specs._wire import IdWireModel, WireModel
 from flowai_harness.specs.agents import AgentSpec
 from flowai_harness.specs.approvals import (
@@ -142,11 +143,18 @@ def _check_agents(agents: Sequence[AgentSpec]) -> None:
             if route in seen:
                 raise ValueError(f"agent {agent.name!r} declares duplicate route {route!r}")
             if route not in names:
-                raise ValueError(
-                    f"agent {agent.name!r} declares unknown route target {route!r}; "
-                    f"registered agents: {sorted(names)!r}"
-                )
+                raise ValueError(_unknown_route(agent.name, route, names))
             seen.add(route)
+
+
+def _unknown_route(agent: str, route: str, names: set[str]) -> str:
+    match = closest(route, names - {agent})
+    guess = f"; did you mean {match!r}?" if match else ""
+    return (
+        f"agent {agent!r} declares unknown route target {route!r}{guess} (registered agents: "
+        f"{sorted(names)!r}). Fix the name in routes=[...] or pass an agent named {route!r} "
+        f"to define_runtime(agents=[...])"
+    )
 
 
 def _check_override_agents(overrides: ApprovalOverrides, names: set[str]) -> None:
@@ -163,7 +171,7 @@ def _validation_error(title: str, field: str, message: str, value: Any) -> Valid
         "input": value,
         "ctx": {"error": ValueError(message)},
     }
-    return ValidationError.from_exception_data(title, [detail])
+    return spec_validation_error(ValidationError.from_exception_data(title, [detail]), RuntimeSpec)
 
 
 def _prompt_rows(agent: AgentSpec, toolkit_configs: Mapping[str, Any]) -> list[Any]:

@@ -346,7 +346,7 @@ def test_envelope_data_must_carry_the_key_of_its_type() -> None:
         HarnessEvalEventEnvelope.model_validate(
             {"runId": "r", "sequence": 0, "type": "testCaseStarted", "data": {}}
         )
-    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+    with pytest.raises(ValidationError, match="unknown key"):
         HarnessEvalEventEnvelope.model_validate(
             {"runId": "r", "sequence": 0, "type": "evalFailed", "data": {"error": "x", "y": 1}}
         )
