@@ -1,13 +1,22 @@
-"""Layout checks of the Studio UI in a real browser: tab bars are horizontal tab bars (not
-styled like the sidebar), and the Connect screens fit a phone without sideways scrolling."""
+"""Layout and scale of the Studio UI in a real browser: tab bars are horizontal tab bars (not
+styled like the sidebar), the Connect screens fit a phone without sideways scrolling, and a
+store of 10 000 runs pages on the server (the runs screen never holds more than a page)."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
-from .studio_apps import data_app
+from flowai_harness.studio.store import StudioStore
+
+from .studio_apps import chat_app, data_app
 from .ui_browser import PHONE, open_page, serve, shot, visit
+
+RUNS = 10_000
+DASH = "\N{EN DASH}"  # the pager writes "1<en dash>100 of N"
 
 
 def _one_row(page: Any, selector: str) -> bool:
@@ -44,3 +53,49 @@ def test_tab_bars_lay_their_tabs_in_one_row_and_fit_a_phone(browser: Any, tmp_pa
                 width = page.evaluate("() => document.documentElement.scrollWidth")
                 assert width <= page.viewport_size["width"], f"table scrolls sideways ({width}px)"
                 shot(page, f"connect-table-{name}")
+
+
+def _seed_runs(path: Path, app_id: str, count: int) -> None:
+    """``count`` finished chat runs of two events each, written in one transaction."""
+    store = StudioStore(path)
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO run_events (app_id, workspace_key, thread_id, run_id, seq, kind, "
+            "event_json, raw_json, created_at, operation, agent_id, sent) "
+            "VALUES (?, 'default', ?, ?, ?, ?, '{}', 'null', ?, 'chat', 'coord', 1)",
+            [
+                (app_id, f"thread_{i % 500}", f"run_{i:05d}", seq, kind, f"2026-01-01T00:0{seq}Z")
+                for i in range(count)
+                for seq, kind in ((1, "message.delta"), (2, "run.completed"))
+            ],
+        )
+
+    try:
+        store.rows(app_id, "default").db.run(write, write=True)
+    finally:
+        store.close()
+
+
+def test_ten_thousand_runs_page_on_the_server_and_the_screen_holds_one_page(
+    browser: Any, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    app = chat_app()
+    _seed_runs(tmp_path / "studio.db", app.app_id, RUNS)
+    with serve(app, tmp_path) as url, open_page(browser, url) as page:
+        started = time.perf_counter()
+        visit(page, "/runs?size=100")
+        pages = page.get_by_role("status").filter(has_text=re.compile(" of "))
+        expect(pages).to_have_text(f"1{DASH}100 of {RUNS}")
+        shown_ms = (time.perf_counter() - started) * 1000
+        rows = page.get_by_role("table", name="Runs").locator("tbody tr")
+        expect(rows).to_have_count(100)
+        expect(rows.first).to_have_attribute("data-run-id", f"run_{RUNS - 1:05d}")
+        page.get_by_role("button", name="Next").click()
+        expect(pages).to_have_text(f"101{DASH}200 of {RUNS}")
+        expect(rows.first).to_have_attribute("data-run-id", f"run_{RUNS - 101:05d}")
+        assert page.evaluate("() => document.querySelectorAll('tr').length") <= 101
+        shot(page, "runs-10000")
+    print(f"runs screen with {RUNS} runs: first page shown in {shown_ms:.0f} ms")

@@ -103,8 +103,8 @@ def _run(stats: Sequence[Any], first: Sequence[Any], last: Sequence[Any]) -> dic
 _THREAD_COLUMNS: Final = "thread_id, title, created_at, updated_at"
 _APPROVAL_COLUMNS: Final = "approval_id, thread_id, run_id, status, payload, created_at, updated_at"
 _RUN_STATS: Final = (
-    "SELECT run_id, MIN(id), MAX(id), MIN(seq), MAX(seq), COUNT(*), MIN(created_at), "
-    "MAX(created_at) FROM run_events WHERE app_id = ? AND workspace_key = ?"
+    "SELECT run_id, MIN(id) AS min_id, MAX(id) AS max_id, MIN(seq), MAX(seq), COUNT(*), "
+    "MIN(created_at), MAX(created_at) FROM run_events WHERE app_id = ? AND workspace_key = ?"
 )
 _TOUCH_THREAD: Final = (
     "INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
@@ -308,21 +308,21 @@ class ChatRows:
         if run_id is not None:
             sql += " AND run_id = ?"
             params.append(run_id)
-        sql += " GROUP BY run_id ORDER BY MAX(id) DESC"
+        sql += " GROUP BY run_id"
+        # One query: each run's stats joined with its first and last event (a query per run
+        # made a page of 10 000 runs take 150 ms).
+        sql = (
+            "SELECT s.*, f.thread_id, f.operation, f.agent_id, f.kind, "
+            "l.thread_id, l.operation, l.agent_id, l.kind "
+            f"FROM ({sql}) AS s JOIN run_events AS f ON f.id = s.min_id "
+            "JOIN run_events AS l ON l.id = s.max_id ORDER BY s.max_id DESC"
+        )
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        runs: list[dict[str, Any]] = []
-        for stats in conn.execute(sql, params).fetchall():
-            first, last = (
-                conn.execute(
-                    "SELECT thread_id, operation, agent_id, kind FROM run_events WHERE id = ?",
-                    (row_id,),
-                ).fetchone()
-                for row_id in (stats[1], stats[2])
-            )
-            runs.append(_run(stats, first, last))
-        return runs
+        return [
+            _run(row[:8], row[8:12], row[12:16]) for row in conn.execute(sql, params).fetchall()
+        ]
 
     def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Return the runs computed from their events, most recent first."""

@@ -426,10 +426,16 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
       if (!cancelled.current) setProblem(errorText(err));
     } finally {
       setStarting(false);
-      setStatusOverride(null);
+      // a cancelled run keeps showing "cancelled" until the server says so too
+      setStatusOverride((current) => (current === EvalStatus.Cancelled ? current : null));
       refresh();
     }
   };
+
+  const serverStatus = detail.data?.eval.status;
+  useEffect(() => {
+    if (statusOverride === EvalStatus.Cancelled && serverStatus && serverStatus !== EvalStatus.Running) setStatusOverride(null);
+  }, [serverStatus, statusOverride]);
 
   useEffect(() => {
     if (launch) {
@@ -447,8 +453,8 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
       await post(ws(`/evals/${seg(evalId)}/cancel`));
     } catch (err) {
       setProblem(errorText(err));
+      setStatusOverride(null);
     }
-    setStatusOverride(null);
     refresh();
   };
 
