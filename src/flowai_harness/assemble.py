@@ -45,6 +45,7 @@ def create_runtime(
     tracer_provider: Any = None,
     telemetry: bool | Mapping[str, Any] = False,
     durability: Mapping[str, Any] | None = None,
+    run_traces: int | bool = True,
 ) -> Runtime:
     """Build a live :class:`Runtime` from a runtime spec and the host's callbacks.
 
@@ -84,6 +85,10 @@ def create_runtime(
             renewal, whether a background sweeper resumes runs whose worker died (default: on
             with a durable store), and whether a query on a busy thread waits (``enqueue``) or
             fails at once (``reject``). See ``docs/deployment.md``.
+        run_traces: how many runs' trace trees this process keeps for
+            ``Runtime.get_trace(run_id)`` (``True``: the last 1,000; ``False`` or ``0``: none,
+            which saves about a microsecond per model and tool call). See
+            ``docs/telemetry.md``.
 
     Returns:
         The runtime handle.
@@ -104,7 +109,6 @@ def create_runtime(
     )
     from flowai_harness.engine.compiled import EngineInputs, compile_runtime
     from flowai_harness.engine.limits import parse_limits
-    from flowai_harness.engine.trace_collector import TraceCollector
     from flowai_harness.handle import Runtime
     from flowai_harness.providers.factory import build_model_clients
     from flowai_harness.specs.data_environment import normalize_data_environment
@@ -127,8 +131,7 @@ def create_runtime(
     hooks = _check_callables(event_hooks, "event_hooks")
     run_budget = parse_budget(budget)
     durability_options = parse_durability(durability)
-    # Every run keeps its trace tree for Runtime.get_trace, whether or not spans go out.
-    observer = TraceCollector(_build_observer(tracer_provider, telemetry))
+    observer = _with_run_traces(_build_observer(tracer_provider, telemetry), run_traces)
     if action_dispatcher is not None and not callable(action_dispatcher):
         raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
     clients = (
@@ -161,6 +164,25 @@ def create_runtime(
         observer=observer,
     )
     return Runtime(compile_runtime(inputs), durability=durability_options)
+
+
+def _with_run_traces(observer: RunObserver, run_traces: int | bool) -> RunObserver:
+    """The observer, inside the run-trace collector unless ``run_traces`` turns it off."""
+    from flowai_harness.engine.trace_collector import DEFAULT_RUN_TRACE_CAPACITY, TraceCollector
+
+    if isinstance(run_traces, bool):
+        capacity = DEFAULT_RUN_TRACE_CAPACITY if run_traces else 0
+    elif isinstance(run_traces, int):
+        capacity = run_traces
+    else:
+        raise SpecTypeError(
+            f"run_traces must be a boolean or a number of runs; got {type(run_traces).__name__}"
+        )
+    if capacity < 0:
+        raise ConfigurationError(
+            f"run_traces must be >= 0 (the number of runs kept; 0 keeps none); got {capacity}"
+        )
+    return TraceCollector(observer, capacity) if capacity else observer
 
 
 def _build_observer(tracer_provider: Any, telemetry: bool | Mapping[str, Any]) -> RunObserver:

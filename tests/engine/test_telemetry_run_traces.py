@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from flowai_harness import create_runtime, define_runtime, define_specialist, define_tool
 from flowai_harness.engine.trace_collector import TraceCollector
-from flowai_harness.errors import SpecTypeError, SpecValueError
+from flowai_harness.errors import ConfigurationError, SpecTypeError, SpecValueError
 from flowai_harness.events import TokenUsage
 from flowai_harness.providers.pricing import PriceTable
 from flowai_harness.testing import ScriptedModel, collect_events
@@ -264,14 +264,11 @@ def test_trace_arguments_are_checked() -> None:
         TraceCollector(capacity=0)
 
 
-async def test_only_the_last_runs_are_kept() -> None:
+async def test_only_the_last_runs_are_kept_and_none_when_turned_off() -> None:
     model = ScriptedModel()
-    for _ in range(3):
+    for _ in range(4):
         model.add_turn("hi")
-    runtime = runtime_of(specialist("w"), interpreter=model)
-    collector = runtime._compiled.observer
-    assert isinstance(collector, TraceCollector)
-    collector._capacity = 2
+    runtime = runtime_of(specialist("w"), interpreter=model, run_traces=2)
     ids = []
     for index in range(3):
         stream = runtime.run_specialist("w", "go", thread_id=f"t{index}")
@@ -279,6 +276,16 @@ async def test_only_the_last_runs_are_kept() -> None:
         ids.append(stream.run_id)
     assert runtime.get_trace(ids[0]) is None
     assert [t["runId"] for t in runtime.list_traces(kind="run")] == ids[1:]
+
+    off = runtime_of(specialist("w"), interpreter=model, run_traces=False)
+    assert not isinstance(off._compiled.observer, TraceCollector)
+    stream = off.run_specialist("w", "go", thread_id="t")
+    await collect_events(stream)
+    assert off.get_trace(stream.run_id) is None and off.list_traces(kind="run") == []
+    with pytest.raises(ConfigurationError, match="run_traces must be >= 0"):
+        runtime_of(specialist("w"), run_traces=-1)
+    with pytest.raises(SpecTypeError, match="run_traces must be a boolean or a number"):
+        runtime_of(specialist("w"), run_traces="all")
 
 
 def _live_spec(url: str) -> Any:

@@ -11,12 +11,15 @@ Each node has its start (wall clock, and milliseconds after the run started), it
 and how it ended; turns and invocations carry their token usage and priced cost, tools their
 arguments and result (bounded, see :func:`payload_record`). The parent of a step is the node
 open in the current context (a context variable), so a sub-agent lands under the tool call
-that started it and nothing depends on the order concurrent runs interleave.
+that started it, concurrent tool calls under their turn, and nothing depends on the order
+concurrent runs interleave.
 
-The collector keeps the most recent :data:`DEFAULT_RUN_TRACE_CAPACITY` runs; the oldest go
-first. Eval samples are not kept here: they have their own trace (``evals/traces.py``). A step
-outside a run (an MCP tool call) is passed through untouched. The cost per step is one node
-and one extra coroutine frame; nodes become dicts only when a trace is read.
+Cost. While a run goes, each step costs one small list (its inputs, two clock readings and
+the step's own result object, kept by reference) and one coroutine frame; nothing is
+formatted or copied. A trace becomes dicts only when it is read. The collector keeps the
+most recent :data:`DEFAULT_RUN_TRACE_CAPACITY` runs; the oldest go first. Eval samples are
+not kept here (they have their own trace, ``evals/traces.py``), and a step outside a run (an
+MCP tool call) passes through untouched.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from contextvars import ContextVar
+from time import perf_counter
 from typing import Any, TypeVar
 
 from flowai_harness._clock import utc_micros
@@ -71,39 +75,39 @@ def payload_record(value: Any) -> dict[str, Any]:
     return {"kind": "inline", "value": value}
 
 
-class _Node:
-    """One observed step; ``fields`` are its type's own keys (camelCase, JSON values)."""
+# A node is a list: [kind, name, start, end, status, error, children, inputs, outcome].
+# ``start`` / ``end`` are ``perf_counter()`` readings; ``inputs`` is a tuple of what the step
+# was given; ``outcome`` is what it returned (read only when the trace is).
+_KIND, _NAME, _START, _END, _STATUS, _ERROR, _CHILDREN, _INPUTS, _OUTCOME = range(9)
+Node = list[Any]
 
-    __slots__ = ("children", "duration", "error", "fields", "kind", "name", "started", "status")
+_CANCELLED = ("CancelledError", "GeneratorExit", "ConnectionError")
+_CURRENT: ContextVar[Node | None] = ContextVar("flowai_trace_node", default=None)
 
-    def __init__(self, kind: str, name: str, fields: dict[str, Any]) -> None:
-        self.kind = kind
-        self.name = name
-        self.fields = fields
-        self.started = time.perf_counter()
-        self.duration: float | None = None
-        self.status = "running"
-        self.error: str | None = None
-        self.children: list[_Node] = []
 
-    def close(self, status: str = "ok", error: str | None = None) -> None:
-        self.duration = time.perf_counter() - self.started
-        self.status = status
-        self.error = error
-
-    def failed(self, exc: BaseException) -> None:
+async def _watch(node: Node, step: Step[T]) -> T:
+    """Await ``step`` as the current node; note when and how it ended."""
+    token = _CURRENT.set(node)
+    try:
+        outcome = await step
+    except BaseException as exc:
+        node[_END] = perf_counter()
         name = type(exc).__name__
-        if name in ("CancelledError", "GeneratorExit", "ConnectionError"):
-            self.close("cancelled", "cancelled")
+        if name in _CANCELLED:
+            node[_STATUS], node[_ERROR] = "cancelled", "cancelled"
         else:
-            self.close("error", str(exc) or name)
-
-
-_CURRENT: ContextVar[_Node | None] = ContextVar("flowai_trace_node", default=None)
+            node[_STATUS], node[_ERROR] = "error", str(exc) or name
+        raise
+    finally:
+        _CURRENT.reset(token)
+    node[_END] = perf_counter()
+    node[_STATUS] = "ok"
+    node[_OUTCOME] = outcome
+    return outcome
 
 
 class _RunTrace:
-    """One run's trace while it runs and after."""
+    """One run's trace."""
 
     __slots__ = ("operation", "root", "run_id", "started_wall", "thread_id")
 
@@ -112,129 +116,148 @@ class _RunTrace:
         self.thread_id = thread_id
         self.operation = operation
         self.started_wall = time.time()
-        self.root = _Node("run", entry_agent, {"agent": entry_agent})
+        self.root: Node = ["run", entry_agent, perf_counter(), None, "running", None, [], (), None]
 
 
-# --------------------------------------------------------------------------- outcomes
+# --------------------------------------------------------------------------- reading
 
 
-def _usage_fields(node: _Node, usage: Any) -> None:
-    node.fields["usage"] = {
+def _usage(usage: Any) -> dict[str, int]:
+    return {
         "inputTokens": usage.prompt_tokens,
         "outputTokens": usage.completion_tokens,
         "cachedTokens": usage.cache_read_input_tokens,
         "cacheCreationTokens": usage.cache_creation_input_tokens,
     }
-    node.fields["costUsd"] = usage.cost_usd
 
 
-def _model_outcome(node: _Node, outcome: Any) -> None:
-    """A model call's or an invocation's outcome (see ``engine.observer``)."""
+def _model_fields(node: Node, fields: dict[str, Any]) -> tuple[str, str | None]:
+    """A model call's or an invocation's outcome (see ``engine.observer``); its status."""
+    outcome = node[_OUTCOME]
     message = getattr(outcome, "message", None)
     if isinstance(message, str):
-        node.fields["errorCode"] = getattr(outcome, "code", None)
-        node.close("error", message)
-        return
+        fields["errorCode"] = getattr(outcome, "code", None)
+        return "error", message
     usage = getattr(outcome, "usage", None)
     if usage is not None:
-        _usage_fields(node, usage)
-    node.fields["finishReason"] = getattr(outcome, "reason", None)
+        fields["usage"] = _usage(usage)
+        fields["costUsd"] = usage.cost_usd
+    fields["finishReason"] = getattr(outcome, "reason", None)
     latency = getattr(outcome, "latency", None)
-    if latency is not None and node.kind == "turn":
-        node.fields["retries"] = latency.retry_count
-        node.fields["ttftMs"] = latency.ttft_ms
-    node.close()
+    if latency is not None and node[_KIND] == "turn":
+        fields["retries"] = latency.retry_count
+        fields["ttftMs"] = latency.ttft_ms
+    return node[_STATUS], node[_ERROR]
 
 
-def _tool_outcome(node: _Node, outcome: Any) -> None:
-    content = getattr(outcome, "content", None)
-    node.fields["result"] = content
-    is_error = bool(getattr(outcome, "is_error", False))
-    node.fields["isError"] = is_error
-    if is_error:
-        message = content.get("error") if isinstance(content, dict) else None
-        node.close("error", str(message) if message is not None else "tool error")
+def _tool_fields(node: Node, fields: dict[str, Any]) -> tuple[str, str | None]:
+    fields["arguments"] = payload_record(node[_INPUTS][1])
+    outcome = node[_OUTCOME]
+    if outcome is None:
+        return node[_STATUS], node[_ERROR]
+    content = outcome.content
+    fields["result"] = payload_record(content)
+    fields["isError"] = bool(outcome.is_error)
+    if not outcome.is_error:
+        return node[_STATUS], node[_ERROR]
+    message = content.get("error") if isinstance(content, dict) else None
+    return "error", str(message) if message is not None else "tool error"
+
+
+def _fields(node: Node) -> tuple[dict[str, Any], str, str | None]:
+    """The type's own keys of ``node``, its status and its error."""
+    kind, inputs = node[_KIND], node[_INPUTS]
+    status, error = node[_STATUS], node[_ERROR]
+    fields: dict[str, Any]
+    if kind == "agent":
+        fields = dict(zip(("invocationId", "threadId", "model", "provider"), inputs, strict=True))
+        fields["agent"] = node[_NAME]
+        if node[_OUTCOME] is not None:
+            status, error = _model_fields(node, fields)
+    elif kind == "turn":
+        fields = dict(zip(("turn", "agent", "model", "provider"), inputs, strict=True))
+        if node[_OUTCOME] is not None:
+            status, error = _model_fields(node, fields)
+    elif kind == "tool":
+        fields = {"toolName": node[_NAME], "toolCallId": inputs[0]}
+        status, error = _tool_fields(node, fields)
+    elif kind == "approval":
+        fields = {"approvalKind": inputs[0], "target": inputs[1]}
+        if node[_OUTCOME] is not None:
+            fields["decision"] = getattr(node[_OUTCOME], "outcome", None)
+            fields["waitMs"] = _ms(node[_END] - node[_START])
+    elif kind == "planDispatch":
+        fields = {"planId": inputs[0], "actions": inputs[1]}
     else:
-        node.close()
+        fields = {"agent": node[_NAME]}
+    return fields, status, error
 
 
-def _approval_outcome(node: _Node, decision: Any) -> None:
-    node.fields["decision"] = getattr(decision, "outcome", None)
-    node.close()
-    node.fields["waitMs"] = round((node.duration or 0.0) * 1000.0, 3)
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
 
 
-def _closed(node: _Node, result: Any) -> None:
-    node.close()
+def _node_dict(node: Node, run_started: float, wall: float) -> dict[str, Any]:
+    offset = node[_START] - run_started
+    end = node[_END]
+    fields, status, error = _fields(node)
+    return {
+        "type": node[_KIND],
+        "name": node[_NAME],
+        "startedAt": utc_micros(wall + offset),
+        "startOffsetMs": _ms(offset),
+        "durationMs": None if end is None else _ms(end - node[_START]),
+        "status": status,
+        "error": error,
+        **fields,
+        "children": [_node_dict(child, run_started, wall) for child in list(node[_CHILDREN])],
+    }
 
 
-# --------------------------------------------------------------------------- export
-
-
-def _sum_usage(nodes: list[_Node]) -> tuple[dict[str, int], float | None]:
-    """Token usage and cost over every agent node of a tree."""
+def _sum_usage(root: dict[str, Any]) -> tuple[dict[str, int], float | None]:
+    """Token usage and cost over every agent node of an exported tree."""
     usage = dict.fromkeys(_USAGE_KEYS, 0)
     cost: float | None = None
-    stack = list(nodes)
+    stack = [root]
     while stack:
         node = stack.pop()
-        stack.extend(node.children)
-        if node.kind != "agent" or "usage" not in node.fields:
+        stack.extend(node["children"])
+        if node["type"] != "agent" or "usage" not in node:
             continue
         for key in _USAGE_KEYS:
-            usage[key] += node.fields["usage"][key]
-        if node.fields.get("costUsd") is not None:
-            cost = (cost or 0.0) + node.fields["costUsd"]
+            usage[key] += node["usage"][key]
+        if node.get("costUsd") is not None:
+            cost = (cost or 0.0) + node["costUsd"]
     return usage, cost
-
-
-def _node_dict(node: _Node, run_started: float, wall: float) -> dict[str, Any]:
-    offset = node.started - run_started
-    fields = dict(node.fields)
-    if node.kind == "tool":
-        fields["arguments"] = payload_record(fields.get("arguments"))
-        if "result" in fields:
-            fields["result"] = payload_record(fields["result"])
-    if node.kind == "agent" and "usage" in fields:
-        fields["usage"] = dict(fields["usage"])
-    return {
-        "type": node.kind,
-        "name": node.name,
-        "startedAt": utc_micros(wall + offset),
-        "startOffsetMs": round(offset * 1000.0, 3),
-        "durationMs": None if node.duration is None else round(node.duration * 1000.0, 3),
-        "status": node.status,
-        "error": node.error,
-        **fields,
-        "children": [_node_dict(child, run_started, wall) for child in list(node.children)],
-    }
 
 
 _RUN_STATUS = {"ok": "completed", "error": "failed", "cancelled": "cancelled"}
 
 
 def _trace_dict(trace: _RunTrace) -> dict[str, Any]:
-    root = trace.root
-    usage, cost = _sum_usage([root])
-    entry = root.children[0].fields.get("invocationId") if root.children else None
-    duration = root.duration
+    root = _node_dict(trace.root, trace.root[_START], trace.started_wall)
+    usage, cost = _sum_usage(root)
+    children = root["children"]
+    duration = root["durationMs"]
     return {
         "traceId": trace.run_id,
         "kind": "run",
         "runId": trace.run_id,
         "threadId": trace.thread_id,
         "operation": trace.operation,
-        "entryAgent": root.name,
-        "entryInvocationId": entry,
-        "status": _RUN_STATUS.get(root.status, "running"),
-        "error": root.error,
-        "startedAt": utc_micros(trace.started_wall),
-        "completedAt": None if duration is None else utc_micros(trace.started_wall + duration),
-        "durationMs": None if duration is None else round(duration * 1000.0, 3),
+        "entryAgent": root["name"],
+        "entryInvocationId": children[0].get("invocationId") if children else None,
+        "status": _RUN_STATUS.get(root["status"], "running"),
+        "error": root["error"],
+        "startedAt": root["startedAt"],
+        "completedAt": None
+        if duration is None
+        else utc_micros(trace.started_wall + duration / 1000.0),
+        "durationMs": duration,
         "usage": usage,
         "costUsd": cost,
         "scope": {"runId": trace.run_id, "threadId": trace.thread_id},
-        "root": _node_dict(root, root.started, trace.started_wall),
+        "root": root,
     }
 
 
@@ -249,7 +272,7 @@ class TraceCollector(RunObserver):
         capacity: How many run traces to keep (>= 1).
     """
 
-    __slots__ = ("_capacity", "_inner", "_lock", "_runs")
+    __slots__ = ("_capacity", "_inner", "_lock", "_runs", "_solo")
 
     def __init__(
         self, inner: RunObserver = NULL_OBSERVER, capacity: int = DEFAULT_RUN_TRACE_CAPACITY
@@ -257,6 +280,8 @@ class TraceCollector(RunObserver):
         if capacity < 1:
             raise ValueError(f"run trace capacity must be >= 1, got {capacity}")
         self._inner = inner
+        #: no other observer: the steps need not be handed on
+        self._solo = inner is NULL_OBSERVER
         self._capacity = capacity
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, _RunTrace] = OrderedDict()
@@ -282,26 +307,6 @@ class TraceCollector(RunObserver):
 
     # ------------------------------------------------------------------ observing
 
-    async def _watch(self, node: _Node, step: Step[T], record: Callable[[_Node, T], None]) -> T:
-        token = _CURRENT.set(node)
-        try:
-            result = await step
-        except BaseException as exc:
-            node.failed(exc)
-            raise
-        finally:
-            _CURRENT.reset(token)
-        record(node, result)
-        return result
-
-    def _child(self, kind: str, name: str, fields: dict[str, Any]) -> _Node | None:
-        parent = _CURRENT.get()
-        if parent is None:
-            return None
-        node = _Node(kind, name, fields)
-        parent.children.append(node)
-        return node
-
     def run(self, run: Any, entry_agent: str, step: Step[T]) -> Awaitable[T]:
         if run.run_id is None or run.approval_mode == "bypass":
             return self._inner.run(run, entry_agent, step)
@@ -313,49 +318,52 @@ class TraceCollector(RunObserver):
             self._runs[trace.run_id] = trace
             while len(self._runs) > self._capacity:
                 self._runs.popitem(last=False)
-        return self._inner.run(run, entry_agent, self._watch(trace.root, step, _closed))
+        return self._inner.run(run, entry_agent, _watch(trace.root, step))
 
     def agent(self, scope: Any, invocation_id: str, step: Step[T]) -> Awaitable[T]:
-        agent = scope.agent
-        fields = {
-            "agent": agent.name,
-            "invocationId": invocation_id,
-            "threadId": scope.thread_id,
-            "model": agent.model,
-            "provider": agent.provider,
-        }
-        node = self._child("agent", agent.name, fields)
-        if node is None:
+        parent = _CURRENT.get()
+        if parent is None:
             return self._inner.agent(scope, invocation_id, step)
-        return self._inner.agent(scope, invocation_id, self._watch(node, step, _model_outcome))
+        agent = scope.agent
+        inputs = (invocation_id, scope.thread_id, agent.model, agent.provider)
+        node = ["agent", agent.name, perf_counter(), None, "running", None, [], inputs, None]
+        parent[_CHILDREN].append(node)
+        return self._inner.agent(scope, invocation_id, _watch(node, step))
 
     def chat(self, scope: Any, request: Any, step: Step[T]) -> Awaitable[T]:
-        fields = {
-            "turn": request.turn,
-            "agent": request.agent,
-            "model": request.model,
-            "provider": request.provider,
-        }
-        node = self._child("turn", f"turn {request.turn}", fields)
-        if node is None:
+        parent = _CURRENT.get()
+        if parent is None:
             return self._inner.chat(scope, request, step)
-        return self._inner.chat(scope, request, self._watch(node, step, _model_outcome))
+        turn = request.turn
+        inputs = (turn, request.agent, request.model, request.provider)
+        node = ["turn", f"turn {turn}", perf_counter(), None, "running", None, [], inputs, None]
+        parent[_CHILDREN].append(node)
+        watched = _watch(node, step)
+        return watched if self._solo else self._inner.chat(scope, request, watched)
 
     def tool(self, scope: Any, call_id: str, name: str, args: Any, step: Step[T]) -> Awaitable[T]:
-        fields = {"toolName": name, "toolCallId": call_id, "arguments": args}
-        node = self._child("tool", name, fields)
-        if node is None:
+        parent = _CURRENT.get()
+        if parent is None:
             return self._inner.tool(scope, call_id, name, args, step)
-        return self._inner.tool(scope, call_id, name, args, self._watch(node, step, _tool_outcome))
+        node = ["tool", name, perf_counter(), None, "running", None, [], (call_id, args), None]
+        parent[_CHILDREN].append(node)
+        watched = _watch(node, step)
+        return watched if self._solo else self._inner.tool(scope, call_id, name, args, watched)
 
     def approval(self, scope: Any, kind: str, target: str, step: Step[T]) -> Awaitable[T]:
-        node = self._child("approval", f"approval {kind}", {"approvalKind": kind, "target": target})
-        if node is None:
+        parent = _CURRENT.get()
+        if parent is None:
             return self._inner.approval(scope, kind, target, step)
-        return self._inner.approval(scope, kind, target, self._watch(node, step, _approval_outcome))
+        name = f"approval {kind}"
+        node = ["approval", name, perf_counter(), None, "running", None, [], (kind, target), None]
+        parent[_CHILDREN].append(node)
+        return self._inner.approval(scope, kind, target, _watch(node, step))
 
     def plan_dispatch(self, run: Any, plan_id: str, actions: int, step: Step[T]) -> Awaitable[T]:
-        node = self._child("planDispatch", plan_id, {"planId": plan_id, "actions": actions})
-        if node is None:
+        parent = _CURRENT.get()
+        if parent is None:
             return self._inner.plan_dispatch(run, plan_id, actions, step)
-        return self._inner.plan_dispatch(run, plan_id, actions, self._watch(node, step, _closed))
+        inputs = (plan_id, actions)
+        node = ["planDispatch", plan_id, perf_counter(), None, "running", None, [], inputs, None]
+        parent[_CHILDREN].append(node)
+        return self._inner.plan_dispatch(run, plan_id, actions, _watch(node, step))
