@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh [pytest args]      arguments go to pytest (scripts/test.sh tests/engine -x)
 #   VENV=.venv313 PYTHON=python3.13    run on another interpreter (see scripts/bootstrap.sh)
-#   CHECKS=0                           skip lint, types, layer contracts and the UI checks
+#   CHECKS=0                           skip lint, types, layer contracts, the docs build and the UI checks
 #
 # The suite runs under pytest-xdist with one worker per core (-n auto); pass your own -n
 # (-n 0 runs in this process) or -p no:xdist to choose otherwise.
@@ -16,6 +16,7 @@ if [ "${CHECKS:-1}" != 0 ]; then
   "$VENV/bin/ruff" format --check --quiet src tests benchmarks examples
   "$VENV/bin/mypy"
   "$VENV/bin/lint-imports"
+  NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet   # the docs site: a broken link fails
   scripts/studio_ui.sh test
 fi
 workers=(-n auto)

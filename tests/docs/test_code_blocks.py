@@ -4,6 +4,8 @@ Each page runs in its own process and a fresh temporary directory, so files a pa
 (a SQLite store, a cassette) never leak into the repository or into another page. Provider
 keys are set to dummies and provider base URLs point at a closed loopback port: a page may
 configure a live provider, but a page that really called one fails instead of reaching out.
+The example apps' sources are on the path, as if installed (``pip install -e examples/...``),
+so that the tutorials can import them.
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ def _offline_env() -> dict[str, str]:
         OPENAI_API_KEY="sk-docs-offline",
         ANTHROPIC_BASE_URL=closed,
         OPENAI_BASE_URL=closed,
-        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "src")]),
+        PYTHONPATH=os.pathsep.join(
+            [
+                str(REPO),
+                str(REPO / "src"),
+                str(REPO / "examples" / "pricing_promotions" / "src"),
+                str(REPO / "examples" / "inventory_planning" / "src"),
+            ]
+        ),
     )
     return env
 
