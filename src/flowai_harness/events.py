@@ -2,16 +2,52 @@
 
 Inside the engine every event is one of the small classes below. They become plain dicts (a
 ``type`` tag, camelCase keys, plus the run's ``sequence`` number) in exactly one place,
-:meth:`RuntimeEvent.to_dict`, when the stream hands them to the consumer.
+:meth:`RuntimeEvent.to_dict`, when the stream hands them to the consumer. The shape of each
+dict is a ``TypedDict`` of :mod:`flowai_harness.event_dicts`, which type-checks every
+``_wire`` below.
 """
 
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal
 
 import orjson
+from typing_extensions import TypeVar
+
+from flowai_harness.event_dicts import (
+    ApprovalDecisionData,
+    ApprovalDecisionEventDict,
+    ApprovalOutcomeDict,
+    ApprovalRequestDict,
+    ApprovalRequiredEventDict,
+    BudgetWarningEventDict,
+    CostSummaryData,
+    CostSummaryEventDict,
+    CustomEventDict,
+    ErrorDetailDict,
+    ErrorEventDict,
+    EventDict,
+    FileRegisteredEventDict,
+    FinishEventDict,
+    FinishReason,
+    FlowUiEventDict,
+    LatencySummaryData,
+    LatencySummaryEventDict,
+    PlanStatusChangeEventDict,
+    ReasoningEventDict,
+    StepStartEventDict,
+    TextEventDict,
+    TokenUsageDict,
+    ToolAgentEventDict,
+    ToolAgentUsageEventDict,
+    ToolCallEventDict,
+    ToolProgressEventDict,
+    ToolResultEventDict,
+    ToolTimingDict,
+)
 
 __all__ = [
     "ApprovalDecision",
@@ -21,6 +57,7 @@ __all__ = [
     "CostSummary",
     "CustomEvent",
     "ErrorEvent",
+    "EventDict",
     "FileRegistered",
     "Finish",
     "FinishReason",
@@ -58,9 +95,6 @@ def json_copy(value: Any) -> Any:
         return copy.deepcopy(value)
 
 
-FinishReason = Literal["stop", "tool-calls", "length", "content-filter", "error"]
-
-
 @dataclass(slots=True)
 class TokenUsage:
     """Token counts of one agent invocation (cache counts are subsets of ``prompt_tokens``)."""
@@ -86,7 +120,7 @@ class TokenUsage:
         if other.cost_usd is not None:
             self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> TokenUsageDict:
         """Return the wire form with all five counters."""
         return {
             "promptTokens": self.prompt_tokens,
@@ -97,53 +131,61 @@ class TokenUsage:
         }
 
 
-class RuntimeEvent:
-    """Base of every runtime event; subclasses set ``type`` and implement ``_fields``."""
+#: the dict form of one event class (``RuntimeEvent`` alone: any event's)
+WireT = TypeVar("WireT", bound=EventDict, default=EventDict, covariant=True)
+
+
+class RuntimeEvent(ABC, Generic[WireT]):
+    """Base of every runtime event; subclasses set ``type`` and implement ``_wire``, typed by
+    the ``TypedDict`` of their dict form (``class Text(RuntimeEvent[TextEventDict])``)."""
 
     __slots__ = ()
     type: ClassVar[str]
 
-    def _fields(self) -> dict[str, Any]:
-        return {}
+    @abstractmethod
+    def _wire(self) -> WireT:
+        """The event's dict form, without its sequence number."""
 
-    def to_dict(self, sequence: int | None = None) -> dict[str, Any]:
+    def to_dict(self, sequence: int | None = None) -> WireT:
         """Return the public dict form; ``sequence`` is the per-run sequence number."""
-        out: dict[str, Any] = {"type": self.type}
-        out.update(self._fields())
+        out = self._wire()
         if sequence is not None:
             out["sequence"] = sequence
         return out
 
 
 @dataclass(slots=True)
-class Text(RuntimeEvent):
+class Text(RuntimeEvent[TextEventDict]):
     """A text delta from a model, or a tool's ``displaySummary``."""
 
     type: ClassVar[str] = "text"
     text: str
 
-    def _fields(self) -> dict[str, Any]:
-        return {"text": self.text}
+    def _wire(self) -> TextEventDict:
+        return {"type": "text", "text": self.text}
 
 
 @dataclass(slots=True)
-class Reasoning(RuntimeEvent):
+class Reasoning(RuntimeEvent[ReasoningEventDict]):
     """A reasoning (thinking) delta from a provider that exposes it."""
 
     type: ClassVar[str] = "reasoning"
     text: str
 
-    def _fields(self) -> dict[str, Any]:
-        return {"text": self.text}
+    def _wire(self) -> ReasoningEventDict:
+        return {"type": "reasoning", "text": self.text}
 
 
 @dataclass(slots=True)
-class StepStart(RuntimeEvent):
+class StepStart(RuntimeEvent[StepStartEventDict]):
     """The start of one model step (turn)."""
 
     type: ClassVar[str] = "step-start"
 
-    def to_dict(self, sequence: int | None = None) -> dict[str, Any]:
+    def _wire(self) -> StepStartEventDict:
+        return {"type": "step-start"}
+
+    def to_dict(self, sequence: int | None = None) -> StepStartEventDict:
         """Return the public dict form (hot path: built directly)."""
         if sequence is None:
             return {"type": "step-start"}
@@ -151,7 +193,7 @@ class StepStart(RuntimeEvent):
 
 
 @dataclass(slots=True)
-class ToolInvocationCall(RuntimeEvent):
+class ToolInvocationCall(RuntimeEvent[ToolCallEventDict]):
     """A tool call is about to be dispatched."""
 
     type: ClassVar[str] = "tool-invocation"
@@ -159,22 +201,18 @@ class ToolInvocationCall(RuntimeEvent):
     tool_name: str
     args: Any
 
-    def to_dict(self, sequence: int | None = None) -> dict[str, Any]:
-        """Return the public dict form (hot path: built directly)."""
-        out = {
+    def _wire(self) -> ToolCallEventDict:
+        return {
             "type": "tool-invocation",
             "toolInvocationId": self.tool_invocation_id,
             "toolName": self.tool_name,
             "args": json_copy(self.args),
             "state": "call",
         }
-        if sequence is not None:
-            out["sequence"] = sequence
-        return out
 
 
 @dataclass(slots=True)
-class ToolInvocationResult(RuntimeEvent):
+class ToolInvocationResult(RuntimeEvent[ToolResultEventDict]):
     """A tool call finished; ``result`` is the content returned to the model."""
 
     type: ClassVar[str] = "tool-invocation"
@@ -183,10 +221,9 @@ class ToolInvocationResult(RuntimeEvent):
     args: Any
     result: Any
 
-    def to_dict(self, sequence: int | None = None) -> dict[str, Any]:
-        """Return the public dict form (hot path: built directly, one copy of the payload)."""
-        args, result = json_copy([self.args, self.result])
-        out = {
+    def _wire(self) -> ToolResultEventDict:
+        args, result = json_copy([self.args, self.result])  # one copy of the payload
+        return {
             "type": "tool-invocation",
             "toolInvocationId": self.tool_invocation_id,
             "toolName": self.tool_name,
@@ -194,13 +231,10 @@ class ToolInvocationResult(RuntimeEvent):
             "state": "result",
             "result": result,
         }
-        if sequence is not None:
-            out["sequence"] = sequence
-        return out
 
 
 @dataclass(slots=True)
-class ToolProgress(RuntimeEvent):
+class ToolProgress(RuntimeEvent[ToolProgressEventDict]):
     """Progress of a long-running tool."""
 
     type: ClassVar[str] = "tool-progress"
@@ -211,20 +245,33 @@ class ToolProgress(RuntimeEvent):
     tool_call_id: str | None = None
     milestone: Any = None
 
-    def _fields(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"toolName": self.tool_name}
+    def _wire(self) -> ToolProgressEventDict:
+        # Key order as on the wire: toolCallId (when set) comes right after toolName.
+        out: ToolProgressEventDict
         if self.tool_call_id is not None:
-            out["toolCallId"] = self.tool_call_id
-        out["label"] = self.label
-        out["phaseIndex"] = self.phase_index
-        out["totalPhases"] = self.total_phases
+            out = {
+                "type": "tool-progress",
+                "toolName": self.tool_name,
+                "toolCallId": self.tool_call_id,
+                "label": self.label,
+                "phaseIndex": self.phase_index,
+                "totalPhases": self.total_phases,
+            }
+        else:
+            out = {
+                "type": "tool-progress",
+                "toolName": self.tool_name,
+                "label": self.label,
+                "phaseIndex": self.phase_index,
+                "totalPhases": self.total_phases,
+            }
         if self.milestone is not None:
             out["milestone"] = json_copy(self.milestone)
         return out
 
 
 @dataclass(slots=True)
-class ToolAgent(RuntimeEvent):
+class ToolAgent(RuntimeEvent[ToolAgentEventDict]):
     """Start (``call``) or successful end (``result``) of an agent invocation."""
 
     type: ClassVar[str] = "tool-agent"
@@ -232,8 +279,9 @@ class ToolAgent(RuntimeEvent):
     tool_invocation_id: str
     state: Literal["call", "result"]
 
-    def _fields(self) -> dict[str, Any]:
+    def _wire(self) -> ToolAgentEventDict:
         return {
+            "type": "tool-agent",
             "agentName": self.agent_name,
             "toolInvocationId": self.tool_invocation_id,
             "state": self.state,
@@ -241,7 +289,7 @@ class ToolAgent(RuntimeEvent):
 
 
 @dataclass(slots=True)
-class ToolAgentUsage(RuntimeEvent):
+class ToolAgentUsage(RuntimeEvent[ToolAgentUsageEventDict]):
     """Usage of one agent invocation (``data-tool-agent``)."""
 
     type: ClassVar[str] = "data-tool-agent"
@@ -249,13 +297,14 @@ class ToolAgentUsage(RuntimeEvent):
     model: str
     usage: TokenUsage
 
-    def _fields(self) -> dict[str, Any]:
+    def _wire(self) -> ToolAgentUsageEventDict:
         return {
+            "type": "data-tool-agent",
             "data": {
                 "agentName": self.agent_name,
                 "model": self.model,
                 "usage": self.usage.to_dict(),
-            }
+            },
         }
 
 
@@ -274,10 +323,10 @@ class ApprovalRequest:
     #: what the run had used when it asked (tokens, cost, model and tool calls)
     run_usage: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ApprovalRequestDict:
         """Return the wire form (``correlationId`` / ``glimpse`` / ``runUsage`` omitted when
         unset)."""
-        out: dict[str, Any] = {
+        out: ApprovalRequestDict = {
             "id": self.id,
             "kind": self.kind,
             "target": self.target,
@@ -295,18 +344,18 @@ class ApprovalRequest:
 
 
 @dataclass(slots=True)
-class ApprovalRequired(RuntimeEvent):
+class ApprovalRequired(RuntimeEvent[ApprovalRequiredEventDict]):
     """A gate registered a pending approval and waits for ``respond_to_approval``."""
 
     type: ClassVar[str] = "approval-required"
     request: ApprovalRequest
 
-    def _fields(self) -> dict[str, Any]:
-        return {"data": self.request.to_dict()}
+    def _wire(self) -> ApprovalRequiredEventDict:
+        return {"type": "approval-required", "data": self.request.to_dict()}
 
 
 @dataclass(slots=True)
-class ApprovalDecision(RuntimeEvent):
+class ApprovalDecision(RuntimeEvent[ApprovalDecisionEventDict]):
     """A gate woke up with the host's decision."""
 
     type: ClassVar[str] = "approval-decision"
@@ -315,18 +364,18 @@ class ApprovalDecision(RuntimeEvent):
     feedback: str | None = None
     partial: Any = None
 
-    def _fields(self) -> dict[str, Any]:
-        outcome: dict[str, Any] = {"outcome": self.outcome}
+    def _wire(self) -> ApprovalDecisionEventDict:
+        outcome: ApprovalOutcomeDict = {"outcome": self.outcome}
         if self.outcome == "revise":
             outcome["partial"] = json_copy(self.partial)
-        data: dict[str, Any] = {"id": self.approval_id, "outcome": outcome}
+        data: ApprovalDecisionData = {"id": self.approval_id, "outcome": outcome}
         if self.feedback is not None:
             data["feedback"] = self.feedback
-        return {"data": data}
+        return {"type": "approval-decision", "data": data}
 
 
 @dataclass(slots=True)
-class PlanStatusChange(RuntimeEvent):
+class PlanStatusChange(RuntimeEvent[PlanStatusChangeEventDict]):
     """A plan moved between statuses (``pending_approval`` is display-only)."""
 
     type: ClassVar[str] = "plan-status-change"
@@ -334,23 +383,26 @@ class PlanStatusChange(RuntimeEvent):
     from_status: str
     to_status: str
 
-    def _fields(self) -> dict[str, Any]:
-        return {"data": {"planId": self.plan_id, "from": self.from_status, "to": self.to_status}}
+    def _wire(self) -> PlanStatusChangeEventDict:
+        return {
+            "type": "plan-status-change",
+            "data": {"planId": self.plan_id, "from": self.from_status, "to": self.to_status},
+        }
 
 
 @dataclass(slots=True)
-class FlowUi(RuntimeEvent):
+class FlowUi(RuntimeEvent[FlowUiEventDict]):
     """A tool result carried an ``approvalDsl`` UI payload."""
 
     type: ClassVar[str] = "data-flow-ui"
     dsl: str
 
-    def _fields(self) -> dict[str, Any]:
-        return {"data": {"dsl": self.dsl}}
+    def _wire(self) -> FlowUiEventDict:
+        return {"type": "data-flow-ui", "data": {"dsl": self.dsl}}
 
 
 @dataclass(slots=True)
-class FileRegistered(RuntimeEvent):
+class FileRegistered(RuntimeEvent[FileRegisteredEventDict]):
     """A file was registered for a thread."""
 
     type: ClassVar[str] = "data-file-registered"
@@ -359,19 +411,20 @@ class FileRegistered(RuntimeEvent):
     thread_id: str
     timestamp: str
 
-    def _fields(self) -> dict[str, Any]:
+    def _wire(self) -> FileRegisteredEventDict:
         return {
+            "type": "data-file-registered",
             "data": {
                 "fileId": self.file_id,
                 "filename": self.filename,
                 "threadId": self.thread_id,
                 "timestamp": self.timestamp,
-            }
+            },
         }
 
 
 @dataclass(slots=True)
-class CostSummary(RuntimeEvent):
+class CostSummary(RuntimeEvent[CostSummaryEventDict]):
     """Usage (and cost, when priced) per agent at the end of a provider-backed invocation."""
 
     type: ClassVar[str] = "data-cost-summary"
@@ -379,8 +432,8 @@ class CostSummary(RuntimeEvent):
     usage: TokenUsage
     total_cost_usd: float | None = None
 
-    def _fields(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def _wire(self) -> CostSummaryEventDict:
+        data: CostSummaryData = {
             "agents": self.agents,
             "totalPromptTokens": self.usage.prompt_tokens,
             "totalCompletionTokens": self.usage.completion_tokens,
@@ -390,11 +443,11 @@ class CostSummary(RuntimeEvent):
         }
         if self.total_cost_usd is not None:
             data["totalCostUsd"] = self.total_cost_usd
-        return {"data": data}
+        return {"type": "data-cost-summary", "data": data}
 
 
 @dataclass(slots=True)
-class BudgetWarning(RuntimeEvent):
+class BudgetWarning(RuntimeEvent[BudgetWarningEventDict]):
     """A run has used 80 % of one of its budget limits (emitted once per limit)."""
 
     type: ClassVar[str] = "data-budget-warning"
@@ -403,14 +456,15 @@ class BudgetWarning(RuntimeEvent):
     max: float
     run_usage: dict[str, Any]
 
-    def _fields(self) -> dict[str, Any]:
+    def _wire(self) -> BudgetWarningEventDict:
         return {
+            "type": "data-budget-warning",
             "data": {
                 "limit": self.limit,
                 "used": self.used,
                 "max": self.max,
                 "runUsage": self.run_usage,
-            }
+            },
         }
 
 
@@ -424,9 +478,9 @@ class ToolTiming:
     status: Literal["completed", "error"]
     payload_size: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ToolTimingDict:
         """Return the wire form (``payloadSize`` omitted when unknown)."""
-        out: dict[str, Any] = {
+        out: ToolTimingDict = {
             "toolName": self.tool_name,
             "toolCallId": self.tool_call_id,
             "durationMs": self.duration_ms,
@@ -438,7 +492,7 @@ class ToolTiming:
 
 
 @dataclass(slots=True)
-class LatencySummary(RuntimeEvent):
+class LatencySummary(RuntimeEvent[LatencySummaryEventDict]):
     """Where the time of one agent invocation went."""
 
     type: ClassVar[str] = "data-latency-summary"
@@ -453,8 +507,8 @@ class LatencySummary(RuntimeEvent):
     ttft_ms: int | None = None
     retry_events: list[dict[str, Any]] = field(default_factory=list)
 
-    def _fields(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def _wire(self) -> LatencySummaryEventDict:
+        data: LatencySummaryData = {
             "totalDurationMs": self.total_duration_ms,
             "phases": {
                 "llmTimeMs": self.llm_time_ms,
@@ -470,43 +524,43 @@ class LatencySummary(RuntimeEvent):
             data["ttftMs"] = self.ttft_ms
         if self.retry_events:
             data["retryEvents"] = self.retry_events
-        return {"data": data}
+        return {"type": "data-latency-summary", "data": data}
 
 
 @dataclass(slots=True)
-class Finish(RuntimeEvent):
+class Finish(RuntimeEvent[FinishEventDict]):
     """End of one agent invocation's model stream, with its total usage."""
 
     type: ClassVar[str] = "finish"
     finish_reason: FinishReason
     usage: TokenUsage
 
-    def _fields(self) -> dict[str, Any]:
-        return {"finishReason": self.finish_reason, "usage": self.usage.to_dict()}
+    def _wire(self) -> FinishEventDict:
+        return {"type": "finish", "finishReason": self.finish_reason, "usage": self.usage.to_dict()}
 
 
 @dataclass(slots=True)
-class ErrorEvent(RuntimeEvent):
+class ErrorEvent(RuntimeEvent[ErrorEventDict]):
     """A failure; ``code`` is omitted from the wire when unset."""
 
     type: ClassVar[str] = "error"
     message: str
     code: str | None = None
 
-    def _fields(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"message": self.message}
+    def _wire(self) -> ErrorEventDict:
+        err: ErrorDetailDict = {"message": self.message}
         if self.code is not None:
             err["code"] = self.code
-        return {"error": err}
+        return {"type": "error", "error": err}
 
 
 @dataclass(slots=True)
-class CustomEvent(RuntimeEvent):
+class CustomEvent(RuntimeEvent[CustomEventDict]):
     """An extension event (note the snake_case ``event_type`` key of the wire form)."""
 
     type: ClassVar[str] = "custom"
     event_type: str
     data: Any = None
 
-    def _fields(self) -> dict[str, Any]:
-        return {"event_type": self.event_type, "data": json_copy(self.data)}
+    def _wire(self) -> CustomEventDict:
+        return {"type": "custom", "event_type": self.event_type, "data": json_copy(self.data)}

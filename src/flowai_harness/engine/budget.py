@@ -178,7 +178,7 @@ class RunUsage:
         No wall-clock time: a resumed durable run replays its turns and tool calls, so it
         counts the same usage again and shows the same ``approval-required`` event again.
         """
-        out: dict[str, Any] = self.tokens.to_dict()
+        out: dict[str, Any] = dict(self.tokens.to_dict())
         if self.tokens.cost_usd is not None:
             out["costUsd"] = round(self.tokens.cost_usd, 8)
         out["modelCalls"] = self.model_calls

@@ -112,7 +112,7 @@ def request_digest(request: ModelRequest) -> dict[str, Any]:
 
 
 def _usage_to_wire(usage: TokenUsage) -> dict[str, Any]:
-    out: dict[str, Any] = usage.to_dict()
+    out: dict[str, Any] = dict(usage.to_dict())
     if usage.cost_usd is not None:
         out["costUsd"] = usage.cost_usd
     return out
@@ -129,7 +129,7 @@ def _usage_from_wire(data: Mapping[str, Any]) -> TokenUsage:
 
 
 def _latency_to_wire(summary: LatencySummary) -> dict[str, Any]:
-    data: dict[str, Any] = summary.to_dict()["data"]
+    data: dict[str, Any] = dict(summary.to_dict()["data"])
     return data
 
 

@@ -54,6 +54,7 @@ from flowai_harness.errors import (
     SpecValueError,
     ThreadBusyError,
 )
+from flowai_harness.event_dicts import ApprovalRequestDict
 from flowai_harness.events import ApprovalRequest, ErrorEvent
 from flowai_harness.specs.durability import DurabilityOptions, parse_durability
 
@@ -447,14 +448,14 @@ class EngineCore:
         of racing answers (from any process) is taken; a local gate is then woken at once
         instead of at its next look in the store."""
         waiting = self._approvals.waiting(self.resource_id, approval_id)
-        local = None if waiting is None else waiting.to_dict()
+        local = None if waiting is None else dict(waiting.to_dict())
         await self._runs.record_decision(approval_id, decision, local)
         if waiting is not None:
             # The store holds the decision; a gate gone meanwhile takes it on resume.
             with contextlib.suppress(ApprovalError):
                 self._approvals.respond(self.resource_id, approval_id, decision)
 
-    def pending_approvals(self) -> list[dict[str, Any]]:
+    def pending_approvals(self) -> list[ApprovalRequestDict]:
         """Return the approvals that gates of this process wait for (wire form).
 
         :meth:`list_pending_approvals` also lists those of durable runs in other processes and
@@ -474,7 +475,7 @@ class EngineCore:
         for item in await self._runs.pending_approvals():
             local.pop(str(item.get("id")), None)
             out.append(item)
-        out[:0] = [r.to_dict() for r in local.values()]
+        out[:0] = [dict(r.to_dict()) for r in local.values()]
         return out
 
     def _pending_requests(self) -> list[ApprovalRequest]:

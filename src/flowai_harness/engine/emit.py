@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from flowai_harness.events import RuntimeEvent
 
@@ -64,7 +64,8 @@ class EventSink:
         if self.closed:
             raise ConnectionError("event sink closed")
         self.sequence += 1
-        wire = event.to_dict(self.sequence)
+        # The stream hands on plain dicts; their shape is the event's TypedDict (event_dicts).
+        wire = cast("dict[str, Any]", event.to_dict(self.sequence))
         tap = self.tap
         if tap is not None and not tap(wire):
             return

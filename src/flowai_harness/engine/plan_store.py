@@ -22,6 +22,7 @@ import orjson
 from flowai_harness._clock import utc_seconds
 from flowai_harness.engine.context import RunContext, ToolCall
 from flowai_harness.errors import HarnessError, PlanStateError
+from flowai_harness.event_dicts import PlanStatusChangeEventDict
 from flowai_harness.events import PlanStatusChange
 from flowai_harness.ports import KeyValueStore, ToolOutcome, error_outcome
 
@@ -87,14 +88,14 @@ class AliasedPlanStatusChange(PlanStatusChange):
     from_alias: str | None = None
     to_alias: str | None = None
 
-    def _fields(self) -> dict[str, Any]:
-        fields = PlanStatusChange._fields(self)
-        data = fields["data"]
+    def _wire(self) -> PlanStatusChangeEventDict:
+        out = PlanStatusChange._wire(self)
+        data = out["data"]
         if self.from_alias is not None:
             data["fromAlias"] = self.from_alias
         if self.to_alias is not None:
             data["toAlias"] = self.to_alias
-        return fields
+        return out
 
 
 def transition(plan: Mapping[str, Any], to_status: str, **fields: Any) -> dict[str, Any]:

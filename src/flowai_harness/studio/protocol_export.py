@@ -57,7 +57,7 @@ def _runtime_event_types() -> list[str]:
     from flowai_harness import events
 
     found: set[str] = set()
-    pending: list[type[events.RuntimeEvent]] = [events.RuntimeEvent]
+    pending: list[type[object]] = [events.RuntimeEvent]
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
