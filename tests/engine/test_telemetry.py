@@ -272,3 +272,29 @@ async def test_telemetry_true_uses_the_global_tracer_provider(monkeypatch: Any) 
     runtime = runtime_of(specialist("w"), interpreter=model, telemetry=True)
     await collect_events(runtime.run_specialist("w", "go", thread_id="t"))
     assert [s.name for s in exporter.get_finished_spans()][-1] == "run w"
+
+
+async def test_a_run_dropped_at_an_approval_ends_its_spans_as_cancelled() -> None:
+    gated = define_tool("lookup", {"sku": str}, approval="always").bind(
+        lambda args, ctx: {"sku": args["sku"]}
+    )
+    provider, exporter = _provider()
+    model = ScriptedModel().add_turn(tool_calls=[("lookup", {"sku": "A"})])
+    runtime = runtime_of(
+        specialist("w", tools=[gated]), interpreter=model, tracer_provider=provider
+    )
+    stream = runtime.run_specialist("w", "go", thread_id="t")
+    async for event in stream:
+        if event["type"] == "approval-required":
+            break
+    await stream.aclose()
+    spans = exporter.get_finished_spans()
+    for name in ("approval tool", "execute_tool lookup", "invoke_agent w", "run w"):
+        [span] = _named(spans, name)
+        assert span.status.status_code == StatusCode.ERROR, name
+        assert span.status.description == "cancelled"
+        assert (span.attributes or {})["error.type"] == "cancelled"
+        assert not span.events  # a cancellation is not recorded as an exception
+    [approval] = _named(spans, "approval tool")
+    assert (approval.attributes or {})["flowai.approval.target"] == "lookup"
+    assert "flowai.approval.decision" not in (approval.attributes or {})

@@ -3,6 +3,7 @@ and the OpenTelemetry attributes a live model call adds (retries, time to first 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -361,3 +362,7 @@ async def test_a_live_run_is_priced_and_its_model_calls_carry_retries() -> None:
     assert first["gen_ai.response.finish_reasons"] == ("tool_calls",)
     [run_span] = [s for s in exporter.get_finished_spans() if s.name == "run pricing"]
     assert (run_span.attributes or {})["flowai.run.id"] == stream.run_id
+    # the API key is in no span and in no trace
+    spans = [dict(s.attributes or {}) for s in exporter.get_finished_spans()]
+    assert SECRET_KEY not in json.dumps(spans, default=str)
+    assert SECRET_KEY not in json.dumps(trace, default=str)
