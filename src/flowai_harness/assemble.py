@@ -14,6 +14,7 @@ from flowai_harness.specs.runtime import RuntimeSpec, augment_agent_prompts
 from flowai_harness.specs.tools import ToolSpec
 
 if TYPE_CHECKING:
+    from flowai_harness.engine.cassette import CassetteWriter, NoCassette
     from flowai_harness.engine.observer import RunObserver
     from flowai_harness.handle import Runtime
     from flowai_harness.ports import ModelClient
@@ -100,17 +101,9 @@ def create_runtime(
     from flowai_harness.data.factory import catalog_tool_handlers
     from flowai_harness.engine.budget import parse_budget
     from flowai_harness.engine.builtins import engine_tool_handlers
-    from flowai_harness.engine.cassette import (
-        NO_CASSETTE,
-        CassetteWriter,
-        NoCassette,
-        RecordingClient,
-        open_cassette,
-    )
     from flowai_harness.engine.compiled import EngineInputs, compile_runtime
     from flowai_harness.engine.limits import parse_limits
     from flowai_harness.handle import Runtime
-    from flowai_harness.providers.factory import build_model_clients
     from flowai_harness.specs.data_environment import normalize_data_environment
     from flowai_harness.specs.durability import parse_durability
     from flowai_harness.storage.factory import open_key_value_store
@@ -134,16 +127,7 @@ def create_runtime(
     observer = _with_run_traces(_build_observer(tracer_provider, telemetry), run_traces)
     if action_dispatcher is not None and not callable(action_dispatcher):
         raise SpecTypeError("action_dispatcher must be callable (actions, ctx) -> result")
-    clients = (
-        {"*": client}
-        if client is not None
-        else build_model_clients(spec, str(interpreter), mock_response)
-    )
-    cassette: CassetteWriter | NoCassette = NO_CASSETTE
-    if record is not None:
-        writer = cassette = open_cassette(record)
-        # every client records into the one cassette, whichever agent it serves
-        clients = {name: RecordingClient(inner, writer) for name, inner in clients.items()}
+    clients, cassette = _model_clients(spec, interpreter, client, mock_response, record)
     inputs = EngineInputs(
         spec=spec,
         clients=clients,
@@ -164,6 +148,30 @@ def create_runtime(
         observer=observer,
     )
     return Runtime(compile_runtime(inputs), durability=durability_options)
+
+
+def _model_clients(
+    spec: RuntimeSpec,
+    interpreter: Interpreter | ModelClient,
+    client: ModelClient | None,
+    mock_response: str | None,
+    record: str | Path | None,
+) -> tuple[dict[str, ModelClient], CassetteWriter | NoCassette]:
+    """The model client per provider key (``"*"``: every one), recording into the cassette at
+    ``record`` when one is asked for."""
+    from flowai_harness.engine.cassette import NO_CASSETTE, RecordingClient, open_cassette
+    from flowai_harness.providers.factory import build_model_clients
+
+    clients = (
+        {"*": client}
+        if client is not None
+        else build_model_clients(spec, str(interpreter), mock_response)
+    )
+    if record is None:
+        return clients, NO_CASSETTE
+    writer = open_cassette(record)
+    # every client records into the one cassette, whichever agent it serves
+    return {name: RecordingClient(inner, writer) for name, inner in clients.items()}, writer
 
 
 def _with_run_traces(observer: RunObserver, run_traces: int | bool) -> RunObserver:
