@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -366,3 +367,39 @@ async def test_a_live_run_is_priced_and_its_model_calls_carry_retries() -> None:
     spans = [dict(s.attributes or {}) for s in exporter.get_finished_spans()]
     assert SECRET_KEY not in json.dumps(spans, default=str)
     assert SECRET_KEY not in json.dumps(trace, default=str)
+
+
+async def test_a_durable_run_resumed_elsewhere_is_traced_whole_there(tmp_path: Path) -> None:
+    from tests.engine.durable_helpers import (
+        Effects,
+        approval_id,
+        at_tool_gate,
+        crash,
+        refunds,
+        run_until,
+        sqlite_kv,
+        tool_runtime,
+    )
+
+    kv = sqlite_kv(tmp_path)
+    first = tool_runtime(kv, Effects())
+    stream = first.run_specialist("w", refunds("o-1"), thread_id="t-1")
+    run_id = stream.run_id
+    before = await run_until(stream, at_tool_gate)
+    del stream
+    await crash(first)
+    stopped = first.get_trace(run_id)
+    assert stopped is not None and stopped["status"] == "cancelled"
+
+    second = tool_runtime(kv, Effects())
+    assert second.get_trace(run_id) is None  # not run here (yet)
+    await second.respond_to_approval(approval_id(before), "approve")
+    await collect_events(second.resume_run(run_id), second)
+    trace = second.get_trace(run_id)
+    assert trace is not None and trace["status"] == "completed"
+    # the replayed part of the run is in the tree too, so the tree is whole
+    tools = [n["name"] for _, n in _walk(trace["root"]) if n["type"] == "tool"]
+    assert tools == ["audit", "refund"]
+    [approval] = [n for _, n in _walk(trace["root"]) if n["type"] == "approval"]
+    assert approval["decision"] == "approve"
+    await second.aclose()

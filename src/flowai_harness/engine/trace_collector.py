@@ -155,10 +155,11 @@ def _tool_fields(node: Node, fields: dict[str, Any]) -> tuple[str, str | None]:
     outcome = node[_OUTCOME]
     if outcome is None:
         return node[_STATUS], node[_ERROR]
-    content = outcome.content
+    content = getattr(outcome, "content", None)
+    is_error = bool(getattr(outcome, "is_error", False))
     fields["result"] = payload_record(content)
-    fields["isError"] = bool(outcome.is_error)
-    if not outcome.is_error:
+    fields["isError"] = is_error
+    if not is_error:
         return node[_STATUS], node[_ERROR]
     message = content.get("error") if isinstance(content, dict) else None
     return "error", str(message) if message is not None else "tool error"
