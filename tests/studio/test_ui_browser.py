@@ -174,6 +174,11 @@ def test_runs_list_filters_in_the_url_and_the_run_timeline_is_a_tree(page: Any) 
     # the sub-agent's tool sits under the sub-agent, which sits under the call that made it
     call = timeline.locator('li[data-kind="tool"]', has=page.locator(node("agent")))
     expect(call.locator(node("tool"), has_text="lookup")).to_have_count(1)
+    # the runtime's trace of the same chat run: model turns and tool calls, nested the same way
+    trace = page.get_by_role("list", name="Run trace")
+    expect(trace.locator(node("turn")).first).to_be_visible()
+    traced_call = trace.locator('li[data-kind="tool"]', has_text="call_agent")
+    expect(traced_call.locator(node("tool"), has_text="lookup")).to_have_count(1)
     shot(page, "run-detail")
 
 

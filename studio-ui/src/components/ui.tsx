@@ -3,7 +3,7 @@ import { useState, type ReactNode } from "react";
 import { json } from "../lib/format";
 
 const TONE: Record<string, string> = {
-  completed: "ok", approve: "ok", approved: "ok", executed: "ok", passed: "ok", ready: "ok", enabled: "ok",
+  completed: "ok", ok: "ok", approve: "ok", approved: "ok", executed: "ok", passed: "ok", ready: "ok", enabled: "ok",
   running: "live", streaming: "live", executing: "live", working: "live", waiting: "warn", pending: "warn",
   pending_approval: "warn", created: "muted", draft: "muted", revise: "warn", "revise requested": "warn",
   failed: "bad", error: "bad", reject: "bad", rejected: "bad", cancelled: "muted", expired: "muted", interrupted: "warn",

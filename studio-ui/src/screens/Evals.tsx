@@ -12,6 +12,8 @@ import { duration, score, when } from "../lib/format";
 import { useApi, usePoll } from "../lib/hooks";
 import { EvalEnvelopeType, EvalStatus } from "../protocol.gen";
 import { useStudio } from "../shell/studio";
+import { TreeItem } from "../components/TreeView";
+import { traceTree } from "../lib/traceTree";
 import { evalRecordThread } from "./evalThreads";
 
 interface EvalDetailBody {
@@ -550,7 +552,7 @@ function EvalDetail({ evalId, launch, onChanged }: { evalId: string; launch: boo
 }
 
 function CaseDetail({ evalId, caseId }: { evalId: string; caseId: string }) {
-  const { ws } = useStudio();
+  const { ws, settings } = useStudio();
   const search = useSearch();
   const [, navigate] = useLocation();
   const detail = useApi<EvalDetailBody>(ws(`/evals/${seg(evalId)}`));
@@ -578,7 +580,7 @@ function CaseDetail({ evalId, caseId }: { evalId: string; caseId: string }) {
   if (detail.error) return <Banner>{errorText(detail.error)}</Banner>;
   if (!detail.data) return <Loading what="the eval" />;
   if (!row || !sample) return <Empty title={`No results for ${caseId}.`}><Link href={`/evals/${seg(evalId)}`}>Back to the eval</Link></Empty>;
-  const steps = Array.isArray(trace.data?.trace.trace.steps) ? (trace.data?.trace.trace.steps as Record<string, unknown>[]) : [];
+  const tree = trace.data ? traceTree(trace.data.trace.trace) : null;
   return (
     <>
       <p>
@@ -612,16 +614,11 @@ function CaseDetail({ evalId, caseId }: { evalId: string; caseId: string }) {
       <pre>{sample.responseText ?? ""}</pre>
       <h2>Trace</h2>
       {trace.loading ? <Loading what="the trace" /> : null}
-      {steps.length ? (
-        <ol className="timeline" aria-label="Trace steps">
-          {steps.map((step, i) => (
-            <li key={i} className="tree-row">
-              <span className="chip">{String(step.toolName ?? "step")}</span>
-              <JsonBlock title="Arguments" value={step.arguments} />
-              <JsonBlock title="Result" value={step.result} />
-            </li>
-          ))}
-        </ol>
+      {trace.error ? <Banner kind="info">{errorText(trace.error)}</Banner> : null}
+      {tree && tree.children.length ? (
+        <ul className="timeline" aria-label="Trace steps">
+          <TreeItem node={tree} mask={settings.demo} />
+        </ul>
       ) : trace.data ? (
         <p className="muted">No tool steps in this sample.</p>
       ) : null}

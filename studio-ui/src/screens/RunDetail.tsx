@@ -3,57 +3,36 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "wouter";
 import { ApiError, errorText, get, seg } from "../api/client";
 import type { RunEventRow, RunRow } from "../api/types";
-import { Banner, JsonBlock, Loading, PageHeader, StatusBadge } from "../components/ui";
-import { duration, when } from "../lib/format";
-import { usePoll } from "../lib/hooks";
-import { buildRunTree, type TreeNode } from "../lib/runTree";
-import { maskText } from "../lib/settings";
+import { TreeItem } from "../components/TreeView";
+import { Banner, Loading, PageHeader, StatusBadge } from "../components/ui";
+import { when } from "../lib/format";
+import { useApi, usePoll } from "../lib/hooks";
+import { traceTree } from "../lib/traceTree";
+import { buildRunTree } from "../lib/runTree";
 import { EVAL_RECORD_THREAD_PREFIX, RunStatus } from "../protocol.gen";
 import { useStudio } from "../shell/studio";
 import { shownStatus } from "./Runs";
 
 const LIVE = new Set<string>([RunStatus.Running, RunStatus.Waiting]);
 
-function Metrics({ node }: { node: TreeNode }) {
-  const parts: string[] = [];
-  if (node.durationMs !== undefined) parts.push(duration(node.durationMs));
-  if (node.inputTokens || node.outputTokens) parts.push(`${node.inputTokens ?? 0} in / ${node.outputTokens ?? 0} out tokens`);
-  if (node.costUsd !== undefined) parts.push(`$${node.costUsd.toFixed(4)}`);
-  return parts.length ? <span className="metric">{parts.join(" · ")}</span> : null;
-}
-
-function TreeItem({ node, mask }: { node: TreeNode; mask: boolean }) {
-  const shown = (text: string) => (mask ? maskText(text) : text);
-  if (node.kind === "text") {
-    return (
-      <li className="tree-row text-node">
-        <span className="chip">text</span>
-        <span className="muted">{shown((node.text ?? "").slice(0, 400))}{(node.text ?? "").length > 400 ? "…" : ""}</span>
-      </li>
-    );
-  }
+/** The runtime's trace of a chat run: the same tree with each model turn and tool call. */
+function RunTrace({ runId, live, mask }: { runId: string; live: boolean; mask: boolean }) {
+  const { ws } = useStudio();
+  const trace = useApi<{ trace: { trace: Record<string, unknown> } }>(ws(`/traces/${seg(runId)}`));
+  usePoll(trace.reload, 2000, live);
+  const tree = trace.data ? traceTree(trace.data.trace.trace) : null;
+  const missing = trace.error instanceof ApiError && trace.error.status === 404;
   return (
-    <li data-kind={node.kind}>
-      <div className="tree-row">
-        <span className="chip">{node.kind}</span>
-        <strong>{shown(node.label)}</strong>
-        {node.status ? <StatusBadge status={node.status} /> : null}
-        <Metrics node={node} />
-      </div>
-      {node.input !== undefined || node.output !== undefined ? (
-        <div className="tree-node">
-          {node.input !== undefined ? <JsonBlock title="Input" value={node.input} /> : null}
-          {node.output !== undefined ? <JsonBlock title="Output" value={node.output} /> : null}
-        </div>
-      ) : null}
-      {node.children.length ? (
-        <ul className="timeline tree-node">
-          {node.children.map((child) => (
-            <TreeItem key={child.id} node={child} mask={mask} />
-          ))}
+    <section aria-label="Trace">
+      <h2>Trace</h2>
+      {missing ? <p className="muted">No trace for this run: the runtime keeps the traces of its last 1,000 runs in memory, and a restarted server starts with none.</p> : trace.error ? <Banner>{errorText(trace.error)}</Banner> : null}
+      {!trace.data && trace.loading ? <Loading what="the trace" /> : null}
+      {tree ? (
+        <ul className="timeline" aria-label="Run trace">
+          <TreeItem node={tree} mask={mask} />
         </ul>
       ) : null}
-    </li>
+    </section>
   );
 }
 
@@ -118,6 +97,7 @@ export default function RunDetail({ runId }: { runId: string }) {
           </span>
         </div>
       ) : null}
+      {run?.operation === "chat" ? <RunTrace runId={runId} live={LIVE.has(run.status)} mask={settings.demo} /> : null}
       {events.length ? (
         <>
           <h2>Timeline</h2>
