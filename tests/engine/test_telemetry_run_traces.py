@@ -3,6 +3,7 @@ and the OpenTelemetry attributes a live model call adds (retries, time to first 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Iterator
@@ -18,8 +19,9 @@ from flowai_harness import create_runtime, define_runtime, define_specialist, de
 from flowai_harness.engine.trace_collector import TraceCollector
 from flowai_harness.errors import ConfigurationError, SpecTypeError, SpecValueError
 from flowai_harness.events import TokenUsage
+from flowai_harness.ports import ModelRequest
 from flowai_harness.providers.pricing import PriceTable
-from flowai_harness.testing import ScriptedModel, collect_events
+from flowai_harness.testing import ModelTurn, ScriptedModel, ToolCallStep, collect_events
 from tests.engine.helpers import (
     MODEL,
     PROMO_PLAN,
@@ -95,6 +97,18 @@ def _shape(trace: dict[str, Any]) -> list[str]:
     return ["  " * depth + f"{n['type']} {n['name']}" for depth, n in _walk(trace["root"])]
 
 
+def _check_timings(node: dict[str, Any]) -> None:
+    """Every node ended, and lies within its parent's span of time."""
+    assert node["durationMs"] >= 0 and node["startOffsetMs"] >= 0
+    for child in node["children"]:
+        assert child["startOffsetMs"] >= node["startOffsetMs"]
+        assert (
+            child["startOffsetMs"] + child["durationMs"]
+            <= node["startOffsetMs"] + node["durationMs"] + 0.01
+        )
+        _check_timings(child)
+
+
 def _finish_usage(events: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """The usage of each ``finish`` event, by the invocation whose frame it closes."""
     frames: list[str] = []
@@ -155,17 +169,7 @@ async def test_a_coordinator_planner_executor_run_has_its_whole_tree() -> None:
     nodes = [node for _, node in _walk(trace["root"])]
     assert all(n["status"] == "ok" and n["error"] is None for n in nodes)
 
-    def check(node: dict[str, Any]) -> None:
-        assert node["durationMs"] >= 0 and node["startOffsetMs"] >= 0
-        for child in node["children"]:
-            assert child["startOffsetMs"] >= node["startOffsetMs"]
-            assert (
-                child["startOffsetMs"] + child["durationMs"]
-                <= node["startOffsetMs"] + node["durationMs"] + 0.01
-            )
-            check(child)
-
-    check(trace["root"])
+    _check_timings(trace["root"])
     assert trace["root"]["durationMs"] == trace["durationMs"]
 
     # tokens: each invocation's usage is its finish event's, and the sum of its turns'
@@ -403,3 +407,48 @@ async def test_a_durable_run_resumed_elsewhere_is_traced_whole_there(tmp_path: P
     [approval] = [n for _, n in _walk(trace["root"]) if n["type"] == "approval"]
     assert approval["decision"] == "approve"
     await second.aclose()
+
+
+async def test_tool_calls_of_one_turn_nest_under_their_own_call() -> None:
+    @define_tool("nap", {"n": int})
+    async def nap(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        return {"n": args["n"]}
+
+    def calls(*steps: tuple[str, dict[str, Any], str]) -> list[ToolCallStep]:
+        return [ToolCallStep(name, args, id=call_id) for name, args, call_id in steps]
+
+    def respond(request: ModelRequest) -> ModelTurn:
+        if request.agent == "c":
+            if request.turn == 1:
+                return ModelTurn(
+                    "",
+                    calls(
+                        ("call_agent", {"agent": "w", "prompt": "a"}, "c1"),
+                        ("call_agent", {"agent": "w", "prompt": "b"}, "c2"),
+                    ),
+                )
+            return ModelTurn("all done")
+        if request.turn == 1:
+            first = "n1" if request.prompt == "a" else "n3"
+            second = "n2" if request.prompt == "a" else "n4"
+            return ModelTurn("", calls(("nap", {"n": 1}, first), ("nap", {"n": 2}, second)))
+        return ModelTurn("w done")
+
+    # a live client: the engine may run the calls of one turn at the same time
+    model = ScriptedModel(respond=respond, live=True)
+    runtime = runtime_of(coordinator(["w"]), specialist("w", tools=[nap]), interpreter=model)
+    stream = runtime.query("go", thread_id="t")
+    await collect_events(stream)
+    trace = runtime.get_trace(stream.run_id)
+    assert trace is not None and trace["status"] == "completed"
+    _check_timings(trace["root"])
+    [first_turn, _] = trace["root"]["children"][0]["children"]
+    nested = {}
+    for call in first_turn["children"]:
+        [agent] = call["children"]
+        nested[call["toolCallId"]] = sorted(
+            tool["toolCallId"] for turn in agent["children"] for tool in turn["children"]
+        )
+    # each sub-agent's naps under its own call, whichever order they ran in
+    assert nested == {"c1": ["n1", "n2"], "c2": ["n3", "n4"]}
