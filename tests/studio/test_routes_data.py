@@ -220,7 +220,7 @@ def test_tools_list_and_execute(data_client: TestClient) -> None:
     invalid = data_client.post(f"{W}/tools/execute_query/execute", json={"input": {"x": 1}})
     not_object = data_client.post(f"{W}/tools/execute_query/execute", json={"input": [1]})
     echo = data_client.post(f"{W}/tools/echo/execute", json={"input": {"text": "hi"}}).json()
-    gated = data_client.post(f"{W}/tools/lookup/execute", json={"input": {"sku": "A"}}).json()
+    gated = data_client.post(f"{W}/tools/lookup/execute", json={"input": {"sku": "A"}})
     routing = data_client.post(
         f"{W}/tools/call_agent/execute", json={"input": {"agent": "x", "prompt": "y"}}
     )
@@ -237,7 +237,10 @@ def test_tools_list_and_execute(data_client: TestClient) -> None:
     assert invalid.status_code == 400 and invalid.json()["error"]["code"] == "tool.invalid_input"
     assert not_object.status_code == 400
     assert echo["result"] == {"toolId": "echo", "success": True, "data": {"echo": "hi"}}
-    assert gated["result"]["success"] is False
+    assert gated.status_code == 409 and gated.json()["error"]["code"] == "tool.needs_approval"
+    assert gated.json()["error"]["message"].startswith(
+        "Tool `lookup` needs a person's approval for this call"
+    )
     assert routing.status_code == 409
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "tool.not_found"
 

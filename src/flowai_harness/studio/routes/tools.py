@@ -64,11 +64,32 @@ async def _execute(workspace: Workspace, tool: ToolInfo, args: dict[str, Any]) -
             f"Tool `{tool.name}` can only run inside an agent run.",
             {"toolId": tool.tool_id},
         )
+    if tool.approval == "always":
+        raise _needs_approval(tool)
     try:
         direct = DirectTools(runtime, tool.agents[0], thread_id=f"studio-tools-{workspace.key}")
     except ValueError as exc:
         raise StudioApiError(409, "tool.not_executable", scrub_secrets(str(exc))) from None
-    return await direct.call(tool.name, args)
+    outcome = await direct.call(tool.name, args)
+    content = outcome.content
+    if outcome.is_error and isinstance(content, Mapping) and content.get("error") == _REFUSED:
+        raise _needs_approval(tool)  # a predicate asked for a person on these arguments
+    return outcome
+
+
+#: The engine's result for an approval that a direct call (no one to ask) cannot wait for.
+_REFUSED = "Approval event sink closed before request was emitted"
+
+
+def _needs_approval(tool: ToolInfo) -> StudioApiError:
+    return StudioApiError(
+        409,
+        "tool.needs_approval",
+        f"Tool `{tool.name}` needs a person's approval for this call, and a direct run has "
+        "no one to ask: run it from an agent in the Playground and answer the approval there "
+        "(or in the Approvals inbox).",
+        {"toolId": tool.tool_id},
+    )
 
 
 def router() -> APIRouter:
