@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.data.sample_catalog import create_target_database
+
 REPO = Path(__file__).resolve().parents[2]
 
 APP_MODULE = textwrap.dedent(
@@ -96,3 +98,29 @@ def test_mcp_toolkit_without_the_sdk_prints_one_line_naming_the_extra(tmp_path: 
     assert completed.returncode == 1, completed.stderr
     assert len(lines) == 1, completed.stderr
     assert "pip install 'flowai-harness[mcp]'" in lines[0]
+
+
+def test_profiling_into_a_searchable_catalog_without_tantivy_fails_before_any_table(
+    tmp_path: Path,
+) -> None:
+    create_target_database(tmp_path / "target.db")
+    environment = tmp_path / "env.json"
+    environment.write_text(
+        json.dumps(
+            {
+                "tenant_id": "acme",
+                "catalog": {"kind": "sqlite", "url": f"sqlite:{tmp_path / 'catalog.db'}"},
+                "catalog_search": {"index_path": str(tmp_path / "index")},
+                "target_database": {"kind": "sqlite", "url": f"sqlite:{tmp_path / 'target.db'}"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    argv = ["--data-environment", str(environment), "data", "profile", "database"]
+    completed = run_without("tantivy", [*argv, "--database-id", "shop", "--schema-only"], REPO)
+    lines = error_lines(completed)
+    assert completed.returncode == 1, completed.stderr
+    assert len(lines) == 1, completed.stderr
+    assert "pip install 'flowai-harness[search]'" in lines[0]
+    assert completed.stdout == ""  # no job started, no table profiled
+    assert not (tmp_path / "catalog.db").exists()

@@ -512,11 +512,12 @@ async def test_plan_gate_outcomes(
 # --------------------------------------------------------------------------- respond_to_approval
 
 
-async def test_responding_to_an_unknown_id_raises_a_value_error_naming_it() -> None:
+async def test_responding_to_an_unknown_id_raises_a_value_error_naming_it_and_the_listing() -> None:
     runtime = plan_runtime()
-    with pytest.raises(ApprovalNotFoundError, match=r"^approval not found: nope$") as caught:
+    with pytest.raises(ApprovalNotFoundError, match=r"^approval not found: nope; ") as caught:
         await runtime.respond_to_approval("nope", "approve")
     assert isinstance(caught.value, ValueError)
+    assert "await runtime.list_pending_approvals()" in str(caught.value)
 
 
 async def test_responding_twice_raises_already_resolved_naming_the_id() -> None:

@@ -136,7 +136,8 @@ def test_a_bound_tool_without_a_handler_is_refused() -> None:
     lookup = define_tool("lookup", {"sku": str})
     spec = runtime_spec(specialist("w", tools=[lookup]))
     with pytest.raises(
-        ConfigurationError, match=r"^tool binding 'lookup' for agent 'w' has no Python handler$"
+        ConfigurationError,
+        match=r"^tool binding 'lookup' for agent 'w' has no Python handler; attach one",
     ):
         _compile(spec)
 

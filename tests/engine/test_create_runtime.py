@@ -104,7 +104,7 @@ def test_reserved_service_names_are_refused(key: str) -> None:
 
 def test_agent_tool_without_handler_is_refused_naming_binding_and_agent() -> None:
     with pytest.raises(
-        ValueError, match=r"^tool binding 'lookup' for agent 'w' has no Python handler$"
+        ValueError, match=r"^tool binding 'lookup' for agent 'w' has no Python handler; attach one"
     ):
         create_runtime(_spec(specialist("w", tools=[UNBOUND])))
 
@@ -112,7 +112,8 @@ def test_agent_tool_without_handler_is_refused_naming_binding_and_agent() -> Non
 def test_missing_handler_message_names_the_binding_id() -> None:
     tool = define_tool("lookup", {"sku": str}, binding_id="lookup-v2")
     with pytest.raises(
-        ValueError, match=r"^tool binding 'lookup-v2' for agent 'w' has no Python handler$"
+        ValueError,
+        match=r"^tool binding 'lookup-v2' for agent 'w' has no Python handler; attach one",
     ):
         create_runtime(_spec(specialist("w", tools=[tool])))
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from flowai_harness import TestingConfig, create_runtime, define_runtime, define_tool
+from flowai_harness.errors import UnknownAgentError
 from flowai_harness.testing import collect_events
 from tests.engine.helpers import (
     INV_RE,
@@ -549,12 +550,15 @@ async def test_query_without_coordinator_is_a_single_error_event() -> None:
     ]
 
 
-async def test_run_specialist_with_unknown_name_is_a_single_error_event() -> None:
-    runtime = runtime_of(specialist("w"))
-    events = await collect_events(runtime.run_specialist("ghost", "hi"))
-    assert events == [
-        {"type": "error", "sequence": 1, "error": {"message": "specialist 'ghost' not found"}}
-    ]
+def test_run_specialist_with_unknown_name_raises_at_the_call_suggesting_the_close_name() -> None:
+    runtime = runtime_of(specialist("worker"))
+    with pytest.raises(UnknownAgentError) as caught:
+        runtime.run_specialist("werker", "hi")
+    assert str(caught.value).startswith(
+        "specialist 'werker' not found; did you mean 'worker'? The specialists of this runtime "
+        "are ['worker']"
+    )
+    assert isinstance(caught.value, ValueError)
 
 
 async def test_run_specialist_on_a_non_specialist_is_a_single_error_event() -> None:

@@ -410,7 +410,7 @@ async def test_a_hook_exception_is_raised_from_anext_and_iteration_may_continue(
 async def test_hooks_also_see_pre_flight_error_events() -> None:
     seen: list[dict[str, Any]] = []
     runtime = runtime_of(specialist("w"), event_hooks=[seen.append])
-    events = await collect_events(runtime.run_specialist("ghost", "go"))
+    events = await collect_events(runtime.query("go", thread_id="t"))  # no coordinator
     assert seen == events and events[0]["type"] == "error"
 
 

@@ -125,7 +125,7 @@ async def test_ctx_exposes_call_id_services_and_references() -> None:
             as_dict=ctx.as_dict(),
             references=type(ctx.references).__name__,
         )
-        with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        with pytest.raises(AttributeError, match="the tool context has no service 'missing'"):
             _ = ctx.missing
         with pytest.raises(KeyError):
             _ = ctx["missing"]

@@ -337,7 +337,10 @@ class _AgentTools:
         tool = self._inputs.tools.get(key, declared)
         if tool.handler is None:
             raise ConfigurationError(
-                f"tool binding '{key}' for agent '{agent}' has no Python handler"
+                f"tool binding '{key}' for agent '{agent}' has no Python handler; attach one: "
+                f"decorate the function with the tool (`@tool` over `def handler(args, ctx)`, "
+                f"where tool = define_tool({tool.name!r}, ...)), or call tool.bind(handler), or "
+                f"pass the bound tool to create_runtime(spec, tool_bindings=[tool])"
             )
         if tool.name in self._tools:
             raise ConfigurationError(

@@ -15,6 +15,8 @@ from flowai_harness.engine.journal import (
     RunJournal,
 )
 from flowai_harness.engine.locks import KeyedLocks
+from flowai_harness.errors import MissingServiceError
+from flowai_harness.specs._problems import closest
 
 if TYPE_CHECKING:
     from flowai_harness.engine.approvals import ApprovalBroker
@@ -111,7 +113,9 @@ class ToolContext(Mapping[str, Any]):
 
     Keys: ``tool_use_id``, ``services`` (the whole mapping), ``references`` (a
     :class:`ReferenceClient`), plus every service under its own name. Attribute and item access
-    both work: ``ctx.db``, ``ctx["db"]``, ``ctx.get("db")``.
+    both work: ``ctx.db``, ``ctx["db"]``, ``ctx.get("db")``. A missing service raises
+    :class:`~flowai_harness.errors.MissingServiceError` (a ``KeyError`` and an
+    ``AttributeError``) naming the ``services=`` argument of ``create_runtime``.
     """
 
     __slots__ = ("_values",)
@@ -126,7 +130,10 @@ class ToolContext(Mapping[str, Any]):
         object.__setattr__(self, "_values", values)
 
     def __getitem__(self, key: str) -> Any:
-        return self._values[key]
+        try:
+            return self._values[key]
+        except KeyError:
+            raise MissingServiceError(self._missing(key)) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -135,10 +142,22 @@ class ToolContext(Mapping[str, Any]):
         return len(self._values)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and friends probing for hooks
+            raise AttributeError(name)
         try:
             return self._values[name]
         except KeyError:
-            raise AttributeError(f"tool context has no attribute {name!r}") from None
+            raise MissingServiceError(self._missing(name)) from None
+
+    def _missing(self, key: object) -> str:
+        """What to say when a tool reads a service the runtime was not given."""
+        services = sorted(str(name) for name in self._values["services"])
+        match = closest(str(key), services)
+        guess = f"; did you mean {match!r}?" if match else "."
+        return (
+            f"the tool context has no service {key!r}{guess} Services given: {services!r}. "
+            f"Services come from create_runtime(spec, services={{{key!r}: ...}})"
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("the tool context is read-only")

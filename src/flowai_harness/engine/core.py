@@ -53,12 +53,19 @@ from flowai_harness.errors import (
     SpecTypeError,
     SpecValueError,
     ThreadBusyError,
+    UnknownAgentError,
 )
 from flowai_harness.event_dicts import ApprovalRequestDict
 from flowai_harness.events import ApprovalRequest, ErrorEvent
+from flowai_harness.specs._problems import closest
 from flowai_harness.specs.durability import DurabilityOptions, parse_durability
 
 __all__ = ["EngineCore"]
+
+_UNKNOWN_APPROVAL_HINT = (
+    "the approvals waiting for an answer are listed by `await runtime.list_pending_approvals()` "
+    "(answer one by its 'id', the data.id of its approval-required event)"
+)
 
 ApprovalMode = Literal["interactive", "bypass", "refuse"]
 
@@ -185,8 +192,8 @@ class EngineCore:
         """Start a request directly at the specialist ``specialist``.
 
         Args:
-            specialist: The name of a specialist agent (another name arrives as an ``error``
-                event on the stream).
+            specialist: The name of a specialist agent (an agent of another role arrives as an
+                ``error`` event on the stream).
             prompt: The user message.
             thread_id: The conversation thread (``specialist-<uuid4>`` when ``None``).
             budget: Limits of this run, replacing the runtime's per key (see :meth:`query`).
@@ -196,6 +203,8 @@ class EngineCore:
                 ``None``), or ``budget`` is not a mapping of numbers.
             ConfigurationError: (a ``ValueError``) ``budget`` has an unknown key or a limit
                 that is not positive.
+            UnknownAgentError: (a ``ValueError``) the runtime has no agent of that name; the
+                message suggests the closest specialist name.
         """
         require_str("specialist", specialist)
         require_str("prompt", prompt)
@@ -203,11 +212,23 @@ class EngineCore:
         run_budget = self._compiled.budget.merged(budget)
         agent = self._compiled.agents.get(specialist)
         if agent is None:
-            return self._error_stream(f"specialist '{specialist}' not found")
+            raise UnknownAgentError(self._unknown_specialist(specialist))
         if agent.role != "specialist":
             return self._error_stream(f"agent '{specialist}' is not a specialist")
         thread = thread_id or f"specialist-{uuid.uuid4()}"
         return self._stream(specialist, prompt, thread, budget=run_budget)
+
+    def _unknown_specialist(self, name: str) -> str:
+        specialists = sorted(
+            agent for agent, spec in self._compiled.agents.items() if spec.role == "specialist"
+        )
+        match = closest(name, specialists)
+        guess = f"; did you mean {match!r}?" if match else "."
+        return (
+            f"specialist '{name}' not found{guess} The specialists of this runtime are "
+            f"{specialists!r}: pass one of them to run_specialist, or add the agent to "
+            f"define_runtime(agents=[...])"
+        )
 
     def resume_run(self, run_id: str) -> RuntimeEventStream:
         """Resume a durable run that stopped (its process died, or its stream was dropped).
@@ -433,13 +454,16 @@ class EngineCore:
         decision = Decision(outcome, feedback, partial)
 
         async def apply() -> None:
-            if self._runs.durable:
-                await self._answer_in_store(approval_id, decision)
-                return
             try:
-                self._approvals.respond(self.resource_id, approval_id, decision)
-            except ApprovalNotFoundError:
-                await self._runs.record_decision(approval_id, decision)
+                if self._runs.durable:
+                    await self._answer_in_store(approval_id, decision)
+                    return
+                try:
+                    self._approvals.respond(self.resource_id, approval_id, decision)
+                except ApprovalNotFoundError:
+                    await self._runs.record_decision(approval_id, decision)
+            except ApprovalNotFoundError as error:
+                raise ApprovalNotFoundError(f"{error}; {_UNKNOWN_APPROVAL_HINT}") from None
 
         return apply()
 

@@ -17,13 +17,19 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from flowai_harness.engine.emit import EventSink
 from flowai_harness.engine.user_code import describe_failure, is_user_failure
-from flowai_harness.errors import RunError
+from flowai_harness.errors import RunError, SpecTypeError
 
 __all__ = ["RuntimeEventStream"]
+
+_NOT_ITERABLE = (
+    "the event stream is asynchronous: a plain `for` cannot read it; write "
+    "`async for event in runtime.query(...)` inside an `async def` function and run that with "
+    "asyncio.run(...)"
+)
 
 RunBody = Callable[[EventSink], Awaitable[None]]
 
@@ -68,6 +74,11 @@ class RuntimeEventStream:
 
     def __aiter__(self) -> RuntimeEventStream:
         return self
+
+    if not TYPE_CHECKING:  # type checkers keep flagging a plain ``for`` themselves
+
+        def __iter__(self) -> NoReturn:
+            raise SpecTypeError(_NOT_ITERABLE)
 
     async def __anext__(self) -> dict[str, Any]:
         if self._done:

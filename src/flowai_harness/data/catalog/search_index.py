@@ -179,9 +179,16 @@ class _Reader:
 
 
 class CatalogSearchIndex:
-    """The search index of one scope under an ``index_path`` root."""
+    """The search index of one scope under an ``index_path`` root.
+
+    Raises:
+        MissingDependencyError: tantivy (the ``search`` extra) is not installed. Checked here,
+            so a data environment with ``catalog_search`` fails when it is opened, not after a
+            profiling run has written every table.
+    """
 
     def __init__(self, root: str | os.PathLike[str], scope: CatalogScope) -> None:
+        _tantivy()
         self.root = Path(root).expanduser()
         self.scope = scope
         self.path = scope_index_dir(self.root, scope)
