@@ -11,6 +11,7 @@ so that the tutorials can import them.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,20 @@ def test_python_blocks_run(page: Path, tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, f"{page.relative_to(REPO)}:\n{result.stderr[-4000:]}"
+
+
+def test_every_block_that_is_not_run_says_why() -> None:
+    """A block tagged ``py`` is highlighted as Python but not run: it is kept for code that
+    needs a package or a service the test environment does not have, and the line right above
+    it must say so in an HTML comment (``<!-- not run: ... -->``, invisible on the site)."""
+    unexplained = []
+    for page in PAGES:
+        lines = page.read_text().splitlines()
+        for block in code_blocks(page.read_text()):
+            above = lines[block.line - 3].strip() if block.line >= 3 else ""
+            if block.language == "py" and not re.fullmatch(r"<!-- not run: .+ -->", above):
+                unexplained.append(f"{page.relative_to(REPO)}:{block.line - 1}")
+    assert unexplained == [], "add '<!-- not run: <why> -->' above these blocks, or tag them python"
 
 
 def test_code_fences_are_read_with_their_language_and_line() -> None:
