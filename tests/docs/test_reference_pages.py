@@ -154,3 +154,15 @@ def test_the_api_pages_document_every_public_name() -> None:
         if not covered:
             undocumented.append(f"{module_name}.{name}")
     assert undocumented == []
+
+
+def test_the_getting_started_page_lists_every_extra() -> None:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = set(project["optional-dependencies"]) - {"dev", "all"}
+    install = (REPO / "docs" / "getting-started.md").read_text().split("## Install", 1)[1]
+    install = install.split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", install, flags=re.M))
+    assert sorted(extras - listed) == [], "extras missing from docs/getting-started.md"
+    assert sorted(listed - extras) == [], "docs/getting-started.md lists extras pyproject lacks"
