@@ -181,6 +181,15 @@ async def _run_now(eval_id: str, workspace: Workspace) -> dict[str, Any]:
     live, driver = await _start(workspace, row)
     workspace.runs.start(live, driver.drive)
     await live.wait()
+    if driver.artifact is None and live.cancel_requested:
+        # Cancelled on purpose: an answer, not an error (the eval row says cancelled).
+        return {
+            "workspaceKey": workspace.key,
+            "evalId": eval_id,
+            "runId": driver.run_id,
+            "status": "cancelled",
+            "artifact": None,
+        }
     if driver.artifact is None:
         raise StudioApiError(
             400,
