@@ -8,7 +8,9 @@ for them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
+
+from flowai_harness.studio.payloads import CapabilitySummary
 
 __all__ = [
     "BASE_CAPABILITIES",
@@ -52,7 +54,7 @@ _DATA_REASON: Final = "No data environment is configured for this workspace."
 _OFF_REASON: Final = "Not enabled for this workspace."
 
 
-def capability_registry(enabled: Iterable[str], *, has_data: bool) -> list[dict[str, Any]]:
+def capability_registry(enabled: Iterable[str], *, has_data: bool) -> list[CapabilitySummary]:
     """Every known capability id, enabled or not; disabled ones say why.
 
     Args:
@@ -65,17 +67,20 @@ def capability_registry(enabled: Iterable[str], *, has_data: bool) -> list[dict[
         order; enterprise capabilities are always off.
     """
     enabled_ids = set(enabled)
-    out: list[dict[str, Any]] = []
+    out: list[CapabilitySummary] = []
     for capability in KNOWN_CAPABILITIES:
-        scope = "enterprise" if capability in ENTERPRISE_CAPABILITIES else "local"
-        row: dict[str, Any] = {
-            "id": capability,
-            "enabled": capability in enabled_ids,
-            "scope": scope,
-        }
-        if scope == "enterprise":
-            row.update(enabled=False, reason=_ENTERPRISE_REASON, requirements=["enterprise.auth"])
-        elif not row["enabled"]:
+        row: CapabilitySummary
+        if capability in ENTERPRISE_CAPABILITIES:
+            row = {
+                "id": capability,
+                "enabled": False,
+                "scope": "enterprise",
+                "reason": _ENTERPRISE_REASON,
+                "requirements": ["enterprise.auth"],
+            }
+        else:
+            row = {"id": capability, "enabled": capability in enabled_ids, "scope": "local"}
+        if not row["enabled"] and row["scope"] == "local":
             reason = _DATA_REASON if capability in DATA_CAPABILITIES and not has_data else None
             row["reason"] = reason or _OFF_REASON
             if reason is not None:

@@ -28,6 +28,7 @@ from flowai_harness.studio.capabilities import (
 
 if TYPE_CHECKING:
     from flowai_harness.handle import Runtime
+    from flowai_harness.studio.payloads import CapabilitySummary
 
 __all__ = [
     "BASE_CAPABILITIES",
@@ -391,7 +392,7 @@ class WorkspaceRuntimeBinding:
 
         return runtime_summary(self._registered_key(), self._runtime_spec)
 
-    def capability_registry(self) -> list[dict[str, Any]]:
+    def capability_registry(self) -> list[CapabilitySummary]:
         """Every known capability id, enabled or not; disabled ones say why."""
         return capability_registry(self._capabilities, has_data=self._data_environment is not None)
 

@@ -18,6 +18,7 @@ from flowai_harness.errors import ApprovalAlreadyResolvedError, ApprovalNotFound
 from flowai_harness.studio.api_errors import StudioApiError, not_found
 from flowai_harness.studio.context import Workspace, workspace_scope
 from flowai_harness.studio.events_map import as_mapping
+from flowai_harness.studio.payloads import ApprovalSummary
 from flowai_harness.studio.store_db import utc_now
 
 __all__ = ["approval_summary", "router"]
@@ -33,16 +34,17 @@ _OUTCOMES: Final = {
 }
 
 
-def approval_summary(workspace_key: str, row: Mapping[str, Any]) -> dict[str, Any]:
+def approval_summary(workspace_key: str, row: Mapping[str, Any]) -> ApprovalSummary:
     """An approval row in the contract's ``ApprovalSummary`` shape (plus the row fields)."""
     payload = as_mapping(row.get("payload"))
-    summary: dict[str, Any] = {
+    kind = payload.get("kind")
+    summary: ApprovalSummary = {
         "workspaceKey": workspace_key,
         "approvalId": row["approvalId"],
         "threadId": row.get("threadId", ""),
         "runId": row.get("runId", ""),
         "status": str(row.get("status", "pending")),
-        "kind": payload.get("kind") if payload.get("kind") in ("tool", "plan") else "custom",
+        "kind": "tool" if kind == "tool" else "plan" if kind == "plan" else "custom",
         "agentId": payload.get("agentId", ""),
         "title": payload.get("title", "Approval required"),
         "payload": dict(payload),
@@ -108,7 +110,7 @@ def _parse_response(body: Any) -> tuple[str, str | None, Any]:
     return outcome, feedback, partial
 
 
-async def respond(workspace: Workspace, approval_id: str, body: Any) -> dict[str, Any]:
+async def respond(workspace: Workspace, approval_id: str, body: Any) -> ApprovalSummary:
     """Answer an approval on the runtime, then record the decision."""
     outcome, feedback, partial = _parse_response(body)
     store = workspace.store
@@ -189,6 +191,6 @@ def router() -> APIRouter:
             raise _invalid(
                 "approval.invalid_request", "The request body must be valid JSON."
             ) from None
-        return await respond(workspace, approval_id, body)
+        return dict(await respond(workspace, approval_id, body))
 
     return api

@@ -19,13 +19,14 @@ from flowai_harness.studio.context import (
     workspace_scope,
 )
 from flowai_harness.studio.inspection import agent_summary, provider_readiness, toolkit_summaries
+from flowai_harness.studio.payloads import StatusResponse
 
 __all__ = ["router"]
 
 W = "/api/workspaces/{workspace_key}"
 
 
-def status_body() -> dict[str, Any]:
+def status_body() -> StatusResponse:
     """The body of ``GET /api/status``."""
     return {
         "studioApiVersion": STUDIO_API_VERSION,
@@ -45,7 +46,7 @@ def router() -> APIRouter:
 
     @api.get("/api/status")
     async def get_status() -> dict[str, Any]:
-        return status_body()
+        return dict(status_body())
 
     @api.get("/api/workspaces")
     async def list_workspaces(
