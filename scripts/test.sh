@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VENV="${VENV:-.venv}"
-scripts/bootstrap.sh
+BROWSER=1 scripts/bootstrap.sh   # the browser tests need Chromium; the main job installs none
 if [ "${CHECKS:-1}" != 0 ]; then
   "$VENV/bin/ruff" check src tests benchmarks examples
   "$VENV/bin/ruff" format --check --quiet src tests benchmarks examples
