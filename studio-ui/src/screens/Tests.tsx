@@ -2,7 +2,7 @@
 // a tool palette, trajectory mode, ground truth) stays in step with the JSON of the test case.
 import { useEffect, useMemo, useState } from "react";
 import { Link, useLocation, useSearch } from "wouter";
-import { del, errorText, post, put, seg } from "../api/client";
+import { del, errorText, get, post, put, seg } from "../api/client";
 import type { EvalRow, TestCase, TestRow } from "../api/types";
 import { Banner, Empty, Loading, PageHeader, StatusBadge } from "../components/ui";
 import { json } from "../lib/format";
@@ -211,6 +211,42 @@ function Editor({ initial, fixedId, tools, onSave, actions }: {
   );
 }
 
+/** Download the recorded model turns of the chat a test came from (when the runtime records). */
+function CassetteButton({ testId }: { testId: string }) {
+  const { ws } = useStudio();
+  const [note, setNote] = useState<string | null>(null);
+  const download = async () => {
+    try {
+      const body = await get<{ available: boolean; reason?: string; cassette: string; runs: number }>(ws(`/tests/${seg(testId)}/cassette`));
+      if (!body.available) {
+        setNote(body.reason ?? "No cassette for this test.");
+        return;
+      }
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([body.cassette], { type: "application/x-ndjson" }));
+      link.download = `${testId}.cassette.jsonl`;
+      link.click();
+      URL.revokeObjectURL(link.href);
+      setNote(`${body.runs} recorded run${body.runs === 1 ? "" : "s"}: replay them with assert_replays.`);
+    } catch (err) {
+      setNote(errorText(err));
+    }
+  };
+  return (
+    <>
+      <button type="button" className="ghost small" onClick={() => void download()}>
+        Download the chat's cassette
+      </button>
+      {note ? (
+        <span className="muted" role="status">
+          {" "}
+          {note}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
 function TestDetail({ testId, tools, onChanged }: { testId: string; tools: string[] | null; onChanged: () => void }) {
   const { ws } = useStudio();
   const [, navigate] = useLocation();
@@ -261,7 +297,8 @@ function TestDetail({ testId, tools, onChanged }: { testId: string; tools: strin
       />
       {testCase.sourceThreadId ? (
         <p>
-          Drafted from the thread <Link href={`/playground/${seg(testCase.sourceThreadId)}`}>{testCase.sourceThreadId}</Link>.
+          Drafted from the thread <Link href={`/playground/${seg(testCase.sourceThreadId)}`}>{testCase.sourceThreadId}</Link>.{" "}
+          <CassetteButton testId={testId} />
         </p>
       ) : null}
       <h2>Eval history</h2>

@@ -146,6 +146,39 @@ async def draft_from_chat(
     return _saved(workspace, await workspace.store.upsert_test_case(case["id"], case))
 
 
+async def test_cassette(
+    test_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    """The recorded model turns of the chat a test was drafted from (see ``cassettes``):
+    ``{available, runs, cassette}``, with ``reason`` saying why when there is none."""
+    from flowai_harness.studio.cassettes import runtime_cassette, thread_cassette
+
+    case = (await _existing(workspace, test_id))["testCase"]
+    thread_id = case.get("sourceThreadId") if isinstance(case, Mapping) else None
+    answer: dict[str, Any] = {"workspaceKey": workspace.key, "testId": test_id, "runs": 0}
+    answer.update(threadId=thread_id, available=False, cassette="")
+    path = runtime_cassette(await workspace.runtime())
+    if not isinstance(thread_id, str) or not thread_id:
+        answer["reason"] = f"Test `{test_id}` was not drafted from a chat, so it has no cassette."
+    elif path is None:
+        answer["reason"] = (
+            "This workspace's runtime does not record: create it with "
+            "create_runtime(..., record='<file>.jsonl') to keep a cassette of each chat."
+        )
+    else:
+        try:
+            text, runs = thread_cassette(path, thread_id)
+        except OSError as exc:
+            raise StudioApiError(409, "test.cassette_unreadable", f"{exc}") from None
+        answer.update(runs=runs, cassette=text, available=runs > 0)
+        if not runs:
+            answer["reason"] = (
+                f"The runtime's cassette has no run of thread `{thread_id}` (it starts again "
+                "with the runtime, so chats from before a restart are not in it)."
+            )
+    return answer
+
+
 async def builder_trace(
     thread_id: str, workspace: Workspace = Depends(workspace_scope)
 ) -> dict[str, Any]:
@@ -199,6 +232,7 @@ def router() -> APIRouter:
     api.add_api_route(f"{W}/tests", create_test, methods=["POST"])
     api.add_api_route(f"{W}/tests/tools", list_test_tools, methods=["GET"])
     api.add_api_route(f"{W}/tests/from-chat", draft_from_chat, methods=["POST"])
+    api.add_api_route(f"{W}/tests/{{test_id}}/cassette", test_cassette, methods=["GET"])
     api.add_api_route(
         f"{W}/tests/builder/threads/{{thread_id}}/trace", builder_trace, methods=["GET"]
     )
