@@ -166,3 +166,16 @@ def test_the_getting_started_page_lists_every_extra() -> None:
     listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", install, flags=re.M))
     assert sorted(extras - listed) == [], "extras missing from docs/getting-started.md"
     assert sorted(listed - extras) == [], "docs/getting-started.md lists extras pyproject lacks"
+
+
+def test_the_runtime_page_lists_every_create_runtime_argument() -> None:
+    import inspect
+
+    from flowai_harness import create_runtime
+
+    page = (REPO / "docs" / "concepts" / "runtime-and-events.md").read_text()
+    table = page.split("What `create_runtime` takes besides the spec:", 1)[1].split("\n\n", 2)[1]
+    listed = set(re.findall(r"`([a-z_]+)=`", table))
+    arguments = set(inspect.signature(create_runtime).parameters) - {"spec"}
+    assert sorted(arguments - listed) == [], "create_runtime arguments missing from the page"
+    assert sorted(listed - arguments) == [], "the page lists arguments create_runtime lacks"
