@@ -4,9 +4,11 @@ and the OpenTelemetry attributes a live model call adds (retries, time to first 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from flowai_harness import create_runtime, define_runtime, define_specialist, de
 from flowai_harness.engine.trace_collector import TraceCollector
 from flowai_harness.errors import ConfigurationError, SpecTypeError, SpecValueError
 from flowai_harness.events import TokenUsage
-from flowai_harness.ports import ModelRequest
+from flowai_harness.ports import ModelFinish, ModelRequest, ModelText, ModelToolCall
 from flowai_harness.providers.pricing import PriceTable
 from flowai_harness.testing import ModelTurn, ScriptedModel, ToolCallStep, collect_events
 from tests.engine.helpers import (
@@ -452,3 +454,50 @@ async def test_tool_calls_of_one_turn_nest_under_their_own_call() -> None:
         )
     # each sub-agent's naps under its own call, whichever order they ran in
     assert nested == {"c1": ["n1", "n2"], "c2": ["n3", "n4"]}
+
+
+class _BigResults:
+    """A model that calls ``big`` once, then answers; it keeps nothing of what it sees."""
+
+    live = False
+
+    async def stream_turn(self, request: ModelRequest) -> AsyncIterator[Any]:
+        if request.turn == 1:
+            yield ModelToolCall("call-1", "big", {"n": 1})
+            yield ModelFinish("tool-calls")
+        else:
+            yield ModelText("done")
+            yield ModelFinish("stop")
+
+
+async def test_a_kept_trace_holds_bounded_payloads_only() -> None:
+    @define_tool("big", {"n": int})
+    def big(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        return {"rows": ["x" * 100] * 2_000}  # about 200 KB, within the tool result limit
+
+    runtime = runtime_of(
+        specialist("w", tools=[big], stateful=False), interpreter=_BigResults(), run_traces=50
+    )
+    stream = runtime.run_specialist("w", "go", thread_id="t")
+    await collect_events(stream)
+    trace = runtime.get_trace(stream.run_id)
+    assert trace is not None
+    [tool] = [n for _, n in _walk(trace["root"]) if n["type"] == "tool"]
+    assert tool["arguments"] == {"kind": "inline", "value": {"n": 1}}
+    assert (
+        tool["result"]["kind"] == "omitted" and "exceeds the 65536-byte" in tool["result"]["reason"]
+    )
+
+    # twenty more such runs: the traces kept do not keep the results
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for index in range(20):
+            await collect_events(runtime.run_specialist("w", "go", thread_id=f"t{index}"))
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(runtime.list_traces(kind="run")) == 21
+    assert after - before < 1_000_000, f"{after - before} bytes kept for 20 runs"  # not 4 MB

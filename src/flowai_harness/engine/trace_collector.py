@@ -16,7 +16,10 @@ concurrent runs interleave.
 
 Cost. While a run goes, each step costs one small list (its inputs, two clock readings and
 the step's own result object, kept by reference) and one coroutine frame; nothing is
-formatted or copied. A trace becomes dicts only when it is read. The collector keeps the
+formatted or copied. When the run ends, each tool result is measured once and kept only
+within :data:`INLINE_PAYLOAD_LIMIT` (``_compact``), so kept traces never hold a large result
+alive. A trace becomes dicts only when it is read (a deep copy: changing it changes nothing
+kept). The collector keeps the
 most recent :data:`DEFAULT_RUN_TRACE_CAPACITY` runs; the oldest go first. Eval samples are
 not kept here (they have their own trace, ``evals/traces.py``), and a step outside a run (an
 MCP tool call) passes through untouched.
@@ -24,13 +27,17 @@ MCP tool call) passes through untouched.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, TypeVar
+
+import orjson
 
 from flowai_harness._clock import utc_micros
 from flowai_harness.engine.jsonvalues import compact_json
@@ -64,9 +71,12 @@ def payload_record(value: Any) -> dict[str, Any]:
         :data:`INLINE_PAYLOAD_LIMIT` bytes.
     """
     try:
-        size = len(compact_json(value).encode())
-    except (TypeError, ValueError):
-        size = len(str(value).encode())
+        size = len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError:  # integers beyond 64 bits, or a value that is not JSON
+        try:
+            size = len(compact_json(value).encode())
+        except (TypeError, ValueError):
+            size = len(str(value).encode())
     if size > INLINE_PAYLOAD_LIMIT:
         return {
             "kind": "omitted",
@@ -104,6 +114,59 @@ async def _watch(node: Node, step: Step[T]) -> T:
     node[_STATUS] = "ok"
     node[_OUTCOME] = outcome
     return outcome
+
+
+@dataclass(slots=True)
+class _Ended:
+    """What a trace keeps of a tool call's or a model turn's result once the run has ended:
+    the bounded payload, not the result (a turn's result refers to its tool results too), so
+    a kept trace never holds a large tool result. Tool arguments, which the model wrote, are
+    kept as they are and bounded when read."""
+
+    result: Any = None
+    is_error: bool | None = None
+    #: ``result`` is already a payload record (an omission)
+    recorded: bool = False
+    error: str | None = None
+    usage: Any = None
+    reason: Any = None
+    latency: Any = None
+
+
+def _bounded(content: Any) -> Any:
+    """``content`` itself when its JSON form is within the payload limit, else its record."""
+    try:
+        small = len(orjson.dumps(content)) <= INLINE_PAYLOAD_LIMIT
+    except TypeError:  # not plain JSON for orjson: measure it the slow way
+        return payload_record(content)
+    return content if small else payload_record(content)
+
+
+def _tool_ended(outcome: Any) -> _Ended:
+    if outcome is None:  # the call never ended (its run was cancelled)
+        return _Ended()
+    content = outcome.content
+    bounded = _bounded(content)
+    if not outcome.is_error:
+        return _Ended(bounded, False, bounded is not content)
+    message = content.get("error") if isinstance(content, dict) else None
+    error = "tool error" if message is None else str(message)
+    return _Ended(bounded, True, bounded is not content, error)
+
+
+def _compact(root: Node) -> None:
+    """Replace each tool call's result, and each turn's that went on, by what its trace shows."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node[_CHILDREN])
+        kind, outcome = node[_KIND], node[_OUTCOME]
+        if kind == "tool" and not isinstance(outcome, _Ended):
+            node[_OUTCOME] = _tool_ended(outcome)
+        elif kind == "turn" and getattr(outcome, "interactions", None) is not None:
+            node[_OUTCOME] = _Ended(
+                usage=outcome.usage, reason=outcome.reason, latency=outcome.latency
+            )
 
 
 class _RunTrace:
@@ -152,17 +215,15 @@ def _model_fields(node: Node, fields: dict[str, Any]) -> tuple[str, str | None]:
 
 def _tool_fields(node: Node, fields: dict[str, Any]) -> tuple[str, str | None]:
     fields["arguments"] = payload_record(node[_INPUTS][1])
-    outcome = node[_OUTCOME]
-    if outcome is None:
+    ended = node[_OUTCOME]
+    if not isinstance(ended, _Ended):
+        ended = _tool_ended(ended)
+    if ended.is_error is not None:
+        fields["result"] = ended.result if ended.recorded else payload_record(ended.result)
+        fields["isError"] = ended.is_error
+    if ended.error is None:
         return node[_STATUS], node[_ERROR]
-    content = getattr(outcome, "content", None)
-    is_error = bool(getattr(outcome, "is_error", False))
-    fields["result"] = payload_record(content)
-    fields["isError"] = is_error
-    if not is_error:
-        return node[_STATUS], node[_ERROR]
-    message = content.get("error") if isinstance(content, dict) else None
-    return "error", str(message) if message is not None else "tool error"
+    return "error", ended.error
 
 
 def _fields(node: Node) -> tuple[dict[str, Any], str, str | None]:
@@ -298,13 +359,17 @@ class TraceCollector(RunObserver):
         """The trace of run ``run_id`` (a fresh dict), or ``None`` when not kept."""
         with self._lock:
             trace = self._runs.get(run_id)
-        return None if trace is None else _trace_dict(trace)
+        return None if trace is None else copy.deepcopy(_trace_dict(trace))
 
     def select(self, thread_id: str | None = None) -> list[dict[str, Any]]:
         """The kept run traces (of one thread), oldest first."""
         with self._lock:
             traces = list(self._runs.values())
-        return [_trace_dict(t) for t in traces if thread_id is None or t.thread_id == thread_id]
+        return [
+            copy.deepcopy(_trace_dict(t))
+            for t in traces
+            if thread_id is None or t.thread_id == thread_id
+        ]
 
     # ------------------------------------------------------------------ observing
 
@@ -319,7 +384,14 @@ class TraceCollector(RunObserver):
             self._runs[trace.run_id] = trace
             while len(self._runs) > self._capacity:
                 self._runs.popitem(last=False)
-        return self._inner.run(run, entry_agent, _watch(trace.root, step))
+        return self._inner.run(run, entry_agent, self._watch_run(trace.root, step))
+
+    @staticmethod
+    async def _watch_run(root: Node, step: Step[T]) -> T:
+        try:
+            return await _watch(root, step)
+        finally:
+            _compact(root)
 
     def agent(self, scope: Any, invocation_id: str, step: Step[T]) -> Awaitable[T]:
         parent = _CURRENT.get()
