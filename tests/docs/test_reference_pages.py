@@ -179,3 +179,12 @@ def test_the_runtime_page_lists_every_create_runtime_argument() -> None:
     arguments = set(inspect.signature(create_runtime).parameters) - {"spec"}
     assert sorted(arguments - listed) == [], "create_runtime arguments missing from the page"
     assert sorted(listed - arguments) == [], "the page lists arguments create_runtime lacks"
+
+
+def test_the_live_providers_guide_lists_every_provider_setting() -> None:
+    from flowai_harness.providers.factory import _CONFIG_KEYS
+
+    page = (REPO / "docs" / "guides" / "live-providers.md").read_text()
+    table = page.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([a-zA-Z]+)`", "\n".join(re.findall(r"^\| [^|]+\|", table, re.M))))
+    assert sorted(set(_CONFIG_KEYS) - listed) == [], "provider settings missing from the guide"
