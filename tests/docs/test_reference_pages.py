@@ -188,3 +188,19 @@ def test_the_live_providers_guide_lists_every_provider_setting() -> None:
     table = page.split("## Settings", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"`([a-zA-Z]+)`", "\n".join(re.findall(r"^\| [^|]+\|", table, re.M))))
     assert sorted(set(_CONFIG_KEYS) - listed) == [], "provider settings missing from the guide"
+
+
+def test_the_data_environment_guide_lists_every_kind_of_every_section() -> None:
+    from flowai_harness.specs import data_environment as env
+
+    page = (REPO / "docs" / "guides" / "data-environment.md").read_text()
+    for section, union in (
+        ("kv", env.KvDescriptor),
+        ("catalog", env.CatalogDescriptor),
+        ("target_database", env.TargetDatabaseDescriptor),
+    ):
+        row = re.search(rf"^\| `{section}` \| ([^|]+) \|", page, flags=re.M)
+        assert row is not None, f"no row for {section}"
+        classes = typing.get_args(typing.get_args(union)[0])  # Annotated[A | B, ...]
+        kinds = {cls.model_fields["kind"].default for cls in classes}
+        assert set(re.findall(r"`([a-z]+)`", row[1])) == kinds, section
