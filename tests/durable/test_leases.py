@@ -54,9 +54,11 @@ def seen_events(path: Path) -> tuple[str, list[dict[str, Any]]]:
 
 async def kill_when(worker: Any, effects: Path, kind: str) -> None:
     """SIGKILL ``worker`` as soon as it has had the side effect ``kind``."""
-    await wait_until(lambda: effects_of(effects, kind), timeout=60, message=f"no {kind} effect")
-    os.kill(worker.pid, signal.SIGKILL)
-    await asyncio.to_thread(worker.join, 30)
+    try:
+        await wait_until(lambda: effects_of(effects, kind), timeout=60, message=f"no {kind} effect")
+    finally:  # killed even when the wait fails: no worker outlives its test
+        os.kill(worker.pid, signal.SIGKILL)
+        await asyncio.to_thread(worker.join, 30)
     assert worker.exitcode == -signal.SIGKILL
 
 
