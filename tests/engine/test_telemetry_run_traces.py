@@ -501,3 +501,68 @@ async def test_a_kept_trace_holds_bounded_payloads_only() -> None:
         tracemalloc.stop()
     assert len(runtime.list_traces(kind="run")) == 21
     assert after - before < 1_000_000, f"{after - before} bytes kept for 20 runs"  # not 4 MB
+
+
+async def test_a_run_started_from_a_tool_has_its_own_trace() -> None:
+    holder: dict[str, Any] = {}
+
+    @define_tool("ask", {"q": str})
+    async def ask(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        inner = holder["runtime"].run_specialist("inner", args["q"], thread_id="t-inner")
+        await collect_events(inner)
+        holder["inner"] = inner.run_id
+        return {"ok": True}
+
+    model = ScriptedModel()
+    model.add_turn(tool_calls=[("ask", {"q": "x"})], agent="outer")
+    model.add_turn("inner answer", agent="inner")
+    model.add_turn("outer answer", agent="outer")
+    runtime = runtime_of(specialist("outer", tools=[ask]), specialist("inner"), interpreter=model)
+    holder["runtime"] = runtime
+    stream = runtime.run_specialist("outer", "go", thread_id="t-outer")
+    await collect_events(stream)
+    outer = runtime.get_trace(stream.run_id)
+    inner = runtime.get_trace(holder["inner"])
+    assert outer is not None and inner is not None
+    assert _shape(outer) == [
+        "run outer",
+        "  agent outer",
+        "    turn turn 1",
+        "      tool ask",
+        "    turn turn 2",
+    ]
+    assert _shape(inner) == ["run inner", "  agent inner", "    turn turn 1"]
+
+
+async def test_an_untraced_run_started_inside_a_traced_step_stays_out_of_it() -> None:
+    from types import SimpleNamespace
+
+    collector = TraceCollector()
+    traced = SimpleNamespace(
+        run_id="run-1",
+        approval_mode="interactive",
+        request_thread="t",
+        runtime=SimpleNamespace(coordinator=None),
+    )
+    untraced = SimpleNamespace(run_id="run-2", approval_mode="bypass", request_thread="t2")
+    scope = SimpleNamespace(
+        thread_id="t", agent=SimpleNamespace(name="w", model=MODEL, provider="anthropic")
+    )
+
+    async def tool_step() -> Any:
+        return None
+
+    async def sample() -> None:  # an eval sample run, started by the traced run's agent
+        await collector.tool(scope, "c-2", "lookup", {}, tool_step())
+
+    async def agent_step() -> None:
+        await collector.run(untraced, "w", sample())
+        await collector.tool(scope, "c-1", "lookup", {}, tool_step())
+
+    async def run_step() -> None:
+        await collector.agent(scope, "inv-1", agent_step())
+
+    await collector.run(traced, "w", run_step())
+    trace = collector.get("run-1")
+    assert trace is not None and collector.get("run-2") is None
+    assert _shape(trace) == ["run w", "  agent w", "    tool lookup"]

@@ -169,6 +169,15 @@ def _compact(root: Node) -> None:
             )
 
 
+async def _untraced(step: Step[T]) -> T:
+    """Await ``step`` outside any trace."""
+    token = _CURRENT.set(None)
+    try:
+        return await step
+    finally:
+        _CURRENT.reset(token)
+
+
 class _RunTrace:
     """One run's trace."""
 
@@ -375,7 +384,9 @@ class TraceCollector(RunObserver):
 
     def run(self, run: Any, entry_agent: str, step: Step[T]) -> Awaitable[T]:
         if run.run_id is None or run.approval_mode == "bypass":
-            return self._inner.run(run, entry_agent, step)
+            # not traced; nor does it belong to a traced run that started it from a tool
+            untraced = step if _CURRENT.get() is None else _untraced(step)
+            return self._inner.run(run, entry_agent, untraced)
         coordinator = run.runtime.coordinator
         operation = "query" if entry_agent == coordinator else "run_specialist"
         trace = _RunTrace(run.run_id, run.request_thread, entry_agent, operation)
