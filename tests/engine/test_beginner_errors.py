@@ -114,3 +114,13 @@ async def test_an_unknown_approval_id_points_to_list_pending_approvals() -> None
     text = str(caught.value)
     assert text.startswith("approval not found: appr-typo; ")
     assert "await runtime.list_pending_approvals()" in text
+
+
+def test_a_misspelled_approval_outcome_suggests_the_valid_one() -> None:
+    runtime = runtime_with(greeter())
+    with pytest.raises(ValueError) as caught:
+        runtime.respond_to_approval("appr-1", "approved")
+    assert str(caught.value) == (
+        "approval outcome must be one of 'approve', 'reject', 'revise'; got 'approved'; "
+        "did you mean 'approve'?"
+    )

@@ -148,3 +148,12 @@ def test_a_search_index_path_that_is_a_url_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         normalize({"catalog_search": {"index_path": "s3://bucket/index"}})
     assert "must be a local directory path, not a URL" in str(caught.value)
+
+
+def test_a_single_agent_not_in_a_list_says_to_wrap_it() -> None:
+    with pytest.raises(TypeError) as caught:
+        define_runtime(define_tenant("acme", "v1"), agents=greeter())
+    assert str(caught.value) == (
+        "define_runtime agents must be a list of AgentSpec or mappings, got AgentSpec; "
+        "wrap a single one in a list: agents=[...]"
+    )

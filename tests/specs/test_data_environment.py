@@ -398,25 +398,26 @@ def test_descriptor_kind_that_is_not_a_string_is_a_type_error(
 
 
 @pytest.mark.parametrize(
-    ("section", "kind"),
+    ("section", "kind", "guess"),
     [
-        ("kv", "mongo"),
-        ("kv", "inline"),
-        ("kv", "Memory"),
-        ("catalog", "redis"),
-        ("catalog", "memory"),
-        ("target_database", "mysql"),
-        ("target_database", "memory"),
+        ("kv", "mongo", ""),
+        ("kv", "inline", ""),
+        ("kv", "Memory", "; did you mean 'memory'?"),
+        ("kv", "sqlit", "; did you mean 'sqlite'?"),
+        ("catalog", "redis", ""),
+        ("catalog", "memory", ""),
+        ("target_database", "mysql", ""),
+        ("target_database", "memory", ""),
     ],
 )
 def test_unsupported_kind_is_a_value_error_listing_the_supported_kinds(
-    section: str, kind: str
+    section: str, kind: str, guess: str
 ) -> None:
     with pytest.raises(SpecValueError) as caught:
         normalize({section: {"kind": kind}})
     assert str(caught.value) == (
         f"data_environment['{section}'] does not support kind '{kind}'; "
-        f"expected one of: {SECTION_KINDS[section]}"
+        f"expected one of: {SECTION_KINDS[section]}{guess}"
     )
 
 

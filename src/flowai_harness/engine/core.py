@@ -444,8 +444,10 @@ class EngineCore:
         """
         require_str("approval_id", approval_id)
         if outcome not in OUTCOMES:
+            match = closest(str(outcome), OUTCOMES)
             raise ApprovalError(
                 f"approval outcome must be one of 'approve', 'reject', 'revise'; got {outcome!r}"
+                + (f"; did you mean {match!r}?" if match else "")
             )
         if feedback is not None and not isinstance(feedback, str):
             raise ApprovalError(

@@ -50,6 +50,7 @@ from flowai_harness.specs._descriptors import (
     describe_type,
     redact_url,
 )
+from flowai_harness.specs._problems import closest
 
 __all__ = [
     "DEFAULT_WORKSPACE",
@@ -309,9 +310,11 @@ def _kind_problem(section: str, kind: object) -> SpecTypeError | SpecValueError 
             f"{_kind_list(section)}; got {describe_type(kind)}"
         )
     if kind not in DESCRIPTOR_KINDS[section]:
+        match = closest(kind, DESCRIPTOR_KINDS[section])
         return SpecValueError(
             f"data_environment[{section!r}] does not support kind '{redact_url(kind)}'; "
             f"expected one of: {_kind_list(section)}"
+            + (f"; did you mean {match!r}?" if match else "")
         )
     return None
 

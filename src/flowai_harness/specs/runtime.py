@@ -229,10 +229,11 @@ def _validate_items(
 ) -> list[_ModelT]:
     if values is None:
         return []
-    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+    if isinstance(values, str | bytes | Mapping | BaseModel) or not isinstance(values, Iterable):
+        wrap = f"; wrap a single one in a list: {field}=[...]" if isinstance(values, model) else ""
         raise SpecTypeError(
             f"define_runtime {field} must be a list of {model.__name__} or mappings, "
-            f"got {type(values).__name__}"
+            f"got {type(values).__name__}{wrap}"
         )
     return [value if isinstance(value, model) else model.model_validate(value) for value in values]
 
