@@ -123,6 +123,29 @@ def test_an_invalid_environment_is_an_error_that_masks_passwords(workdir: Path) 
     assert PASSWORD not in result.output
 
 
+def test_an_environment_with_mistakes_lists_each_with_its_fix(workdir: Path) -> None:
+    env = write_env(workdir, kv=None, kv_store={"kind": "memory"}, catalog={"kind": "sqlit"})
+    result = invoke("--data-environment", str(env), "data", "catalog", "index", "doctor")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: invalid data environment {env}: ")
+    assert "does not support kind 'sqlit'; expected one of: empty, inline, postgres, sqlite; " in (
+        result.stderr
+    )
+    assert "did you mean 'sqlite'?" in result.stderr
+    env = write_env(workdir, kv=None, kv_store={"kind": "memory"}, catalog_serch={})
+    result = invoke("--data-environment", str(env), "data", "catalog", "index", "doctor")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:4] == [
+        f"Error: invalid data environment {env}:",
+        "data_environment: 2 problems:",
+        "  - unknown key 'kv_store'; did you mean 'kv'? (valid keys: tenant_id, workspace_id, kv, "
+        "catalog, catalog_search, target_database, target_database_url, target_database_schema)",
+        "  - unknown key 'catalog_serch'; did you mean 'catalog_search'? (valid keys: tenant_id, "
+        "workspace_id, kv, catalog, catalog_search, target_database, target_database_url, "
+        "target_database_schema)",
+    ]
+
+
 def test_connection_errors_never_show_the_password(workdir: Path) -> None:
     env = write_env(
         workdir,

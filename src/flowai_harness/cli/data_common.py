@@ -244,8 +244,12 @@ def load_data_context(
     try:
         env = normalize_data_environment(raw, runtime_resource_id=None) or {}
     except (ValueError, TypeError) as exc:
-        message = mask_secrets(" ".join(str(exc).split()), _raw_urls(raw))
-        raise click.ClickException(f"invalid data environment {path}: {message}") from None
+        # Spec errors are plain text, one line per problem: keep the lines.
+        message = mask_secrets(str(exc).strip(), _raw_urls(raw))
+        separator = "\n" if "\n" in message else " "
+        raise click.ClickException(
+            f"invalid data environment {path}:{separator}{message}"
+        ) from None
     return DataCommandContext(
         options=options,
         env_path=path,
