@@ -10,7 +10,7 @@ use.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from flowai_harness._mcp_serving.serve_options import (
@@ -21,8 +21,10 @@ from flowai_harness._mcp_serving.serve_options import (
     HTTP_TRANSPORT,
 )
 from flowai_harness.engine.core import EngineCore
+from flowai_harness.engine.follow import follow_events
 from flowai_harness.engine.plan_store import read_plan, settle
-from flowai_harness.engine.resumes import require_str
+from flowai_harness.engine.resumes import require_str, run_id_arg
+from flowai_harness.errors import SpecTypeError, SpecValueError
 
 if TYPE_CHECKING:
     from flowai_harness.evals.runner import EvalEventStream
@@ -66,6 +68,41 @@ class Runtime(EngineCore):
             The ids of the runs claimed by this call (empty without a durable store).
         """
         return await self._recover_runs()
+
+    def follow_run(self, run_id: str, after_sequence: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """Follow a durable run from any process sharing its store, until it ends.
+
+        Yields the run's committed events numbered above ``after_sequence`` (event dicts, as
+        ``run_events`` returns them), then each new one as soon as the checkpoint holding it
+        commits (the store signals it: Postgres ``LISTEN``, Redis pub/sub, SQLite a ~50 ms
+        poll), and stops once the run has a final status. A follower that drops and follows
+        again from the last sequence it saw gets exactly the events it missed, with the same
+        content.
+
+        Example:
+            >>> async for event in runtime.follow_run(run_id, after_sequence=12):  # doctest: +SKIP
+            ...     print(event["sequence"], event["type"])
+
+        Raises:
+            SpecTypeError: ``run_id`` is not a string or ``after_sequence`` not an integer.
+            SpecValueError: ``after_sequence`` is negative, the runtime has no durable store
+                (in-memory runs keep no log to follow), or the run is unknown (raised on the
+                first iteration).
+        """
+        run_id = run_id_arg(run_id)
+        if isinstance(after_sequence, bool) or not isinstance(after_sequence, int):
+            raise SpecTypeError(
+                f"after_sequence must be an integer; got {type(after_sequence).__name__}"
+            )
+        if after_sequence < 0:
+            raise SpecValueError(f"after_sequence must be 0 or more; got {after_sequence}")
+        if not self.durable_runs:
+            raise SpecValueError(
+                "follow_run needs a durable store (data_environment.kv of kind sqlite, postgres "
+                "or redis): in-memory runs keep no event log"
+            )
+        kv, tenant = self._compiled.kv, self._compiled.resource_id
+        return follow_events(kv, tenant, run_id, after_sequence)
 
     async def get_plan(self, plan_id: str) -> dict[str, Any] | None:
         """Return the stored plan ``plan_id`` of this tenant, or ``None`` when unknown.

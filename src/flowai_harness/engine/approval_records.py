@@ -243,8 +243,11 @@ async def decided_at(kv: KeyValueStore, tenant: str, approval_id: str) -> int | 
 async def list_pending_in_store(kv: KeyValueStore, tenant: str) -> list[dict[str, Any]]:
     """Return the approvals of durable runs that wait for a decision (request wire form plus
     ``runId``), oldest key first."""
-    keys = await kv.list_keys(tenant, _PENDING_PREFIX)
-    values = await asyncio.gather(*(kv.get(tenant, key) for key in keys))
+    if isinstance(kv, RunStore):  # one statement
+        values = [value for _, value in await kv.scan(tenant, _PENDING_PREFIX)]
+    else:
+        keys = await kv.list_keys(tenant, _PENDING_PREFIX)
+        values = await asyncio.gather(*(kv.get(tenant, key) for key in keys))
     out = []
     for value in values:
         if isinstance(value, dict) and isinstance(value.get("request"), dict):

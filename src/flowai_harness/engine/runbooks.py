@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Protocol
 
 from flowai_harness.engine.approval_records import list_pending_in_store, record_decision_in_store
@@ -20,12 +19,14 @@ from flowai_harness.engine.durable_journal import StoreRunJournal
 from flowai_harness.engine.journal import InProcessJournal, RunJournal
 from flowai_harness.engine.leases import Heartbeat, RunLease, ThreadLease, new_owner_id
 from flowai_harness.engine.runlog import (
-    LOG_PREFIX,
     MEMORY_RUN_LIMIT,
     RUN_PREFIX,
     RunRecord,
     RunRecorder,
     StoredRun,
+    events_after,
+    read_segments,
+    scan_values,
 )
 from flowai_harness.errors import ApprovalNotFoundError
 from flowai_harness.ports import KeyValueStore
@@ -215,23 +216,14 @@ class StoreRunBook:
         return RunRecord.from_dict(stored)
 
     async def records(self, thread_id: str | None) -> list[RunRecord]:
-        keys = await self._kv.list_keys(self._tenant, RUN_PREFIX)
-        values = await asyncio.gather(*(self._kv.get(self._tenant, key) for key in keys))
-        records = [RunRecord.from_dict(v) for v in values if isinstance(v, dict) and "runId" in v]
-        return sorted(
-            (r for r in records if thread_id is None or r.thread_id == thread_id),
-            key=lambda r: (r.created_at, r.run_id),
-        )
+        # One scan; the thread filter runs in the store (an index on Postgres and SQLite).
+        where = None if thread_id is None else {"threadId": thread_id}
+        pairs = await scan_values(self._kv, self._tenant, RUN_PREFIX, where=where)
+        records = [RunRecord.from_dict(v) for _, v in pairs if isinstance(v, dict) and "runId" in v]
+        return sorted(records, key=lambda r: (r.created_at, r.run_id))
 
     async def events(self, run_id: str, after_sequence: int) -> list[dict[str, Any]]:
-        segments = await self._segments(run_id)
-        seen: dict[int, dict[str, Any]] = {}
-        for _, segment in segments:
-            for event in segment.get("events") or []:
-                sequence = event.get("sequence") if isinstance(event, dict) else None
-                if isinstance(sequence, int) and sequence > after_sequence:
-                    seen.setdefault(sequence, event)
-        return [seen[s] for s in sorted(seen)]
+        return events_after(await self._segments(run_id), after_sequence)
 
     async def load(self, run_id: str) -> StoredRun | None:
         record = await self.get(run_id)
@@ -258,12 +250,4 @@ class StoreRunBook:
         return await list_pending_in_store(self._kv, self._tenant)
 
     async def _segments(self, run_id: str) -> list[tuple[int, dict[str, Any]]]:
-        prefix = f"{LOG_PREFIX}{run_id}:"
-        keys = await self._kv.list_keys(self._tenant, prefix)
-        numbered = sorted((int(k[len(prefix) :]), k) for k in keys if k[len(prefix) :].isdigit())
-        values = await asyncio.gather(*(self._kv.get(self._tenant, k) for _, k in numbered))
-        return [
-            (number, value)
-            for (number, _), value in zip(numbered, values, strict=True)
-            if isinstance(value, dict)
-        ]
+        return await read_segments(self._kv, self._tenant, run_id)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from flowai_harness._clock import utc_millis
 from flowai_harness.events import json_copy
-from flowai_harness.ports import KeyValueStore
+from flowai_harness.ports import KeyValueStore, RunStore
 
 if TYPE_CHECKING:
     from flowai_harness.engine.emit import EventSink
@@ -50,7 +50,11 @@ __all__ = [
     "RunRecorder",
     "RunStatus",
     "StoredRun",
+    "events_after",
     "new_run_id",
+    "read_segments",
+    "scan_values",
+    "segment_key",
     "store_is_durable",
 ]
 
@@ -86,6 +90,70 @@ def store_is_durable(kv: KeyValueStore, data_environment: Mapping[str, Any] | No
         return declared
     section = (data_environment or {}).get("kv")
     return isinstance(section, Mapping) and section.get("kind", "memory") != "memory"
+
+
+async def scan_values(
+    kv: KeyValueStore,
+    tenant: str,
+    prefix: str,
+    *,
+    start_after: str | None = None,
+    where: Mapping[str, str] | None = None,
+) -> list[tuple[str, Any]]:
+    """``(key, value)`` of the keys starting with ``prefix`` (after ``start_after``), by key.
+
+    One ``RunStore.scan`` (filtered by ``where`` in the store, over its indexes); a plain
+    key-value store is listed and read key by key, and filtered here.
+    """
+    if isinstance(kv, RunStore):
+        return await kv.scan(tenant, prefix, start_after=start_after, where=where)
+    keys = [k for k in await kv.list_keys(tenant, prefix) if start_after is None or k > start_after]
+    values = await asyncio.gather(*(kv.get(tenant, key) for key in keys))
+    return [
+        (key, value)
+        for key, value in zip(keys, values, strict=True)
+        if value is not None
+        and (
+            not where
+            or (isinstance(value, dict) and all(value.get(f) == v for f, v in where.items()))
+        )
+    ]
+
+
+def segment_key(run_id: str, number: int) -> str:
+    """The key of segment ``number`` of the log of ``run_id``."""
+    return f"{LOG_PREFIX}{run_id}:{number:08d}"
+
+
+async def read_segments(
+    kv: KeyValueStore, tenant: str, run_id: str, *, after: int | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """The log segments of ``run_id`` (numbered above ``after``, if given), in order; one
+    scan on a ``RunStore``."""
+    prefix = f"{LOG_PREFIX}{run_id}:"
+    start = None if after is None else segment_key(run_id, after)
+    pairs = await scan_values(kv, tenant, prefix, start_after=start)
+    numbered = [
+        (int(key[len(prefix) :]), value)
+        for key, value in pairs
+        if key[len(prefix) :].isdigit() and isinstance(value, dict)
+    ]
+    numbered.sort(key=lambda item: item[0])
+    return numbered
+
+
+def events_after(
+    segments: list[tuple[int, dict[str, Any]]], after_sequence: int
+) -> list[dict[str, Any]]:
+    """The logged events of ``segments`` numbered above ``after_sequence``, in order (a number
+    logged twice keeps its first content)."""
+    seen: dict[int, dict[str, Any]] = {}
+    for _, segment in segments:
+        for event in segment.get("events") or []:
+            sequence = event.get("sequence") if isinstance(event, dict) else None
+            if isinstance(sequence, int) and sequence > after_sequence:
+                seen.setdefault(sequence, event)
+    return [seen[number] for number in sorted(seen)]
 
 
 def _epoch(iso: Any) -> float:

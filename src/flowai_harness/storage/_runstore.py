@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -158,7 +159,7 @@ def _check_key(key: object, what: str) -> None:
 
 
 class _Waiter:
-    __slots__ = ("future", "loop")
+    __slots__ = ("__weakref__", "future", "loop")
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -174,10 +175,12 @@ class Channels:
     """The waiters of this process, per ``(tenant, channel)``; safe from any thread and loop.
 
     A waiter is one-shot: the first signal after it registered wakes it, and it is forgotten.
+    Waiters are held weakly: one whose wait is dropped unawaited (a task cancelled before it
+    started) goes away with it.
     """
 
     def __init__(self) -> None:
-        self._waiters: dict[tuple[str, str], set[_Waiter]] = {}
+        self._waiters: dict[tuple[str, str], weakref.WeakSet[_Waiter]] = {}
         self._mutex = threading.Lock()
 
     def register(self, tenant: str, channel: str) -> tuple[tuple[str, str], _Waiter]:
@@ -186,7 +189,7 @@ class Channels:
         waiter = _Waiter()
         name = (tenant, channel)
         with self._mutex:
-            self._waiters.setdefault(name, set()).add(waiter)
+            self._waiters.setdefault(name, weakref.WeakSet()).add(waiter)
         return name, waiter
 
     async def wait(self, name: tuple[str, str], waiter: _Waiter, timeout: float) -> bool:
@@ -208,22 +211,25 @@ class Channels:
 
     def __len__(self) -> int:
         with self._mutex:
+            for name in [name for name, waiters in self._waiters.items() if not waiters]:
+                del self._waiters[name]
             return len(self._waiters)
 
     def signal(self, tenant: str, channel: str) -> None:
         """Wake every waiter of ``(tenant, channel)``."""
         with self._mutex:
             waiters = self._waiters.pop((tenant, channel), None)
-        for waiter in waiters or ():
+            woken = list(waiters or ())
+        for waiter in woken:
             self._resolve(waiter)
 
     def signal_all(self) -> None:
         """Wake every waiter (a transport reconnected and may have missed signals)."""
         with self._mutex:
             everyone, self._waiters = self._waiters, {}
-        for waiters in everyone.values():
-            for waiter in waiters:
-                self._resolve(waiter)
+            woken = [waiter for waiters in everyone.values() for waiter in waiters]
+        for waiter in woken:
+            self._resolve(waiter)
 
     @staticmethod
     def _resolve(waiter: _Waiter) -> None:
