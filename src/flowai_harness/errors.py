@@ -82,6 +82,19 @@ class SpecValidationError(ValidationError, SpecValueError):
     def __str__(self) -> str:
         return getattr(self, "_text", None) or super().__str__()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the plain text across pickling and copying (pydantic rebuilds from the lines).
+        reduced: Any = super().__reduce__()
+        return (_restore_spec_validation_error, (reduced[0], reduced[1], str(self)))
+
+
+def _restore_spec_validation_error(
+    rebuild: Any, args: tuple[Any, ...], text: str
+) -> SpecValidationError:
+    error: SpecValidationError = rebuild(*args)
+    error._text = text
+    return error
+
 
 class UnknownAgentError(SpecValueError):
     """A call named an agent the runtime does not have (``run_specialist("greter")``)."""

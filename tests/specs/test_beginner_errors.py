@@ -6,6 +6,8 @@ to fix it, and none of pydantic's noise (input dumps, documentation links).
 
 from __future__ import annotations
 
+import copy
+import pickle
 from typing import Any
 
 import pytest
@@ -157,3 +159,14 @@ def test_a_single_agent_not_in_a_list_says_to_wrap_it() -> None:
         "define_runtime agents must be a list of AgentSpec or mappings, got AgentSpec; "
         "wrap a single one in a list: agents=[...]"
     )
+
+
+def test_the_plain_text_survives_pickling_and_copying() -> None:
+    with pytest.raises(ValidationError) as caught:
+        define_tenant("", "v1")
+    error = caught.value
+    assert str(error) == "TenantIdentity.resource_id: String should have at least 1 character"
+    for copied in (pickle.loads(pickle.dumps(error)), copy.copy(error), copy.deepcopy(error)):
+        assert isinstance(copied, SpecValidationError)
+        assert str(copied) == str(error)
+        assert copied.errors() == error.errors()
