@@ -3,7 +3,8 @@
 The package's docstrings follow the Google style but name other objects with reST roles
 (``:class:`~flowai_harness.handle.Runtime```), which Markdown would show as they are. This turns
 each role into an inline code span of the name (the last dotted part with ``~``, as Sphinx does),
-and reST's double backquotes into single ones.
+reST's double backquotes into single ones, and the ``::`` that opens a reST literal block into
+``:`` (the indented block after it is already code in Markdown).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import griffe
 
 _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj|const|type):`(~?)([^`]+)`")
 _DOUBLE_BACKQUOTES = re.compile(r"``([^`]+)``")
+_LITERAL_BLOCK = re.compile(r"(?<=\S)::$(?=\n[ \t]*\n)", flags=re.M)
 
 
 def _code_span(match: re.Match[str]) -> str:
@@ -23,8 +25,9 @@ def _code_span(match: re.Match[str]) -> str:
 
 
 def plain_markdown(text: str) -> str:
-    """Return ``text`` with reST roles and double backquotes turned into Markdown code spans."""
-    return _DOUBLE_BACKQUOTES.sub(r"`\1`", _ROLE.sub(_code_span, text))
+    """Return ``text`` with reST roles, double backquotes and literal-block markers in Markdown."""
+    text = _DOUBLE_BACKQUOTES.sub(r"`\1`", _ROLE.sub(_code_span, text))
+    return _LITERAL_BLOCK.sub(":", text)
 
 
 class SphinxRoles(griffe.Extension):

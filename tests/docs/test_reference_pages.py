@@ -204,3 +204,18 @@ def test_the_data_environment_guide_lists_every_kind_of_every_section() -> None:
         classes = typing.get_args(typing.get_args(union)[0])  # Annotated[A | B, ...]
         kinds = {cls.model_fields["kind"].default for cls in classes}
         assert set(re.findall(r"`([a-z]+)`", row[1])) == kinds, section
+
+
+def test_docstring_rest_markup_becomes_markdown_on_the_api_pages() -> None:
+    import importlib.util
+
+    path = REPO / "docs" / "_ext" / "sphinx_roles.py"
+    spec = importlib.util.spec_from_file_location("sphinx_roles", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    convert = module.plain_markdown
+    assert convert("see :class:`~flowai_harness.handle.Runtime`") == "see `Runtime`"
+    assert convert(":meth:`Runtime.query` and ``x``") == "`Runtime.query` and `x`"
+    assert convert("Wire shapes::\n\n    {...}\n") == "Wire shapes:\n\n    {...}\n"
+    assert convert("a::b and `kept`") == "a::b and `kept`"
