@@ -52,6 +52,7 @@ from flowai_harness.errors import (
     ApprovalNotFoundError,
     SpecTypeError,
     SpecValueError,
+    StoreError,
     ThreadBusyError,
     UnknownAgentError,
 )
@@ -114,6 +115,7 @@ class EngineCore:
                 compiled.resource_id,
                 poll_secs=approval_poll_secs,
                 lease_secs=options.lease_secs,
+                flush_window=options.flush_window_ms / 1000,
             )
             if durable_runs
             else MemoryRunBook()
@@ -279,8 +281,9 @@ class EngineCore:
                         self._runs.open(record, thread=held) if recorded else NULL_JOURNAL
                     )
                     await self._run_entry(sink, record, journal, approval_mode, run_budget)
-            except ThreadBusyError as exc:
-                await sink.emit(ErrorEvent(str(exc), code="thread_busy"))
+            except (ThreadBusyError, StoreError) as exc:
+                code = "thread_busy" if isinstance(exc, ThreadBusyError) else "store_error"
+                await sink.emit(ErrorEvent(str(exc), code=code))
 
         return RuntimeEventStream(
             body, self._compiled.event_hooks, capacity=self._stream_capacity, run_id=record.run_id
@@ -341,9 +344,10 @@ class EngineCore:
                     record.last_sequence = stored.last_sequence
                     journal = self._runs.open(record, stored, lease=claimed, thread=held)
                     await self._run_entry(sink, record, journal, "interactive")
-            except ThreadBusyError as exc:
+            except (ThreadBusyError, StoreError) as exc:
                 await give_back(claimed, stored)
-                await sink.emit(ErrorEvent(str(exc), code="thread_busy"))
+                code = "thread_busy" if isinstance(exc, ThreadBusyError) else "store_error"
+                await sink.emit(ErrorEvent(str(exc), code=code))
 
         return body
 

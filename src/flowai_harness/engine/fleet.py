@@ -25,7 +25,7 @@ from flowai_harness.engine.leases import RunLease, ThreadLease, ThreadPolicy
 from flowai_harness.engine.locks import KeyedLocks
 from flowai_harness.engine.recovery import Sweeper, claimable_runs
 from flowai_harness.engine.runbooks import RunBook, StoreRunBook
-from flowai_harness.errors import ThreadBusyError
+from flowai_harness.errors import StoreError, ThreadBusyError
 
 __all__ = ["Fleet"]
 
@@ -70,6 +70,7 @@ class Fleet:
 
         Raises:
             ThreadBusyError: the policy is ``reject`` and another run holds the thread.
+            StoreError: the store failed while the thread lease was being taken.
         """
         if self.thread_policy == "reject" and self._locks.busy(thread_id):
             raise ThreadBusyError(
@@ -81,7 +82,15 @@ class Fleet:
                 yield None
                 return
             lease = self._book.thread_lease(thread_id, run_id)
-            await lease.acquire(self.thread_policy)
+            try:
+                await lease.acquire(self.thread_policy)
+            except ThreadBusyError:
+                raise
+            except Exception as exc:
+                raise StoreError(
+                    f"thread '{thread_id}' could not be taken: reading or writing its lease "
+                    f"failed: {type(exc).__name__}: {exc}"
+                ) from exc
             try:
                 yield lease
             finally:
