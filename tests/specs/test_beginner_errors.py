@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from flowai_harness import (
     create_runtime,
     define_coordinator,
+    define_eval_config,
     define_runtime,
     define_specialist,
     define_tenant,
@@ -170,3 +171,12 @@ def test_the_plain_text_survives_pickling_and_copying() -> None:
         assert isinstance(copied, SpecValidationError)
         assert str(copied) == str(error)
         assert copied.errors() == error.errors()
+
+
+def test_a_misspelled_choice_suggests_the_valid_one() -> None:
+    with pytest.raises(ValidationError) as caught:
+        define_eval_config(mode="planer")
+    assert str(caught.value) == (
+        "EvalConfig.mode: Input should be 'planner', 'executor', 'sequential', 'specialist' or "
+        "'testCaseBuilder'; did you mean 'planner'?"
+    )

@@ -11,6 +11,7 @@ connection passwords); only the type name of a value of the wrong type.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -25,6 +26,8 @@ __all__ = ["closest", "describe_validation_error", "spec_validation_error"]
 
 # What users call a model in their own code, where that differs from the class name.
 _LABELS = {"DataEnvironment": "data_environment"}
+# The quoted choices in pydantic's "Input should be 'a', 'b' or 'c'".
+_QUOTED = re.compile(r"'([^']*)'")
 # pydantic prefixes the message of a ValueError / AssertionError raised in a validator.
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
@@ -111,6 +114,11 @@ def _problem(line: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
             message = message[len(prefix) :]
     if kind.endswith(("_type", "_parsing")) and "input" in line:
         message = f"{message}; got {type(line['input']).__name__}"
+    if kind in ("literal_error", "enum") and isinstance(line.get("input"), str):
+        expected = str(line.get("ctx", {}).get("expected", ""))
+        match = closest(line["input"], _QUOTED.findall(expected))
+        if match is not None:
+            message = f"{message}; did you mean '{match}'?"
     return _path(model, loc), message
 
 
