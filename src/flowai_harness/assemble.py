@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowai_harness.errors import ConfigurationError, MissingDependencyError, SpecTypeError
+from flowai_harness.specs._problems import closest
 from flowai_harness.specs.runtime import RuntimeSpec, augment_agent_prompts
 from flowai_harness.specs.tools import ToolSpec
 
@@ -275,8 +276,10 @@ def _check_services(services: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _check_testing(testing: Mapping[str, Any] | None, interpreter: str) -> str | None:
     if interpreter not in INTERPRETERS:
+        match = closest(str(interpreter), INTERPRETERS)
         raise ConfigurationError(
             f"unknown interpreter {interpreter!r}; expected one of: {', '.join(INTERPRETERS)}"
+            + (f"; did you mean {match!r}?" if match else "")
         )
     if testing is None:
         return None

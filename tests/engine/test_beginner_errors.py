@@ -124,3 +124,12 @@ def test_a_misspelled_approval_outcome_suggests_the_valid_one() -> None:
         "approval outcome must be one of 'approve', 'reject', 'revise'; got 'approved'; "
         "did you mean 'approve'?"
     )
+
+
+def test_a_misspelled_interpreter_suggests_the_valid_one() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        runtime_with(greeter(), interpreter="antropic")
+    assert str(caught.value) == (
+        "unknown interpreter 'antropic'; expected one of: noop, scripted, anthropic, openai; "
+        "did you mean 'anthropic'?"
+    )
