@@ -4,8 +4,13 @@ Every error the library raises on purpose derives from :class:`HarnessError`. Wh
 contract promises a built-in type (``ValueError`` for bad values, ``TypeError`` for wrong types,
 ``RuntimeError`` for failures while running), the class also derives from that type, so
 ``except ValueError`` keeps working for callers written against the reference documentation.
+In the same way :class:`SpecValidationError` is also a ``pydantic.ValidationError``.
 
-This module depends on nothing else in the package, so every layer may import it.
+Every message says what is wrong and, where the caller can do something about it, how to fix it
+(the closest valid name for a misspelling, the argument or extra to add).
+
+This module depends on nothing else in the package (pydantic aside), so every layer may import
+it.
 """
 
 from __future__ import annotations
