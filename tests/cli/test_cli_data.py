@@ -146,6 +146,15 @@ def test_an_environment_with_mistakes_lists_each_with_its_fix(workdir: Path) -> 
     ]
 
 
+def test_a_url_given_as_the_environment_file_says_where_urls_go() -> None:
+    url = f"postgresql://u:{PASSWORD}@127.0.0.1/x"
+    result = invoke("--data-environment", url, "data", "profile", "estimate", "--database-id", "x")
+    assert result.exit_code == 2
+    assert "'postgresql://u:***@127.0.0.1/x' is a URL, not a file" in result.stderr
+    assert "connection URLs go inside it" in result.stderr
+    assert PASSWORD not in result.output
+
+
 def test_connection_errors_never_show_the_password(workdir: Path) -> None:
     env = write_env(
         workdir,

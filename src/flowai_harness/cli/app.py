@@ -16,6 +16,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
@@ -140,10 +141,29 @@ def _global_option(
     return click.option(name, expose_value=False, callback=_record(field, transform), **attrs)
 
 
+class _EnvironmentFile(click.Path):
+    """The ``--data-environment`` file; a URL given instead says where URLs belong."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and _URL.match(value):
+            from flowai_harness.specs.data_environment import redact_url
+
+            self.fail(
+                f"'{redact_url(value)}' is a URL, not a file. --data-environment takes the path "
+                "of a JSON or TOML file describing the data environment; connection URLs go "
+                'inside it, e.g. {"kv": {"kind": "postgres", "url_env": "KV_DATABASE_URL"}}',
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:/")
+
 _with_global_options = option_group(
     _global_option(
         "--data-environment",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=_EnvironmentFile(exists=True, dir_okay=False, path_type=Path),
         metavar="PATH",
         help="Data environment file (.json, .toml, or JSON then TOML).",
     ),
