@@ -63,6 +63,7 @@ def test_a_module_that_does_not_exist_is_a_usage_error() -> None:
     result = invoke("mcp", "python", "tests.mcp.no_such_module:runtime", "--agent", "tools")
     assert result.exit_code == 2
     assert "cannot import module 'tests.mcp.no_such_module'" in result.output
+    assert "run the command from the folder that holds it" in " ".join(result.output.split())
 
 
 def test_a_missing_attribute_is_a_usage_error_naming_it() -> None:

@@ -314,7 +314,9 @@ def load_runtime_target(target: str) -> Any:
         missing = exc.name or ""
         if missing and (module_name == missing or module_name.startswith(missing + ".")):
             raise click.BadParameter(
-                f"cannot import module {module_name!r}: no module named {missing!r}",
+                f"cannot import module {module_name!r}: no module named {missing!r} (modules are "
+                f"found from the current folder, {cwd}, and PYTHONPATH: run the command from the "
+                "folder that holds it, or add that folder to PYTHONPATH)",
                 param_hint=hint,
             ) from None
         raise click.ClickException(
