@@ -52,11 +52,6 @@ def test_the_test_builder_form_round_trips_with_the_json_editor(page: Any) -> No
     expect(page).to_have_url(re.compile(r"/tests/pricing-flow$"))
     expect(page.get_by_label("Trajectory mode", exact=True)).to_have_value("subsequence")
     expect(page.get_by_label("Expected trajectory", exact=True)).to_have_value("call_agent\nlookup")
-    # this runtime does not record: the cassette button says how to get one
-    page.get_by_role("button", name="Download the chat's cassette").click()
-    expect(page.get_by_role("status").filter(has_text="does not record")).to_contain_text(
-        "create_runtime(..., record='<file>.jsonl')"
-    )
     # a saved test's id is shown read-only (a rename is a Clone)
     expect(page.get_by_label("Id", exact=True)).to_have_attribute("readonly", "")
     page.get_by_label("Input", exact=True).fill("What does A-2 cost?")

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { renderMarkdown, splitBlocks } from "./markdown";
+import { StreamedBlocks, renderMarkdown, splitBlocks } from "./markdown";
 import { maskText } from "./settings";
 
 describe("renderMarkdown", () => {
@@ -36,21 +36,56 @@ describe("maskText", () => {
 });
 
 describe("streamed rendering", () => {
-  it("re-renders only the last block for each new chunk of a long answer", async () => {
+  it("renders each finished block once and only the last block again for each new chunk", async () => {
     const { default: DOMPurify } = await import("dompurify");
-    const { renderBlock } = await import("./markdown");
     const sanitize = vi.spyOn(DOMPurify, "sanitize");
-    const paragraphs = Array.from({ length: 300 }, (_, i) => `Paragraph ${i} with **bold** text and \`code\`.`);
-    const full = paragraphs.join("\n\n");
+    const paragraphs = Array.from({ length: 120 }, (_, i) => `Paragraph ${i} with **bold** text and \`code\`.`);
+    const full = `${paragraphs.join("\n\n")}\n\n\`\`\`\nfenced\n\nstill fenced\n\`\`\``;
     const chunks = full.match(/[\s\S]{1,40}/g) ?? [];
+    const blocks = new StreamedBlocks();
     let text = "";
     for (const chunk of chunks) {
       text += chunk;
-      const blocks = splitBlocks(text);
-      blocks.forEach((block, i) => renderBlock(block, i < blocks.length - 1));
+      expect(blocks.update(text)).toBe(false);
     }
     // one parse per chunk (the growing last block) plus one per finished block, not chunks x blocks
-    expect(sanitize.mock.calls.length).toBeLessThanOrEqual(chunks.length + paragraphs.length);
+    expect(sanitize.mock.calls.length).toBeLessThanOrEqual(chunks.length + paragraphs.length + 1);
+    expect(blocks.done.map((b) => b.html).join("")).toEqual(splitBlocks(full).slice(0, -1).map(renderMarkdown).join(""));
+    expect(blocks.tail).toBe(renderMarkdown("```\nfenced\n\nstill fenced\n```"));
     sanitize.mockRestore();
+  }, 30_000);
+
+  it("renders blocks that finish together in one pass, the same HTML as one by one", () => {
+    const paragraphs = Array.from({ length: 200 }, (_, i) => `Paragraph ${i}, *em*.`);
+    const blocks = new StreamedBlocks();
+    blocks.update(`${paragraphs.join("\n\n")}\n\n| a |\n|---|\n| 1 |\n\nlast`);
+    expect(blocks.done.length).toBeLessThanOrEqual(4);
+    const html = blocks.done.map((b) => b.html).join("");
+    expect(html.replace(/\n/g, "")).toBe([...paragraphs, "| a |\n|---|\n| 1 |"].map((p) => renderMarkdown(p)).join("").replace(/\n/g, ""));
+  });
+
+  it("renders a long text a slice per call when given a budget, then the last block", () => {
+    const text = Array.from({ length: 100 }, (_, i) => `Paragraph number ${i}.`).join("\n\n");
+    const blocks = new StreamedBlocks();
+    let calls = 1;
+    blocks.update(text, 500);
+    while (blocks.pending) {
+      expect(blocks.tail).toBe("");
+      blocks.update(text, 500);
+      calls += 1;
+    }
+    expect(calls).toBeGreaterThan(3);
+    expect(blocks.tail).toBe(renderMarkdown("Paragraph number 99."));
+    expect(blocks.done.map((b) => b.html).join("").replace(/\n/g, "")).toBe(
+      splitBlocks(text).slice(0, -1).map((p) => renderMarkdown(p)).join("").replace(/\n/g, ""),
+    );
+  });
+
+  it("starts again when the text is not the previous one grown", () => {
+    const blocks = new StreamedBlocks();
+    blocks.update("one\n\ntwo\n\nthree");
+    expect(blocks.update("uno\n\ndos")).toBe(true);
+    expect(blocks.done.map((b) => b.html)).toEqual([renderMarkdown("uno\n")]);
+    expect(blocks.tail).toBe(renderMarkdown("dos"));
   });
 });

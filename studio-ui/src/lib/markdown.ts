@@ -1,9 +1,9 @@
 // Markdown to safe HTML: marked (GitHub flavour: tables, lists, fenced code), highlight.js for
 // code blocks, and DOMPurify on the output so model text can never inject markup or script.
 //
-// A streamed answer is split into blocks at blank lines outside code fences; the HTML of every
-// finished block is cached, so each new chunk re-renders only the last block (a 1 MB answer
-// stays smooth instead of being re-parsed whole on every chunk).
+// A streamed answer is split into blocks at blank lines outside code fences, incrementally
+// (StreamedBlocks): each finished block is rendered once, and each new chunk re-splits and
+// re-renders only the last block (a 1 MB answer stays smooth instead of being re-parsed whole).
 import DOMPurify from "dompurify";
 import hljs from "highlight.js/lib/core";
 import bash from "highlight.js/lib/languages/bash";
@@ -63,30 +63,15 @@ export function renderMarkdown(source: string): string {
   return sanitize(marked.parse(source) as string);
 }
 
-const cache = new Map<string, string>();
-const CACHE_LIMIT = 4000;
-
-/** Render one block, caching finished blocks by their text. */
-export function renderBlock(block: string, cacheable: boolean): string {
-  const hit = cache.get(block);
-  if (hit !== undefined) return hit;
-  const html = renderMarkdown(block);
-  if (cacheable) {
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-    cache.set(block, html);
-  }
-  return html;
-}
-
 /**
- * Split Markdown into blocks at blank lines outside fenced code. Tables and lists stay whole
- * (they have no blank lines inside); loose lists split into blocks that render the same.
+ * The `[start, end)` ranges of the blocks of `source` from offset `from` (a block boundary, so
+ * outside any code fence), split at blank lines outside fenced code.
  */
-export function splitBlocks(source: string): string[] {
-  const blocks: string[] = [];
-  let start = 0;
+function blockRanges(source: string, from: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let start = from;
   let fence: string | null = null;
-  let lineStart = 0;
+  let lineStart = from;
   while (lineStart <= source.length) {
     let lineEnd = source.indexOf("\n", lineStart);
     if (lineEnd < 0) lineEnd = source.length;
@@ -96,12 +81,95 @@ export function splitBlocks(source: string): string[] {
       if (fence === null) fence = marker[1][0];
       else if (marker[1][0] === fence) fence = null;
     } else if (fence === null && line.trim() === "" && lineStart > start) {
-      blocks.push(source.slice(start, lineStart));
+      ranges.push([start, lineStart]);
       start = lineEnd + 1;
     }
     if (lineEnd === source.length) break;
     lineStart = lineEnd + 1;
   }
-  if (start < source.length) blocks.push(source.slice(start));
-  return blocks.filter((block) => block.trim() !== "");
+  if (start < source.length) ranges.push([start, source.length]);
+  return ranges;
+}
+
+/**
+ * Split Markdown into blocks at blank lines outside fenced code. Tables and lists stay whole
+ * (they have no blank lines inside); loose lists split into blocks that render the same.
+ */
+export function splitBlocks(source: string): string[] {
+  return blockRanges(source, 0)
+    .map(([start, end]) => source.slice(start, end))
+    .filter((block) => block.trim() !== "");
+}
+
+const PROBE = 256;
+const BATCH_BLOCKS = 64;
+const BATCH_CHARS = 16_384;
+
+/**
+ * The blocks of a text that grows by appending (a streamed answer), split incrementally: the
+ * finished blocks are kept with their HTML, and each update splits only from the start of the
+ * unfinished last block. Any other change (an edit, demo masking turned on) splits again from
+ * the start.
+ */
+export class StreamedBlocks {
+  private text = "";
+  /** Finished blocks (every block but the last), in order, rendered in batches. */
+  readonly done: { html: string }[] = [];
+  private doneEnd = 0;
+  /** The unfinished last block's HTML ("" when there is none). */
+  tail = "";
+
+  /** Finished blocks of the text not rendered yet (the last update ran out of budget). */
+  pending = false;
+
+  /**
+   * Bring the blocks up to `text`, rendering at most about `budget` characters of newly
+   * finished blocks (the rest, and the last block, wait for the next call: `pending`).
+   * Returns whether the finished blocks were rebuilt from the start.
+   */
+  update(text: string, budget = Number.POSITIVE_INFINITY): boolean {
+    const prev = this.text;
+    const appended =
+      text.length >= prev.length &&
+      text.startsWith(prev.slice(0, PROBE)) &&
+      text.startsWith(prev.slice(Math.max(0, prev.length - PROBE)), Math.max(0, prev.length - PROBE));
+    const reset = !appended;
+    if (reset) {
+      this.done.length = 0;
+      this.doneEnd = 0;
+    }
+    this.text = text;
+    const ranges = blockRanges(text, this.doneEnd).filter(([s, e]) => text.slice(s, e).trim() !== "");
+    // Blocks finished together render as one document (one parse and one sanitising pass per
+    // batch instead of per block: a whole 1 MB answer arriving at once stays fast).
+    let batch: string[] = [];
+    let size = 0;
+    const flush = () => {
+      if (batch.length) this.done.push({ html: renderMarkdown(batch.join("\n")) });
+      batch = [];
+      size = 0;
+    };
+    const finished = ranges.slice(0, -1);
+    let spent = 0;
+    let next = 0;
+    for (; next < finished.length && spent < budget; next += 1) {
+      const [start, end] = finished[next];
+      batch.push(text.slice(start, end));
+      size += end - start;
+      spent += end - start;
+      if (batch.length >= BATCH_BLOCKS || size >= BATCH_CHARS) flush();
+      this.doneEnd = end;
+    }
+    flush();
+    this.pending = next < finished.length;
+    const last = ranges[ranges.length - 1];
+    if (this.pending) {
+      this.tail = "";
+      this.doneEnd = finished[next][0];
+    } else {
+      this.tail = last ? renderMarkdown(text.slice(last[0], last[1])) : "";
+      if (last && ranges.length > 1) this.doneEnd = last[0];
+    }
+    return reset;
+  }
 }
