@@ -35,4 +35,16 @@ describe("AnswerView", () => {
     expect(screen.getByLabelText("Assistant message")).toHaveTextContent("Mail •••@•••");
     expect(screen.getByLabelText("Assistant message")).not.toHaveTextContent("ada@example.com");
   });
+
+  it("shows a budget warning once per limit, under the answer so far", () => {
+    const answer = model();
+    const warning = { type: "data-budget-warning", data: { limit: "max_tokens", used: 850, max: 1000, runUsage: {} } };
+    answer.apply({ seq: 10, kind: "runtime.event", payload: { raw: warning } });
+    answer.apply({ seq: 11, kind: "runtime.event", payload: { raw: warning } });
+    render(<AnswerView model={answer} version={answer.version} options={options} showLatency={false} />);
+    const shown = screen.getAllByText(/^Budget warning:/);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toHaveTextContent("this run has used 850 of its token budget of 1000 (85 %)");
+    expect(shown[0]).toHaveAttribute("data-budget-warning", "max_tokens");
+  });
 });
