@@ -258,7 +258,15 @@ def test_the_phone_layout_collapses_the_navigation_without_horizontal_scroll(
     from playwright.sync_api import expect
 
     with open_page(browser, studio_url, viewport=PHONE) as phone:
-        for path, name in (("/workspace", "overview"), ("/playground", "playground")):
+        screens = (
+            ("/workspace", "overview"),
+            ("/playground", "playground"),
+            ("/approvals", "approvals"),
+            ("/runs", "runs"),
+            ("/tests", "tests"),
+            ("/evals", "evals"),
+        )
+        for path, name in screens:
             visit(phone, path)
             expect(phone.get_by_role("heading").first).to_be_visible()
             nav = phone.get_by_role("navigation", name="Studio")
