@@ -1,5 +1,6 @@
-"""Catalog search of the Connect screen (src/flowai_harness/studio/data_search.py): the count
-of every match, not of the page, and only the modes the index really has."""
+"""The Connect screen's data routes: catalog search (src/flowai_harness/studio/data_search.py)
+counts every match, not the page, and offers only the modes the index really has; a table's
+columns carry what profiling found about them (workspace_data.py)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,21 @@ def test_a_mode_picks_kinds_and_an_unknown_mode_is_refused(client: TestClient) -
     assert semantic.json()["error"]["message"] == (
         "Unknown search mode 'semantic'; use one of: all, tables, columns, terms."
     )
+
+
+def test_after_profiling_a_table_shows_what_was_found_per_column(client: TestClient) -> None:
+    table = client.get(f"{D}/discovery/tables/orders").json()["table"]
+    profiles = {column["name"]: column["profile"] for column in table["columns"]}
+    assert set(profiles) == {"id", "customer_id", "status", "total"}
+    assert profiles["status"]["distinctCount"] == 2 and profiles["status"]["totalCount"] == 3
+    assert profiles["id"]["nullCount"] == 0
+    assert all(profile["description"] for profile in profiles.values())
+
+
+def test_before_profiling_columns_have_no_profile(tmp_path: Path) -> None:
+    app = define_app(
+        name="fresh", runtime_spec=chat_spec(), data_environment=data_environment(tmp_path)
+    )
+    with studio_client(app) as fresh:
+        table = fresh.get(f"{D}/discovery/tables/orders").json()["table"]
+    assert [column["profile"] for column in table["columns"]] == [None] * 4

@@ -128,6 +128,9 @@ def test_connect_browses_tables_keys_relationships_search_and_tools(data_page: A
     expect(columns).to_have_count(4)
     expect(columns.nth(0).locator("td[data-col=key]")).to_have_text("PK")
     expect(columns.nth(1).locator("td[data-col=key]")).to_have_text("FK → customers.id")
+    # what profiling found per column: status has two distinct values in three rows
+    expect(columns.nth(2).locator("td[data-col=distinct]")).to_have_text("2")
+    expect(columns.nth(2).locator("td[data-col=nulls]")).to_have_text("0 of 3")
     expect(page.get_by_role("table", name="Sample rows").locator("tbody tr")).to_have_count(3)
     page.get_by_role("link", name="Relationships").click()
     expect(page.get_by_role("table", name="Relationships")).to_contain_text("customer_id")

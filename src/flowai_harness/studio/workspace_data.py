@@ -270,6 +270,31 @@ class WorkspaceData:
                 found[str(meta.get("tableName", entry.name)).lower()] = entry.content
         return found
 
+    async def _column_profiles(self, schema: str, table: str) -> dict[str, dict[str, Any]]:
+        """What profiling stored about each column of a table, by lower-cased column name:
+        ``description`` and the ``distinctCount`` / ``nullCount`` / ``totalCount`` /
+        ``semanticType`` it found (empty before the table is profiled)."""
+        backends = await self.backends()
+        if backends.catalog is None:
+            return {}
+        try:
+            entries = await backends.catalog.list_entries(backends.scope, ["column"], limit=10_000)
+        except Exception:
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        for entry in entries:
+            meta = entry.metadata if isinstance(entry.metadata, Mapping) else {}
+            if str(meta.get("schemaName", "")).lower() != schema.lower():
+                continue
+            if str(meta.get("tableName", "")).lower() != table.lower():
+                continue
+            keys = ("distinctCount", "nullCount", "totalCount", "semanticType")
+            profile = {key: meta[key] for key in keys if meta.get(key) is not None}
+            if entry.content:
+                profile["description"] = entry.content
+            found[str(meta.get("columnName", entry.name)).lower()] = profile
+        return found
+
     def _schema(self, schema: str | None, reader: SchemaReader) -> str:
         return schema.strip() if schema and schema.strip() else reader.default_schema
 
@@ -314,6 +339,7 @@ class WorkspaceData:
                 )
             described = await reader.describe_table(name, table, kinds[table])
             descriptions = await self._descriptions(name)
+            profiles = await self._column_profiles(name, table)
         except StudioApiError:
             raise
         except Exception as exc:
@@ -328,6 +354,7 @@ class WorkspaceData:
                 "ordinal": column.ordinal,
                 "primaryKey": column.primary_key,
                 "foreignKey": self._foreign(described, column.name),
+                "profile": profiles.get(column.name.lower()),
             }
             for column in described.columns
         ]

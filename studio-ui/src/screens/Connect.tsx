@@ -18,6 +18,8 @@ interface Column {
   primaryKey?: boolean;
   default?: unknown;
   foreignKey?: { referencedTable: string; referencedColumn: string } | null;
+  /** What profiling found (absent before the table is profiled). */
+  profile?: { distinctCount?: number; nullCount?: number; totalCount?: number; semanticType?: string; description?: string } | null;
 }
 
 interface ForeignKey {
@@ -258,8 +260,17 @@ function TableDetail({ name }: { name: string }) {
       {tab === "columns" ? (
         <Grid
           label="Columns"
-          columns={[["name", "Column"], ["dataType", "Type"], ["nullable", "Nullable"], ["key", "Key"], ["default", "Default"]]}
-          rows={(t.columns ?? []).map((c) => ({ name: c.name, dataType: cell(c.dataType), nullable: c.nullable ? "yes" : "no", key: keyOf(c), default: cell(c.default) }))}
+          columns={[["name", "Column"], ["dataType", "Type"], ["nullable", "Nullable"], ["key", "Key"], ["default", "Default"], ["distinct", "Distinct"], ["nulls", "Nulls"], ["description", "Description"]]}
+          rows={(t.columns ?? []).map((c) => ({
+            name: c.name,
+            dataType: cell(c.dataType),
+            nullable: c.nullable ? "yes" : "no",
+            key: keyOf(c),
+            default: cell(c.default),
+            distinct: cell(c.profile?.distinctCount),
+            nulls: c.profile?.nullCount !== undefined ? `${c.profile.nullCount}${c.profile.totalCount ? ` of ${c.profile.totalCount}` : ""}` : "",
+            description: cell(c.profile?.description),
+          }))}
         />
       ) : (
         <>
