@@ -29,7 +29,10 @@ describe("traceTree", () => {
 
   it("nests an eval sample's sub-agent steps under the call that made them", () => {
     const tree = traceTree({
-      agentId: "coord",
+      provenance: { kind: "eval_sample", entryAgent: "coord" },
+      input: "price of A-1?",
+      responseText: "4.50",
+      durationMs: 12,
       status: "completed",
       steps: [
         { toolName: "call_agent", agent: "coord", depth: 1, arguments: inline({ agent: "pricing" }), result: inline("4.50") },
@@ -37,6 +40,7 @@ describe("traceTree", () => {
         { toolName: "echo", agent: "coord", depth: 1, arguments: inline({}), result: null, error: "boom" },
       ],
     });
+    expect(tree).toMatchObject({ label: "coord", durationMs: 12, input: "price of A-1?", output: "4.50" });
     expect(tree?.children.map((n) => n.label)).toEqual(["call_agent", "echo"]);
     const [call, echo] = tree!.children;
     expect(call.children).toHaveLength(1);

@@ -55,7 +55,17 @@ function runNode(node: Record<string, unknown>, id: string): TreeNode {
 }
 
 function stepsTree(trace: Record<string, unknown>, steps: Record<string, unknown>[]): TreeNode {
-  const root: TreeNode = { id: "t", kind: "agent", label: str(trace.agentId) || str(trace.entryAgent) || "sample", status: str(trace.status) || undefined, children: [] };
+  const provenance = record(trace.provenance);
+  const root: TreeNode = {
+    id: "t",
+    kind: "agent",
+    label: str(provenance.entryAgent) || str(trace.entryAgent) || "sample",
+    status: str(trace.status) || undefined,
+    durationMs: num(trace.durationMs),
+    input: trace.input,
+    output: trace.responseText,
+    children: [],
+  };
   const open: { depth: number; node: TreeNode }[] = [{ depth: 0, node: root }];
   steps.forEach((step, i) => {
     const depth = num(step.depth) ?? 1;
