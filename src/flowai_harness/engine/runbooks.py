@@ -19,6 +19,7 @@ from flowai_harness.engine.durable_journal import StoreRunJournal
 from flowai_harness.engine.journal import InProcessJournal, RunJournal
 from flowai_harness.engine.leases import Heartbeat, RunLease, ThreadLease, new_owner_id
 from flowai_harness.engine.runlog import (
+    DEFAULT_FLUSH_WINDOW,
     MEMORY_RUN_LIMIT,
     RUN_PREFIX,
     RunRecord,
@@ -154,8 +155,11 @@ class StoreRunBook:
         poll_secs: float = 1.0,
         lease_secs: float = 30.0,
         owner: str | None = None,
+        flush_window: float = DEFAULT_FLUSH_WINDOW,
     ) -> None:
         self._kv = kv
+        #: how long a run's oldest uncommitted event waits for a checkpoint (seconds)
+        self.flush_window = flush_window
         self._tenant = tenant
         #: how often a waiting gate looks in the store for a decision made elsewhere
         self.poll_secs = poll_secs
@@ -194,7 +198,9 @@ class StoreRunBook:
         lease = lease or self.lease(record.run_id)
         heartbeat = Heartbeat(lease, thread, self.lease_secs)
         if stored is None:
-            recorder = RunRecorder(self._kv, self._tenant, record, lease=lease)
+            recorder = RunRecorder(
+                self._kv, self._tenant, record, lease=lease, flush_window=self.flush_window
+            )
             return StoreRunJournal(recorder, poll_secs=self.poll_secs, heartbeat=heartbeat)
         recorder = RunRecorder(
             self._kv,
@@ -204,6 +210,7 @@ class StoreRunBook:
             next_segment=stored.next_segment,
             replayed=stored.event_types,
             lease=lease,
+            flush_window=self.flush_window,
         )
         return StoreRunJournal(
             recorder, stored.journal, poll_secs=self.poll_secs, heartbeat=heartbeat

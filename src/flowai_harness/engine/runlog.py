@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from flowai_harness.engine.leases import RunLease
 
 __all__ = [
+    "DEFAULT_FLUSH_WINDOW",
     "FINAL_STATUSES",
     "LOG_PREFIX",
     "MEMORY_RUN_LIMIT",
@@ -70,6 +71,9 @@ MEMORY_RUN_LIMIT = 1_000
 RUN_PREFIX = "run:"
 #: the keys of a run log's segments are this prefix, the run id, ":" and the segment number
 LOG_PREFIX = "run-log:"
+#: seconds a durable run's oldest uncommitted event waits for a checkpoint before it is
+#: committed on its own (``durability={"flush_window_ms": ...}``)
+DEFAULT_FLUSH_WINDOW = 0.1
 
 
 def new_run_id() -> str:
@@ -262,12 +266,15 @@ class RunRecorder:
         "_entries",
         "_events",
         "_failed",
+        "_flush_window",
         "_kv",
         "_lock",
         "_next_segment",
         "_replayed",
         "_sink",
+        "_tasks",
         "_tenant",
+        "_timer",
         "lease",
         "logged_through",
         "record",
@@ -284,8 +291,13 @@ class RunRecorder:
         next_segment: int = 0,
         replayed: dict[int, str] | None = None,
         lease: RunLease | None = None,
+        flush_window: float = DEFAULT_FLUSH_WINDOW,
     ) -> None:
         self._kv = kv
+        #: seconds the oldest held event waits for a checkpoint before it is committed alone
+        self._flush_window = flush_window
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         #: the run's lease, which fences every write (``None``: unfenced puts)
         self.lease = lease
         self._replayed = replayed or {}
@@ -327,7 +339,23 @@ class RunRecorder:
                 return self.redeliver
             self._diverged(wire, expected)
         self._events.append(json_copy(wire))
+        if self.frozen:
+            # Nothing more is committed: what is held is dropped, what comes is shown as is.
+            if self._sink is not None:
+                self._sink.stop_holding(drop=True)
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self._flush_window, self._window_due)
         return True
+
+    def _window_due(self) -> None:
+        """The oldest held event has waited a flush window: commit the events now."""
+        self._timer = None
+        if self.frozen or not self._events:
+            return
+        task = asyncio.get_running_loop().create_task(self._write(False, events_only=True))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def go_live(self) -> None:
         """Stop replaying: whatever comes next is new, numbered after the logged events."""
@@ -357,9 +385,13 @@ class RunRecorder:
         self._entries.append(entry)
 
     async def start(self, sink: EventSink) -> None:
-        """Attach to the run's sink and write the record (status ``running``)."""
+        """Attach to the run's sink and write the record (status ``running``).
+
+        From here on the sink holds each new event until the checkpoint logging it commits.
+        """
         self._sink = sink
         sink.tap = self.on_event
+        sink.hold(self.logged_through)
         await self._flush(record=True)
 
     async def checkpoint(self, *, record: bool = False) -> None:
@@ -399,13 +431,18 @@ class RunRecorder:
         # stream dropped): the store then holds exactly what the first stream delivered.
         await asyncio.shield(self._write(record, final))
 
-    async def _write(self, record: bool, final: bool = False) -> None:
+    async def _write(self, record: bool, final: bool = False, *, events_only: bool = False) -> None:
+        """Commit the buffered events (and journal entries, unless ``events_only``: a flush
+        window's write never splits the entries of a checkpoint) and maybe the record."""
         async with self._lock:
             if self.lease is not None and self.lease.lost:
+                self._lost()
                 return
             # Swapped out before the await: what the run records meanwhile goes to the next one.
-            events, entries = self._events, self._entries
-            self._events, self._entries = [], []
+            events, entries = self._events, [] if events_only else self._entries
+            self._events = []
+            if not events_only:
+                self._entries = []
             puts: list[tuple[str, Any]] = []
             segment = f"{LOG_PREFIX}{self.record.run_id}:{self._next_segment:08d}"
             if events or entries:
@@ -419,11 +456,29 @@ class RunRecorder:
                 return
             if not await self._commit(puts, final):
                 self._events, self._entries = events + self._events, entries + self._entries
+                if self.frozen:
+                    self._lost()
+                elif self._events and self._timer is None:  # retried after a window
+                    loop = asyncio.get_running_loop()
+                    self._timer = loop.call_later(self._flush_window, self._window_due)
                 return
             if events:
                 self.record.last_sequence = events[-1]["sequence"]
+                if self._sink is not None:
+                    self._sink.release(events[-1]["sequence"])
             if events or entries:
                 self._next_segment += 1
+            if not self._events and self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _lost(self) -> None:
+        """Another worker took the run over: the held events will never be committed here."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._sink is not None:
+            self._sink.stop_holding(drop=True)
 
     async def _commit(self, puts: list[tuple[str, Any]], final: bool) -> bool:
         """Write one checkpoint: fenced by the lease when the run has one."""
