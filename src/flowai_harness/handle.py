@@ -10,7 +10,9 @@ use.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flowai_harness._mcp_serving.serve_options import (
@@ -103,6 +105,44 @@ class Runtime(EngineCore):
             )
         kv, tenant = self._compiled.kv, self._compiled.resource_id
         return follow_events(kv, tenant, run_id, after_sequence)
+
+    async def prune(self, older_than: timedelta | float | None = None) -> int:
+        """Delete the runs that ended more than ``older_than`` ago; return how many.
+
+        A pruned run's record, event log and journal go (``get_run`` then returns ``None``);
+        runs still going or waiting at a gate stay whatever their age, and so do approval
+        audit records. Without a durable store the in-process records are pruned the same way.
+        Call it from a scheduled job (or a timer of your application): nothing prunes by
+        itself.
+
+        Args:
+            older_than: The age (a ``timedelta``, or seconds) a run must have ended before;
+                ``None`` takes ``durability={"retention_days": ...}``.
+
+        Raises:
+            SpecTypeError: ``older_than`` is not a ``timedelta``, a number or ``None``.
+            SpecValueError: ``older_than`` is negative, or ``None`` without
+                ``retention_days``.
+        """
+        if older_than is None:
+            days = self._durability.retention_days
+            if days is None:
+                raise SpecValueError(
+                    "prune needs older_than (a timedelta or seconds), or "
+                    "durability={'retention_days': ...} on the runtime"
+                )
+            seconds = days * 86_400.0
+        elif isinstance(older_than, timedelta):
+            seconds = older_than.total_seconds()
+        elif isinstance(older_than, int | float) and not isinstance(older_than, bool):
+            seconds = float(older_than)
+        else:
+            raise SpecTypeError(
+                f"older_than must be a timedelta, seconds or None; got {type(older_than).__name__}"
+            )
+        if not seconds >= 0:
+            raise SpecValueError(f"older_than must be 0 or more; got {older_than!r}")
+        return await self._runs.prune(time.time() - seconds)
 
     async def get_plan(self, plan_id: str) -> dict[str, Any] | None:
         """Return the stored plan ``plan_id`` of this tenant, or ``None`` when unknown.

@@ -101,6 +101,7 @@ class EngineCore:
             durability: Leases, recovery and thread policy (see ``DurabilityOptions``).
         """
         options = parse_durability(durability)
+        self._durability = options
         self._compiled = compiled
         self._approvals = ApprovalBroker()
         self._references = ReferenceRegistry(compiled.references, compiled.kv)

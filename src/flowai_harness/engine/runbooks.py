@@ -20,12 +20,14 @@ from flowai_harness.engine.journal import InProcessJournal, RunJournal
 from flowai_harness.engine.leases import Heartbeat, RunLease, ThreadLease, new_owner_id
 from flowai_harness.engine.runlog import (
     DEFAULT_FLUSH_WINDOW,
+    FINAL_STATUSES,
     MEMORY_RUN_LIMIT,
     RUN_PREFIX,
     RunRecord,
     RunRecorder,
     StoredRun,
     events_after,
+    prune_ended_runs,
     read_segments,
     scan_values,
 )
@@ -88,6 +90,10 @@ class RunBook(Protocol):
         """The approvals of this book's runs that wait in the store, with their ``runId``."""
         ...
 
+    async def prune(self, before: float) -> int:
+        """Forget the runs that ended before the epoch time ``before``; return how many."""
+        ...
+
 
 # --------------------------------------------------------------------------- in memory
 
@@ -137,6 +143,16 @@ class MemoryRunBook:
 
     async def pending_approvals(self) -> list[dict[str, Any]]:
         return []
+
+    async def prune(self, before: float) -> int:
+        ended = [
+            run_id
+            for run_id, r in self._records.items()
+            if r.status in FINAL_STATUSES and (r.updated_at or r.created_at) < before
+        ]
+        for run_id in ended:
+            del self._records[run_id]
+        return len(ended)
 
 
 # --------------------------------------------------------------------------- in the store
@@ -255,6 +271,9 @@ class StoreRunBook:
 
     async def pending_approvals(self) -> list[dict[str, Any]]:
         return await list_pending_in_store(self._kv, self._tenant)
+
+    async def prune(self, before: float) -> int:
+        return await prune_ended_runs(self._kv, self._tenant, before)
 
     async def _segments(self, run_id: str) -> list[tuple[int, dict[str, Any]]]:
         return await read_segments(self._kv, self._tenant, run_id)

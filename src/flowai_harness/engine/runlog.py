@@ -53,6 +53,7 @@ __all__ = [
     "StoredRun",
     "events_after",
     "new_run_id",
+    "prune_ended_runs",
     "read_segments",
     "scan_values",
     "segment_key",
@@ -158,6 +159,40 @@ def events_after(
             if isinstance(sequence, int) and sequence > after_sequence:
                 seen.setdefault(sequence, event)
     return [seen[number] for number in sorted(seen)]
+
+
+async def prune_ended_runs(kv: KeyValueStore, tenant: str, before: float) -> int:
+    """Delete the record and the log (events and journal) of every run that ended before the
+    epoch time ``before``; return how many runs went.
+
+    Runs still going (or waiting at a gate) are kept whatever their age, and so are approval
+    audit records. On a ``RunStore`` each final status is one indexed scan, and each run one
+    batch plus one prefix delete.
+    """
+    pruned = 0
+    for status in sorted(FINAL_STATUSES):
+        for key, value in await scan_values(kv, tenant, RUN_PREFIX, where={"status": status}):
+            if not isinstance(value, dict) or value.get("status") != status:
+                continue
+            ended = _epoch(value.get("updatedAt")) or _epoch(value.get("createdAt"))
+            if ended >= before:
+                continue
+            run_id = key[len(RUN_PREFIX) :]
+            await _delete_run(kv, tenant, key, run_id)
+            pruned += 1
+    return pruned
+
+
+async def _delete_run(kv: KeyValueStore, tenant: str, key: str, run_id: str) -> None:
+    # The log first: a prune cut short leaves a record without a log (listed, with no
+    # events), never a log nobody can find.
+    prefix = f"{LOG_PREFIX}{run_id}:"
+    if isinstance(kv, RunStore):
+        await kv.delete_prefix(tenant, prefix)
+    else:
+        for name in await kv.list_keys(tenant, prefix):
+            await kv.delete(tenant, name)
+    await kv.delete(tenant, key)
 
 
 def _epoch(iso: Any) -> float:
