@@ -17,6 +17,7 @@ from flowai_harness.errors import ConfigurationError, SpecTypeError
 from flowai_harness.specs.durability import DurabilityOptions
 from tests.durable.lease_workers import fleet_runtime, run_and_log, tool_flow
 from tests.durable.test_leases import SPAWN, TENANT, effects_of, seen_events
+from tests.engine.durable_helpers import at_tool_gate, crash, run_until
 from tests.waiting import wait_until
 
 
@@ -104,3 +105,46 @@ async def test_a_run_parked_at_a_gate_by_a_killed_worker_is_recovered_once_answe
         assert any(e["type"] == "approval-decision" for e in logged.values())
     finally:
         await survivor.aclose()
+
+
+async def test_a_worker_closing_hands_its_recovered_runs_to_the_fleet_at_once(
+    tmp_path: Path,
+) -> None:
+    effects = tmp_path / "effects.jsonl"
+    kv = {"kind": "sqlite", "url": f"sqlite:{tmp_path / 'kv.db'}"}
+    lease = {"lease_secs": 30, "recover": False}
+    dead, first, second = (fleet_runtime(kv, str(effects), durability=lease) for _ in range(3))
+    store = second._compiled.kv
+    stream = dead.run_specialist("w", tool_flow(("refund", "o-1")), "t-1")
+    run_id = str(stream.run_id)
+    await run_until(stream, at_tool_gate)
+    del stream
+    await crash(dead)  # the stream dropped: the run is left suspended at its gate...
+    await store.put(  # ... and its lease made that of a worker that died
+        TENANT,
+        f"{LEASE_PREFIX}{run_id}",
+        {"runId": run_id, "owner": "dead", "epoch": 1, "state": "held", "leaseUntil": 0},
+    )
+    try:
+        assert await first.recover_runs() == [run_id]
+
+        async def parked_by_first() -> bool:
+            lease = await store.get(TENANT, f"{LEASE_PREFIX}{run_id}")
+            return lease["state"] == "parked" and lease["epoch"] == 2
+
+        await wait_until(parked_by_first, message="the recovered run never reached its gate")
+        await first.aclose()  # hands the run back: its lease is left expired, not suspended
+        handed = await store.get(TENANT, f"{LEASE_PREFIX}{run_id}")
+        assert (handed["state"], handed["leaseUntil"], handed["epoch"]) == ("held", 0, 2)
+        assert await second.recover_runs() == [run_id]  # at once, no lease to wait out
+        [pending] = await second.list_pending_approvals()
+        await second.respond_to_approval(pending["id"], "approve")
+
+        async def completed() -> bool:
+            record = await second.get_run(run_id)
+            return record is not None and record["status"] == "completed"
+
+        await wait_until(completed, message="the handed-off run never completed")
+        assert [row[1] for row in effects_of(effects, "refund")] == ["o-1"]
+    finally:
+        await second.aclose()
