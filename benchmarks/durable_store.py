@@ -7,6 +7,9 @@ final answer (``TURNS + 1`` model turns), on a fake model, so the store is what 
 * ``1x8``: one process keeps 8 runs in flight.
 * ``4x16``: four processes keep 16 runs in flight each (a fleet sharing the store).
 
+``wake p95 ms``: a signal sent through one store instance wakes a waiter on another instance
+over the same backing (as another process would be woken), 40 times; the 95th percentile.
+
 Statements are counted by wrapping psycopg's cursor ``execute`` / ``executemany`` (a
 connection's ``execute`` goes through its cursor) in the measuring process (``executemany`` counts one statement per parameter set); a transaction is a
 statement run outside an explicit transaction (autocommit) or one explicit transaction block.
@@ -205,6 +208,27 @@ def fleet(backend: str, where: str, runs: int, processes: int, in_flight: int) -
     }
 
 
+async def wake_latency(backend: str, where: str, rounds: int = 40) -> float:
+    """p95 milliseconds from ``notify`` on one store instance to the wake-up of a waiter on
+    another instance over the same backing (its own connections, as another process has)."""
+    from flowai_harness.storage.factory import open_key_value_store
+
+    kv = kv_section(backend, where)
+    sender, receiver = open_key_value_store({"kv": kv}), open_key_value_store({"kv": kv})
+    delays: list[float] = []
+    await receiver.wait_notify("bench", "warm-up", 1.0)  # type: ignore[attr-defined]
+    for n in range(rounds):
+        waiting = receiver.wait_notify("bench", f"run:{n}", 5.0)  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        await sender.notify("bench", f"run:{n}")  # type: ignore[attr-defined]
+        if await waiting:
+            delays.append(time.perf_counter() - started)
+    await sender.close()
+    await receiver.close()
+    delays.sort()
+    return round(delays[int(len(delays) * 0.95) - 1] * 1000, 1) if delays else float("nan")
+
+
 def reachable(backend: str) -> str | None:
     try:
         if backend == "postgres":
@@ -266,6 +290,8 @@ def main() -> None:
             where = place(backend, directory)
             try:
                 row = {"1x8": asyncio.run(one_process(backend, where, args.runs, 8))}
+                if backend != "memory":
+                    row["wakeP95Ms"] = asyncio.run(wake_latency(backend, where))
                 if not args.no_fleet and backend != "memory":
                     row["4x16"] = fleet(backend, where, args.runs, 4, 16)
             finally:
@@ -274,8 +300,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'store':10} {'1x8 runs/s':>11} {'turn ms':>8} {'4x16 runs/s':>12} {'turn ms':>8}"
-          f" {'stmts/turn':>11} {'txns/turn':>10}")
+    print(
+        f"{'store':10} {'1x8 runs/s':>11} {'turn ms':>8} {'4x16 runs/s':>12} {'turn ms':>8}"
+        f" {'stmts/turn':>11} {'txns/turn':>10} {'wake p95 ms':>12}"
+    )
     for backend, row in rows.items():
         if "skipped" in row:
             print(f"{backend:10} skipped: {row['skipped']}")
@@ -285,6 +313,7 @@ def main() -> None:
             f"{backend:10} {one['runsPerSecond']:>11} {one['turnMs']:>8}"
             f" {many.get('runsPerSecond', '-'):>12} {many.get('turnMs', '-'):>8}"
             f" {one.get('statementsPerTurn', '-'):>11} {one.get('transactionsPerTurn', '-'):>10}"
+            f" {row.get('wakeP95Ms', '-'):>12}"
         )
 
 
