@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -85,8 +86,35 @@ def schema_steps(table: str) -> list[Composed]:
 
 def batch_statement(
     table: str, tenant: str, batch: Batch, channel: str
-) -> tuple[Composed, dict[str, Any]]:
-    """The one statement writing ``batch``; it returns ``(guard held,)``."""
+) -> tuple[str, dict[str, Any]]:
+    """The one statement writing ``batch``; it returns ``(guard held, ...)``.
+
+    The statement's text depends only on the batch's shape (which parts it has, the kind of
+    guard), so it is built once per shape and table, and psycopg's prepared statements apply.
+    """
+    guard_kind = "" if batch.guard is None else "absent" if batch.guard[1] is None else "value"
+    shape = (bool(batch.puts), bool(batch.deletes), guard_kind, bool(batch.notify))
+    params: dict[str, Any] = {"tenant": tenant}
+    if batch.guard is not None:
+        params["guard_key"] = batch.guard[0]
+        if batch.guard[1] is not None:
+            params["guard_value"] = orjson.dumps(batch.guard[1]).decode()
+    if batch.puts:
+        # One JSON object, not a text[] of JSON texts: psycopg escapes array elements in
+        # Python, which cost more than the rest of the batch.
+        params["puts"] = b"".join(
+            (b"{", b",".join(orjson.dumps(k) + b":" + raw for k, raw in batch.puts.items()), b"}")
+        ).decode()
+    if batch.deletes:
+        params["deletes"] = list(batch.deletes)
+    if batch.notify:
+        params["pg_channel"] = channel
+        params["payloads"] = [payload(tenant, name) for name in batch.notify]
+    return _batch_sql(table, *shape), params
+
+
+@functools.lru_cache(maxsize=256)
+def _batch_sql(table: str, puts: bool, deletes: bool, guard_kind: str, notify: bool) -> str:
     from psycopg import sql
 
     name = sql.Identifier(table)
@@ -95,44 +123,37 @@ def batch_statement(
         return sql.SQL(text).format(table=name)
 
     guard: Composable
-    params: dict[str, Any] = {"tenant": tenant}
-    if batch.guard is None:
+    if not guard_kind:
         guard = sql.SQL("SELECT 1")
-    elif batch.guard[1] is None:
+    elif guard_kind == "absent":
         guard = part(
             "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE tenant = %(tenant)s"
             f" AND key = %(guard_key)s AND {_LIVE} AND value <> 'null'::jsonb)"
         )
-        params["guard_key"] = batch.guard[0]
     else:
         guard = part(
             "SELECT 1 FROM {table} WHERE tenant = %(tenant)s AND key = %(guard_key)s"
             f" AND {_LIVE} AND value = %(guard_value)s::jsonb FOR UPDATE"
         )
-        params["guard_key"] = batch.guard[0]
-        params["guard_value"] = orjson.dumps(batch.guard[1]).decode()
     parts: list[Composable] = [sql.SQL("WITH g AS (") + guard + sql.SQL(")")]
-    if batch.puts:
+    if puts:
         parts.append(
             part(
                 ", ins AS (INSERT INTO {table} AS t (tenant, key, value, expires_at)"
-                " SELECT %(tenant)s, u.k, u.v::jsonb, NULL"
-                " FROM unnest(%(keys)s::text[], %(values)s::text[]) AS u(k, v)"
+                " SELECT %(tenant)s, u.k, u.v, NULL"
+                " FROM jsonb_each(%(puts)s::jsonb) AS u(k, v)"
                 " WHERE EXISTS (SELECT 1 FROM g)" + _UPSERT + " RETURNING 1)"
             )
         )
-        params["keys"] = list(batch.puts)
-        params["values"] = [raw.decode() for raw in batch.puts.values()]
-    if batch.deletes:
+    if deletes:
         parts.append(
             part(
                 ", del AS (DELETE FROM {table} WHERE tenant = %(tenant)s"
                 " AND key = ANY(%(deletes)s::text[]) AND EXISTS (SELECT 1 FROM g) RETURNING 1)"
             )
         )
-        params["deletes"] = list(batch.deletes)
     tail = sql.SQL(" SELECT EXISTS (SELECT 1 FROM g)")
-    if batch.notify:
+    if notify:
         # A SELECT in WITH runs only if referenced: the final SELECT counts its rows.
         parts.append(
             sql.SQL(
@@ -141,9 +162,7 @@ def batch_statement(
             )
         )
         tail = sql.SQL(" SELECT EXISTS (SELECT 1 FROM g), (SELECT count(*) FROM n)")
-        params["pg_channel"] = channel
-        params["payloads"] = [payload(tenant, name) for name in batch.notify]
-    return sql.Composed([*parts, tail]), params
+    return sql.Composed([*parts, tail]).as_string()
 
 
 def payload(tenant: str, channel: str) -> str:
