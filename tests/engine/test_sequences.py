@@ -545,7 +545,12 @@ async def test_query_without_coordinator_is_a_single_error_event() -> None:
         {
             "type": "error",
             "sequence": 1,
-            "error": {"message": "no coordinator agent registered in the spec"},
+            "error": {
+                "message": "no coordinator agent registered in the spec; query starts at the "
+                "coordinator: add one to define_runtime(agents=[...]) with "
+                "define_coordinator(...), or start at a specialist with "
+                "run_specialist(name, prompt)"
+            },
         }
     ]
 

@@ -181,7 +181,11 @@ class EngineCore:
             return self._resume_stream(resume, thread_id=thread_id, prompt=prompt)
         coordinator = self._compiled.coordinator
         if coordinator is None:
-            return self._error_stream("no coordinator agent registered in the spec")
+            return self._error_stream(
+                "no coordinator agent registered in the spec; query starts at the coordinator: "
+                "add one to define_runtime(agents=[...]) with define_coordinator(...), or start "
+                "at a specialist with run_specialist(name, prompt)"
+            )
         return self._stream(coordinator, prompt, thread_id, budget=run_budget)
 
     def run_specialist(
