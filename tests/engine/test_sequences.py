@@ -570,5 +570,12 @@ async def test_run_specialist_on_a_non_specialist_is_a_single_error_event() -> N
     runtime = runtime_of(coordinator(["w"]), specialist("w"))
     events = await collect_events(runtime.run_specialist("c", "hi"))
     assert events == [
-        {"type": "error", "sequence": 1, "error": {"message": "agent 'c' is not a specialist"}}
+        {
+            "type": "error",
+            "sequence": 1,
+            "error": {
+                "message": "agent 'c' is not a specialist; it is the coordinator: start it with "
+                "runtime.query(prompt, thread_id)"
+            },
+        }
     ]

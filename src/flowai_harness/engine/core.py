@@ -221,7 +221,14 @@ class EngineCore:
         if agent is None:
             raise UnknownAgentError(self._unknown_specialist(specialist))
         if agent.role != "specialist":
-            return self._error_stream(f"agent '{specialist}' is not a specialist")
+            how = (
+                "start it with runtime.query(prompt, thread_id)"
+                if agent.role == "coordinator"
+                else "it runs when the coordinator routes to it (runtime.query(prompt, thread_id))"
+            )
+            return self._error_stream(
+                f"agent '{specialist}' is not a specialist; it is the {agent.role}: {how}"
+            )
         thread = thread_id or f"specialist-{uuid.uuid4()}"
         return self._stream(specialist, prompt, thread, budget=run_budget)
 
