@@ -226,8 +226,11 @@ class EngineCore:
                 if agent.role == "coordinator"
                 else "it runs when the coordinator routes to it (runtime.query(prompt, thread_id))"
             )
+            article = (
+                "the" if agent.role == "coordinator" else "an" if agent.role == "executor" else "a"
+            )
             return self._error_stream(
-                f"agent '{specialist}' is not a specialist; it is the {agent.role}: {how}"
+                f"agent '{specialist}' is not a specialist; it is {article} {agent.role}: {how}"
             )
         thread = thread_id or f"specialist-{uuid.uuid4()}"
         return self._stream(specialist, prompt, thread, budget=run_budget)
