@@ -12,6 +12,9 @@ import pytest
 
 from flowai_harness import (
     create_runtime,
+    define_coordinator,
+    define_plan,
+    define_planner,
     define_runtime,
     define_specialist,
     define_tenant,
@@ -133,3 +136,15 @@ def test_a_misspelled_interpreter_suggests_the_valid_one() -> None:
         "unknown interpreter 'antropic'; expected one of: noop, scripted, anthropic, openai; "
         "did you mean 'anthropic'?"
     )
+
+
+async def test_run_specialist_on_a_planner_says_how_a_planner_is_started() -> None:
+    plan = define_plan("Change", {"type": "object"})
+    planner = define_planner("drafter", model="claude-haiku-4-5", prompt="p", plan=plan)
+    desk = define_coordinator("desk", model="claude-sonnet-4-6", prompt="p", routes=["drafter"])
+    runtime = runtime_with(desk, planner)
+    events = await collect_events(runtime.run_specialist("drafter", "hi"))
+    assert [e["error"]["message"] for e in events] == [
+        "agent 'drafter' is not a specialist; it is a planner: it runs when the coordinator "
+        "routes to it (runtime.query(prompt, thread_id))"
+    ]
