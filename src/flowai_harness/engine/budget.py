@@ -205,7 +205,9 @@ class BudgetMeter:
         """The limits being enforced."""
         return self._budget
 
-    async def check(self, usage: RunUsage, sink: EventSink, *, tool_call: bool) -> str | None:
+    async def check(
+        self, usage: RunUsage, sink: EventSink, *, tool_call: bool, prior_calls: int | None = None
+    ) -> str | None:
         """Return why the next call is refused, or ``None``; emit any warning that is due.
 
         Args:
@@ -213,10 +215,16 @@ class BudgetMeter:
             sink: Where a ``data-budget-warning`` goes.
             tool_call: The next call is a tool call (a model call otherwise); only tool calls
                 are refused by ``max_tool_calls``, since a model call makes none by itself.
+            prior_calls: For a tool call, how many tool calls the run dispatched before it
+                (default: every counted call but the last). Calls of one turn that run at
+                the same time are all counted before the first is checked, so each is checked
+                against its own position.
         """
         if self.exceeded is not None:
             return self.exceeded
-        for key, used, limit in self._amounts(usage, tool_call=tool_call):
+        if prior_calls is None:
+            prior_calls = usage.tool_calls - 1
+        for key, used, limit in self._amounts(usage, prior_calls if tool_call else None):
             if used >= limit:
                 self.exceeded = _exceeded_message(key, used, limit)
                 return self.exceeded
@@ -225,7 +233,7 @@ class BudgetMeter:
                 await sink.emit(BudgetWarning(key, used, limit, usage.to_dict()))
         return None
 
-    def _amounts(self, usage: RunUsage, *, tool_call: bool) -> list[tuple[str, float, float]]:
+    def _amounts(self, usage: RunUsage, prior_calls: int | None) -> list[tuple[str, float, float]]:
         budget = self._budget
         out: list[tuple[str, float, float]] = []
         if budget.max_cost_usd is not None:
@@ -239,9 +247,9 @@ class BudgetMeter:
             out.append(("max_cost_usd", usage.tokens.cost_usd or 0.0, budget.max_cost_usd))
         if budget.max_tokens is not None:
             out.append(("max_tokens", usage.tokens.total_tokens, budget.max_tokens))
-        if budget.max_tool_calls is not None and tool_call:
+        if budget.max_tool_calls is not None and prior_calls is not None:
             # the call being checked is counted already: compare the calls made before it
-            out.append(("max_tool_calls", usage.tool_calls - 1, budget.max_tool_calls))
+            out.append(("max_tool_calls", prior_calls, budget.max_tool_calls))
         if budget.max_duration_secs is not None:
             out.append(("max_duration_secs", usage.elapsed_secs, budget.max_duration_secs))
         return out
@@ -268,7 +276,9 @@ class UnlimitedMeter:
     #: no limit: the engine skips the check
     limited = False
 
-    async def check(self, usage: RunUsage, sink: EventSink, *, tool_call: bool) -> None:
+    async def check(
+        self, usage: RunUsage, sink: EventSink, *, tool_call: bool, prior_calls: int | None = None
+    ) -> None:
         """Allow the call."""
         return None
 

@@ -24,7 +24,12 @@ from flowai_harness.engine.observer import NULL_OBSERVER, RunObserver
 from flowai_harness.engine.schemas import SchemaValidator, compile_schema
 from flowai_harness.errors import ConfigurationError
 from flowai_harness.ports import KeyValueStore, ModelClient, ToolDefinition, ToolOutcome
-from flowai_harness.specs.agents import DEFAULT_MAX_TURNS, AgentSpec, resolve_model_provider
+from flowai_harness.specs.agents import (
+    DEFAULT_MAX_PARALLEL_TOOL_CALLS,
+    DEFAULT_MAX_TURNS,
+    AgentSpec,
+    resolve_model_provider,
+)
 from flowai_harness.specs.builtin_tools import (
     BUILTIN_TOOLS,
     role_default_tools,
@@ -78,6 +83,8 @@ class CompiledAgent:
     tool_definitions: tuple[ToolDefinition, ...]
     plan_rule: ApprovalRule
     client: ModelClient
+    #: how many tool calls of one model turn may run at once (1: one after another)
+    max_parallel_tool_calls: int = DEFAULT_MAX_PARALLEL_TOOL_CALLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +207,7 @@ def _compile_agent(agent: AgentSpec, inputs: EngineInputs, rules: _RuleTable) ->
         tool_definitions=tuple(t.definition for t in tools.values()),
         plan_rule=rules.plan_rule(agent.name),
         client=client,
+        max_parallel_tool_calls=agent.max_parallel_tool_calls or DEFAULT_MAX_PARALLEL_TOOL_CALLS,
     )
 
 

@@ -58,6 +58,8 @@ class RunContext:
     usage: RunUsage = field(default_factory=RunUsage)
     #: checks ``usage`` against the run's budget before each model and tool call
     meter: BudgetMeter | UnlimitedMeter = NO_BUDGET
+    #: one lock per (thread, agent) memory: sub-agents of one run may end at the same time
+    memory_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
     @property
     def tenant(self) -> str:

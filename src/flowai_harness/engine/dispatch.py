@@ -101,10 +101,12 @@ async def dispatch_tool(
         screened = screen_args(args, run.runtime.limits.tool_args_depth)
     shown = screened.shown
     await run.sink.emit(ToolInvocationCall(call_id, name, shown))
-    # Counted outside the live call, so a resumed durable run counts its replayed calls too.
-    run.usage.tool_calls += 1
+    # Counted outside the live call, so a resumed durable run counts its replayed calls too;
+    # the budget checks the call at its own position (calls of a turn may run at once).
+    prior_calls = run.usage.tool_calls
+    run.usage.tool_calls = prior_calls + 1
     started = time.perf_counter()
-    live = _run_checked(scope, call_id, name, args, screened.problem)
+    live = _run_checked(scope, call_id, name, args, screened.problem, prior_calls)
     call = scope.journal.run_call(name, run.sink, live)
     outcome = await run.runtime.observer.tool(scope, call_id, name, shown, call)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
@@ -128,11 +130,18 @@ async def dispatch_tool(
 
 
 async def _run_checked(
-    scope: AgentScope, call_id: str, name: str, args: Any, problem: str | None
+    scope: AgentScope,
+    call_id: str,
+    name: str,
+    args: Any,
+    problem: str | None,
+    prior_calls: int,
 ) -> ToolOutcome:
     run = scope.run
     if run.meter.limited and (
-        over_budget := await run.meter.check(run.usage, run.sink, tool_call=True)
+        over_budget := await run.meter.check(
+            run.usage, run.sink, tool_call=True, prior_calls=prior_calls
+        )
     ):
         return ToolOutcome({"error": over_budget, "code": BUDGET_EXCEEDED}, is_error=True)
     tool = scope.agent.tools.get(name)

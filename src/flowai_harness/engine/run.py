@@ -19,10 +19,9 @@ from typing import Any
 
 from flowai_harness.engine.budget import BUDGET_EXCEEDED
 from flowai_harness.engine.context import AgentScope, RunContext
-from flowai_harness.engine.dispatch import dispatch_tool
-from flowai_harness.engine.journal import ROOT_INVOCATION
+from flowai_harness.engine.journal import ROOT_INVOCATION, NullInvocation
 from flowai_harness.engine.memory import append_turn, load_history
-from flowai_harness.engine.tool_args import screen_args
+from flowai_harness.engine.tool_batch import TurnCalls
 from flowai_harness.engine.user_code import describe_failure, is_user_failure
 from flowai_harness.events import (
     CostSummary,
@@ -37,6 +36,7 @@ from flowai_harness.events import (
     ToolAgent,
 )
 from flowai_harness.ports import (
+    ModelClient,
     ModelError,
     ModelFinish,
     ModelLatency,
@@ -159,9 +159,12 @@ async def invoke_agent(
     await run.sink.emit(Finish(outcome.reason, outcome.usage))
     response = "".join(transcript.text)
     if agent.stateful and not journal.memory_appended:
-        await append_turn(
-            kv, run.tenant, thread_id, agent.name, prompt, response, transcript.interactions
-        )
+        # Sub-agents started by calls of one turn run at the same time; two invocations of
+        # one agent on one thread must not both read the memory before either wrote it.
+        async with run.memory_locks.hold(f"{thread_id}\n{agent.name}"):
+            await append_turn(
+                kv, run.tenant, thread_id, agent.name, prompt, response, transcript.interactions
+            )
         await journal.record_memory()
     await run.sink.emit(ToolAgent(agent.name, inv_id, "result"))
     return InvocationResult(agent.name, inv_id, response, outcome.usage, agent.model)
@@ -202,10 +205,11 @@ async def _turn(
 ) -> NextTurn | FinalAnswer | Failed:
     """Stream one model turn, dispatching each tool call as soon as it is complete."""
     run = scope.run
-    interactions: list[ToolInteraction] = []
     turn_text: list[str] = []
     latency: LatencySummary | None = None
-    stream = scope.journal.client(scope.agent.client).stream_turn(request)
+    client = scope.journal.client(scope.agent.client)
+    calls = TurnCalls(scope, request, concurrent=_concurrent_calls(scope, client))
+    stream = client.stream_turn(request)
     try:
         while True:
             try:
@@ -215,25 +219,20 @@ async def _turn(
             except BaseException as exc:  # a client bug or an untranslated vendor error
                 if not is_user_failure(exc):
                     raise
+                transcript.interactions += await calls.finish()
                 return Failed(
                     f"model client for agent '{request.agent}' raised {describe_failure(exc)}",
                     code="model_error",
                 )
+            if isinstance(part, ModelToolCall):
+                await calls.add(part)
+                continue
+            if calls.held:
+                await calls.run_held()
             if isinstance(part, ModelText):
                 turn_text.append(part.text)
                 transcript.text.append(part.text)
                 await run.sink.emit(Text(part.text))
-            elif isinstance(part, ModelToolCall):
-                scope.journal.begin_call(request.turn, len(interactions))
-                screened = screen_args(part.args, run.runtime.limits.tool_args_depth)
-                outcome = await dispatch_tool(scope, part.id, part.name, part.args, screened)
-                request.tool_results[part.id] = outcome
-                # Arguments too deep to show are replaced in memory and in the next request.
-                interaction = ToolInteraction(
-                    part.id, part.name, screened.shown, outcome.content, outcome.is_error
-                )
-                interactions.append(interaction)
-                transcript.interactions.append(interaction)
             elif isinstance(part, ModelReasoning):
                 await run.sink.emit(Reasoning(part.text))
             elif isinstance(part, ModelLatency):
@@ -241,15 +240,31 @@ async def _turn(
                 transcript.latencies.append(part.summary)
             elif isinstance(part, ModelFinish):
                 request.assistant_texts.append("".join(turn_text))
+                interactions = await calls.finish()
+                transcript.interactions += interactions
                 if part.reason == "tool-calls" and interactions:
                     return NextTurn(part.usage, interactions, latency=latency)
                 return FinalAnswer(part.usage, part.reason, latency)
             elif isinstance(part, ModelError):
+                transcript.interactions += await calls.finish()
                 return Failed(part.message, part.code)
+        transcript.interactions += await calls.finish()
     finally:
+        await calls.cancel()
         await _close_stream(stream)
     request.assistant_texts.append("".join(turn_text))
     return Failed(f"model stream for agent '{request.agent}' ended without a finish")
+
+
+def _concurrent_calls(scope: AgentScope, client: ModelClient) -> bool:
+    """Whether this turn's tool calls may run at the same time (see
+    :mod:`~flowai_harness.engine.tool_batch`): a live model, a limit above 1, and a journal
+    without a cursor on the call being dispatched (a run that records nothing)."""
+    return (
+        client.live
+        and scope.agent.max_parallel_tool_calls > 1
+        and isinstance(scope.journal, NullInvocation)
+    )
 
 
 async def _close_stream(stream: Any) -> None:

@@ -27,6 +27,7 @@ from flowai_harness.specs.tools import ToolSpec
 
 __all__ = [
     "AGENT_ROLES",
+    "DEFAULT_MAX_PARALLEL_TOOL_CALLS",
     "DEFAULT_MAX_TURNS",
     "DEFAULT_STATEFUL",
     "AgentRole",
@@ -50,6 +51,10 @@ DEFAULT_MAX_TURNS: Mapping[AgentRole, int] = MappingProxyType(
     {"coordinator": 12, "planner": 8, "executor": 4, "specialist": 12}
 )
 """Turn budget the engine applies when an agent leaves ``max_turns`` unset."""
+
+DEFAULT_MAX_PARALLEL_TOOL_CALLS = 8
+"""How many tool calls of one model turn may run at once when an agent leaves
+``max_parallel_tool_calls`` unset."""
 
 DEFAULT_STATEFUL: Mapping[AgentRole, bool] = MappingProxyType(
     {"coordinator": True, "planner": True, "executor": False, "specialist": False}
@@ -103,7 +108,9 @@ class AgentSpec(WireModel):
 
     Wire example: ``{"name": "worker", "role": "specialist", "stateful": false, "model":
     {"id": "claude-sonnet-4-6", "provider": null}, "systemPrompt": "...", "routes": [],
-    "toolkits": []}``. ``maxTurns`` is present only when set. ``plan``, ``tools``,
+    "toolkits": []}``. ``maxTurns`` and ``maxParallelToolCalls`` are present only when set.
+    ``max_parallel_tool_calls`` (an extension of ours) caps how many tool calls of one model
+    turn run at once (``None``: 8; ``1``: one after another). ``plan``, ``tools``,
     ``approval_policies``, ``tool_approval_policies`` and ``prompt_cache_key`` are py-only.
     """
 
@@ -115,6 +122,7 @@ class AgentSpec(WireModel):
     routes: list[str] = Field(default_factory=list)
     toolkits: list[str] = Field(default_factory=list)
     max_turns: int | None = Field(default=None, ge=1)
+    max_parallel_tool_calls: int | None = None
     plan: PlanSpec | None = Field(default=None, exclude=True)
     tools: tuple[ToolSpec, ...] = Field(default=(), exclude=True)
     approval_policies: ApprovalPolicyPatch | None = Field(default=None, exclude=True)
@@ -140,6 +148,19 @@ class AgentSpec(WireModel):
             raise ValueError(f"max_turns must be an integer >= 1 or None, got {value!r}")
         return value
 
+    @field_validator("max_parallel_tool_calls", mode="before")
+    @classmethod
+    def _check_max_parallel(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                "max_parallel_tool_calls must be an integer >= 1 (1 runs the tool calls of a "
+                f"turn one after another) or None for the default "
+                f"{DEFAULT_MAX_PARALLEL_TOOL_CALLS}; got {value!r}"
+            )
+        return value
+
     @field_validator("tool_approval_policies", mode="before")
     @classmethod
     def _normalize_tool_rules(cls, value: Any) -> Any:
@@ -163,7 +184,7 @@ class AgentSpec(WireModel):
     @model_serializer(mode="wrap")
     def _omit_unset_max_turns(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for key in ("maxTurns", "max_turns"):
+        for key in ("maxTurns", "max_turns", "maxParallelToolCalls", "max_parallel_tool_calls"):
             if key in data and data[key] is None:
                 del data[key]
         return data
@@ -248,6 +269,7 @@ def _build_agent(
     toolkits: Iterable[str] | None,
     routes: Iterable[str] = (),
     plan: Any = None,
+    max_parallel_tool_calls: int | None = None,
 ) -> AgentSpec:
     model_spec = _model_spec(model, constructor=constructor)
     system_prompt, cache_key = _prompt_parts(prompt, constructor=constructor)
@@ -270,6 +292,7 @@ def _build_agent(
         ),
         "toolkits": list(dict.fromkeys(toolkit_ids)),
         "max_turns": max_turns,
+        "max_parallel_tool_calls": max_parallel_tool_calls,
         "plan": plan,
         "tools": tuple(
             _as_list(tools, field="tools", constructor=constructor, expected="ToolSpec")
@@ -295,6 +318,7 @@ def define_coordinator(
     approval: ApprovalPolicyPatch | Mapping[str, Any] | None = None,
     tool_approvals: Mapping[str, Any] | None = None,
     toolkits: Iterable[str] | None = None,
+    max_parallel_tool_calls: int | None = None,
 ) -> AgentSpec:
     """Define the coordinator: the entry agent of ``query``, which hands work to its routes.
 
@@ -310,6 +334,8 @@ def define_coordinator(
             inherits the runtime floor.
         tool_approvals: Per-tool approval rules, keyed by tool name.
         toolkits: Extra toolkit ids (deduplicated, order kept).
+        max_parallel_tool_calls: How many tool calls of one model turn may run at once
+            (>= 1; ``1`` runs them one after another); ``None`` takes the default, 8.
 
     Returns:
         The coordinator :class:`AgentSpec`.
@@ -339,6 +365,7 @@ def define_coordinator(
         approval=approval,
         tool_approvals=tool_approvals,
         toolkits=toolkits,
+        max_parallel_tool_calls=max_parallel_tool_calls,
         routes=route_names,
     )
 
@@ -355,6 +382,7 @@ def define_planner(
     approval: ApprovalPolicyPatch | Mapping[str, Any] | None = None,
     tool_approvals: Mapping[str, Any] | None = None,
     toolkits: Iterable[str] | None = None,
+    max_parallel_tool_calls: int | None = None,
 ) -> AgentSpec:
     """Define a planner: drafts plans of one kind with ``storePlan`` / ``getPlan``.
 
@@ -369,6 +397,8 @@ def define_planner(
         approval: Agent approval patch ``{plans?, tools?}``; ``"default"`` channels inherit.
         tool_approvals: Per-tool approval rules, keyed by tool name.
         toolkits: Extra toolkit ids (deduplicated, order kept).
+        max_parallel_tool_calls: How many tool calls of one model turn may run at once
+            (>= 1; ``1`` runs them one after another); ``None`` takes the default, 8.
 
     Returns:
         The planner :class:`AgentSpec`.
@@ -391,6 +421,7 @@ def define_planner(
         approval=approval,
         tool_approvals=tool_approvals,
         toolkits=toolkits,
+        max_parallel_tool_calls=max_parallel_tool_calls,
         plan=_plan_spec(plan, constructor="define_planner"),
     )
 
@@ -407,6 +438,7 @@ def define_executor(
     approval: ApprovalPolicyPatch | Mapping[str, Any] | None = None,
     tool_approvals: Mapping[str, Any] | None = None,
     toolkits: Iterable[str] | None = None,
+    max_parallel_tool_calls: int | None = None,
 ) -> AgentSpec:
     """Define an executor: runs approved plans with ``getPlan`` / ``executePlan``.
 
@@ -421,6 +453,8 @@ def define_executor(
         approval: Agent approval patch ``{plans?, tools?}``; ``"default"`` channels inherit.
         tool_approvals: Per-tool approval rules, keyed by tool name.
         toolkits: Extra toolkit ids (deduplicated, order kept).
+        max_parallel_tool_calls: How many tool calls of one model turn may run at once
+            (>= 1; ``1`` runs them one after another); ``None`` takes the default, 8.
 
     Returns:
         The executor :class:`AgentSpec`.
@@ -443,6 +477,7 @@ def define_executor(
         approval=approval,
         tool_approvals=tool_approvals,
         toolkits=toolkits,
+        max_parallel_tool_calls=max_parallel_tool_calls,
         plan=_plan_spec(plan, constructor="define_executor"),
     )
 
@@ -458,6 +493,7 @@ def define_specialist(
     approval: ApprovalPolicyPatch | Mapping[str, Any] | None = None,
     tool_approvals: Mapping[str, Any] | None = None,
     toolkits: Iterable[str] | None = None,
+    max_parallel_tool_calls: int | None = None,
 ) -> AgentSpec:
     """Define a specialist: a narrow agent reached by routing or ``run_specialist``.
 
@@ -471,6 +507,8 @@ def define_specialist(
         approval: Agent approval patch ``{plans?, tools?}``; ``"default"`` channels inherit.
         tool_approvals: Per-tool approval rules, keyed by tool name.
         toolkits: Extra toolkit ids (deduplicated, order kept).
+        max_parallel_tool_calls: How many tool calls of one model turn may run at once
+            (>= 1; ``1`` runs them one after another); ``None`` takes the default, 8.
 
     Returns:
         The specialist :class:`AgentSpec`.
@@ -493,4 +531,5 @@ def define_specialist(
         approval=approval,
         tool_approvals=tool_approvals,
         toolkits=toolkits,
+        max_parallel_tool_calls=max_parallel_tool_calls,
     )
