@@ -199,7 +199,7 @@ def fleet(backend: str, where: str, runs: int, processes: int, in_flight: int) -
     ]
     outputs = [json.loads(child.communicate()[0]) for child in children]
     seconds = time.perf_counter() - started
-    turn_ms = statistics.median(o["turnMs"] for o in outputs)
+    turn_ms = round(statistics.median(o["turnMs"] for o in outputs), 2)
     worker_rate = sum(o["runsPerSecond"] for o in outputs)
     return {
         "runsPerSecond": round(runs * processes / seconds, 1),

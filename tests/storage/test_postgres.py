@@ -243,3 +243,41 @@ async def test_scan_where_uses_the_status_index(table: str) -> None:
             row[0] for row in conn.execute(psycopg.sql.SQL("EXPLAIN ") + statement, params)
         )
     assert f"{table}_status_idx" in plan, plan
+
+
+async def test_concurrent_batches_share_statements_and_keep_their_own_results(table: str) -> None:
+    store = PostgresKeyValueStore(POSTGRES_URL, table=table, ensure_schema=True)
+    sizes: list[int] = []
+    write_many = store._write_many
+
+    async def counted(batches: Any) -> list[bool]:
+        sizes.append(len(batches))
+        return await write_many(batches)
+
+    store._write_many = counted  # type: ignore[method-assign]
+    try:
+        await store.put("t", "lease", {"epoch": 1})
+        writes = [
+            store.write_batch("t", [(f"k{n}", n)], guard=("lease", {"epoch": 1 if n % 2 else 2}))
+            for n in range(20)
+        ]
+        # Postgres refuses \u0000 in a string: that batch fails alone, the others are written.
+        writes.append(store.write_batch("t", [("bad", "nul \u0000 here")]))
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        assert results[:20] == [n % 2 == 1 for n in range(20)]
+        assert isinstance(results[20], StoreError)
+        assert sorted(await store.list_keys("t", "k")) == sorted(f"k{n}" for n in range(1, 20, 2))
+        assert await store.get("t", "bad") is None
+        assert sizes and max(sizes) > 1  # they did share statements
+        # batches on one key never share a statement: one winner of the lease
+        swaps = await asyncio.gather(
+            *(
+                store.write_batch(
+                    "t", [("lease", {"epoch": 2, "by": n})], guard=("lease", {"epoch": 1})
+                )
+                for n in range(10)
+            )
+        )
+        assert swaps.count(True) == 1
+    finally:
+        await store.close()

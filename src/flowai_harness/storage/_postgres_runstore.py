@@ -23,7 +23,7 @@ import asyncio
 import functools
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,9 +32,16 @@ from flowai_harness.storage._runstore import INDEXED_FIELDS, Batch, Channels
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
-    from psycopg.sql import Composable, Composed
+    from psycopg.sql import Composed
 
-__all__ = ["Listener", "batch_statement", "notify_channel", "prefix_range", "scan_statement"]
+__all__ = [
+    "Listener",
+    "batch_statement",
+    "group_statement",
+    "notify_channel",
+    "prefix_range",
+    "scan_statement",
+]
 
 _log = logging.getLogger(__name__)
 _LIVE = "(expires_at IS NULL OR expires_at > now())"
@@ -87,82 +94,92 @@ def schema_steps(table: str) -> list[Composed]:
 def batch_statement(
     table: str, tenant: str, batch: Batch, channel: str
 ) -> tuple[str, dict[str, Any]]:
-    """The one statement writing ``batch``; it returns ``(guard held, ...)``.
+    """The one statement writing ``batch``; its first column says whether the guard held."""
+    return group_statement(table, [(tenant, batch)], channel)
 
-    The statement's text depends only on the batch's shape (which parts it has, the kind of
-    guard), so it is built once per shape and table, and psycopg's prepared statements apply.
+
+def group_statement(
+    table: str, batches: Sequence[tuple[str, Batch]], channel: str
+) -> tuple[str, dict[str, Any]]:
+    """One statement writing several batches with disjoint keys, each under its own guard.
+
+    Column ``i`` of its one row says whether batch ``i``'s guard held (only then is it
+    written). The text depends only on the batches' shapes (which parts each has, the kind of
+    guard), so it is built once per combination, and psycopg's prepared statements apply.
     """
-    guard_kind = "" if batch.guard is None else "absent" if batch.guard[1] is None else "value"
-    shape = (bool(batch.puts), bool(batch.deletes), guard_kind, bool(batch.notify))
-    params: dict[str, Any] = {"tenant": tenant}
-    if batch.guard is not None:
-        params["guard_key"] = batch.guard[0]
-        if batch.guard[1] is not None:
-            params["guard_value"] = orjson.dumps(batch.guard[1]).decode()
-    if batch.puts:
-        # One JSON object, not a text[] of JSON texts: psycopg escapes array elements in
-        # Python, which cost more than the rest of the batch.
-        params["puts"] = b"".join(
-            (b"{", b",".join(orjson.dumps(k) + b":" + raw for k, raw in batch.puts.items()), b"}")
-        ).decode()
-    if batch.deletes:
-        params["deletes"] = list(batch.deletes)
-    if batch.notify:
-        params["pg_channel"] = channel
-        params["payloads"] = [payload(tenant, name) for name in batch.notify]
-    return _batch_sql(table, *shape), params
+    params: dict[str, Any] = {}
+    shapes = []
+    for index, (tenant, batch) in enumerate(batches):
+        guard_kind = "" if batch.guard is None else "absent" if batch.guard[1] is None else "value"
+        shapes.append((bool(batch.puts), bool(batch.deletes), guard_kind, bool(batch.notify)))
+        params[f"t{index}"] = tenant
+        if batch.guard is not None:
+            params[f"gk{index}"] = batch.guard[0]
+            if batch.guard[1] is not None:
+                params[f"gv{index}"] = orjson.dumps(batch.guard[1]).decode()
+        if batch.puts:
+            # One JSON object, not a text[] of JSON texts: psycopg escapes array elements in
+            # Python, which cost more than the rest of the batch.
+            params[f"p{index}"] = b"".join(
+                (b"{", b",".join(orjson.dumps(k) + b":" + v for k, v in batch.puts.items()), b"}")
+            ).decode()
+        if batch.deletes:
+            params[f"d{index}"] = list(batch.deletes)
+        if batch.notify:
+            params["pg_channel"] = channel
+            params[f"n{index}"] = [payload(tenant, name) for name in batch.notify]
+    return _group_sql(table, tuple(shapes)), params
 
 
-@functools.lru_cache(maxsize=256)
-def _batch_sql(table: str, puts: bool, deletes: bool, guard_kind: str, notify: bool) -> str:
+@functools.lru_cache(maxsize=512)
+def _group_sql(table: str, shapes: tuple[tuple[bool, bool, str, bool], ...]) -> str:
     from psycopg import sql
 
-    name = sql.Identifier(table)
+    quoted = sql.Identifier(table).as_string()
+    ctes: list[str] = []
+    held: list[str] = []
+    signals: list[str] = []
+    for i, (puts, deletes, guard_kind, notify) in enumerate(shapes):
+        ctes.extend(_group_ctes(quoted, i, puts, deletes, guard_kind, notify))
+        held.append(f"EXISTS (SELECT 1 FROM g{i})")
+        if notify:
+            # A SELECT in WITH runs only if referenced: the final SELECT counts its rows.
+            signals.append(f"(SELECT count(*) FROM s{i})")
+    columns = held + ([" + ".join(signals)] if signals else [])
+    return f"WITH {', '.join(ctes)} SELECT {', '.join(columns)}"
 
-    def part(text: str) -> Composed:
-        return sql.SQL(text).format(table=name)
 
-    guard: Composable
+def _group_ctes(
+    table: str, i: int, puts: bool, deletes: bool, guard_kind: str, notify: bool
+) -> list[str]:
+    where = f"tenant = %(t{i})s AND key = %(gk{i})s AND {_LIVE}"
     if not guard_kind:
-        guard = sql.SQL("SELECT 1")
+        guard = "SELECT 1"
     elif guard_kind == "absent":
-        guard = part(
-            "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE tenant = %(tenant)s"
-            f" AND key = %(guard_key)s AND {_LIVE} AND value <> 'null'::jsonb)"
+        guard = (
+            f"SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {where}"
+            " AND value <> 'null'::jsonb)"
         )
     else:
-        guard = part(
-            "SELECT 1 FROM {table} WHERE tenant = %(tenant)s AND key = %(guard_key)s"
-            f" AND {_LIVE} AND value = %(guard_value)s::jsonb FOR UPDATE"
-        )
-    parts: list[Composable] = [sql.SQL("WITH g AS (") + guard + sql.SQL(")")]
+        guard = f"SELECT 1 FROM {table} WHERE {where} AND value = %(gv{i})s::jsonb FOR UPDATE"
+    ctes = [f"g{i} AS ({guard})"]
     if puts:
-        parts.append(
-            part(
-                ", ins AS (INSERT INTO {table} AS t (tenant, key, value, expires_at)"
-                " SELECT %(tenant)s, u.k, u.v, NULL"
-                " FROM jsonb_each(%(puts)s::jsonb) AS u(k, v)"
-                " WHERE EXISTS (SELECT 1 FROM g)" + _UPSERT + " RETURNING 1)"
-            )
+        ctes.append(
+            f"ins{i} AS (INSERT INTO {table} AS t (tenant, key, value, expires_at)"
+            f" SELECT %(t{i})s, u.k, u.v, NULL FROM jsonb_each(%(p{i})s::jsonb) AS u(k, v)"
+            f" WHERE EXISTS (SELECT 1 FROM g{i}){_UPSERT} RETURNING 1)"
         )
     if deletes:
-        parts.append(
-            part(
-                ", del AS (DELETE FROM {table} WHERE tenant = %(tenant)s"
-                " AND key = ANY(%(deletes)s::text[]) AND EXISTS (SELECT 1 FROM g) RETURNING 1)"
-            )
+        ctes.append(
+            f"del{i} AS (DELETE FROM {table} WHERE tenant = %(t{i})s"
+            f" AND key = ANY(%(d{i})s::text[]) AND EXISTS (SELECT 1 FROM g{i}) RETURNING 1)"
         )
-    tail = sql.SQL(" SELECT EXISTS (SELECT 1 FROM g)")
     if notify:
-        # A SELECT in WITH runs only if referenced: the final SELECT counts its rows.
-        parts.append(
-            sql.SQL(
-                ", n AS (SELECT pg_notify(%(pg_channel)s, p)"
-                " FROM unnest(%(payloads)s::text[]) AS p WHERE EXISTS (SELECT 1 FROM g))"
-            )
+        ctes.append(
+            f"s{i} AS (SELECT pg_notify(%(pg_channel)s, p) FROM unnest(%(n{i})s::text[]) AS p"
+            f" WHERE EXISTS (SELECT 1 FROM g{i}))"
         )
-        tail = sql.SQL(" SELECT EXISTS (SELECT 1 FROM g), (SELECT count(*) FROM n)")
-    return sql.Composed([*parts, tail]).as_string()
+    return ctes
 
 
 def payload(tenant: str, channel: str) -> str:

@@ -38,16 +38,19 @@ from flowai_harness.storage._backend import (
     open_failed,
     scrub_secrets,
 )
+from flowai_harness.storage._postgres_group import GroupWriter
 from flowai_harness.storage._postgres_runstore import (
     Listener,
     batch_statement,
+    group_statement,
     notify_channel,
     payload,
     prefix_range,
     scan_statement,
-    schema_steps,
 )
+from flowai_harness.storage._postgres_schema import SCHEMA_VERSION_TABLE, migrate
 from flowai_harness.storage._runstore import (
+    Batch,
     Channels,
     check_delete_prefix,
     check_scan,
@@ -55,7 +58,7 @@ from flowai_harness.storage._runstore import (
 )
 
 if TYPE_CHECKING:
-    from psycopg import AsyncConnection, Connection
+    from psycopg import AsyncConnection
     from psycopg.sql import Composed
     from psycopg_pool import AsyncConnectionPool
 
@@ -67,10 +70,6 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 _CONNECT_TIMEOUT_S = 10
 #: the default ``data_environment.kv.pool_size``: connections per event loop
 DEFAULT_POOL_SIZE = 10
-#: the advisory lock every schema set-up takes (one constant for all tables and processes)
-_SCHEMA_LOCK_KEY = 0x666C6F7761690001
-#: the table recording, per KV table, how many schema steps have been applied
-SCHEMA_VERSION_TABLE = "flowai_kv_schema_version"
 _PURGE_EVERY_S = 60.0
 _LIVE = "(expires_at IS NULL OR expires_at > now())"
 
@@ -140,6 +139,7 @@ class PostgresKeyValueStore:
         self._channel = notify_channel(table)
         self._channels = Channels()
         self._listeners: PerLoop[Listener] = PerLoop(self._open_listener, _close_listener)
+        self._groups: PerLoop[GroupWriter] = PerLoop(self._open_group, _close_group)
         self._check_table(ensure_schema)
 
     @property
@@ -267,8 +267,21 @@ class PostgresKeyValueStore:
         statement in the same transaction).
         """
         batch = prepare_batch(tenant, puts, deletes, guard, notify)
+        if self._closed:
+            raise closed_store(self._name, "write-batch", _first_key(batch))
+        writer = await self._groups.get()
+        written = await writer.submit(tenant, batch)
+        if written:
+            # The LISTEN connection delivers these too; waking local waiters now saves the
+            # round trip.
+            for channel in batch.notify:
+                self._channels.signal(tenant, channel)
+        return written
+
+    async def _write_one(self, tenant: str, batch: Batch) -> bool:
+        """Write one batch in its own statement (two, under an advisory lock, when its guard
+        is ``None``)."""
         statement, params = batch_statement(self._table, tenant, batch, self._channel)
-        first = next(iter(batch.puts), batch.guard[0] if batch.guard else "<batch>")
         absent_guard = batch.guard is not None and batch.guard[1] is None
 
         async def write(conn: AsyncConnection[Any]) -> bool:
@@ -286,13 +299,23 @@ class PostgresKeyValueStore:
                 row = await cursor.fetchone()
                 return bool(row and row[0])
 
-        written = await self._run("write-batch", tenant, first, write)
-        if written:
-            # The LISTEN connection delivers these too; waking local waiters now saves the
-            # round trip.
-            for channel in batch.notify:
-                self._channels.signal(tenant, channel)
-        return written
+        return await self._run("write-batch", tenant, _first_key(batch), write)
+
+    async def _write_many(self, batches: Sequence[tuple[str, Batch]]) -> list[bool]:
+        """Write batches with disjoint keys in one statement, each under its own guard."""
+        statement, params = group_statement(self._table, batches, self._channel)
+
+        async def write(conn: AsyncConnection[Any]) -> list[bool]:
+            cursor = await conn.execute(statement, params)
+            row = await cursor.fetchone()
+            assert row is not None
+            return [bool(held) for held in row[: len(batches)]]
+
+        tenant, batch = batches[0]
+        return await self._run("write-batch", tenant, _first_key(batch), write)
+
+    async def _open_group(self) -> GroupWriter:
+        return GroupWriter(self._write_one, self._write_many)
 
     async def get_many(self, tenant: str, keys: Sequence[str]) -> dict[str, Any]:
         """Return the live values of those ``keys`` that exist (one statement)."""
@@ -386,6 +409,7 @@ class PostgresKeyValueStore:
         """Close the connection pools; later calls raise ``StoreError``. Idempotent."""
         self._closed = True
         await self._listeners.close()
+        await self._groups.close()
         await self._pools.close()
 
     # ------------------------------------------------------------------ plumbing
@@ -506,7 +530,7 @@ class PostgresKeyValueStore:
                 self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
             ) as conn:
                 if ensure_schema:
-                    self._migrate(conn)
+                    migrate(conn, self._table)
                 conn.execute(
                     self._sql("SELECT tenant, key, value, expires_at FROM {table} LIMIT 0")
                 )
@@ -523,72 +547,6 @@ class PostgresKeyValueStore:
         except psycopg.Error as error:
             raise open_failed(self._where, error, self._url) from None
 
-    def _migrate(self, conn: Connection[Any]) -> None:
-        """Bring the table to the latest schema version, one process at a time.
-
-        Every process of a fleet may start at once: the steps run in one transaction under a
-        transaction-scoped advisory lock (so concurrent ``CREATE TABLE IF NOT EXISTS`` never
-        race on the catalog), and the version reached is kept per table in
-        :data:`SCHEMA_VERSION_TABLE`. A table dropped by hand is created again (its recorded
-        version no longer counts).
-        """
-        from psycopg import sql
-
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
-            conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {versions} ("
-                    " table_name TEXT PRIMARY KEY,"
-                    " version INTEGER NOT NULL,"
-                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-                ).format(versions=sql.Identifier(SCHEMA_VERSION_TABLE))
-            )
-            row = conn.execute(
-                sql.SQL(
-                    "SELECT v.version FROM {versions} v"
-                    " WHERE v.table_name = %s AND to_regclass(%s) IS NOT NULL"
-                ).format(versions=sql.Identifier(SCHEMA_VERSION_TABLE)),
-                (self._table, sql.Identifier(self._table).as_string(conn)),
-            ).fetchone()
-            current = row[0] if row else 0
-            migrations = self._schema()
-            for statement in migrations[current:]:
-                conn.execute(statement)
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO {versions} (table_name, version) VALUES (%s, %s)"
-                    " ON CONFLICT (table_name) DO UPDATE"
-                    " SET version = EXCLUDED.version, applied_at = now()"
-                ).format(versions=sql.Identifier(SCHEMA_VERSION_TABLE)),
-                (self._table, len(migrations)),
-            )
-
-    def _schema(self) -> list[Composed]:
-        """The schema steps in order; step ``n`` takes the table to version ``n + 1``. A new
-        step is appended, never inserted: the recorded version counts the steps applied."""
-        from psycopg import sql
-
-        table = sql.Identifier(self._table)
-        index = sql.Identifier(f"{self._table}_expires_at_idx"[:63])
-        return [
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {table} ("
-                " tenant TEXT NOT NULL,"
-                " key TEXT NOT NULL,"
-                " value JSONB NOT NULL,"
-                " expires_at TIMESTAMPTZ NULL,"
-                " created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
-                " updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
-                " PRIMARY KEY (tenant, key))"
-            ).format(table=table),
-            sql.SQL(
-                "CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at)"
-                " WHERE expires_at IS NOT NULL"
-            ).format(index=index, table=table),
-            *schema_steps(self._table),
-        ]
-
 
 async def _close_pool(pool: AsyncConnectionPool[Any]) -> None:
     await pool.close()
@@ -596,3 +554,12 @@ async def _close_pool(pool: AsyncConnectionPool[Any]) -> None:
 
 async def _close_listener(listener: Listener) -> None:
     await listener.close()
+
+
+async def _close_group(writer: GroupWriter) -> None:
+    await writer.close()
+
+
+def _first_key(batch: Batch) -> str:
+    """The key a batch's errors name: its first put, else its guard."""
+    return next(iter(batch.puts), batch.guard[0] if batch.guard else "<batch>")
