@@ -154,43 +154,45 @@ async def respond(workspace: Workspace, approval_id: str, body: Any) -> Approval
     return approval_summary(workspace.key, updated)
 
 
+async def list_approvals(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    rows = await workspace.store.list_approvals()
+    extra = _runtime_pending(workspace, {row["approvalId"] for row in rows})
+    summaries = [approval_summary(workspace.key, row) for row in [*extra, *rows]]
+    summaries.sort(key=lambda summary: summary["status"] != "pending")
+    return {"workspaceKey": workspace.key, "approvals": summaries}
+
+
+async def get_approval(
+    approval_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    row: dict[str, Any] | None
+    try:
+        row = await workspace.store.get_approval(approval_id)
+    except KeyError:
+        found = _runtime_pending(workspace, set())
+        row = next((r for r in found if r["approvalId"] == approval_id), None)
+    if row is None:
+        raise not_found(workspace.key, "approval", "approvalId", approval_id)
+    summary = approval_summary(workspace.key, row)
+    return {**summary, "approval": summary}
+
+
+async def respond_to_approval(
+    approval_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _invalid("approval.invalid_request", "The request body must be valid JSON.") from None
+    return dict(await respond(workspace, approval_id, body))
+
+
 def router() -> APIRouter:
     """Build the approval routes."""
     api = APIRouter(tags=["approvals"])
-
-    @api.get(f"{W}/approvals")
-    async def list_approvals(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        rows = await workspace.store.list_approvals()
-        extra = _runtime_pending(workspace, {row["approvalId"] for row in rows})
-        summaries = [approval_summary(workspace.key, row) for row in [*extra, *rows]]
-        summaries.sort(key=lambda summary: summary["status"] != "pending")
-        return {"workspaceKey": workspace.key, "approvals": summaries}
-
-    @api.get(f"{W}/approvals/{{approval_id}}")
-    async def get_approval(
-        approval_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        row: dict[str, Any] | None
-        try:
-            row = await workspace.store.get_approval(approval_id)
-        except KeyError:
-            found = _runtime_pending(workspace, set())
-            row = next((r for r in found if r["approvalId"] == approval_id), None)
-        if row is None:
-            raise not_found(workspace.key, "approval", "approvalId", approval_id)
-        summary = approval_summary(workspace.key, row)
-        return {**summary, "approval": summary}
-
-    @api.post(f"{W}/approvals/{{approval_id}}/respond")
-    async def respond_to_approval(
-        approval_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise _invalid(
-                "approval.invalid_request", "The request body must be valid JSON."
-            ) from None
-        return dict(await respond(workspace, approval_id, body))
-
+    api.add_api_route(f"{W}/approvals", list_approvals, methods=["GET"])
+    api.add_api_route(f"{W}/approvals/{{approval_id}}", get_approval, methods=["GET"])
+    api.add_api_route(
+        f"{W}/approvals/{{approval_id}}/respond", respond_to_approval, methods=["POST"]
+    )
     return api

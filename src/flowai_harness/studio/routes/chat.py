@@ -189,64 +189,70 @@ async def _thread_or_404(workspace: Workspace, thread_id: str) -> dict[str, Any]
         raise not_found(workspace.key, "thread", "threadId", thread_id) from None
 
 
+async def stream_agent(
+    agent_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
+) -> Any:
+    return await start_chat(workspace, agent_id, await _json_body(request))
+
+
+async def stream_default_agent(
+    agent_id: str, request: Request, workspace: Workspace = Depends(default_workspace_scope)
+) -> Any:
+    return await start_chat(workspace, agent_id, await _json_body(request))
+
+
+async def cancel_run(
+    run_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    live = workspace.runs.get(workspace.key, run_id)
+    cancelled = live is not None and live.cancel("cancelled from the Studio")
+    if cancelled and live is not None:
+        await live.wait(5.0)
+    return {
+        "workspaceKey": workspace.key,
+        "runId": run_id,
+        "status": "cancelled",
+        "cancelled": cancelled,
+    }
+
+
+async def list_threads(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    return {"workspaceKey": workspace.key, "threads": await workspace.store.list_threads()}
+
+
+async def get_thread(
+    thread_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    return {"workspaceKey": workspace.key, "thread": await _thread_or_404(workspace, thread_id)}
+
+
+async def list_messages(
+    thread_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    await _thread_or_404(workspace, thread_id)
+    messages = await message_view(workspace, thread_id)
+    return {"workspaceKey": workspace.key, "threadId": thread_id, "messages": messages}
+
+
+async def delete_thread(
+    thread_id: str, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    await _thread_or_404(workspace, thread_id)
+    for live_run in workspace.runs.for_thread(workspace.key, thread_id):
+        live_run.cancel("thread deleted")
+        await live_run.wait(5.0)
+    await workspace.store.delete_thread(thread_id)
+    return {"workspaceKey": workspace.key, "threadId": thread_id, "deleted": True}
+
+
 def router() -> APIRouter:
     """Build the chat and thread routes."""
     api = APIRouter(tags=["chat"])
-
-    @api.post(f"{W}/agents/{{agent_id}}/stream")
-    async def stream_agent(
-        agent_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> Any:
-        return await start_chat(workspace, agent_id, await _json_body(request))
-
-    @api.post("/api/agents/{agent_id}/stream")
-    async def stream_default_agent(
-        agent_id: str, request: Request, workspace: Workspace = Depends(default_workspace_scope)
-    ) -> Any:
-        return await start_chat(workspace, agent_id, await _json_body(request))
-
-    @api.post(f"{W}/runs/{{run_id}}/cancel")
-    async def cancel_run(
-        run_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        live = workspace.runs.get(workspace.key, run_id)
-        cancelled = live is not None and live.cancel("cancelled from the Studio")
-        if cancelled and live is not None:
-            await live.wait(5.0)
-        return {
-            "workspaceKey": workspace.key,
-            "runId": run_id,
-            "status": "cancelled",
-            "cancelled": cancelled,
-        }
-
-    @api.get(f"{W}/threads")
-    async def list_threads(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        return {"workspaceKey": workspace.key, "threads": await workspace.store.list_threads()}
-
-    @api.get(f"{W}/threads/{{thread_id}}")
-    async def get_thread(
-        thread_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        return {"workspaceKey": workspace.key, "thread": await _thread_or_404(workspace, thread_id)}
-
-    @api.get(f"{W}/threads/{{thread_id}}/messages")
-    async def list_messages(
-        thread_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        await _thread_or_404(workspace, thread_id)
-        messages = await message_view(workspace, thread_id)
-        return {"workspaceKey": workspace.key, "threadId": thread_id, "messages": messages}
-
-    @api.delete(f"{W}/threads/{{thread_id}}")
-    async def delete_thread(
-        thread_id: str, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        await _thread_or_404(workspace, thread_id)
-        for live_run in workspace.runs.for_thread(workspace.key, thread_id):
-            live_run.cancel("thread deleted")
-            await live_run.wait(5.0)
-        await workspace.store.delete_thread(thread_id)
-        return {"workspaceKey": workspace.key, "threadId": thread_id, "deleted": True}
-
+    api.add_api_route(f"{W}/agents/{{agent_id}}/stream", stream_agent, methods=["POST"])
+    api.add_api_route("/api/agents/{agent_id}/stream", stream_default_agent, methods=["POST"])
+    api.add_api_route(f"{W}/runs/{{run_id}}/cancel", cancel_run, methods=["POST"])
+    api.add_api_route(f"{W}/threads", list_threads, methods=["GET"])
+    api.add_api_route(f"{W}/threads/{{thread_id}}", get_thread, methods=["GET"])
+    api.add_api_route(f"{W}/threads/{{thread_id}}/messages", list_messages, methods=["GET"])
+    api.add_api_route(f"{W}/threads/{{thread_id}}", delete_thread, methods=["DELETE"])
     return api

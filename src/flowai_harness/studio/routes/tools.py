@@ -92,34 +92,35 @@ def _needs_approval(tool: ToolInfo) -> StudioApiError:
     )
 
 
+async def list_tools(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
+    return {
+        "workspaceKey": workspace.key,
+        "tools": [tool.summary() for tool in _tools(workspace)],
+    }
+
+
+async def execute_tool(
+    tool_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
+) -> dict[str, Any]:
+    tool = _find(workspace, tool_id)
+    args = await _input(request)
+    outcome = await _execute(workspace, tool, args)
+    data = outcome.content
+    if outcome.is_error:
+        message = data.get("error") if isinstance(data, Mapping) else data
+        if isinstance(message, str) and message.startswith(("Invalid input", "Invalid argu")):
+            raise StudioApiError(
+                400, "tool.invalid_input", scrub_secrets(message), {"toolId": tool.tool_id}
+            )
+    return {
+        "workspaceKey": workspace.key,
+        "result": {"toolId": tool.tool_id, "success": not outcome.is_error, "data": data},
+    }
+
+
 def router() -> APIRouter:
     """Build the tool routes."""
     api = APIRouter(tags=["tools"])
-
-    @api.get(f"{W}/tools")
-    async def list_tools(workspace: Workspace = Depends(workspace_scope)) -> dict[str, Any]:
-        return {
-            "workspaceKey": workspace.key,
-            "tools": [tool.summary() for tool in _tools(workspace)],
-        }
-
-    @api.post(f"{W}/tools/{{tool_id}}/execute")
-    async def execute_tool(
-        tool_id: str, request: Request, workspace: Workspace = Depends(workspace_scope)
-    ) -> dict[str, Any]:
-        tool = _find(workspace, tool_id)
-        args = await _input(request)
-        outcome = await _execute(workspace, tool, args)
-        data = outcome.content
-        if outcome.is_error:
-            message = data.get("error") if isinstance(data, Mapping) else data
-            if isinstance(message, str) and message.startswith(("Invalid input", "Invalid argu")):
-                raise StudioApiError(
-                    400, "tool.invalid_input", scrub_secrets(message), {"toolId": tool.tool_id}
-                )
-        return {
-            "workspaceKey": workspace.key,
-            "result": {"toolId": tool.tool_id, "success": not outcome.is_error, "data": data},
-        }
-
+    api.add_api_route(f"{W}/tools", list_tools, methods=["GET"])
+    api.add_api_route(f"{W}/tools/{{tool_id}}/execute", execute_tool, methods=["POST"])
     return api

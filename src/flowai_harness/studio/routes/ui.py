@@ -77,42 +77,43 @@ def _file(path: Path, request: Request, cache: dict[str, str]) -> Response:
     return FileResponse(served, headers=headers, media_type=media_type)
 
 
+async def config_js(context: StudioContext = Depends(studio_context)) -> Response:
+    return Response(
+        context.app.config_js("/api"),
+        media_type="application/javascript",
+        headers=NO_STORE,
+    )
+
+
+async def serve_ui(
+    path: str, request: Request, context: StudioContext = Depends(studio_context)
+) -> Any:
+    if path == "api" or path.startswith("api/"):
+        raise StudioApiError(
+            404,
+            "route.not_found",
+            f"No Studio API route matches {request.method} /{path}.",
+        )
+    root = _ui_dir(context)
+    if root is None:
+        return _unavailable(context)
+    if path in ("", "index.html"):
+        return _file(root / "index.html", request, _REVALIDATE)
+    found = _inside(root, path)
+    if found is not None:
+        return _file(found, request, _IMMUTABLE if path.startswith("assets/") else _REVALIDATE)
+    if "." in path.rsplit("/", 1)[-1] or ".." in path.split("/"):
+        return JSONResponse(
+            error_body("static.not_found", f"`/{path}` was not found."),
+            status_code=404,
+            headers=NO_STORE,
+        )
+    return _file(root / "index.html", request, _REVALIDATE)
+
+
 def router() -> APIRouter:
     """Build the UI routes (register last: the catch-all serves client-side routes)."""
     api = APIRouter(include_in_schema=False)
-
-    @api.get("/__flowai_config.js")
-    async def config_js(context: StudioContext = Depends(studio_context)) -> Response:
-        return Response(
-            context.app.config_js("/api"),
-            media_type="application/javascript",
-            headers=NO_STORE,
-        )
-
-    @api.api_route("/{path:path}", methods=["GET", "HEAD"])
-    async def serve_ui(
-        path: str, request: Request, context: StudioContext = Depends(studio_context)
-    ) -> Any:
-        if path == "api" or path.startswith("api/"):
-            raise StudioApiError(
-                404,
-                "route.not_found",
-                f"No Studio API route matches {request.method} /{path}.",
-            )
-        root = _ui_dir(context)
-        if root is None:
-            return _unavailable(context)
-        if path in ("", "index.html"):
-            return _file(root / "index.html", request, _REVALIDATE)
-        found = _inside(root, path)
-        if found is not None:
-            return _file(found, request, _IMMUTABLE if path.startswith("assets/") else _REVALIDATE)
-        if "." in path.rsplit("/", 1)[-1] or ".." in path.split("/"):
-            return JSONResponse(
-                error_body("static.not_found", f"`/{path}` was not found."),
-                status_code=404,
-                headers=NO_STORE,
-            )
-        return _file(root / "index.html", request, _REVALIDATE)
-
+    api.add_api_route("/__flowai_config.js", config_js, methods=["GET"])
+    api.add_api_route("/{path:path}", serve_ui, methods=["GET", "HEAD"])
     return api
