@@ -110,3 +110,20 @@ def test_every_wide_entry_point_exists() -> None:
         for name, *_ in _function_lengths(path.read_text(encoding="utf-8"))
     }
     assert found >= WIDE_ENTRY_POINTS, sorted(WIDE_ENTRY_POINTS - found)
+
+
+def test_studio_route_handlers_are_module_level_functions() -> None:
+    # A handler nested in router() cannot be imported or tested alone.
+    routes = sorted((SOURCE_ROOT / "studio" / "routes").glob("*.py"))
+    nested = []
+    for path in routes:
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name == "router":
+                nested += [
+                    f"{_relative(path)}:{inner.lineno} {inner.name}"
+                    for inner in ast.walk(node)
+                    if inner is not node
+                    and isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+                ]
+    assert len(routes) > 5
+    assert nested == [], f"functions defined inside router(): {nested}"

@@ -24,6 +24,7 @@ from flowai_harness.engine.budget import RunBudget, meter_for
 from flowai_harness.engine.compiled import CompiledRuntime
 from flowai_harness.engine.context import RunContext
 from flowai_harness.engine.emit import EventSink
+from flowai_harness.engine.entry_errors import NO_COORDINATOR, not_a_specialist, unknown_specialist
 from flowai_harness.engine.fleet import Fleet, RunBody
 from flowai_harness.engine.journal import NULL_JOURNAL, RunJournal
 from flowai_harness.engine.leases import RunLease
@@ -181,11 +182,7 @@ class EngineCore:
             return self._resume_stream(resume, thread_id=thread_id, prompt=prompt)
         coordinator = self._compiled.coordinator
         if coordinator is None:
-            return self._error_stream(
-                "no coordinator agent registered in the spec; query starts at the coordinator: "
-                "add one to define_runtime(agents=[...]) with define_coordinator(...), or start "
-                "at a specialist with run_specialist(name, prompt)"
-            )
+            return self._error_stream(NO_COORDINATOR)
         return self._stream(coordinator, prompt, thread_id, budget=run_budget)
 
     def run_specialist(
@@ -219,33 +216,12 @@ class EngineCore:
         run_budget = self._compiled.budget.merged(budget)
         agent = self._compiled.agents.get(specialist)
         if agent is None:
-            raise UnknownAgentError(self._unknown_specialist(specialist))
+            specialists = (n for n, a in self._compiled.agents.items() if a.role == "specialist")
+            raise UnknownAgentError(unknown_specialist(specialist, specialists))
         if agent.role != "specialist":
-            how = (
-                "start it with runtime.query(prompt, thread_id)"
-                if agent.role == "coordinator"
-                else "it runs when the coordinator routes to it (runtime.query(prompt, thread_id))"
-            )
-            article = (
-                "the" if agent.role == "coordinator" else "an" if agent.role == "executor" else "a"
-            )
-            return self._error_stream(
-                f"agent '{specialist}' is not a specialist; it is {article} {agent.role}: {how}"
-            )
+            return self._error_stream(not_a_specialist(specialist, agent.role))
         thread = thread_id or f"specialist-{uuid.uuid4()}"
         return self._stream(specialist, prompt, thread, budget=run_budget)
-
-    def _unknown_specialist(self, name: str) -> str:
-        specialists = sorted(
-            agent for agent, spec in self._compiled.agents.items() if spec.role == "specialist"
-        )
-        match = closest(name, specialists)
-        guess = f"; did you mean {match!r}?" if match else "."
-        return (
-            f"specialist '{name}' not found{guess} The specialists of this runtime are "
-            f"{specialists!r}: pass one of them to run_specialist, or add the agent to "
-            f"define_runtime(agents=[...])"
-        )
 
     def resume_run(self, run_id: str) -> RuntimeEventStream:
         """Resume a durable run that stopped (its process died, or its stream was dropped).
