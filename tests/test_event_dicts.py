@@ -144,6 +144,7 @@ def test_the_dict_of_an_event_fits_its_typed_dict(event: events.RuntimeEvent) ->
     numbered = event.to_dict(7)
     _fits(numbered, shape, type(event).__name__)
     assert numbered["sequence"] == 7
+    assert numbered["type"] == type(event).type
     assert _shape_of(numbered) is shape
 
 
