@@ -50,7 +50,16 @@ from flowai_harness.ports import ModelFinish, ModelPart, ModelRequest, ModelText
 from tests.engine.durable_helpers import MODEL, TENANT
 from tests.engine.plan_helpers import ONE_ACTION, PROMO
 
-__all__ = ["ChaosModel", "chaos_worker", "job_prompt", "make_jobs", "note"]
+__all__ = [
+    "ChaosModel",
+    "chaos_worker",
+    "die_after_memory",
+    "job_prompt",
+    "make_jobs",
+    "note",
+    "quiet_runtime",
+    "script",
+]
 
 HOOK_POINTS = ("stream", "tool", "dispatch", "gate")
 
@@ -70,7 +79,7 @@ def make_jobs(count: int, slots: int) -> list[dict[str, Any]]:
     ]
 
 
-def _script(job: str, *turns: list[tuple[str, Any]]) -> str:
+def script(job: str, *turns: list[tuple[str, Any]]) -> str:
     return json.dumps({"job": job, "turns": [[[name, args] for name, args in t] for t in turns]})
 
 
@@ -79,11 +88,11 @@ def job_prompt(job: dict[str, Any]) -> str:
     name, thread = job["job"], job["thread"]
     if job["kind"] == "plan":
         plan_id = f"plan-{name}"
-        store = _script(
+        store = script(
             name, [("storePlan", {"specName": "Promo", "planId": plan_id, "body": ONE_ACTION})]
         )
-        run = _script(name, [("executePlan", {"planId": plan_id})])
-        return _script(
+        run = script(name, [("executePlan", {"planId": plan_id})])
+        return script(
             name,
             [("call_agent", {"agent": "planner", "prompt": store})],
             [("call_agent", {"agent": "executor", "prompt": run})],
@@ -92,10 +101,10 @@ def job_prompt(job: dict[str, Any]) -> str:
     def call(tool: str, turn: int, index: int) -> tuple[str, Any]:
         return (tool, {"key": f"{name}/w/{turn}/{index}", "thread": thread})
 
-    work = _script(
+    work = script(
         name, [call("step", 0, 0), call("step", 0, 1)], [call("gated", 1, 0)], [call("step", 2, 0)]
     )
-    return _script(name, [("call_agent", {"agent": "w", "prompt": work})])
+    return script(name, [("call_agent", {"agent": "w", "prompt": work})])
 
 
 def note(effects: str, **fields: Any) -> None:
@@ -265,3 +274,30 @@ def chaos_worker(
         await runtime.aclose()
 
     asyncio.run(main())
+
+
+def die_after_memory(kv: dict[str, Any], root: str, thread: str, prompt: str) -> None:
+    """Run ``prompt`` on the coordinator of ``thread`` and SIGKILL this process right after
+    the coordinator's turn is appended to its memory (before the run's journal records it)."""
+    from flowai_harness.engine import run as engine_run
+
+    append = vars(engine_run)["append_turn"]
+
+    async def append_then_die(*args: Any, **kwargs: Any) -> None:
+        await append(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    vars(engine_run)["append_turn"] = append_then_die
+    chaos = _Chaos(Path(root), 0.0, 0)
+
+    async def main() -> None:
+        runtime = _runtime(kv, chaos, 0.5)
+        async for _ in runtime.query(prompt, thread_id=thread):
+            pass
+
+    asyncio.run(main())
+
+
+def quiet_runtime(kv: dict[str, Any], root: str, lease_secs: float) -> Runtime:
+    """A worker's runtime whose hooks never fire (for the test process itself)."""
+    return _runtime(kv, _Chaos(Path(root), 0.0, 0), lease_secs)
