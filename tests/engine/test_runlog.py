@@ -83,21 +83,29 @@ async def test_the_memory_book_keeps_the_most_recent_runs() -> None:
 
 
 class _FlakyStore(MemoryKeyValueStore):
-    """Fails every write of run records and run logs while ``failing`` is set."""
+    """Fails every write of run records and run logs while ``failing`` is set (with
+    ``failures``: only that many, then it is back)."""
 
-    def __init__(self) -> None:
+    def __init__(self, failures: int | None = None) -> None:
         super().__init__()
         self.failing = True
+        self._left = failures
+
+    def _refuse(self, keys: Any) -> None:
+        if not self.failing or not any(key.startswith("run") for key in keys):
+            return
+        if self._left is not None:
+            self._left -= 1
+            self.failing = self._left > 0
+        raise ConnectionError("store is down")
 
     async def put(self, tenant: str, key: str, value: Any, ttl_ms: int | None = None) -> None:
-        if self.failing and key.startswith("run"):
-            raise ConnectionError("store is down")
+        self._refuse([key])
         await super().put(tenant, key, value, ttl_ms)
 
     async def write_batch(self, tenant: str, puts: Any, **options: Any) -> bool:
         # A leased run writes each checkpoint as one fenced batch.
-        if self.failing and any(key.startswith("run") for key, _ in puts):
-            raise ConnectionError("store is down")
+        self._refuse([key for key, _ in puts])
         return await super().write_batch(tenant, puts, **options)
 
 
@@ -134,8 +142,9 @@ async def test_a_run_on_a_failing_store_still_completes(caplog: pytest.LogCaptur
     from flowai_harness.handle import Runtime
 
     effects = Effects()
-    # The same compiled runtime over a store that refuses every run record and log write.
-    compiled = dataclasses.replace(tool_runtime(None, effects)._compiled, kv=_FlakyStore())
+    # The same compiled runtime over a store that is down for its first run writes: the
+    # events wait for their checkpoint (committed before seen), which is retried until it lands.
+    compiled = dataclasses.replace(tool_runtime(None, effects)._compiled, kv=_FlakyStore(3))
     runtime = Runtime(compiled, durable_runs=True)
     with caplog.at_level(logging.WARNING, logger="flowai_harness.runs"):
         events = await collect_events(
