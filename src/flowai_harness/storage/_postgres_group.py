@@ -43,9 +43,13 @@ class _Item:
 class GroupWriter:
     """The batches of one event loop waiting to be written, and the task writing them."""
 
-    def __init__(self, write_one: WriteOne, write_many: WriteMany) -> None:
+    def __init__(
+        self, write_one: WriteOne, write_many: WriteMany, closed: Callable[[], Exception]
+    ) -> None:
         self._write_one = write_one
         self._write_many = write_many
+        #: the error of a batch the store was closed before it could write
+        self._closed = closed
         self._pending: list[_Item] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -64,13 +68,17 @@ class GroupWriter:
             self._task = loop.create_task(self._drain(), name="flowai-kv-postgres-group")
         return await item.future
 
-    async def close(self) -> None:
-        """Stop writing; batches still waiting fail with ``CancelledError``."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+    async def close(self, grace: float = 10.0) -> None:
+        """Let the batches already submitted be written (for up to ``grace`` seconds), then
+        stop; a batch still waiting then fails with the store's closed error."""
+        task = self._task
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=grace)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         for item in self._pending:
-            item.future.cancel()
+            if not item.future.done():
+                item.future.set_exception(self._closed())
         self._pending.clear()
 
     async def _drain(self) -> None:
@@ -83,7 +91,8 @@ class GroupWriter:
                 results = await self._write_many([(i.tenant, i.batch) for i in group])
             except asyncio.CancelledError:
                 for item in group:
-                    item.future.cancel()
+                    if not item.future.done():
+                        item.future.set_exception(self._closed())
                 raise
             except Exception:
                 for item in group:
@@ -123,7 +132,7 @@ class GroupWriter:
             held = await self._write_one(item.tenant, item.batch)
         except asyncio.CancelledError:
             if not item.future.done():
-                item.future.cancel()
+                item.future.set_exception(self._closed())
             raise
         except Exception as error:
             if not item.future.done():

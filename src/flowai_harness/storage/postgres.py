@@ -315,7 +315,11 @@ class PostgresKeyValueStore:
         return await self._run("write-batch", tenant, _first_key(batch), write)
 
     async def _open_group(self) -> GroupWriter:
-        return GroupWriter(self._write_one, self._write_many)
+        return GroupWriter(
+            self._write_one,
+            self._write_many,
+            lambda: closed_store(self._name, "write-batch", "<batch>"),
+        )
 
     async def get_many(self, tenant: str, keys: Sequence[str]) -> dict[str, Any]:
         """Return the live values of those ``keys`` that exist (one statement)."""
