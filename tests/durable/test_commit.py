@@ -8,6 +8,7 @@ turn still streams. An in-memory run shows each event at once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +22,7 @@ from flowai_harness import (
 )
 from flowai_harness.handle import Runtime
 from flowai_harness.ports import ModelFinish, ModelRequest, ModelText, ModelToolCall
+from flowai_harness.storage.memory import MemoryKeyValueStore
 
 DELTAS = 6
 GAP = 0.08
@@ -31,13 +33,14 @@ class SlowText:
 
     live = False
 
-    def __init__(self, tools: bool = False) -> None:
+    def __init__(self, tools: bool = False, tool: str = "lookup") -> None:
         self.tools = tools
+        self.tool = tool
         self.last_delta_at = 0.0
 
     async def stream_turn(self, request: ModelRequest) -> AsyncIterator[Any]:
         if self.tools and request.turn == 1:
-            yield ModelToolCall("c1", "lookup", {"sku": "A-1"})
+            yield ModelToolCall("c1", self.tool, {"sku": "A-1"})
             yield ModelFinish("tool-calls")
             return
         for index in range(DELTAS):
@@ -52,8 +55,11 @@ async def lookup(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def runtime(model: SlowText, kv: dict[str, Any] | None, window_ms: float = 100) -> Runtime:
-    tool = define_tool("lookup", {"sku": str})(lookup)
-    agent = define_specialist("s", model="claude-haiku-4-5", prompt="p", tools=[tool])
+    tools = [
+        define_tool("lookup", {"sku": str})(lookup),
+        define_tool("refund", {"sku": str}, approval="always")(lookup),
+    ]
+    agent = define_specialist("s", model="claude-haiku-4-5", prompt="p", tools=tools)
     spec = define_runtime(define_tenant("acme", "v1"), agents=[agent])
     return create_runtime(
         spec,
@@ -121,3 +127,44 @@ async def test_an_in_memory_run_shows_each_event_at_once() -> None:
         assert texts[0] < model.last_delta_at
     finally:
         await rt.aclose()
+
+
+class _DownStore(MemoryKeyValueStore):
+    """A store whose run writes always fail (it is down for the whole run)."""
+
+    durable = True
+
+    async def put(self, tenant: str, key: str, value: Any, ttl_ms: int | None = None) -> None:
+        if key.startswith("run"):
+            raise ConnectionError("store is down")
+        await super().put(tenant, key, value, ttl_ms)
+
+    async def write_batch(self, tenant: str, puts: Any, **options: Any) -> bool:
+        if any(key.startswith("run") for key, _ in puts) or options.get("deletes"):
+            raise ConnectionError("store is down")
+        return await super().write_batch(tenant, puts, **options)
+
+
+async def test_a_store_down_for_the_whole_run_does_not_stall_its_stream() -> None:
+    # The consumer must see the approval request to answer it: held events would wait for
+    # a store that never comes back. After three failed commits they are shown uncommitted.
+    model = SlowText(tools=True, tool="refund")
+    base = runtime(model, None, window_ms=10)
+    compiled = dataclasses.replace(base._compiled, kv=_DownStore())
+    rt = Runtime(compiled, durable_runs=True)
+
+    async def consume() -> list[dict[str, Any]]:
+        seen = []
+        async for event in rt.run_specialist("s", "go", "t-1"):
+            seen.append(event)
+            if event["type"] == "approval-required":
+                await rt.respond_to_approval(event["data"]["id"], "approve")
+        return seen
+
+    try:
+        events = await asyncio.wait_for(consume(), 30)
+        assert [e["type"] for e in events if e["type"] == "text"] == ["text"] * DELTAS
+        assert any(e["type"] == "approval-required" for e in events)
+    finally:
+        await rt.aclose()
+        await base.aclose()

@@ -75,6 +75,8 @@ LOG_PREFIX = "run-log:"
 #: seconds a durable run's oldest uncommitted event waits for a checkpoint before it is
 #: committed on its own (``durability={"flush_window_ms": ...}``)
 DEFAULT_FLUSH_WINDOW = 0.1
+#: after this many failed commits in a row a run's events stop waiting for the store
+_HOLD_FAILURES = 3
 
 
 def new_run_id() -> str:
@@ -301,6 +303,7 @@ class RunRecorder:
         "_entries",
         "_events",
         "_failed",
+        "_failures",
         "_flush_window",
         "_kv",
         "_lock",
@@ -345,6 +348,8 @@ class RunRecorder:
         self._next_segment = next_segment
         self._sink: EventSink | None = None
         self._failed = False
+        #: commits failed in a row (the store is down); from the third on events are not held
+        self._failures = 0
         self._lock = asyncio.Lock()
 
     @property
@@ -493,10 +498,26 @@ class RunRecorder:
                 self._events, self._entries = events + self._events, entries + self._entries
                 if self.frozen:
                     self._lost()
-                elif self._events and self._timer is None:  # retried after a window
+                    return
+                self._failures += 1
+                if self._failures == _HOLD_FAILURES and self._sink is not None:
+                    # The store is down: the stream goes on without waiting for it (its
+                    # events are still written once it is back), rather than stalling.
+                    # The first failure was already logged as a warning (once per run).
+                    log.info(
+                        "run %s: the store failed %d times in a row; events reach the stream "
+                        "before they are committed until it is back",
+                        self.record.run_id,
+                        self._failures,
+                    )
+                    self._sink.stop_holding(drop=False)
+                if self._events and self._timer is None:  # retried after a window
                     loop = asyncio.get_running_loop()
                     self._timer = loop.call_later(self._flush_window, self._window_due)
                 return
+            if self._failures >= _HOLD_FAILURES and self._sink is not None and events:
+                self._sink.hold(events[-1]["sequence"])  # back: hold again
+            self._failures = 0
             if events:
                 self.record.last_sequence = events[-1]["sequence"]
                 if self._sink is not None:
