@@ -29,6 +29,7 @@ __all__ = [
     "check_transcript_prefix",
     "read_effects",
     "read_transcripts",
+    "split_woken",
     "thread_interleavings",
 ]
 
@@ -74,12 +75,25 @@ def read_transcripts(root: Path) -> list[Transcript]:
 
 def check_at_most_once(effects: list[dict[str, Any]]) -> list[str]:
     """Each tool call (job/invocation/turn/call) began at most once; each plan was dispatched
-    at most once."""
-    starts = Counter(e["key"] for e in effects if e["ev"] == "start")
-    dispatches = Counter(e["plan"] for e in effects if e["ev"] == "dispatch")
-    return [f"tool call {key} ran {n} times" for key, n in starts.items() if n > 1] + [
-        f"plan {plan} dispatched {n} times" for plan, n in dispatches.items() if n > 1
+    at most once. A problem names the workers that ran it and says which of them had been
+    frozen before (``woken``): see :func:`split_woken`."""
+    pauses = _pauses(effects)
+    runs: dict[str, list[str]] = defaultdict(list)
+    for e in sorted(effects, key=lambda e: e["t"]):
+        if e["ev"] in ("start", "dispatch"):
+            thing = f"tool call {e['key']}" if e["ev"] == "start" else f"plan {e['plan']}"
+            woken = any(hi <= e["t"] for _, hi in pauses.get(e["pid"], []))
+            runs[thing].append(f"{e['pid']}{' (woken)' if woken else ''}")
+    return [
+        f"{thing} ran {len(pids)} times, by {pids}" for thing, pids in runs.items() if len(pids) > 1
     ]
+
+
+def split_woken(problems: list[str]) -> tuple[list[str], list[str]]:
+    """``(others, woken)``: the at-most-once problems where one of the runs was made by a
+    worker after it woke from a freeze past its lease, apart from the others."""
+    woken = [p for p in problems if "(woken)" in p]
+    return [p for p in problems if p not in woken], woken
 
 
 def _pauses(effects: list[dict[str, Any]]) -> dict[int, list[tuple[float, float]]]:
