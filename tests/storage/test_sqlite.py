@@ -11,6 +11,7 @@ import threading
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -275,3 +276,29 @@ async def test_an_in_memory_database_works(tmp_path: Path) -> None:
     assert await store.get("t", "k") == [1]
     assert store.path == ":memory:"
     await store.close()
+
+
+async def test_scan_where_and_prefix_scans_use_indexes(tmp_path: Path) -> None:
+    from flowai_harness.storage import _sqlite_runstore as runsql
+
+    db = tmp_path / "kv.db"
+    store = SqliteKeyValueStore(f"sqlite:{db}")
+    await store.write_batch(
+        "t", [(f"run:{n:04d}", {"status": "completed", "threadId": f"t{n}"}) for n in range(500)]
+    )
+    await store.close()
+    plans: list[str] = []
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("ANALYZE")
+        original = conn.execute
+
+        class Explaining:
+            def execute(self, query: str, params: Any = ()) -> Any:
+                explained = original(f"EXPLAIN QUERY PLAN {query}", params)
+                plans.append(" / ".join(str(row[-1]) for row in explained))
+                return original(query, params)
+
+        runsql.scan(Explaining(), "t", "run:", None, None, {"threadId": "t7"}, 0)  # type: ignore[arg-type]
+        runsql.scan(Explaining(), "t", "run:", "run:0100", 10, {}, 0)  # type: ignore[arg-type]
+    assert "kv_store_threadid" in plans[0], plans
+    assert "sqlite_autoindex_kv_store_1 (tenant=? AND key>?)" in plans[1], plans
