@@ -278,7 +278,8 @@ def chaos_worker(
 
 def die_after_memory(kv: dict[str, Any], root: str, thread: str, prompt: str) -> None:
     """Run ``prompt`` on the coordinator of ``thread`` and SIGKILL this process right after
-    the coordinator's turn is appended to its memory (before the run's journal records it)."""
+    the coordinator's turn is appended to its memory (the memory record and the journal's
+    note of it are one write: the recovered run must not append the turn again)."""
     from flowai_harness.engine import run as engine_run
 
     append = vars(engine_run)["append_turn"]

@@ -64,13 +64,6 @@ WOKEN_BUG = (
     "either the woken worker ran it after another worker had (its fenced write was not "
     "refused), or it ran it without its journal entry reaching the store"
 )
-#: what the memory property finds under chaos (the xfail test at the end shows the first half)
-MEMORY_BUG = (
-    "conversation memory is written outside the run's fenced checkpoints: the append and the "
-    "journal entry saying it was done are two writes (a worker killed between them leaves the "
-    "turn in memory and the recovered run appends it again), and a frozen stale owner's "
-    "read-modify-write can put back a list without the turns appended meanwhile"
-)
 
 
 def _state(pid: int) -> str:
@@ -198,13 +191,12 @@ async def test_a_fleet_killed_and_frozen_at_random_keeps_every_guarantee(
         }
         if RATE > 0:
             assert fleet.kills + fleet.freezes >= 1, "no worker was hit: the run proved nothing"
-        memory = await check_memory(observer, jobs, completed)
-        # Known bugs, shown as xfail when the chaos hits them (the first is reproduced on
-        # every run by the strict xfail test below); any other failure fails the test.
+        # Conversation memory is written in the run's fenced checkpoint that notes it: each
+        # turn of a completed run is in memory exactly once.
+        assert await check_memory(observer, jobs, completed) == []
+        # A known bug, shown as xfail when the chaos hits it; any other failure fails the test.
         if after_wake:
             pytest.xfail(f"{WOKEN_BUG}: {after_wake[:5]}")
-        if memory:
-            pytest.xfail(f"{MEMORY_BUG}: {memory[:5]}")
     finally:
         await observer.aclose()
 
@@ -219,7 +211,6 @@ def _incidents(effects: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.xfail(strict=True, reason=MEMORY_BUG)
 async def test_a_worker_killed_after_a_memory_append_leaves_the_turn_in_memory_once(
     shared_kv: dict[str, Any], tmp_path: Path
 ) -> None:

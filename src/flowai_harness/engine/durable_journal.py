@@ -454,8 +454,16 @@ class StoreInvocationJournal:
         """Whether the journaled run already appended this invocation's turn to memory."""
         return self._record is not None and self._record.memory_appended
 
-    async def record_memory(self) -> None:
-        """The invocation's turn was appended to memory."""
+    @property
+    def writes_memory(self) -> bool:
+        """Yes: the memory record goes into the checkpoint noting it (one transaction)."""
+        return True
+
+    async def record_memory(self, key: str | None = None, value: Any = None) -> None:
+        """The invocation's turn was appended to memory: write the memory record ``key``
+        (when given) with the journal entry saying so, in one checkpoint."""
+        if key is not None:
+            self.run.recorder.add_put(key, value)
         self.run.recorder.add({"kind": "memory", "inv": self.key})
         await self.run.checkpoint()
 

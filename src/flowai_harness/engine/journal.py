@@ -91,8 +91,15 @@ class InvocationJournal(Protocol):
         """The current call opened a new ``kind`` gate."""
         ...
 
-    async def record_memory(self) -> None:
-        """This invocation's turn was appended to conversation memory."""
+    @property
+    def writes_memory(self) -> bool:
+        """Whether :meth:`record_memory` takes the memory record and writes it itself."""
+        ...
+
+    async def record_memory(self, key: str | None = None, value: Any = None) -> None:
+        """This invocation's turn was appended to conversation memory; a journal that
+        :attr:`writes_memory` is given the memory record (``key``, ``value``) and writes it
+        in the same transaction as this note."""
         ...
 
 
@@ -198,7 +205,12 @@ class NullInvocation:
     def record_gate(self, kind: GateKind, approval_id: str) -> None:
         """Nothing to record."""
 
-    async def record_memory(self) -> None:
+    @property
+    def writes_memory(self) -> bool:
+        """No: the caller puts the memory record."""
+        return False
+
+    async def record_memory(self, key: str | None = None, value: Any = None) -> None:
         """Nothing to record."""
 
 

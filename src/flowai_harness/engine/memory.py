@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from flowai_harness.ports import KeyValueStore, Message, ToolInteraction
@@ -33,10 +34,15 @@ async def append_turn(
     prompt: str,
     response: str,
     interactions: list[ToolInteraction],
+    *,
+    record: Callable[[str, Any], Awaitable[None]] | None = None,
 ) -> None:
     """Append the user prompt and the assistant's answer (with its tool calls) to memory.
 
     Turns on one thread are serialized by the runtime, so this read-modify-write cannot race.
+    With ``record`` (a durable run's journal), the new memory record is handed to it instead
+    of being put here: the journal writes it in the same transaction as its note that the
+    turn was appended, so a run recovered after a crash never appends the turn twice.
     """
     key = _key(thread_id, agent)
     stored = await kv.get(tenant, key)
@@ -49,7 +55,10 @@ async def append_turn(
             "tool_interactions": [i.to_dict() for i in interactions] or None,
         }
     )
-    await kv.put(tenant, key, {"messages": messages})
+    if record is None:
+        await kv.put(tenant, key, {"messages": messages})
+    else:
+        await record(key, {"messages": messages})
 
 
 def _message(item: dict[str, Any]) -> Message:

@@ -162,10 +162,23 @@ async def invoke_agent(
         # Sub-agents started by calls of one turn run at the same time; two invocations of
         # one agent on one thread must not both read the memory before either wrote it.
         async with run.memory_locks.hold(f"{thread_id}\n{agent.name}"):
-            await append_turn(
-                kv, run.tenant, thread_id, agent.name, prompt, response, transcript.interactions
-            )
-        await journal.record_memory()
+            if journal.writes_memory:  # the record and the journal's note in one write
+                await append_turn(
+                    kv,
+                    run.tenant,
+                    thread_id,
+                    agent.name,
+                    prompt,
+                    response,
+                    transcript.interactions,
+                    record=journal.record_memory,
+                )
+            else:
+                await append_turn(
+                    kv, run.tenant, thread_id, agent.name, prompt, response, transcript.interactions
+                )
+        if not journal.writes_memory:
+            await journal.record_memory()
     await run.sink.emit(ToolAgent(agent.name, inv_id, "result"))
     return InvocationResult(agent.name, inv_id, response, outcome.usage, agent.model)
 

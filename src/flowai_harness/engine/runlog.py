@@ -308,6 +308,7 @@ class RunRecorder:
         "_kv",
         "_lock",
         "_next_segment",
+        "_puts",
         "_replayed",
         "_sink",
         "_tasks",
@@ -345,6 +346,8 @@ class RunRecorder:
         self.redeliver = False
         self._events: list[dict[str, Any]] = []
         self._entries: list[dict[str, Any]] = []
+        #: other keys to write with the next checkpoint (the memory record of a turn)
+        self._puts: list[tuple[str, Any]] = []
         self._next_segment = next_segment
         self._sink: EventSink | None = None
         self._failed = False
@@ -424,6 +427,10 @@ class RunRecorder:
         """Buffer one journal entry (written at the next checkpoint)."""
         self._entries.append(entry)
 
+    def add_put(self, key: str, value: Any) -> None:
+        """Write ``key`` (another record, such as agent memory) with the next checkpoint."""
+        self._puts.append((key, value))
+
     async def start(self, sink: EventSink) -> None:
         """Attach to the run's sink and write the record (status ``running``).
 
@@ -440,7 +447,7 @@ class RunRecorder:
         The record (and its ``lastSequence``) is rewritten only when ``record`` is true: at
         status changes, at a gate, and at the end of the run; the log itself is in the segments.
         """
-        if self.frozen or not (self._events or self._entries or record):
+        if self.frozen or not (self._events or self._entries or self._puts or record):
             return
         await self._flush(record=record)
 
@@ -480,10 +487,11 @@ class RunRecorder:
                 return
             # Swapped out before the await: what the run records meanwhile goes to the next one.
             events, entries = self._events, [] if events_only else self._entries
+            extra = [] if events_only else self._puts
             self._events = []
             if not events_only:
-                self._entries = []
-            puts: list[tuple[str, Any]] = []
+                self._entries, self._puts = [], []
+            puts: list[tuple[str, Any]] = list(extra)
             segment = f"{LOG_PREFIX}{self.record.run_id}:{self._next_segment:08d}"
             if events or entries:
                 puts.append((segment, {"events": events, "journal": entries}))
@@ -496,6 +504,7 @@ class RunRecorder:
                 return
             if not await self._commit(puts, final):
                 self._events, self._entries = events + self._events, entries + self._entries
+                self._puts = extra + self._puts
                 if self.frozen:
                     self._lost()
                     return
