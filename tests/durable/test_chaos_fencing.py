@@ -36,6 +36,7 @@ class _Thief:
         kv, tenant = self.runtime._compiled.kv, self.runtime.resource_id
         (key,) = await kv.list_keys(tenant, LEASE_PREFIX)
         current = await kv.get(tenant, key)
+        assert isinstance(current, dict)
         claimed = {**current, "owner": "another-worker", "epoch": current["epoch"] + 1}
         assert await kv.compare_and_set(tenant, key, current, claimed)
         yield ModelToolCall("c2", "step", {"key": "second"})
