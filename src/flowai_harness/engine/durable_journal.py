@@ -211,7 +211,7 @@ class StoreRunJournal:
             task = asyncio.current_task()
             if task is not None:
                 lease.on_lost = lambda: _stop(task)
-            if lease.value is None and not await lease.take_new():
+            if lease.value is None and not await lease.take_new(defer=True):
                 lease.lost = True
                 raise asyncio.CancelledError(f"run {self.run_id} is owned by another worker")
         if self._heartbeat is not None:

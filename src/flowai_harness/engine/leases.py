@@ -155,6 +155,7 @@ class RunLease:
         "lost",
         "on_lost",
         "owner",
+        "pending",
         "run_id",
         "value",
     )
@@ -175,6 +176,8 @@ class RunLease:
         #: the worker is shutting down: a stop hands the run to the fleet (an expired lease,
         #: which recovery claims) instead of suspending it
         self.handoff = False
+        #: taken (a new run) but not in the store yet: it goes with the run's first write
+        self.pending = False
 
     @property
     def epoch(self) -> int:
@@ -197,9 +200,17 @@ class RunLease:
             **extra,
         }
 
-    async def take_new(self) -> bool:
-        """Take the lease of a run that has none (a new run); whether it was free."""
+    async def take_new(self, *, defer: bool = False) -> bool:
+        """Take the lease of a run that has none (a new run); whether it was free.
+
+        With ``defer`` (on a ``RunStore``) nothing is written now: the lease goes into the
+        store with the run's first write (its record), in the same batch. A new run's id is
+        fresh and random, so no other worker can hold its lease meanwhile.
+        """
         held = self._state("held", 1)
+        if defer and isinstance(self._kv, RunStore):
+            self.value, self.pending = held, True
+            return True
         if await self._kv.compare_and_set(self._tenant, self.key, None, held):
             self.value = held
             return True
@@ -281,6 +292,8 @@ class RunLease:
         async with self.lock:
             if self.lost or self.value is None:
                 return False
+            if self.pending:
+                return await self._first_write(puts, final, notify)
             guard = (self.key, self.value)
             deletes = (self.key,) if final else ()
             if await guarded_write(
@@ -292,7 +305,23 @@ class RunLease:
             self._lose()
             return False
 
+    async def _first_write(
+        self, puts: Sequence[tuple[str, Any]], final: bool, notify: Sequence[str]
+    ) -> bool:
+        """The first write of a new run: the lease goes into the store with it (a final one
+        never writes the lease at all)."""
+        assert isinstance(self._kv, RunStore)
+        lease = [] if final else [(self.key, self.value)]
+        await self._kv.write_batch(self._tenant, [*lease, *puts], notify=notify)
+        self.pending = False
+        if final:
+            self.value = None
+        return True
+
     async def _swap(self, new: dict[str, Any]) -> bool:
+        if self.pending:  # not in the store yet: the first write takes the new value
+            self.value = new
+            return True
         try:
             if await self._kv.compare_and_set(self._tenant, self.key, self.value, new):
                 self.value = new
