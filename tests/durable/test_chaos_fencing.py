@@ -1,25 +1,37 @@
-"""Fencing at a tool's start, deterministically: a worker whose run another worker claimed
-(while this one was frozen, say) must not start its next Python tool.
+"""Fencing checks the chaos suite relies on, made deterministic.
 
-The model client below plays the other worker: right before it yields the second tool call,
-it claims the run's lease in the store (as ``recover_runs`` elsewhere would, bumping the
-fencing epoch). The run's next write, the journal entry saying the tool starts, is refused;
-the tool must then not run, and the stream ends with ``run_taken_over``. (The chaos suite's
-duplicated tool calls around woken workers on Postgres are not explained by this path: it
-holds on both stores.)
+* A worker whose run another worker claimed (while this one was frozen, say) must not start its
+  next Python tool. The model client below plays the other worker: right before it yields the
+  second tool call, it claims the run's lease in the store (as ``recover_runs`` elsewhere
+  would, bumping the fencing epoch). The journal entry saying the tool starts is refused; the
+  tool must not run, and the stream ends with ``run_taken_over``.
+* A worker frozen past its lease while its run holds a thread, whose thread another worker's
+  query then takes, must run nothing more on that thread when it wakes (the chaos suite saw
+  two such runs' turns overlap on Postgres at 200 jobs).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from flowai_harness import create_runtime, define_runtime, define_specialist, define_tool
 from flowai_harness.handle import Runtime
 from flowai_harness.ports import ModelFinish, ModelPart, ModelRequest, ModelToolCall
+from tests.durable.lease_workers import fleet_runtime, run_and_log, tool_flow
 from tests.engine.durable_helpers import MODEL, TENANT
+from tests.waiting import wait_until
 
 LEASE_PREFIX = "run-lease:"
+SPAWN = multiprocessing.get_context("spawn")
 
 
 class _Thief:
@@ -78,3 +90,55 @@ async def test_a_worker_whose_run_was_claimed_does_not_start_its_next_tool(
     assert ran == ["first"]
     assert events[-1]["type"] == "error"
     assert events[-1]["error"].get("code") == "run_taken_over"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a run that lost its thread lease while its worker was frozen goes on: the "
+    "thread lease's renewal only logs 'its lease expired and was taken meanwhile', so two runs "
+    "use one thread at once",
+)
+async def test_a_worker_woken_after_its_thread_was_taken_runs_nothing_more_on_it(
+    shared_kv: dict[str, Any], tmp_path: Path
+) -> None:
+    effects_a, effects_b = str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")
+    prompt = tool_flow(("block", "a1"), ("audit", "a2"))
+    worker = SPAWN.Process(
+        target=run_and_log,
+        args=(shared_kv, effects_a, str(tmp_path / "seen.jsonl"), True, prompt, "t1", 0.5),
+    )
+    worker.start()
+    other = fleet_runtime(shared_kv, effects_b, durability={"lease_secs": 0.5, "recover": False})
+    try:
+        await wait_until(lambda: _noted(effects_a, "block"), timeout=30, message="A blocked")
+        assert worker.pid is not None
+        os.kill(worker.pid, signal.SIGSTOP)
+        # B takes the thread once A's thread lease expired, and blocks in its own tool.
+        second = asyncio.ensure_future(
+            _drain(other.run_specialist("w", tool_flow(("block", "b1")), "t1"))
+        )
+        await wait_until(lambda: _noted(effects_b, "block"), timeout=30, message="B runs")
+        Path(effects_a + ".go").touch()
+        os.kill(worker.pid, signal.SIGCONT)
+        await asyncio.to_thread(worker.join, 30)
+        ran_while_b_held_the_thread = _noted(effects_a, "audit")
+        Path(effects_b + ".go").touch()
+        await asyncio.wait_for(second, 30)
+    finally:
+        if worker.is_alive() and worker.pid is not None:
+            os.kill(worker.pid, signal.SIGCONT)
+            worker.kill()
+        await other.aclose()
+    assert not ran_while_b_held_the_thread
+
+
+def _noted(effects: str, kind: str) -> bool:
+    path = Path(effects)
+    return path.exists() and any(
+        json.loads(line)[0] == kind for line in path.read_text().splitlines() if line.strip()
+    )
+
+
+async def _drain(stream: AsyncIterator[dict[str, Any]]) -> None:
+    async for _ in stream:
+        pass
