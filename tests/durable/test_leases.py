@@ -67,7 +67,11 @@ async def recovered(runtime: Runtime, run_id: str) -> dict[str, Any]:
     record once the run has ended."""
 
     async def claim() -> bool:
-        return run_id in await runtime.recover_runs()
+        if run_id in await runtime.recover_runs():
+            return True
+        # The runtime's own sweeper (started by the first call) may have claimed it first.
+        record = await runtime.get_run(run_id)
+        return record is not None and record["resumeCount"] >= 1
 
     await wait_until(claim, timeout=30, interval=0.05, message=f"{run_id} never recovered")
 
