@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,9 +91,11 @@ def check_at_most_once(effects: list[dict[str, Any]]) -> list[str]:
 
 
 def split_woken(problems: list[str]) -> tuple[list[str], list[str]]:
-    """``(others, woken)``: the at-most-once problems where one of the runs was made by a
-    worker after it woke from a freeze past its lease, apart from the others."""
-    woken = [p for p in problems if "(woken)" in p]
+    """``(others, woken)``: the problems that involve a worker after it woke from a freeze past
+    its lease (an at-most-once problem naming a ``(woken)`` worker, or an overlap of turns one
+    of which ran in a stretch after a freeze, ``@<pid>.<n>`` with ``n`` above 0), apart from
+    the others."""
+    woken = [p for p in problems if "(woken)" in p or re.search(r"@\d+\.[1-9]", p)]
     return [p for p in problems if p not in woken], woken
 
 
