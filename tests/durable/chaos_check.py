@@ -23,6 +23,7 @@ from tests.durable.chaos_fleet import job_prompt
 __all__ = [
     "Transcript",
     "check_at_most_once",
+    "check_follow",
     "check_memory",
     "check_runs_ended",
     "check_thread_turns",
@@ -226,6 +227,25 @@ async def check_transcript_prefix(
                     f"{event.get('sequence')}; it never saw {what}"
                 )
                 break
+    return problems
+
+
+async def check_follow(observer: Runtime, transcripts: Iterable[Transcript]) -> list[str]:
+    """Following each recorded run from the start (``follow_run``, from this process) yields
+    exactly its log, and so does following it from the middle."""
+    problems = []
+    for run_id in sorted({t.run_id for t in transcripts}):
+        if await observer.get_run(run_id) is None:
+            continue
+        logged = await observer.run_events(run_id)
+        followed = [e async for e in observer.follow_run(run_id)]
+        half = len(logged) // 2
+        rest = [e async for e in observer.follow_run(run_id, after_sequence=half)]
+        if followed != logged or rest != logged[half:]:
+            problems.append(
+                f"run {run_id}: followed {len(followed)} events ({len(rest)} after {half}), "
+                f"logged {len(logged)}"
+            )
     return problems
 
 

@@ -31,6 +31,7 @@ from flowai_harness.engine.memory import load_history
 from flowai_harness.handle import Runtime
 from tests.durable.chaos_check import (
     check_at_most_once,
+    check_follow,
     check_memory,
     check_runs_ended,
     check_thread_turns,
@@ -189,6 +190,7 @@ async def test_a_fleet_killed_and_frozen_at_random_keeps_every_guarantee(
         assert await check_runs_ended(observer, jobs, transcripts) == []
         assert await check_transcript_content(observer, transcripts) == []
         assert await check_transcript_prefix(observer, transcripts) == []
+        assert await check_follow(observer, transcripts) == []
         overlaps, woken_overlaps = split_woken(check_thread_turns(effects))
         assert overlaps == []
         completed = {
