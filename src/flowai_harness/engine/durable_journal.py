@@ -404,6 +404,11 @@ class StoreInvocationJournal:
     async def _run_handler(self, sequence: int, handler: Coroutine[Any, Any, Any]) -> Any:
         try:
             await self.record_start(sequence)
+            if self.run.taken_over:
+                # The start was not written: another worker owns the run. Losing the lease
+                # cancels the run's task, but a cancellation can be absorbed on its way (a
+                # wait that treats it as a timeout); the tool must not run here either way.
+                raise asyncio.CancelledError(f"run {self.run.run_id} was taken over")
         except BaseException:
             handler.close()
             raise
