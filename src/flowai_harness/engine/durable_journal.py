@@ -228,8 +228,17 @@ class StoreRunJournal:
                 await self._heartbeat.stop()
 
     async def checkpoint(self, *, record: bool = False) -> None:
-        """Write everything recorded so far to the store (and the run record, if ``record``)."""
+        """Write everything recorded so far to the store (and the run record, if ``record``).
+
+        Raises:
+            asyncio.CancelledError: another worker took the run over; nothing was written.
+                Losing the lease also cancels the run's task, but that cancellation can be
+                absorbed on its way; the run must not go on either way (a tool started after
+                a refused checkpoint would run a second time).
+        """
         await self.recorder.checkpoint(record=record)
+        if self.taken_over:
+            raise asyncio.CancelledError(f"run {self.run_id} was taken over by another worker")
 
     async def set_status(self, status: RunStatus) -> None:
         """Write the log and a new run status."""
@@ -369,6 +378,9 @@ class StoreInvocationJournal:
             outcome, delivered = replayed
             sink.sequence += delivered
             return outcome
+        if self.run.taken_over:  # known lost (a refused write, the heartbeat): run nothing
+            live.close()
+            raise asyncio.CancelledError(f"run {self.run.run_id} was taken over")
         outcome = await live
         await self.record_outcome(outcome, sink.sequence)
         return outcome
@@ -404,11 +416,6 @@ class StoreInvocationJournal:
     async def _run_handler(self, sequence: int, handler: Coroutine[Any, Any, Any]) -> Any:
         try:
             await self.record_start(sequence)
-            if self.run.taken_over:
-                # The start was not written: another worker owns the run. Losing the lease
-                # cancels the run's task, but a cancellation can be absorbed on its way (a
-                # wait that treats it as a timeout); the tool must not run here either way.
-                raise asyncio.CancelledError(f"run {self.run.run_id} was taken over")
         except BaseException:
             handler.close()
             raise

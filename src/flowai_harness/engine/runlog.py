@@ -70,6 +70,8 @@ MEMORY_RUN_LIMIT = 1_000
 
 #: the key of a run record is this prefix and the run id
 RUN_PREFIX = "run:"
+#: the code of the ``error`` event that ends the stream of a run another worker took over
+TAKEN_OVER = "run_taken_over"
 #: the keys of a run log's segments are this prefix, the run id, ":" and the segment number
 LOG_PREFIX = "run-log:"
 #: seconds a durable run's oldest uncommitted event waits for a checkpoint before it is
@@ -383,9 +385,13 @@ class RunRecorder:
             self._diverged(wire, expected)
         self._events.append(json_copy(wire))
         if self.frozen:
-            # Nothing more is committed: what is held is dropped, what comes is shown as is.
+            # Nothing more is committed: what is held is dropped, what comes is shown as is,
+            # except after a takeover: then the run's log goes on in the other worker, and
+            # this stream shows only why it ends (anything else would not be in that log).
             if self._sink is not None:
                 self._sink.stop_holding(drop=True)
+            if self.lease is not None and self.lease.lost:
+                return bool(wire["type"] == "error" and wire["error"].get("code") == TAKEN_OVER)
         elif self._timer is None:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self._flush_window, self._window_due)
