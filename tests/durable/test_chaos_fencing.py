@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from flowai_harness import create_runtime, define_runtime, define_specialist, define_tool
+from flowai_harness.engine import durable_journal
 from flowai_harness.handle import Runtime
 from flowai_harness.ports import ModelFinish, ModelPart, ModelRequest, ModelToolCall
 from tests.durable.lease_workers import fleet_runtime, run_and_log, tool_flow
@@ -55,9 +56,14 @@ class _Thief:
         yield ModelFinish("stop")
 
 
+@pytest.mark.parametrize("cancellation", ["delivered", "absorbed"])
 async def test_a_worker_whose_run_was_claimed_does_not_start_its_next_tool(
-    shared_kv: dict[str, Any],
+    shared_kv: dict[str, Any], cancellation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if cancellation == "absorbed":
+        # Losing the lease cancels the run's task; here that cancellation never arrives (as
+        # when something on its way absorbs it): the refused write alone must stop the run.
+        monkeypatch.setattr(durable_journal, "_stop", lambda task: None)
     ran: list[str] = []
 
     def step(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
@@ -90,6 +96,8 @@ async def test_a_worker_whose_run_was_claimed_does_not_start_its_next_tool(
     assert ran == ["first"]
     assert events[-1]["type"] == "error"
     assert events[-1]["error"].get("code") == "run_taken_over"
+    # The client saw a prefix of what this worker committed, then only why its stream ended.
+    assert [e["sequence"] for e in events[:-1]] == list(range(1, len(events)))
 
 
 @pytest.mark.xfail(
