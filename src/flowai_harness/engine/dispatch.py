@@ -105,15 +105,18 @@ async def dispatch_tool(
     # the budget checks the call at its own position (calls of a turn may run at once).
     prior_calls = run.usage.tool_calls
     run.usage.tool_calls = prior_calls + 1
-    started = time.perf_counter()
+    # Tool timings only show in a live model's latency summary.
+    timed = scope.agent.client.live
+    started = time.perf_counter() if timed else 0.0
     live = _run_checked(scope, call_id, name, args, screened.problem, prior_calls)
     call = scope.journal.run_call(name, run.sink, live)
     outcome = await run.runtime.observer.tool(scope, call_id, name, shown, call)
-    elapsed_ms = (time.perf_counter() - started) * 1000.0
-    scope.stats.tool_time_ms += elapsed_ms
-    scope.stats.timings.append(
-        ToolTiming(name, call_id, int(elapsed_ms), "error" if outcome.is_error else "completed")
-    )
+    if timed:
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        scope.stats.tool_time_ms += elapsed_ms
+        scope.stats.timings.append(
+            ToolTiming(name, call_id, int(elapsed_ms), "error" if outcome.is_error else "completed")
+        )
     content = outcome.content
     if isinstance(content, dict) and not _UI_KEYS.isdisjoint(content):
         content = dict(content)

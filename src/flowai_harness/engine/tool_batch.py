@@ -51,6 +51,7 @@ class TurnCalls:
         "_scope",
         "_semaphore",
         "_tasks",
+        "held",
     )
 
     def __init__(self, scope: AgentScope, request: ModelRequest, *, concurrent: bool) -> None:
@@ -61,36 +62,41 @@ class TurnCalls:
         self._outcomes: list[ToolOutcome | None] = []
         #: a call waiting to see whether another one follows it (runs inline if none does)
         self._held: int | None = None
+        #: whether a call is held: the turn loop then calls :meth:`run_held` on the next part
+        self.held = False
         self._tasks: list[asyncio.Task[None]] = []
         self._semaphore: asyncio.Semaphore | None = None
         #: start time, tool time and sub-agent time when the calls running at once began
         self._group: tuple[float, float, float] | None = None
-
-    @property
-    def held(self) -> bool:
-        """Whether a call waits for the next part of the stream before it runs."""
-        return self._held is not None
 
     async def add(self, part: ModelToolCall) -> None:
         """A tool call is complete in the stream: run it, start it, or hold it."""
         index = len(self._calls)
         screened = screen_args(part.args, self._scope.run.runtime.limits.tool_args_depth)
         self._calls.append((part, screened))
-        self._outcomes.append(None)
         if not self._concurrent:
-            await self._run_inline(index)
-        elif self._tasks:
+            # the common path, kept flat: run it now (the client may read its outcome next)
+            self._scope.journal.begin_call(self._request.turn, index)
+            outcome = await dispatch_tool(self._scope, part.id, part.name, part.args, screened)
+            self._outcomes.append(outcome)
+            self._request.tool_results[part.id] = outcome
+            return
+        self._outcomes.append(None)
+        if self._tasks:
             self._start(index)
         elif self._held is None:
             self._held = index
+            self.held = True
         else:
             self._start(self._held)
             self._held = None
+            self.held = False
             self._start(index)
 
     async def run_held(self) -> None:
         """Another kind of part came: the call held back was alone, it runs now."""
         index, self._held = self._held, None
+        self.held = False
         if index is not None:
             await self._run_inline(index)
 
