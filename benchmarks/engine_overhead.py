@@ -12,6 +12,9 @@
 (d) The approval path: the same turns as (a), with every tool behind a dynamic approval
     predicate that approves automatically (returns False: no approval needed), so the gate's
     rule evaluation runs on every call. Reported as extra cost per turn.
+(e) Concurrent tool calls: a live fake model (whose calls of a turn run at the same time) with
+    ``max_parallel_tool_calls`` 8 and 1: the wall time of one turn of three tools that each sleep
+    0.2 s, and the CPU time per turn of (a)'s trivial calls. Reported, no target.
 
 Usage: ``python benchmarks/engine_overhead.py [--quick] [--json] [--no-check]``.
 """
@@ -158,6 +161,54 @@ async def per_turn(turns: int, repeats: int, runs: int) -> dict[str, float]:
     return out
 
 
+# ----------------------------------------------------------------------------- (e) concurrency
+
+
+class LiveTurnsModel(TurnsModel):
+    """(a)'s fake model, declared live: the engine runs the calls of a turn at the same time."""
+
+    live = True
+
+
+async def napping_tool(args: dict[str, Any], ctx: Any = None) -> dict[str, Any]:
+    await asyncio.sleep(0.2)
+    return {"sku": args["sku"]}
+
+
+def _limited_runtime(limit: int, turns: int, body: Any = tool_body) -> Any:
+    tool = define_tool("lookup", {"sku": str})(body)
+    agent = define_specialist(
+        "bench",
+        model="claude-haiku-4-5",
+        prompt="bench",
+        tools=[tool],
+        max_turns=turns + 1,
+        max_parallel_tool_calls=limit,
+    )
+    spec = define_runtime(define_tenant("bench", "v1"), agents=[agent])
+    return create_runtime(spec, interpreter=LiveTurnsModel(turns), run_traces=0)
+
+
+async def concurrency(turns: int, repeats: int, runs: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for limit in (8, 1):
+        napping = _limited_runtime(limit, 1, napping_tool)
+        started = time.perf_counter()
+        await framework_run(napping)
+        out[f"three_naps_s_limit_{limit}"] = time.perf_counter() - started
+        runtime = _limited_runtime(limit, turns)
+        await framework_run(runtime)
+        samples = []
+        for _ in range(repeats):
+            gc.collect()
+            cpu = time.process_time()
+            for _ in range(runs):
+                await framework_run(runtime)
+            samples.append((time.process_time() - cpu) / (runs * (turns + 1)) * 1e6)
+        out[f"cpu_us_per_turn_limit_{limit}"] = min(samples)
+    return out
+
+
 # ----------------------------------------------------------------------------- (b) memory
 
 MEMORY_SCRIPT = r"""
@@ -268,6 +319,7 @@ def main() -> int:
     a = asyncio.run(per_turn(turns, repeats, runs))
     b = memory_per_session(sessions)
     c = cold_start(cold_runs)
+    e = asyncio.run(concurrency(turns, repeats, runs))
     checks = {
         "overhead_per_turn_le_150us": a["overhead_us"] <= 150.0,
         "framework_le_3x_bare": a["ratio"] <= 3.0,
@@ -279,6 +331,7 @@ def main() -> int:
         "per_turn": a,
         "memory": b,
         "cold_start": c,
+        "concurrency": e,
         "checks": checks,
         "k_calls_per_turn": K_CALLS,
         "turns": turns,
@@ -302,6 +355,12 @@ def main() -> int:
         print(
             f"(c) cold start to first event {c['cold_ms']:.0f} ms vs pydantic floor "
             f"{c['floor_ms']:.0f} ms: {c['ratio']:.2f}x"
+        )
+        print(
+            f"(e) three 0.2 s tools in one turn: {e['three_naps_s_limit_8']:.3f} s concurrent, "
+            f"{e['three_naps_s_limit_1']:.3f} s with max_parallel_tool_calls=1; CPU per turn "
+            f"of (a)'s calls from a live model: {e['cpu_us_per_turn_limit_8']:.1f} us concurrent, "
+            f"{e['cpu_us_per_turn_limit_1']:.1f} us sequential"
         )
         for name, ok in checks.items():
             print(f"    {'PASS' if ok else 'FAIL'} {name}")
