@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -182,6 +183,8 @@ class Watcher:
     def __init__(self, path: str, busy_timeout_s: float) -> None:
         self._conn = sqlite3.connect(path, timeout=busy_timeout_s, check_same_thread=False)
         self._lock = threading.Lock()
+        # A store nobody closes drops its watcher with it: the connection is closed then.
+        self._finalizer = weakref.finalize(self, self._conn.close)
 
     def mark(self) -> tuple[int, int]:
         """``(data_version, last signal id)``: where a new poller starts."""
@@ -206,4 +209,4 @@ class Watcher:
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
-            self._conn.close()
+            self._finalizer()
