@@ -140,6 +140,32 @@ def test_an_app_that_cannot_be_imported_prints_the_error_envelope(
     assert envelope["error"]["details"]["reference"] == reference
 
 
+def test_an_app_that_raises_on_import_shows_its_traceback_in_text_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = "app_that_raises_xyz"
+    (tmp_path / f"{module}.py").write_text('import json\nraise RuntimeError("boom at import")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+
+    text = invoke("serve", "--app", f"{module}:app")
+    assert text.exit_code == 2
+    lines = text.stderr.strip().splitlines()
+    assert lines[0] == (
+        f"error: could not import module '{module}' for app reference '{module}:app': "
+        "RuntimeError: boom at import"
+    )
+    assert "Traceback (most recent call last):" in text.stderr
+    assert f'{module}.py", line 2, in <module>' in text.stderr
+    assert json.loads(lines[-1])["error"]["code"] == "app_import.module_failed"
+
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    as_json = invoke("--output", "json", "serve", "--app", f"{module}:app")
+    assert as_json.exit_code == 2
+    assert "Traceback" not in as_json.stderr
+    assert json.loads(as_json.stderr.strip())["error"]["code"] == "app_import.module_failed"
+
+
 @contextmanager
 def running(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
     script = Path(sys.executable).with_name("flowai-harness")

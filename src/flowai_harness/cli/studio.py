@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,14 @@ def _load_app(ctx: click.Context, reference: str) -> Any:
     try:
         return resolve_app_reference(reference)
     except AppImportError as exc:
+        options = ctx.find_root().obj
+        text_mode = not isinstance(options, GlobalOptions) or options.output == "text"
+        if text_mode and exc.__cause__ is not None:
+            # A person reads text mode: the failure and where it happened, then the envelope
+            # (always the last line, for tools that parse it).
+            click.echo(f"error: {exc.message}", err=True)
+            trace = traceback.format_exception(exc.__cause__)
+            click.echo("".join(trace).rstrip("\n"), err=True)
         click.echo(json.dumps(exc.to_error_response()), err=True)
         ctx.exit(2)
 
