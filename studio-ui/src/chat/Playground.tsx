@@ -72,13 +72,23 @@ export default function Playground({ threadId }: { threadId: string | null }) {
     agentReady.current = { promise, resolve };
   }
 
+  // Only the newest list request of the workspace on screen may fill the list: a reply for a
+  // workspace left meanwhile (or overtaken by a newer request) is dropped.
+  const threadsRequest = useRef(0);
+  const shownWs = useRef(ws);
+  shownWs.current = ws;
   const loadThreads = useCallback(() => {
+    const mine = ++threadsRequest.current;
+    const current = () => mine === threadsRequest.current && shownWs.current === ws;
     get<{ threads: Thread[] }>(ws("/threads")).then(
       (body) => {
+        if (!current()) return;
         setThreads(body.threads);
         setThreadsError(null);
       },
-      (err) => setThreadsError(errorText(err)),
+      (err) => {
+        if (current()) setThreadsError(errorText(err));
+      },
     );
   }, [ws]);
 
